@@ -1,0 +1,199 @@
+"""One place for settings: defaults, then `sfe.toml`, then `SFE_*` environment variables.
+
+Every path the product writes is derived from `data_dir`, so a test or a demo can point the whole
+warehouse somewhere else with one setting. Nothing here is global: callers pass `Settings` along.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_ENV = "SFE_CONFIG"
+CONFIG_FILE_NAME = "sfe.toml"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Business thresholds the KPIs and quality gates use; overridable in `[thresholds]`."""
+
+    flow_on_time_day: int = 10  # a month's flow is on time when first received by this day of the next month
+    roi_window_days: int = 90
+    doi_threshold_days: float = 60.0  # days of inventory above which a distributor is flagged
+    match_auto_score: float = 0.90  # customer match score at or above which a match is automatic
+    match_review_score: float = 0.60  # below this the raw name is left unmatched
+    min_flow_completeness: float = 0.80
+    min_customer_match_rate: float = 0.85
+    max_inventory_variance_share: float = 0.10
+    spike_factor: float = 5.0
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = ""
+    port: int = 587
+    user: str = ""
+    password: str = ""
+    sender: str = "sfe-warehouse@localhost"
+    recipients: tuple[str, ...] = ()
+    use_tls: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    inbox_dir: Path | None = None
+    mappings_dir: Path = PROJECT_ROOT / "mappings"
+    company_name: str = "华康制药"
+    snapshots_kept: int = 5
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    access_control: bool = False
+
+    # -- derived paths -------------------------------------------------------------------------
+    @property
+    def inbox(self) -> Path:
+        return self.inbox_dir if self.inbox_dir is not None else self.data_dir / "inbox"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def working_db(self) -> Path:
+        return self.warehouse_dir / "working.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.data_dir / "published"
+
+    @property
+    def published_db(self) -> Path:
+        """The snapshot readers open; replaced atomically by `sfe publish`."""
+        return self.published_dir / "current.duckdb"
+
+    @property
+    def stewardship_dir(self) -> Path:
+        """Steward decisions live outside the warehouse so no rebuild can lose them."""
+        return self.data_dir / "stewardship"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.data_dir / "dbt_target"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.warehouse_dir, self.published_dir, self.stewardship_dir,
+                     self.reports_dir, self.inbox):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def dbt_vars(self) -> dict[str, object]:
+        """Settings dbt models need, passed as `--vars` so SQL never hard-codes them."""
+        t = self.thresholds
+        return {
+            "company_name": self.company_name,
+            "flow_on_time_day": t.flow_on_time_day,
+            "roi_window_days": t.roi_window_days,
+            "doi_threshold_days": t.doi_threshold_days,
+        }
+
+
+_ENV_PATHS = {
+    "SFE_DATA_DIR": "data_dir",
+    "SFE_INBOX": "inbox_dir",
+    "SFE_MAPPINGS_DIR": "mappings_dir",
+}
+_ENV_SMTP = {
+    "SFE_SMTP_HOST": "host",
+    "SFE_SMTP_PORT": "port",
+    "SFE_SMTP_USER": "user",
+    "SFE_SMTP_PASSWORD": "password",
+    "SFE_SMTP_SENDER": "sender",
+    "SFE_SMTP_RECIPIENTS": "recipients",
+}
+
+
+def _coerce(cls: type, values: dict[str, object], where: str) -> dict[str, object]:
+    """Check keys against a dataclass and cast values to the types of its defaults."""
+    known = {f.name: f for f in fields(cls)}
+    out: dict[str, object] = {}
+    defaults = cls()
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting '{key}'; known: {', '.join(sorted(known))}")
+        default = getattr(defaults, key)
+        try:
+            if isinstance(default, bool):
+                out[key] = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
+            elif isinstance(default, tuple):
+                out[key] = tuple(value) if isinstance(value, list) else tuple(
+                    v.strip() for v in str(value).split(",") if v.strip())
+            elif isinstance(default, (int, float)):
+                out[key] = type(default)(value)
+            elif isinstance(default, Path) or default is None and key.endswith("_dir"):
+                out[key] = Path(str(value)).expanduser()
+            else:
+                out[key] = str(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: setting '{key}' = {value!r} is not a valid "
+                              f"{type(default).__name__}") from exc
+    return out
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return explicit
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}={env} does not point to a file")
+        return path
+    candidate = Path.cwd() / CONFIG_FILE_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None,
+                  **overrides: object) -> Settings:
+    """Defaults ← config file ← environment ← explicit overrides (e.g. from the command line)."""
+    env = dict(os.environ) if env is None else env
+    settings = Settings()
+    path = find_config_file(config_file)
+    if path is not None:
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or remove it") from exc
+        top = {k: v for k, v in doc.items() if not isinstance(v, dict)}
+        settings = replace(settings, **_coerce(Settings, top, str(path)))
+        if "thresholds" in doc:
+            settings = replace(settings, thresholds=Thresholds(
+                **_coerce(Thresholds, doc["thresholds"], f"{path} [thresholds]")))
+        if "smtp" in doc:
+            settings = replace(settings, smtp=SmtpSettings(
+                **_coerce(SmtpSettings, doc["smtp"], f"{path} [smtp]")))
+    env_top = {attr: env[name] for name, attr in _ENV_PATHS.items() if env.get(name)}
+    if env.get("SFE_COMPANY_NAME"):
+        env_top["company_name"] = env["SFE_COMPANY_NAME"]
+    if env_top:
+        settings = replace(settings, **_coerce(Settings, env_top, "environment"))
+    env_smtp = {attr: env[name] for name, attr in _ENV_SMTP.items() if env.get(name)}
+    if env_smtp:
+        current = {f.name: getattr(settings.smtp, f.name) for f in fields(SmtpSettings)}
+        current.update(_coerce(SmtpSettings, env_smtp, "environment"))
+        settings = replace(settings, smtp=SmtpSettings(**current))
+    if overrides:
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    return settings

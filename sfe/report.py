@@ -1,0 +1,31 @@
+"""The shape every stage returns to the command line, the DAGs and the pipeline.
+
+A stage returns an object with `to_dict()` (the `--json` payload), `summary()` (what a person reads)
+and `exit_code` (0 ok, 1 the work ran but needs a person). The CLI prints one or the other.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+EXIT_OK = 0
+EXIT_NEEDS_ATTENTION = 1
+EXIT_USAGE = 2
+
+
+@runtime_checkable
+class StageReport(Protocol):
+    @property
+    def exit_code(self) -> int: ...
+
+    def to_dict(self) -> dict: ...
+
+    def summary(self) -> str: ...
+
+
+class UsageError(Exception):
+    """Bad usage or configuration: exit code 2, message goes to stderr."""
+
+
+class StageNotBuilt(UsageError):
+    """A command whose stage does not exist yet must say so, not pretend."""
