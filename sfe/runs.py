@@ -1,0 +1,94 @@
+"""`audit.runs`: one row per `sfe run`/`demo`, with each step's status, duration and counts."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sfe.config import Settings
+from sfe.report import EXIT_OK, StageReport
+from sfe.warehouse import connect
+
+RUNS_DDL = """
+create table if not exists audit.runs (
+    run_id varchar primary key,
+    command varchar,
+    started_at timestamp,
+    finished_at timestamp,
+    status varchar,            -- ok | needs_attention | failed
+    steps json,
+    gate_status varchar,       -- passed | failed | not_run
+    published_snapshot varchar
+)
+"""
+
+
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # ok | needs_attention | failed
+    seconds: float
+    exit_code: int
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "seconds": round(self.seconds, 2),
+                "exit_code": self.exit_code, "error": self.error, "detail": self.detail}
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    command: str
+    started_at: datetime = field(default_factory=datetime.now)
+    finished_at: datetime | None = None
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if any(s.status == "failed" for s in self.steps):
+            return "failed"
+        if any(s.status == "needs_attention" for s in self.steps):
+            return "needs_attention"
+        return "ok"
+
+    def step(self, name: str) -> StepResult | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def run_step(self, name: str, func: Callable[[], StageReport]) -> StageReport | None:
+        """Run one stage, timing it; an exception becomes a failed step with its message."""
+        start = time.perf_counter()
+        try:
+            report = func()
+        except Exception as exc:  # noqa: BLE001 - recorded, shown, and the run stops
+            self.steps.append(StepResult(name, "failed", time.perf_counter() - start, 1,
+                                         error=f"{type(exc).__name__}: {exc}"))
+            return None
+        status = "ok" if report.exit_code == EXIT_OK else "needs_attention"
+        self.steps.append(StepResult(name, status, time.perf_counter() - start,
+                                     report.exit_code, detail=report.to_dict()))
+        return report
+
+
+def record_run(settings: Settings, run: RunRecord, gate_status: str,
+               published_snapshot: str | None) -> None:
+    """Write the run to `audit.runs` (replacing a row of the same id: idempotent)."""
+    run.finished_at = run.finished_at or datetime.now()
+    steps = json.dumps([s.to_dict() for s in run.steps], ensure_ascii=False, default=str)
+    with connect(settings) as con:
+        con.execute(RUNS_DDL)
+        con.execute("delete from audit.runs where run_id = ?", [run.run_id])
+        con.execute("insert into audit.runs values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run.run_id, run.command, run.started_at, run.finished_at, run.status,
+                     steps, gate_status, published_snapshot])
+

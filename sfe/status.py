@@ -1,0 +1,94 @@
+"""`sfe status`: where the warehouse is, what the last run did, what is published."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from sfe.config import Settings
+from sfe.console import Console
+from sfe.report import EXIT_OK
+from sfe.warehouse import WarehouseBusy, connect, table_exists
+
+
+@dataclass
+class StatusReport:
+    data: dict[str, Any] = field(default_factory=dict)
+    exit_code: int = EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+    def summary(self) -> str:
+        d = self.data
+        lines = [f"working_db:   {d['working_db']}", f"published_db: {d['published_db']}"]
+        run = d.get("last_run")
+        if run:
+            lines.append(f"last run:     {run['run_id']} ({run['command']}) {run['status']}, "
+                         f"gates {run['gate_status']}, finished {run['finished_at']}")
+        else:
+            lines.append("last run:     none yet (run 'sfe run' or 'sfe demo')")
+        lines.append(f"gate status:  {d['gate_status']}")
+        pub = d.get("published") or {}
+        if pub:
+            lines.append("published:    " + ", ".join(f"{k}={v}" for k, v in pub.items()
+                                                      if not isinstance(v, (dict, list))))
+        if d.get("working_db_note"):
+            lines.append(f"note:         {d['working_db_note']}")
+        for source, counts in sorted(d.get("files_by_source", {}).items()):
+            lines.append(f"  {source:<12} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return "\n".join(lines)
+
+
+def _published_status(settings: Settings) -> dict[str, Any]:
+    try:
+        from quality.published import published_status
+    except ImportError:
+        return {"available": settings.published_db.exists()}
+    return published_status(settings)
+
+
+def _working_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    facts: dict[str, Any] = {"last_run": None, "files_by_source": {}}
+    if table_exists(con, "audit", "runs"):
+        row = con.execute("""select run_id, command, status, gate_status, published_snapshot,
+                                    started_at, finished_at, steps
+                             from audit.runs order by started_at desc limit 1""").fetchone()
+        if row:
+            keys = ["run_id", "command", "status", "gate_status", "published_snapshot",
+                    "started_at", "finished_at", "steps"]
+            run = dict(zip(keys, row))
+            run["steps"] = [{"name": s["name"], "status": s["status"], "seconds": s["seconds"]}
+                            for s in json.loads(run["steps"] or "[]")]
+            facts["last_run"] = run
+    if table_exists(con, "audit", "file_registry"):
+        for source, status, n in con.execute(
+                "select source, status, count(*) from audit.file_registry group by all").fetchall():
+            facts["files_by_source"].setdefault(source, {})[status] = n
+    return facts
+
+
+def status(settings: Settings) -> StatusReport:
+    data: dict[str, Any] = {"working_db": str(settings.working_db),
+                            "published_db": str(settings.published_db),
+                            "inbox": str(settings.inbox),
+                            "last_run": None, "files_by_source": {}}
+    if settings.working_db.exists():
+        try:
+            with connect(settings, read_only=True, attempts=1) as con:
+                data.update(_working_facts(con))
+        except WarehouseBusy:
+            data["working_db_note"] = "a load or build is running; figures are from the published snapshot"
+    published = _published_status(settings)
+    data["published"] = published
+    run = data.get("last_run")
+    data["gate_status"] = (run or {}).get("gate_status") or published.get("gate_status") or "not_run"
+    return StatusReport(data)
+
+
+def status_command(settings: Settings, args: argparse.Namespace, console: Console) -> StatusReport:
+    return status(settings)

@@ -1,0 +1,78 @@
+"""The run orchestration: step order, stop on failure, audit.runs, exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pytest
+
+from sfe import pipeline
+from sfe.status import status
+
+
+@dataclass
+class FakeReport:
+    exit_code: int = 0
+    payload: dict | None = None
+
+    def to_dict(self) -> dict:
+        return self.payload or {}
+
+    def summary(self) -> str:
+        return ""
+
+
+def _fake_stages(monkeypatch, calls: list[str], outcomes: dict[str, object]) -> None:
+    def stage(step: str):
+        def func(*args, **kwargs):
+            calls.append(step)
+            outcome = outcomes.get(step, FakeReport())
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        return func
+    monkeypatch.setattr(pipeline, "_stage", stage)
+
+
+def test_steps_run_in_order_and_run_is_recorded(settings, monkeypatch) -> None:
+    calls: list[str] = []
+    _fake_stages(monkeypatch, calls, {"publish": FakeReport(payload={"snapshot": "snap-1"})})
+    report = pipeline.run_pipeline(settings)
+    assert calls == ["ingest", "build", "check", "publish"]
+    assert report.exit_code == 0
+    assert (report.gate_status, report.published_snapshot) == ("passed", "snap-1")
+    con = duckdb.connect(str(settings.working_db), read_only=True)
+    row = con.execute("select status, gate_status, published_snapshot, json_array_length(steps) "
+                      "from audit.runs").fetchone()
+    con.close()
+    assert row == ("ok", "passed", "snap-1", 4)
+
+
+def test_a_failing_step_stops_the_run_and_names_the_error(settings, monkeypatch) -> None:
+    calls: list[str] = []
+    _fake_stages(monkeypatch, calls, {"build": RuntimeError("dbt could not parse model x")})
+    report = pipeline.run_pipeline(settings)
+    assert calls == ["ingest", "build"]
+    assert report.exit_code == 1
+    assert report.stopped_at == "build"
+    assert "dbt could not parse model x" in report.summary()
+    assert report.gate_status == "not_run"
+
+
+def test_gate_failure_is_needs_attention_not_crash(settings, monkeypatch) -> None:
+    calls: list[str] = []
+    _fake_stages(monkeypatch, calls, {"check": FakeReport(exit_code=1)})
+    report = pipeline.run_pipeline(settings)
+    assert calls == ["ingest", "build", "check", "publish"]
+    assert (report.exit_code, report.gate_status) == (1, "failed")
+    assert report.to_dict()["status"] == "needs_attention"
+
+
+def test_status_shows_last_run(settings, monkeypatch) -> None:
+    _fake_stages(monkeypatch, [], {})
+    run = pipeline.run_pipeline(settings, command="run")
+    data = status(settings).to_dict()
+    assert data["last_run"]["run_id"] == run.run.run_id
+    assert [s["name"] for s in data["last_run"]["steps"]] == list(pipeline.STEPS)
+    assert data["gate_status"] == "passed"
