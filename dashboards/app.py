@@ -1,0 +1,43 @@
+"""SFE dashboards: the entry file. Builds the navigation and runs the selected page.
+
+Start with `sfe serve` (or `streamlit run dashboards/app.py`); settings come from the same
+`sfe.toml` / `SFE_*` environment the command line uses. Every page reads only the published
+snapshot through `dashboards.data`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:  # `streamlit run` puts dashboards/ on the path, not the repo
+    sys.path.insert(0, str(_ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="SFE 流向与销售效能 Dashboards", page_icon=":material/monitoring:",
+                   layout="wide")
+
+PAGES = {
+    "经营 Performance": [
+        st.Page("views/scorecard.py", title="经营周报 Executive scorecard",
+                icon=":material/dashboard:", url_path="scorecard", default=True),
+        st.Page("views/kpi_explorer.py", title="指标浏览 KPI explorer",
+                icon=":material/query_stats:", url_path="kpis"),
+        st.Page("views/inventory.py", title="渠道库存 Channel inventory",
+                icon=":material/inventory_2:", url_path="inventory"),
+    ],
+    "数据运营 Data operations": [
+        st.Page("views/loads.py", title="数据加载 Loads", icon=":material/upload_file:",
+                url_path="loads"),
+        st.Page("views/matching.py", title="客户匹配 Matching", icon=":material/join:",
+                url_path="matching"),
+        st.Page("views/quality.py", title="数据质量 Data quality", icon=":material/fact_check:",
+                url_path="quality"),
+    ],
+}
+
+page = st.navigation(PAGES)
+st.sidebar.caption("只读已发布快照 Reads the published snapshot only (read-only).")
+page.run()

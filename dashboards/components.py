@@ -1,0 +1,95 @@
+"""UI pieces every page shares: the data-status banner, the refusal, number formats.
+
+No queries here: everything comes from `dashboards.data`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import data
+
+
+def fmt_pct(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return "—"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def fmt_yuan(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"¥{float(value):,.0f}"
+
+
+def fmt_num(value: Any, digits: int = 0) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{float(value):,.{digits}f}"
+
+
+def _when(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    try:
+        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def status_banner(kpi_page: bool = True) -> dict | None:
+    """Data status and as-of date at the top of a page.
+
+    Returns the status dict when the page may show numbers; on a KPI page whose snapshot failed a
+    blocking gate it shows the refusal and returns None (the page then stops). Returns None too
+    when nothing is published or the user has no access.
+    """
+    try:
+        s = data.status()
+    except data.DataUnavailable as exc:
+        st.warning(f"暂无发布数据 · {exc}")
+        return None
+    if not s["available"]:
+        st.warning(f"暂无发布数据 No published data · {s['message']}")
+        return None
+    gate = str(s.get("gate_status") or "unknown")
+    line = (f"**数据截至 As of:** {s.get('as_of_month') or '—'} · "
+            f"**发布于 Published:** {_when(s.get('published_at'))} · "
+            f"**质量门 Gates:** {gate} · **快照 Snapshot:** {s.get('snapshot_id') or '—'}")
+    if s["refuse"]:
+        failed = ", ".join(s["blocking_failures"]) or "gate status failed"
+        st.error(f"数据未通过质量门 — blocking quality gate failed: {failed}\n\n{line}",
+                 icon=":material/block:")
+    else:
+        st.success(f"数据状态正常 Data status OK · {line}", icon=":material/verified:")
+    refused = s.get("last_refused")
+    if refused:
+        st.caption(f"最近一次被拒绝的发布 Last refused publish: {_describe(refused)}")
+    acc = data.access()
+    if acc.restricted and not acc.allowed:
+        st.error(f"无权限 No access · {acc.reason}", icon=":material/lock:")
+        return None
+    if acc.restricted:
+        st.caption(f"权限 Access: {acc.user} → {acc.territory_id} (and territories below)")
+    if s["refuse"] and kpi_page:
+        st.info("本页不显示未通过质量门的数字。See 数据质量 Data quality for the failing checks; "
+                "the numbers return after the next run passes the gates.")
+        return None
+    return s
+
+
+def _describe(refused: Any) -> str:
+    if isinstance(refused, dict):
+        when = refused.get("at") or refused.get("attempted_at") or refused.get("checked_at")
+        why = refused.get("why") or refused.get("reason") or refused.get("message") or ""
+        run = refused.get("run_id") or ""
+        return " · ".join(str(x) for x in (_when(when) if when else "", run, why) if x)
+    return str(refused)
+
+
+def unavailable(exc: Exception) -> None:
+    st.info(f"{exc}", icon=":material/info:")

@@ -1,0 +1,69 @@
+"""渠道库存 Channel inventory (进销存): opening, purchases, sales, closing, variance and DOI."""
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards import data
+from dashboards.components import fmt_num, status_banner, unavailable
+
+st.title("渠道库存 Channel inventory")
+if status_banner(kpi_page=True) is None:
+    st.stop()
+if not data.is_unrestricted():
+    st.info("经销商库存不按辖区划分 Distributor inventory is not split by territory; "
+            "it is shown to users who see every territory.")
+    st.stop()
+
+try:
+    month_list = data.months("kpi_channel_inventory")
+except data.DataUnavailable as exc:
+    unavailable(exc)
+    st.stop()
+threshold = data.get_settings().thresholds.doi_threshold_days
+
+f = st.columns([1, 2, 2])
+month = f[0].selectbox("月份 Month", month_list, key="month")
+inv = data.channel_inventory(month)
+dists = sorted(inv["distributor_name"].dropna().unique())
+chosen = f[1].multiselect("经销商 Distributor", dists, key="distributors")
+prods = sorted(inv["product_name"].dropna().unique())
+chosen_p = f[2].multiselect("产品 Product", prods, key="products")
+if chosen:
+    inv = inv[inv["distributor_name"].isin(chosen)]
+if chosen_p:
+    inv = inv[inv["product_name"].isin(chosen_p)]
+
+over = inv[inv["days_of_inventory"] > threshold]
+no_flow = inv[inv["sales_qty"].isna()]
+with_report = inv[inv["variance_qty"].notna()]
+c = st.columns(4)
+c[0].metric(f"库存天数超 {threshold:g} 天 Over DOI threshold", f"{over['distributor_code'].nunique()}")
+c[1].metric("无流向 No flow this month", f"{no_flow['distributor_code'].nunique()}")
+c[2].metric("有差异 With variance ≠ 0", f"{(with_report['variance_qty'] != 0).sum()}")
+c[3].metric("期末库存 Closing (boxes)", fmt_num(
+    inv["reported_closing_qty"].fillna(inv["computed_closing_qty"]).sum()))
+
+st.dataframe(
+    inv.drop(columns=["month"]), hide_index=True, key="inventory_table",
+    column_config={
+        "distributor_code": "代码 Code", "distributor_name": "经销商 Distributor",
+        "product_id": "产品 ID", "product_name": "产品 Product",
+        "opening_qty": st.column_config.NumberColumn("期初 Opening", format="%,.0f"),
+        "purchase_qty": st.column_config.NumberColumn("进货 Purchases", format="%,.0f"),
+        "sales_qty": st.column_config.NumberColumn("销售 Sales", format="%,.0f"),
+        "computed_closing_qty": st.column_config.NumberColumn("计算期末 Computed", format="%,.0f"),
+        "reported_closing_qty": st.column_config.NumberColumn("上报期末 Reported", format="%,.0f"),
+        "variance_qty": st.column_config.NumberColumn("差异 Variance", format="%,.0f"),
+        "days_of_inventory": st.column_config.NumberColumn("库存天数 DOI", format="%.1f"),
+    })
+st.caption("盒 Quantities in boxes. 差异 Variance = reported − computed (blank when not reported); "
+           "blank sales = no flow received for the month (see 数据加载 Loads).")
+
+doi = inv.dropna(subset=["days_of_inventory"])
+if len(doi):
+    fig = px.bar(doi, x="distributor_name", y="days_of_inventory", color="product_name",
+                 barmode="group", labels={"distributor_name": "经销商 Distributor",
+                                          "days_of_inventory": "库存天数 DOI",
+                                          "product_name": "产品 Product"})
+    fig.add_hline(y=threshold, line_dash="dash", annotation_text=f"阈值 threshold {threshold:g}")
+    st.plotly_chart(fig, width="stretch", key="doi_bar")

@@ -1,0 +1,173 @@
+"""指标浏览 KPI explorer: coverage, achievement, calls and activity ROI by territory, rep,
+product and month, drilling down the territory hierarchy (region → district → territory)."""
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards import data
+from dashboards.components import fmt_pct, fmt_yuan, status_banner, unavailable
+
+st.title("指标浏览 KPI explorer")
+if status_banner(kpi_page=True) is None:
+    st.stop()
+
+DEPTH_LABEL = {0: "全国 Nation", 1: "大区 Region", 2: "地区 District", 3: "辖区 Territory"}
+ALL = "__all__"
+
+try:
+    terr = data.territories()
+    month_list = data.months("kpi_coverage")
+    products = data.own_products()
+except data.DataUnavailable as exc:
+    unavailable(exc)
+    st.stop()
+names = dict(zip(terr["territory_id"], terr["name"]))
+
+# -- filters: month, product, drill path ---------------------------------------------------------
+f = st.columns([1, 2])
+month = f[0].selectbox("月份 Month", month_list, key="month")
+product_labels = {ALL: "全部自有产品 All own products",
+                  **dict(zip(products["product_id"], products["label"]))}
+product = f[1].selectbox("产品 Product", list(product_labels), key="product",
+                         format_func=product_labels.get)
+product_id = None if product == ALL else product
+
+st.markdown("**下钻 Drill down**")
+drill_cols = st.columns(3)
+parent = None
+level = data.children(None)
+for i in range(3):
+    if level.empty:
+        break
+    depth = int(level["depth"].iloc[0])
+    ids = list(level["territory_id"])
+    choice = drill_cols[i].selectbox(
+        DEPTH_LABEL.get(depth, "Territory"), [ALL, *ids], key=f"drill_{depth}",
+        format_func=lambda t: "全部 All" if t == ALL else f"{names.get(t, t)}")
+    if choice == ALL:
+        break
+    parent = choice
+    level = data.children(choice)
+
+rows_ids = list(level["territory_id"]) if not level.empty else ([parent] if parent else [])
+if parent is not None:
+    head_ids = [parent]
+else:
+    top = terr[terr["depth"] == 0]
+    head_ids = list(top["territory_id"]) if len(top) == 1 else rows_ids
+head_name = " + ".join(names.get(t, t) for t in head_ids) if head_ids else "—"
+scope_ids = data.subtree(parent)
+st.caption(f"当前节点 Current: **{head_name}** · 显示下级 Showing {len(rows_ids)} territories")
+
+
+def _named(df):
+    df = df.copy()
+    df.insert(1, "territory_name", df["territory_id"].map(names).fillna(df["territory_id"]))
+    return df
+
+
+cov_tab, ach_tab, call_tab, roi_tab = st.tabs(
+    ["覆盖率 Coverage", "达成率 Achievement", "拜访 Calls", "活动ROI Activity ROI"])
+
+with cov_tab:
+    head = data.coverage(month, head_ids, product_id)
+    c = st.columns(3)
+    c[0].metric("覆盖率 Coverage", fmt_pct(
+        head["covered_customers"].sum() / head["target_customers"].sum()
+        if head["target_customers"].sum() else None))
+    c[1].metric("目标客户 Target customers", f"{int(head['target_customers'].sum()):,}")
+    c[2].metric("覆盖客户 Covered customers", f"{int(head['covered_customers'].sum()):,}")
+    cov = _named(data.coverage(month, rows_ids, product_id))
+    st.dataframe(cov.drop(columns=["month"]), hide_index=True, key="coverage_table",
+                 column_config={
+                     "territory_id": "辖区 ID", "territory_name": "辖区 Territory",
+                     "target_customers": "目标客户 Target", "covered_customers": "覆盖 Covered",
+                     "coverage_rate": st.column_config.ProgressColumn(
+                         "覆盖率 Coverage", format="percent", min_value=0, max_value=1)})
+    trend = _named(data.coverage(None, rows_ids, product_id))
+    if len(trend):
+        fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
+                      labels={"month": "月份 Month", "coverage_rate": "覆盖率 Coverage",
+                              "territory_name": "辖区 Territory"})
+        fig.update_yaxes(tickformat=".0%")
+        st.plotly_chart(fig, width="stretch", key="coverage_trend")
+
+with ach_tab:
+    try:
+        head = data.achievement(month, head_ids, product_id)
+        tgt, act = head["target_amount"].sum(), head["actual_amount"].sum()
+        ytd_t, ytd_a = head["ytd_target_amount"].sum(), head["ytd_actual_amount"].sum()
+        c = st.columns(4)
+        c[0].metric("达成率 Achievement", fmt_pct(act / tgt if tgt else None))
+        c[1].metric("实际 Actual", fmt_yuan(act))
+        c[2].metric("指标 Target", fmt_yuan(tgt))
+        c[3].metric("年累计达成 YTD achievement", fmt_pct(ytd_a / ytd_t if ytd_t else None))
+        ach = _named(data.achievement(month, rows_ids, product_id))
+        st.dataframe(ach.drop(columns=["month"]), hide_index=True, key="achievement_table",
+                     column_config={
+                         "territory_id": "辖区 ID", "territory_name": "辖区 Territory",
+                         "target_amount": st.column_config.NumberColumn("指标 Target", format="¥%,.0f"),
+                         "actual_amount": st.column_config.NumberColumn("实际 Actual", format="¥%,.0f"),
+                         "achievement_rate": st.column_config.NumberColumn("达成率", format="percent"),
+                         "ytd_target_amount": st.column_config.NumberColumn("YTD 指标", format="¥%,.0f"),
+                         "ytd_actual_amount": st.column_config.NumberColumn("YTD 实际", format="¥%,.0f"),
+                         "ytd_achievement_rate": st.column_config.NumberColumn("YTD 达成", format="percent")})
+        if len(ach):
+            fig = px.bar(ach, x="territory_name", y=["target_amount", "actual_amount"], barmode="group",
+                         labels={"territory_name": "辖区 Territory", "value": "金额 Amount (¥)",
+                                 "variable": ""})
+            st.plotly_chart(fig, width="stretch", key="achievement_bar")
+        exp = _named(data.expense_ratio(month, rows_ids))
+        if len(exp):
+            st.markdown("**费用率 Expense ratio**")
+            st.dataframe(exp.drop(columns=["month"]), hide_index=True, key="expense_table",
+                         column_config={"expense_ratio": st.column_config.NumberColumn(
+                             "费用率 Expense ratio", format="percent")})
+    except data.DataUnavailable as exc:
+        unavailable(exc)
+
+with call_tab:
+    try:
+        calls = _named(data.call_activity(month, scope_ids))
+        tgt, reached = calls["target_hcps"].sum(), calls["reached_hcps"].sum()
+        c = st.columns(4)
+        c[0].metric("拜访次数 Calls", f"{int(calls['calls'].sum()):,}")
+        c[1].metric("覆盖率 Reach", fmt_pct(reached / tgt if tgt else None))
+        c[2].metric("计划执行 Plan adherence", fmt_pct(
+            (calls["plan_adherence"] * calls["planned_calls"]).sum() / calls["planned_calls"].sum()
+            if calls["planned_calls"].sum() else None))
+        c[3].metric("及时提交 Reports on time", fmt_pct(
+            (calls["report_on_time_rate"] * calls["calls"]).sum() / calls["calls"].sum()
+            if calls["calls"].sum() else None))
+        st.dataframe(calls.drop(columns=["month"]), hide_index=True, key="calls_table",
+                     column_config={
+                         "rep_id": "代表 Rep", "territory_name": "辖区 Territory",
+                         "target_hcps": "目标医生 Target HCPs", "reached_hcps": "已拜访 Reached",
+                         "calls": "拜访 Calls", "planned_calls": "计划 Planned",
+                         "reach_rate": st.column_config.NumberColumn("覆盖 Reach", format="percent"),
+                         "frequency": st.column_config.NumberColumn("频次 Frequency", format="%.1f"),
+                         "plan_adherence": st.column_config.NumberColumn("计划执行", format="percent"),
+                         "report_on_time_rate": st.column_config.NumberColumn("及时率", format="percent")})
+    except data.DataUnavailable as exc:
+        unavailable(exc)
+
+with roi_tab:
+    try:
+        roi = data.activity_roi(scope_ids if parent is not None else None)
+        cost, inc = roi["cost"].sum(), roi["incremental_amount"].sum()
+        c = st.columns(3)
+        c[0].metric("活动费用 Cost", fmt_yuan(cost))
+        c[1].metric("增量销售 Incremental", fmt_yuan(inc))
+        c[2].metric("ROI", f"{inc / cost:.2f}" if cost else "—")
+        st.dataframe(roi, hide_index=True, key="roi_table",
+                     column_config={
+                         "activity_id": "活动 Activity", "crm_customer_id": "客户 Customer",
+                         "product_id": "产品 Product",
+                         "cost": st.column_config.NumberColumn("费用 Cost", format="¥%,.0f"),
+                         "pre_amount": st.column_config.NumberColumn("活动前 Pre", format="¥%,.0f"),
+                         "post_amount": st.column_config.NumberColumn("活动后 Post", format="¥%,.0f"),
+                         "incremental_amount": st.column_config.NumberColumn("增量 Incremental",
+                                                                             format="¥%,.0f"),
+                         "roi": st.column_config.NumberColumn("ROI", format="%.2f")})
+    except data.DataUnavailable as exc:
+        unavailable(exc)

@@ -1,0 +1,64 @@
+"""数据质量 Data quality: gate results of the published snapshot, failing checks, last good
+publish, and the trend over runs."""
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards import data
+from dashboards.components import status_banner
+
+st.title("数据质量 Data quality")
+s = status_banner(kpi_page=False)
+if s is None:
+    st.stop()
+if not data.is_unrestricted():
+    st.info("质量门详情仅对全部辖区用户开放 Gate details are shown to users who see every territory.")
+    st.stop()
+
+c = st.columns(3)
+c[0].metric("质量门 Gate status", str(s.get("gate_status")))
+c[1].metric("阻断失败 Blocking failures", len(s["blocking_failures"]))
+c[2].metric("最近发布 Last publish", str(s.get("published_at") or "—")[:16])
+
+gates = data.gate_results(run_id=s.get("run_id"))
+st.subheader(f"本快照的检查 Checks of this snapshot (run {s.get('run_id') or '—'})")
+if gates.empty:
+    st.info("本快照没有质量门结果 No gate results in this snapshot.")
+else:
+    failing = gates[gates["status"].astype(str).str.lower().isin(["fail", "failed", "error"])]
+    if failing.empty:
+        st.success("全部检查通过 Every check passed.")
+    else:
+        st.markdown("**未通过的检查 Failing checks**")
+        st.dataframe(failing[["check_name", "severity", "status", "failing_rows", "message",
+                              "sample"]],
+                     hide_index=True, key="failing_table",
+                     column_config={"check_name": "检查 Check", "severity": "级别 Severity",
+                                    "failing_rows": "失败行 Failing rows",
+                                    "message": "说明 Message", "sample": "样例 Sample"})
+    with st.expander("全部检查 All checks", expanded=failing.empty):
+        st.dataframe(gates, hide_index=True, key="gates_table")
+
+st.subheader("发布记录 Publish history")
+hist = data.publish_history()
+if hist.empty:
+    st.info("无发布记录 No publish history in this snapshot.")
+else:
+    good = hist[hist["gate_status"].astype(str).str.lower().isin(["passed", "pass", "ok", "warn",
+                                                                   "warning"])]
+    if len(good):
+        g = good.iloc[0]
+        st.caption(f"最近一次通过的发布 Last good publish: {g['snapshot_id']} at "
+                   f"{str(g['published_at'])[:16]} (as of {g['as_of_month']})")
+    st.dataframe(hist, hide_index=True, key="publish_table")
+refused = s.get("last_refused")
+if refused:
+    st.warning(f"最近一次被拒绝的发布 Last refused publish: {refused}")
+
+trend = data.gate_trend()
+if len(trend) > 1:
+    st.subheader("趋势 Trend")
+    fig = px.bar(trend, x="checked_at", y=["failed", "blocking_failed"], barmode="group",
+                 labels={"checked_at": "检查时间 Checked at", "value": "失败检查 Failed checks",
+                         "variable": ""})
+    st.plotly_chart(fig, width="stretch", key="gate_trend")

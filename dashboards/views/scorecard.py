@@ -1,0 +1,80 @@
+"""经营周报 Executive scorecard: scorecard_weekly per region for one week, and the trend."""
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards import data
+from dashboards.components import fmt_num, fmt_pct, fmt_yuan, status_banner, unavailable
+
+st.title("经营周报 Executive scorecard")
+if status_banner(kpi_page=True) is None:
+    st.stop()
+
+try:
+    weeks = data.scorecard_weeks()
+    default_week = data.latest_complete_week()
+except data.DataUnavailable as exc:
+    unavailable(exc)
+    st.stop()
+if not weeks:
+    st.info("本快照没有周报数据 No scorecard weeks in this snapshot (or none in your territory).")
+    st.stop()
+
+week = st.selectbox("周（周一起）Week starting (Monday)", weeks,
+                    index=weeks.index(default_week) if default_week in weeks else 0,
+                    format_func=lambda w: w.isoformat(), key="week")
+rows = data.scorecard(week)
+
+not_passed = rows[rows["data_status"].astype(str).str.lower() != "passed"]
+if len(not_passed):
+    st.warning("部分大区数据未通过质量门 Some regions' numbers did not pass the gates: "
+               + ", ".join(f"{r.region_name} ({r.data_status})" for r in not_passed.itertuples()))
+
+for r in rows.itertuples():
+    st.subheader(f"{r.region_name}")
+    c = st.columns(5)
+    c[0].metric("流向销售额 Sell-out", fmt_yuan(r.sell_out_amount),
+                delta=fmt_pct(r.growth) + " YoY" if r.growth == r.growth else None)
+    c[1].metric("月达成 MTD achievement", fmt_pct(r.mtd_achievement_rate))
+    c[2].metric("年达成 YTD achievement", fmt_pct(r.ytd_achievement_rate))
+    c[3].metric("覆盖率 Coverage", fmt_pct(r.coverage_rate))
+    c[4].metric("计划执行 Plan adherence", fmt_pct(r.plan_adherence))
+    d = st.columns(5)
+    d[0].metric("去年同期 Sell-out LY", fmt_yuan(r.sell_out_amount_ly))
+    d[1].metric("流向回收率 Flow completeness", fmt_pct(r.flow_completeness_rate))
+    d[2].metric("库存天数超标经销商 Distributors over DOI",
+                fmt_num(r.distributors_over_doi_threshold))
+    d[3].metric("数据状态 Data status", str(r.data_status))
+
+st.subheader("明细 Detail")
+st.dataframe(
+    rows.drop(columns=["week_start"]), hide_index=True,
+    column_config={
+        "region_id": "大区 Region", "region_name": "名称 Name",
+        "sell_out_amount": st.column_config.NumberColumn("流向销售额 Sell-out", format="¥%,.0f"),
+        "sell_out_amount_ly": st.column_config.NumberColumn("去年同期 LY", format="¥%,.0f"),
+        "growth": st.column_config.NumberColumn("增长 Growth", format="percent"),
+        "mtd_achievement_rate": st.column_config.NumberColumn("月达成 MTD", format="percent"),
+        "ytd_achievement_rate": st.column_config.NumberColumn("年达成 YTD", format="percent"),
+        "coverage_rate": st.column_config.NumberColumn("覆盖率 Coverage", format="percent"),
+        "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adh.", format="percent"),
+        "flow_completeness_rate": st.column_config.NumberColumn("流向回收 Flow", format="percent"),
+        "distributors_over_doi_threshold": "DOI超标 Over DOI",
+        "data_status": "数据状态 Status",
+    })
+
+st.subheader("趋势 Trend")
+trend = data.scorecard()
+metric = st.radio("指标 Metric", ["sell_out_amount", "mtd_achievement_rate", "coverage_rate",
+                                   "plan_adherence", "flow_completeness_rate"],
+                  format_func={"sell_out_amount": "流向销售额 Sell-out",
+                               "mtd_achievement_rate": "月达成 MTD achievement",
+                               "coverage_rate": "覆盖率 Coverage",
+                               "plan_adherence": "计划执行 Plan adherence",
+                               "flow_completeness_rate": "流向回收率 Flow completeness"}.get,
+                  horizontal=True, key="trend_metric")
+fig = px.line(trend, x="week_start", y=metric, color="region_name", markers=True,
+              labels={"week_start": "周 Week", "region_name": "大区 Region", metric: metric})
+if metric != "sell_out_amount":
+    fig.update_yaxes(tickformat=".0%")
+st.plotly_chart(fig, width="stretch")

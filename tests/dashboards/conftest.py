@@ -1,0 +1,70 @@
+"""Fixtures for the dashboard tests: a hand-made published snapshot and an AppTest opener."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboards.snapshot_fixture import build_snapshot
+
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """SFE_DATA_DIR for the app under test; nothing published yet."""
+    for name in ("SFE_CONFIG", "SFE_ACCESS_CONTROL", "SFE_INBOX", "SFE_MAPPINGS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("SFE_DATA_DIR", str(data))
+    return data
+
+
+@pytest.fixture
+def published(data_dir: Path) -> Path:
+    """A good snapshot: gates passed, as of 2026-10."""
+    build_snapshot(data_dir / "published" / "current.duckdb")
+    return data_dir
+
+
+@pytest.fixture
+def published_failed(data_dir: Path) -> Path:
+    """A snapshot whose blocking gate `customer_match_rate` failed."""
+    build_snapshot(data_dir / "published" / "current.duckdb", blocking_failure=True)
+    return data_dir
+
+
+@pytest.fixture
+def open_page() -> Callable[..., AppTest]:
+    def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=30)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        at.run()
+        at.switch_page(f"views/{page}.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+    return _open
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def texts(at: AppTest) -> str:
+    """Every message element's text, for 'does the page say X' assertions."""
+    parts = [e.value for kind in ("error", "warning", "info", "success", "caption", "markdown")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def table_with(at: AppTest, column: str, index: int = 0):
+    """The index-th dataframe shown that has `column` (AppTest does not expose dataframe keys)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(found) > index, f"no table with column {column!r}"
+    return found[index]

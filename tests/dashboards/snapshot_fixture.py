@@ -1,0 +1,249 @@
+"""A small, hand-checkable published snapshot for the dashboard and scorecard tests.
+
+Hierarchy: NAT 全国 → R-E 华东大区 (D-SH 上海地区 → T-SH1, T-SH2) and R-S 华南大区
+(D-GZ 广州地区 → T-GZ1). Month 2026-10 is the as-of month; numbers are chosen so each
+roll-up can be checked by hand (e.g. D-SH coverage = (8 + 5) / (10 + 10) = 65 %).
+
+Run as a script to write one for a manual look: `python -m tests.dashboards.snapshot_fixture DIR`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+
+TERRITORIES = [
+    # territory_id, name, level, territory_path, region_id, district_id
+    ("NAT", "全国 National", "nation", "NAT", None, None),
+    ("R-E", "华东大区 East", "region", "NAT/R-E", "R-E", None),
+    ("R-S", "华南大区 South", "region", "NAT/R-S", "R-S", None),
+    ("D-SH", "上海地区 Shanghai", "district", "NAT/R-E/D-SH", "R-E", "D-SH"),
+    ("D-GZ", "广州地区 Guangzhou", "district", "NAT/R-S/D-GZ", "R-S", "D-GZ"),
+    ("T-SH1", "上海一区 Shanghai 1", "territory", "NAT/R-E/D-SH/T-SH1", "R-E", "D-SH"),
+    ("T-SH2", "上海二区 Shanghai 2", "territory", "NAT/R-E/D-SH/T-SH2", "R-E", "D-SH"),
+    ("T-GZ1", "广州一区 Guangzhou 1", "territory", "NAT/R-S/D-GZ/T-GZ1", "R-S", "D-GZ"),
+]
+
+# (territory, target, covered) for P1 in 2026-10; P2 has half of each, 2026-09 is a bit lower
+COVERAGE_P1_OCT = {
+    "T-SH1": (10, 8), "T-SH2": (10, 5), "T-GZ1": (8, 6),
+    "D-SH": (20, 13), "D-GZ": (8, 6), "R-E": (20, 13), "R-S": (8, 6), "NAT": (28, 19),
+}
+# (territory, target_amount, actual_amount) for P1 in 2026-10
+ACHIEVEMENT_P1_OCT = {
+    "T-SH1": (100_000.0, 90_000.0), "T-SH2": (100_000.0, 110_000.0), "T-GZ1": (50_000.0, 40_000.0),
+    "D-SH": (200_000.0, 200_000.0), "D-GZ": (50_000.0, 40_000.0),
+    "R-E": (200_000.0, 200_000.0), "R-S": (50_000.0, 40_000.0), "NAT": (250_000.0, 240_000.0),
+}
+
+
+def _rate(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def build_snapshot(path: Path, *, blocking_failure: bool = False) -> Path:
+    """Write the snapshot DuckDB file at `path` (parents created); returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    con = duckdb.connect(str(path))
+    try:
+        for schema in ("marts", "audit", "quarantine"):
+            con.execute(f"create schema {schema}")
+        _marts(con)
+        _audit(con, blocking_failure)
+    finally:
+        con.close()
+    return path
+
+
+def _marts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""create table marts.dim_territory (territory_id varchar, name varchar,
+        level varchar, territory_path varchar, region_id varchar, district_id varchar)""")
+    con.executemany("insert into marts.dim_territory values (?, ?, ?, ?, ?, ?)", TERRITORIES)
+
+    con.execute("""create table marts.dim_product (product_id varchar, generic_name varchar,
+        brand_name varchar, spec varchar, pack_size integer, is_own boolean)""")
+    con.execute("""insert into marts.dim_product values
+        ('P1', '阿托伐他汀钙片', '康立宁', '20mg*7片', 7, true),
+        ('P2', '氨氯地平片', '安平', '5mg*28片', 28, true),
+        ('P9', '瑞舒伐他汀钙片', '竞品', '10mg*7片', 7, false)""")
+
+    con.execute("""create table marts.dim_distributor (distributor_code varchar, name varchar,
+        tier integer, province varchar, flow_required boolean)""")
+    con.execute("""insert into marts.dim_distributor values
+        ('D001', '上海医药分销', 1, '上海', true),
+        ('D002', '广州医药', 1, '广东', true),
+        ('D003', '南京医药', 2, '江苏', true)""")
+
+    con.execute("""create table marts.bridge_customer_territory (crm_customer_id varchar,
+        territory_id varchar, product_line varchar, valid_from date, valid_to date)""")
+    con.execute("""insert into marts.bridge_customer_territory values
+        ('C1', 'T-SH1', 'CV', '2025-01-01', null), ('C2', 'T-SH2', 'CV', '2025-01-01', null),
+        ('C3', 'T-GZ1', 'CV', '2025-01-01', null)""")
+
+    con.execute("""create table marts.fct_sell_out (sale_date date, month varchar,
+        distributor_code varchar, buyer_kind varchar, crm_customer_id varchar,
+        raw_buyer_name varchar, product_id varchar, qty_boxes double, amount double,
+        territory_id varchar, source_file varchar, source_row integer)""")
+    con.execute("""insert into marts.fct_sell_out values
+        ('2026-10-02', '2026-10', 'D001', 'terminal', 'C1', '上海市第一人民医院', 'P1', 10, 1000,
+         'T-SH1', 'flow/D001/2026-10.csv', 2),
+        ('2026-10-31', '2026-10', 'D002', 'terminal', 'C3', '广州市人民医院', 'P1', 5, 500,
+         'T-GZ1', 'flow/D002/2026-10.xlsx', 3)""")
+
+    con.execute("""create table marts.kpi_coverage (month varchar, territory_id varchar,
+        product_id varchar, target_customers integer, covered_customers integer,
+        coverage_rate double)""")
+    rows = []
+    for terr, (target, covered) in COVERAGE_P1_OCT.items():
+        rows.append(("2026-10", terr, "P1", target, covered, _rate(covered, target)))
+        rows.append(("2026-10", terr, "P2", target // 2, covered // 2, _rate(covered // 2, target // 2)))
+        rows.append(("2026-09", terr, "P1", target, covered - 1, _rate(covered - 1, target)))
+    con.executemany("insert into marts.kpi_coverage values (?, ?, ?, ?, ?, ?)", rows)
+
+    con.execute("""create table marts.kpi_target_achievement (month varchar, territory_id varchar,
+        product_id varchar, target_amount double, actual_amount double, achievement_rate double,
+        ytd_target_amount double, ytd_actual_amount double, ytd_achievement_rate double)""")
+    rows = []
+    for terr, (target, actual) in ACHIEVEMENT_P1_OCT.items():
+        rows.append(("2026-10", terr, "P1", target, actual, _rate(actual, target),
+                     target * 10, actual * 9, _rate(actual * 9, target * 10)))
+        rows.append(("2026-09", terr, "P1", target, actual * 0.9, _rate(actual * 0.9, target),
+                     target * 9, actual * 8.1, _rate(actual * 8.1, target * 9)))
+    con.executemany("insert into marts.kpi_target_achievement values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows)
+
+    con.execute("""create table marts.kpi_call_activity (month varchar, rep_id varchar,
+        territory_id varchar, target_hcps integer, reached_hcps integer, calls integer,
+        planned_calls integer, reach_rate double, frequency double, plan_adherence double,
+        report_on_time_rate double)""")
+    con.execute("""insert into marts.kpi_call_activity values
+        ('2026-10', 'REP1', 'T-SH1', 40, 30, 120, 150, 0.75, 3.5, 0.72, 0.95),
+        ('2026-10', 'REP2', 'T-SH2', 50, 20, 60, 180, 0.40, 2.5, 0.30, 0.80),
+        ('2026-10', 'REP3', 'T-GZ1', 30, 27, 90, 100, 0.90, 3.0, 0.85, 1.00),
+        ('2026-09', 'REP1', 'T-SH1', 40, 28, 110, 150, 0.70, 3.4, 0.68, 0.93)""")
+
+    con.execute("""create table marts.kpi_activity_roi (activity_id varchar,
+        crm_customer_id varchar, product_id varchar, cost double, pre_amount double,
+        post_amount double, incremental_amount double, roi double)""")
+    con.execute("""insert into marts.kpi_activity_roi values
+        ('A1', 'C1', 'P1', 10000, 20000, 45000, 25000, 2.5),
+        ('A2', 'C3', 'P1', 8000, 30000, 26000, -4000, -0.5)""")
+
+    con.execute("""create table marts.kpi_expense_ratio (month varchar, territory_id varchar,
+        cost double, sell_out_amount double, expense_ratio double)""")
+    con.execute("""insert into marts.kpi_expense_ratio values
+        ('2026-10', 'T-SH1', 10000, 90000, 0.1111), ('2026-10', 'T-GZ1', 8000, 40000, 0.2)""")
+
+    con.execute("""create table marts.kpi_channel_inventory (month varchar,
+        distributor_code varchar, product_id varchar, opening_qty double, purchase_qty double,
+        sales_qty double, computed_closing_qty double, reported_closing_qty double,
+        variance_qty double, days_of_inventory double)""")
+    con.execute("""insert into marts.kpi_channel_inventory values
+        ('2026-10', 'D001', 'P1', 100, 50, 60, 90, 85, -5, 45.2),
+        ('2026-10', 'D002', 'P1', 300, 200, 100, 400, null, null, 75.0),
+        ('2026-10', 'D003', 'P1', 40, 0, null, null, null, null, null),
+        ('2026-09', 'D001', 'P1', 90, 70, 60, 100, 100, 0, 50.0)""")
+
+    con.execute("""create table marts.kpi_flow_completeness (month varchar,
+        distributor_code varchar, expected boolean, received boolean,
+        first_received_at timestamp, on_time boolean, rows integer, matched_rows integer,
+        match_rate double, quarantined_rows integer)""")
+    con.execute("""insert into marts.kpi_flow_completeness values
+        ('2026-10', 'D001', true, true, '2026-11-05 09:00', true, 1200, 1150, 0.96, 4),
+        ('2026-10', 'D002', true, true, '2026-11-14 16:30', false, 800, 700, 0.88, 0),
+        ('2026-10', 'D003', true, false, null, false, 0, 0, null, 0),
+        ('2026-09', 'D001', true, true, '2026-10-06 10:00', true, 1100, 1050, 0.95, 2)""")
+
+    con.execute("""create table marts.map_customer_source (source varchar,
+        distributor_code varchar, source_key varchar, raw_name varchar, crm_customer_id varchar,
+        match_status varchar, match_method varchar, match_score double)""")
+    con.execute("""insert into marts.map_customer_source values
+        ('flow', 'D001', 'B-77', '上海一院', null, 'review', 'fuzzy_name', 0.82),
+        ('flow', 'D001', 'B-01', '上海市第一人民医院', 'C1', 'auto', 'exact_name', 1.0)""")
+
+    con.execute("""create table marts.scorecard_weekly (week_start date, region_id varchar,
+        sell_out_amount double, sell_out_amount_ly double, growth double,
+        mtd_achievement_rate double, ytd_achievement_rate double, coverage_rate double,
+        plan_adherence double, flow_completeness_rate double,
+        distributors_over_doi_threshold integer, data_status varchar)""")
+    con.execute("""insert into marts.scorecard_weekly values
+        ('2026-10-12', 'R-E', 1100000, 1000000, 0.10, 0.70, 0.88, 0.64, 0.50, 0.90, 1, 'passed'),
+        ('2026-10-12', 'R-S', 400000, 420000, -0.047619, 0.60, 0.80, 0.74, 0.84, 0.50, 1, 'passed'),
+        ('2026-10-19', 'R-E', 1234567, 1100000, 0.122334, 0.85, 0.90, 0.65, 0.51, 0.90, 1, 'passed'),
+        ('2026-10-19', 'R-S', 456789, 500000, -0.086422, 0.62, 0.81, 0.75, 0.85, 0.50, 1, 'passed'),
+        ('2026-10-26', 'R-E', 999999, 900000, 0.111110, 1.00, 0.90, 0.65, 0.52, 0.90, 1, 'passed'),
+        ('2026-10-26', 'R-S', 300000, 350000, -0.142857, 0.80, 0.81, 0.75, 0.85, 0.50, 1, 'passed')""")
+
+
+def _audit(con: duckdb.DuckDBPyConnection, blocking_failure: bool) -> None:
+    con.execute("""create table audit.publish_info (snapshot_id varchar, published_at timestamp,
+        run_id varchar, gate_status varchar, as_of_month varchar)""")
+    con.execute("insert into audit.publish_info values "
+                "('snap-20261025', '2026-10-25 08:00', 'run-1', 'passed', '2026-09')")
+    con.execute("insert into audit.publish_info values (?, '2026-11-02 08:00', 'run-2', ?, '2026-10')",
+                ["snap-20261102", "failed" if blocking_failure else "passed"])
+
+    con.execute("""create table audit.gate_results (run_id varchar, check_name varchar,
+        severity varchar, status varchar, failing_rows integer, message varchar, sample json,
+        checked_at timestamp)""")
+    match_status = "failed" if blocking_failure else "passed"
+    match_rows = 412 if blocking_failure else 0
+    match_msg = ("customer match rate 71% is below the 85% minimum"
+                 if blocking_failure else "customer match rate 93%")
+    con.execute("""insert into audit.gate_results values
+        ('run-1', 'flow_completeness', 'blocking', 'passed', 0, 'all expected flow received', null,
+         '2026-10-25 07:50'),
+        ('run-1', 'customer_match_rate', 'blocking', 'passed', 0, 'customer match rate 92%', null,
+         '2026-10-25 07:50'),
+        ('run-2', 'flow_completeness', 'blocking', 'passed', 0, '2 of 3 distributors on time', null,
+         '2026-11-02 07:50'),
+        ('run-2', 'inventory_variance', 'warning', 'failed', 3,
+         '3 distributor-months with variance above 10%', '[{"distributor_code": "D001"}]',
+         '2026-11-02 07:50')""")
+    con.execute("insert into audit.gate_results values ('run-2', 'customer_match_rate', 'blocking', "
+                "?, ?, ?, null, '2026-11-02 07:50')", [match_status, match_rows, match_msg])
+
+    con.execute("""create table audit.file_registry (file_id bigint, path varchar, sha256 varchar,
+        source varchar, entity varchar, distributor_code varchar, period_start date,
+        period_end date, received_at timestamp, loaded_at timestamp, status varchar,
+        rows_read integer, rows_loaded integer, rows_quarantined integer, reasons varchar[],
+        duplicate_of bigint, superseded_by bigint, conflict_with bigint, run_id varchar)""")
+    con.execute("""insert into audit.file_registry values
+        (1, 'master/customers_2026-10-31.csv', 'aa', 'master', 'customers', null, null, null,
+         '2026-11-01 08:00', '2026-11-02 07:00', 'loaded', 600, 600, 0, [], null, null, null, 'run-2'),
+        (2, 'flow/D001/D001_2026-10.csv', 'bb', 'flow', null, 'D001', '2026-10-01', '2026-10-31',
+         '2026-11-05 09:00', '2026-11-05 09:10', 'partial', 1204, 1200, 4,
+         ['4 rows with an unparseable sale date'], null, null, null, 'run-2'),
+        (3, 'flow/D002/广州医药10月流向.xlsx', 'cc', 'flow', null, 'D002', '2026-10-01',
+         '2026-10-31', '2026-11-14 16:30', '2026-11-14 16:40', 'loaded', 800, 800, 0, [], null,
+         null, null, 'run-2'),
+        (4, 'flow/D003/南京10月.xls', 'dd', 'flow', null, 'D003', null, null,
+         '2026-11-15 10:00', '2026-11-15 10:01', 'rejected', 0, 0, 0,
+         ['no recognisable header row: expected columns like 销售日期, 客户名称, 数量'], null,
+         null, null, 'run-2'),
+        (5, 'flow/D001/D001_2026-10 (1).csv', 'bb', 'flow', null, 'D001', '2026-10-01',
+         '2026-10-31', '2026-11-05 09:05', '2026-11-05 09:10', 'duplicate', 0, 0, 0,
+         ['same content as file 2'], 2, null, null, 'run-2')""")
+
+    con.execute("""create table quarantine.rows (file_id bigint, source varchar,
+        distributor_code varchar, source_row integer, sheet varchar, reason varchar,
+        column_name varchar, raw_values json, quarantined_at timestamp)""")
+    con.execute("""insert into quarantine.rows values
+        (2, 'flow', 'D001', 17, null, 'unparseable date', 'sale_date', '{"销售日期": "2026-13-01"}',
+         '2026-11-05 09:10'),
+        (2, 'flow', 'D001', 18, null, 'unparseable date', 'sale_date', '{"销售日期": "abc"}',
+         '2026-11-05 09:10'),
+        (2, 'flow', 'D001', 19, null, 'unparseable date', 'sale_date', '{"销售日期": ""}',
+         '2026-11-05 09:10'),
+        (2, 'flow', 'D001', 20, null, 'unparseable date', 'sale_date', '{"销售日期": "31/02"}',
+         '2026-11-05 09:10')""")
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "data")
+    print(build_snapshot(out / "published" / "current.duckdb",
+                         blocking_failure="--fail" in sys.argv))

@@ -1,0 +1,70 @@
+"""指标浏览 KPI explorer page: numbers and drill-down down the territory hierarchy."""
+
+from __future__ import annotations
+
+from tests.dashboards.conftest import metrics, table_with
+
+
+def test_kpi_explorer_top_level_shows_regions_and_national_headline(published, open_page):
+    at = open_page("kpi_explorer")
+    at.selectbox(key="product").set_value("P1").run()
+    # national: 19 of 28 target customers covered
+    assert metrics(at)["覆盖率 Coverage"] == "67.9%"
+    cov = table_with(at, "coverage_rate").set_index("territory_id")
+    assert list(cov.index) == ["R-E", "R-S"]
+    assert cov.loc["R-E", "coverage_rate"] == 13 / 20
+    assert metrics(at)["达成率 Achievement"] == "96.0%"  # 240k / 250k
+
+
+def test_kpi_explorer_drills_region_to_district_to_territory(published, open_page):
+    at = open_page("kpi_explorer")
+    at.selectbox(key="product").set_value("P1").run()
+    at.selectbox(key="drill_1").set_value("R-E").run()
+    cov = table_with(at, "coverage_rate")
+    assert list(cov["territory_id"]) == ["D-SH"]
+    at.selectbox(key="drill_2").set_value("D-SH").run()
+    cov = table_with(at, "coverage_rate").set_index("territory_id")
+    assert list(cov.index) == ["T-SH1", "T-SH2"]
+    assert cov.loc["T-SH2", "coverage_rate"] == 0.5
+    assert metrics(at)["覆盖率 Coverage"] == "65.0%"  # district D-SH: 13 / 20
+    reps = table_with(at, "rep_id")
+    assert sorted(reps["rep_id"]) == ["REP1", "REP2"]
+    assert metrics(at)["拜访次数 Calls"] == "180"
+
+
+def test_kpi_explorer_sums_products_when_all_selected(published, open_page):
+    at = open_page("kpi_explorer")
+    # P1 19/28 + P2 9/14 at national level
+    assert metrics(at)["覆盖率 Coverage"] == "66.7%"
+
+
+def test_kpi_explorer_roi_totals(published, open_page):
+    at = open_page("kpi_explorer")
+    m = metrics(at)
+    assert m["活动费用 Cost"] == "¥18,000" and m["ROI"] == "1.17"  # (25000 - 4000) / 18000
+
+
+def test_kpi_explorer_refuses_numbers_when_blocking_gate_failed(published_failed, open_page):
+    at = open_page("kpi_explorer")
+    assert "customer_match_rate" in at.error[0].value
+    assert not at.metric and not at.dataframe
+
+
+def test_kpi_explorer_access_control_limits_user_to_their_territory(published, open_page,
+                                                                      monkeypatch):
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    (published / "access.toml").write_text('[users]\n"zhang" = "D-SH"\n', encoding="utf-8")
+    at = open_page("kpi_explorer", query={"user": "zhang"})
+    cov = table_with(at, "coverage_rate")
+    assert set(cov["territory_id"]) <= {"D-SH", "T-SH1", "T-SH2"}
+    reps = table_with(at, "rep_id")
+    assert "REP3" not in set(reps["rep_id"])
+    assert set(table_with(at, "activity_id")["activity_id"]) == {"A1"}
+
+
+def test_kpi_explorer_access_control_unknown_user_sees_nothing(published, open_page, monkeypatch):
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "1")
+    (published / "access.toml").write_text('[users]\n"zhang" = "D-SH"\n', encoding="utf-8")
+    at = open_page("kpi_explorer", query={"user": "li"})
+    assert any("li" in e.value and "access.toml" in e.value for e in at.error)
+    assert not at.dataframe

@@ -1,0 +1,46 @@
+"""经营周报 Executive scorecard page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.dashboards.conftest import metrics, texts
+
+
+def test_scorecard_page_shows_latest_complete_week_per_region(published, open_page):
+    at = open_page("scorecard")
+    # last sale date 2026-10-31 → week 2026-10-26 is incomplete, 2026-10-19 is the default
+    assert at.selectbox(key="week").value == dt.date(2026, 10, 19)
+    labels = [s.value for s in at.subheader]
+    assert "华东大区 East" in labels and "华南大区 South" in labels
+    m = [(x.label, x.value) for x in at.metric]
+    assert ("流向销售额 Sell-out", "¥1,234,567") in m
+    assert ("月达成 MTD achievement", "85.0%") in m
+    assert ("流向销售额 Sell-out", "¥456,789") in m
+    table = at.dataframe[0].value
+    assert set(table["region_id"]) == {"R-E", "R-S"}
+
+
+def test_scorecard_page_shows_status_banner_with_as_of_month(published, open_page):
+    at = open_page("scorecard")
+    banner = at.success[0].value
+    assert "2026-10" in banner and "passed" in banner and "snap-20261102" in banner
+
+
+def test_scorecard_page_switches_week(published, open_page):
+    at = open_page("scorecard")
+    at.selectbox(key="week").set_value(dt.date(2026, 10, 12)).run()
+    assert ("流向销售额 Sell-out", "¥1,100,000") in [(x.label, x.value) for x in at.metric]
+
+
+def test_scorecard_page_refuses_numbers_when_blocking_gate_failed(published_failed, open_page):
+    at = open_page("scorecard")
+    assert at.error and "customer_match_rate" in at.error[0].value
+    assert not at.metric and not at.dataframe
+    assert "不显示" in texts(at)
+
+
+def test_scorecard_page_says_nothing_published_yet(data_dir, open_page):
+    at = open_page("scorecard")
+    assert "sfe run" in texts(at)
+    assert not at.metric
