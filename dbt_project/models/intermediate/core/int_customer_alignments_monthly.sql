@@ -1,0 +1,34 @@
+-- one row per month, customer and product line: the territory the customer is aligned to on
+-- the last day of the month. valid_to is read as inclusive; when two rows both cover the day
+-- (a hand-over written with equal valid_to and valid_from) the later valid_from wins.
+with alignments as (
+    select * from {{ ref('stg_master__customer_alignments') }}
+),
+
+months as (
+    select * from {{ ref('int_months_with_data') }}
+),
+
+valid_at_month_end as (
+    select
+        months.month,
+        alignments.crm_customer_id,
+        alignments.product_line,
+        alignments.territory_id,
+        row_number() over (
+            partition by months.month, alignments.crm_customer_id, alignments.product_line
+            order by alignments.valid_from desc, alignments.territory_id
+        ) as recency_rank
+    from months
+    inner join alignments
+        on alignments.valid_from <= months.month_end
+        and (alignments.valid_to is null or alignments.valid_to >= months.month_end)
+),
+
+final as (
+    select month, crm_customer_id, product_line, territory_id
+    from valid_at_month_end
+    where recency_rank = 1
+)
+
+select * from final

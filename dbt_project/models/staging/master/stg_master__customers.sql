@@ -1,0 +1,27 @@
+-- latest master snapshot only: the CRM list as it stands today
+with source as (
+    select * from {{ source('raw', 'master__customers') }}
+),
+
+latest as (
+    select * from source
+    where snapshot_date = (select max(snapshot_date) from source)
+),
+
+renamed as (
+    select
+        cast(crm_customer_id as {{ dbt.type_string() }}) as crm_customer_id,
+        name as customer_name,
+        customer_type,
+        nullif(level, '') as level,
+        province,
+        city,
+        district,
+        address,
+        cast(beds as integer) as beds,
+        cast(potential as double) as potential,
+        snapshot_date
+    from latest
+)
+
+select * from renamed

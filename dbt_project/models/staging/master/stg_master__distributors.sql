@@ -1,0 +1,23 @@
+with source as (
+    select * from {{ source('raw', 'master__distributors') }}
+),
+
+latest as (
+    select * from source
+    where snapshot_date = (select max(snapshot_date) from source)
+),
+
+renamed as (
+    select
+        cast(distributor_code as {{ dbt.type_string() }}) as distributor_code,
+        name as distributor_name,
+        cast(tier as integer) as tier,
+        province,
+        city,
+        cast(flow_required as boolean) as is_flow_required,
+        aliases,
+        snapshot_date
+    from latest
+)
+
+select * from renamed

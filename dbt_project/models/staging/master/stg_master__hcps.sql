@@ -1,0 +1,22 @@
+with source as (
+    select * from {{ source('raw', 'master__hcps') }}
+),
+
+latest as (
+    select * from source
+    where snapshot_date = (select max(snapshot_date) from source)
+),
+
+renamed as (
+    select
+        cast(hcp_id as {{ dbt.type_string() }}) as hcp_id,
+        cast(crm_customer_id as {{ dbt.type_string() }}) as crm_customer_id,
+        name as hcp_name,
+        department,
+        title,
+        upper(nullif(grade, '')) as grade,
+        snapshot_date
+    from latest
+)
+
+select * from renamed

@@ -1,0 +1,25 @@
+with source as (
+    select * from {{ source('raw', 'master__products') }}
+),
+
+latest as (
+    select * from source
+    where snapshot_date = (select max(snapshot_date) from source)
+),
+
+renamed as (
+    select
+        cast(product_id as {{ dbt.type_string() }}) as product_id,
+        generic_name,
+        brand_name,
+        spec,
+        dosage_form,
+        cast(pack_size as integer) as pack_size,
+        cast(case_size as integer) as case_size,
+        cast(list_price as double) as list_price,
+        cast(is_own as boolean) as is_own,
+        snapshot_date
+    from latest
+)
+
+select * from renamed

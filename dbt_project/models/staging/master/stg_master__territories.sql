@@ -1,0 +1,20 @@
+with source as (
+    select * from {{ source('raw', 'master__territories') }}
+),
+
+latest as (
+    select * from source
+    where snapshot_date = (select max(snapshot_date) from source)
+),
+
+renamed as (
+    select
+        cast(territory_id as {{ dbt.type_string() }}) as territory_id,
+        cast(nullif(parent_id, '') as {{ dbt.type_string() }}) as parent_id,
+        lower(level) as territory_level,
+        name as territory_name,
+        snapshot_date
+    from latest
+)
+
+select * from renamed
