@@ -1,0 +1,279 @@
+"""Matching raw buyer and hospital names to the customer master.
+
+Candidate generation (blocking) takes, for every raw name, the master keys of its province (the
+province written in the name or address, else the distributor's), scored in one vectorised
+`rapidfuzz.process.cdist` call per province, plus keys outside the province that share rare
+character bigrams or are exactly equal. Each candidate is then scored on features a steward can
+read back in `evidence`: name similarity and which key matched (name, bracketed alias, alias
+table), province/city/district agreement, ordinal (第一/第二…), institution type (中医, 妇幼…) and
+administrative level (省/市/区). The decision needs both a high score and a clear margin over the
+runner-up, so look-alikes (第一人民医院 in two cities) go to review rather than being guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from matching.divisions import DATA_DIR, short_name
+from matching.normalize import Normalized, Normalizer
+
+TOP_K = 8
+MAX_EXTRA = 20
+AMBIGUITY_MARGIN = 0.05
+_GENERIC = ("医院", "人民", "中医", "中心", "妇幼保健院", "保健院", "卫生院", "大学", "附属", "第",
+            "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "市", "省", "县", "区")
+
+
+@dataclass(frozen=True)
+class MasterCustomer:
+    crm_customer_id: str
+    name: str
+    province: str
+    city: str
+    district: str
+    norm: Normalized
+
+
+@dataclass(frozen=True)
+class RawBuyer:
+    """One raw name to match, with the context its source gives."""
+
+    raw_name: str
+    address: str = ""
+    context_province: str = ""  # the distributor's (or the tender's) province
+    context_city: str = ""
+
+
+@dataclass
+class Decision:
+    status: str  # auto|review|unmatched
+    crm_customer_id: str | None
+    score: float
+    method: str
+    evidence: dict[str, object]
+    candidates: list[dict[str, object]]
+
+
+@dataclass(frozen=True)
+class AliasEntry:
+    alias: str
+    full_name: str
+    province: str
+    city: str
+
+
+def load_aliases(path: Path | None = None) -> list[AliasEntry]:
+    """Known abbreviations of real hospitals (`matching/data/hospital_aliases.csv`)."""
+    with (path or DATA_DIR / "hospital_aliases.csv").open(encoding="utf-8", newline="") as fh:
+        return [AliasEntry(r["alias"], r["full_name"], short_name(r.get("province", "")),
+                           short_name(r.get("city", ""))) for r in csv.DictReader(fh)]
+
+
+def distinctive(core: str) -> str:
+    """The part of a core that is not a generic word ('协和医院' → '协和')."""
+    for word in _GENERIC:
+        core = core.replace(word, "")
+    return core
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+@dataclass
+class CustomerIndex:
+    """The master's match keys (name, bracketed aliases, alias-table aliases) with blocks."""
+
+    customers: list[MasterCustomer]
+    key_text: list[str] = field(default_factory=list)
+    key_owner: list[int] = field(default_factory=list)
+    key_kind: list[str] = field(default_factory=list)
+    key_level: list[str] = field(default_factory=list)
+    by_province: dict[str, np.ndarray] = field(default_factory=dict)
+    exact: dict[str, list[int]] = field(default_factory=dict)
+    postings: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, customers: Sequence[MasterCustomer], normalizer: Normalizer,
+              aliases: Iterable[AliasEntry] = ()) -> CustomerIndex:
+        index = cls(list(customers))
+        by_full = defaultdict(list)
+        for alias in aliases:
+            by_full[normalizer.name(alias.full_name).core].append(alias)
+        for i, cust in enumerate(index.customers):
+            index._add(cust.norm.core, i, "name", cust.norm.level)
+            for alias_core, level in zip(cust.norm.aliases, cust.norm.alias_levels, strict=True):
+                index._add(alias_core, i, "bracket_alias", level)
+            for alias in by_full.get(cust.norm.core, []):
+                if not alias.city or not cust.city or alias.city == cust.city:
+                    norm = normalizer.name(alias.alias)
+                    index._add(norm.core, i, "alias_table", norm.level)
+        index._build_blocks()
+        return index
+
+    def _add(self, text: str, owner: int, kind: str, level: str) -> None:
+        if text:
+            self.key_text.append(text)
+            self.key_owner.append(owner)
+            self.key_kind.append(kind)
+            self.key_level.append(level)
+
+    def _build_blocks(self) -> None:
+        blocks: dict[str, list[int]] = defaultdict(list)
+        grams: dict[str, list[int]] = defaultdict(list)
+        for k, (text, owner) in enumerate(zip(self.key_text, self.key_owner, strict=True)):
+            blocks[self.customers[owner].province].append(k)
+            self.exact.setdefault(text, []).append(k)
+            for gram in _bigrams(distinctive(text)):
+                grams[gram].append(k)
+        self.by_province = {p: np.asarray(ks, dtype=np.int64) for p, ks in blocks.items()}
+        limit = max(8, len(self.key_text) // 100)
+        self.postings = {g: ks for g, ks in grams.items() if len(ks) <= limit}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    auto: float
+    review: float
+    margin: float = AMBIGUITY_MARGIN
+
+
+class CustomerMatcher:
+    """Blocks, scores and decides; one instance per run (it caches normalised names)."""
+
+    def __init__(self, index: CustomerIndex, normalizer: Normalizer, thresholds: Thresholds,
+                 workers: int = 2) -> None:
+        self.index = index
+        self.normalizer = normalizer
+        self.thresholds = thresholds
+        self.workers = workers
+        self._all_keys = np.arange(len(index.key_text), dtype=np.int64)
+
+    def match(self, buyers: Sequence[RawBuyer]) -> list[Decision]:
+        norms = [self.normalizer.name(b.raw_name, b.address) for b in buyers]
+        candidates = self.candidates(buyers, norms)
+        return [self.decide(b, n, c) for b, n, c in zip(buyers, norms, candidates, strict=True)]
+
+    # -- blocking --------------------------------------------------------------------------------
+    def block_of(self, buyer: RawBuyer, norm: Normalized) -> str:
+        province = norm.province or short_name(buyer.context_province)
+        return province if province in self.index.by_province else ""
+
+    def candidates(self, buyers: Sequence[RawBuyer], norms: Sequence[Normalized]) -> list[set[int]]:
+        """Key indices worth scoring for each raw name: its block's best, n-gram and exact hits."""
+        out: list[set[int]] = [set() for _ in buyers]
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, (buyer, norm) in enumerate(zip(buyers, norms, strict=True)):
+            groups[self.block_of(buyer, norm)].append(i)
+        for block, rows in groups.items():
+            keys = self.index.by_province.get(block, self._all_keys) if block else self._all_keys
+            self._top_in_block(rows, norms, keys, out)
+        for i, norm in enumerate(norms):
+            out[i].update(self._extra_keys(norm))
+        return out
+
+    def _top_in_block(self, rows: list[int], norms: Sequence[Normalized], keys: np.ndarray,
+                      out: list[set[int]]) -> None:
+        if not len(keys):
+            return
+        queries = [norms[i].core for i in rows]
+        choices = [self.index.key_text[k] for k in keys]
+        scores = process.cdist(queries, choices, scorer=fuzz.ratio, dtype=np.uint8,
+                               workers=self.workers)
+        k = min(TOP_K, len(keys))
+        top = np.argpartition(-scores.astype(np.int16), k - 1, axis=1)[:, :k]
+        for row, picks in zip(rows, top, strict=True):
+            out[row].update(int(keys[j]) for j in picks)
+
+    def _extra_keys(self, norm: Normalized) -> set[int]:
+        found = set(self.index.exact.get(norm.core, ()))
+        for alias in norm.aliases:
+            found.update(self.index.exact.get(alias, ()))
+        counts: dict[int, int] = defaultdict(int)
+        for gram in _bigrams(distinctive(norm.core)):
+            for k in self.index.postings.get(gram, ()):
+                counts[k] += 1
+        best = sorted((k for k, c in counts.items() if c >= 2), key=lambda k: -counts[k])
+        found.update(best[:MAX_EXTRA])
+        return found
+
+    # -- scoring ---------------------------------------------------------------------------------
+    def decide(self, buyer: RawBuyer, norm: Normalized, keys: set[int]) -> Decision:
+        per_customer: dict[int, tuple[float, dict[str, object]]] = {}
+        for k in keys:
+            owner = self.index.key_owner[k]
+            score, evidence = score_pair(buyer, norm, self.index.customers[owner],
+                                         self.index.key_text[k], self.index.key_kind[k],
+                                         self.index.key_level[k])
+            if owner not in per_customer or score > per_customer[owner][0]:
+                per_customer[owner] = (score, evidence)
+        ranked = sorted(per_customer.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        return self._outcome(ranked, norm)
+
+    def _outcome(self, ranked: list[tuple[int, tuple[float, dict[str, object]]]],
+                 norm: Normalized) -> Decision:
+        top = [{"crm_customer_id": self.index.customers[o].crm_customer_id,
+                "name": self.index.customers[o].name, "city": self.index.customers[o].city,
+                "score": round(s, 4)} for o, (s, _) in ranked[:5]]
+        if not ranked:
+            return Decision("unmatched", None, 0.0, "no_candidate", {"core": norm.core}, [])
+        owner, (best, evidence) = ranked[0]
+        second = ranked[1][1][0] if len(ranked) > 1 else 0.0
+        evidence = {**evidence, "core": norm.core, "margin": round(best - second, 4)}
+        t = self.thresholds
+        if best >= t.auto and best - second >= t.margin:
+            return Decision("auto", self.index.customers[owner].crm_customer_id, best,
+                            f"fuzzy:{evidence['key']}", evidence, top)
+        status = "review" if best >= t.review else "unmatched"
+        method = "ambiguous" if best >= t.auto else f"fuzzy:{evidence['key']}"
+        return Decision(status, None, best, method, evidence, top)
+
+
+def _geo(raw: str, cand: str) -> str:
+    if not raw or not cand:
+        return "unknown"
+    return "agree" if raw == cand else "conflict"
+
+
+def name_similarity(core: str, key: str) -> float:
+    """rapidfuzz ratio, raised when one name holds the other's distinctive part whole."""
+    sim = fuzz.ratio(core, key) / 100.0
+    short, long_ = sorted((core, key), key=len)
+    if len(short) >= 3 and short in long_ and len(distinctive(short)) >= 2:
+        sim = max(sim, 0.93)
+    return sim
+
+
+def score_pair(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, key: str,
+               key_kind: str, key_level: str = "") -> tuple[float, dict[str, object]]:
+    """Score in [0, 1] and the evidence: which features agreed, which conflicted."""
+    sim = 1.0 if key == norm.core else name_similarity(norm.core, key)
+    ev: dict[str, object] = {"key": key_kind, "name_sim": round(sim, 4),
+                             "province": _geo(norm.province, cand.province),
+                             "city": _geo(norm.city, cand.city),
+                             "district": _geo(norm.district, cand.district)}
+    score = sim
+    score -= {"conflict": 0.5}.get(str(ev["province"]), 0.0)
+    score -= {"conflict": 0.4}.get(str(ev["city"]), 0.0)
+    score -= {"conflict": 0.2}.get(str(ev["district"]), 0.0)
+    if not norm.province and not norm.city:
+        ev["distributor_province"] = _geo(short_name(buyer.context_province), cand.province)
+        ev["distributor_city"] = _geo(short_name(buyer.context_city), cand.city)
+        score -= 0.1 if ev["distributor_province"] == "conflict" else 0.0
+        score += 0.02 if ev["distributor_city"] == "agree" else 0.0
+    ev["ordinal"] = "agree" if norm.ordinal == cand.norm.ordinal else "conflict"
+    score -= 0.3 if ev["ordinal"] == "conflict" and key_kind == "name" else 0.0
+    ev["type"] = ("conflict" if norm.types - cand.norm.types
+                  else "missing" if cand.norm.types - norm.types else "agree")
+    if key_kind == "name":  # alias keys are abbreviations: they need not spell out the type
+        score -= {"conflict": 0.25, "missing": 0.1}.get(str(ev["type"]), 0.0)
+    ev["level"] = _geo(norm.level, key_level)
+    score -= 0.25 if ev["level"] == "conflict" else 0.0
+    return max(0.0, min(1.0, score)), ev

@@ -1,0 +1,334 @@
+"""`run_matching`: raw names in, `matching.*` tables out, in one transaction.
+
+Reads the latest master snapshot and every distinct raw name in flow, inventory and tender data,
+matches them (customers, distributors as buyers, products, tender bidders), applies sticky buyer
+codes and steward decisions, and replaces `matching.customer_source_map`,
+`matching.product_source_map`, `matching.customer_ids`, `matching.sticky_keys` and
+`matching.bidder_map` whole. Running it twice gives the same tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from matching.companies import DistributorIndex, is_own_company, own_company_score
+from matching.customers import (CustomerIndex, CustomerMatcher, Decision, MasterCustomer, RawBuyer,
+                                Thresholds, load_aliases)
+from matching.divisions import Divisions, short_name
+from matching.normalize import NameRules, Normalizer
+from matching.products import MasterProduct, ProductMatcher
+from matching.sources import (load_customer_master, load_distributors, load_products, load_raw_buyers,
+                              load_raw_products, load_bidders, previous_sticky_keys, all_crm_ids)
+from matching.stewardship import StewardDecision, latest_decisions, read_decisions
+from sfe.config import Settings
+from sfe.console import Console
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
+from sfe.warehouse import connect
+
+
+def customer_id_for(crm_customer_id: str) -> str:
+    """Stable surrogate key: never renumbered by rebuilds, new files or threshold changes."""
+    return "CU" + hashlib.sha1(crm_customer_id.encode("utf-8")).hexdigest()[:10].upper()
+
+
+@dataclass
+class MatchReport:
+    customer_status: dict[str, int] = field(default_factory=dict)
+    customer_by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    distributor_buyers: int = 0
+    product_status: dict[str, int] = field(default_factory=dict)
+    bidders: int = 0
+    own_bidders: int = 0
+    decisions_applied: int = 0
+    sticky_applied: int = 0
+    customer_ids: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def review_queue_size(self) -> int:
+        return self.customer_status.get("review", 0)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_NEEDS_ATTENTION if self.error else EXIT_OK
+
+    def to_dict(self) -> dict:
+        return {"customer_status": self.customer_status, "customer_by_source": self.customer_by_source,
+                "distributor_buyers": self.distributor_buyers, "product_status": self.product_status,
+                "review_queue_size": self.review_queue_size, "bidders": self.bidders,
+                "own_bidders": self.own_bidders, "decisions_applied": self.decisions_applied,
+                "sticky_applied": self.sticky_applied, "customer_ids": self.customer_ids,
+                "seconds": round(self.seconds, 2), "error": self.error, "exit_code": self.exit_code}
+
+    def summary(self) -> str:
+        if self.error:
+            return f"matching: {self.error}"
+        cs = ", ".join(f"{k} {v}" for k, v in sorted(self.customer_status.items()))
+        ps = ", ".join(f"{k} {v}" for k, v in sorted(self.product_status.items()))
+        return (f"matching: customers {cs}; distributor buyers {self.distributor_buyers}; "
+                f"products {ps}; review queue {self.review_queue_size}; steward decisions applied "
+                f"{self.decisions_applied}; sticky codes kept {self.sticky_applied}; "
+                f"{self.seconds:.1f}s")
+
+
+@dataclass(frozen=True)
+class Context:
+    normalizer: Normalizer
+    thresholds: Thresholds
+
+
+def build_normalizer(customers: pl.DataFrame) -> Normalizer:
+    """Divisions from the shipped table, extended with every place the master mentions."""
+    divisions = Divisions.load().extend(customers.select("province", "city", "district").iter_rows())
+    return Normalizer(NameRules.load(), divisions)
+
+
+def master_customers(frame: pl.DataFrame, normalizer: Normalizer) -> list[MasterCustomer]:
+    out = []
+    for row in frame.iter_rows(named=True):
+        norm = normalizer.name(row["name"] or "", row["address"] or "")
+        out.append(MasterCustomer(
+            crm_customer_id=row["crm_customer_id"], name=row["name"] or "",
+            province=short_name(row["province"] or "") or norm.province,
+            city=short_name(row["city"] or "") or norm.city,
+            district=short_name(row["district"] or "") or norm.district, norm=norm))
+    return out
+
+
+def run_matching(settings: Settings, console: Console | None = None) -> MatchReport:
+    """Match every raw name of the working warehouse and replace the `matching.*` tables."""
+    console = console or Console(quiet=True)
+    started = time.perf_counter()
+    report = MatchReport()
+    with connect(settings) as con:
+        console.step("matching: reading master data and raw names")
+        customers = load_customer_master(con)
+        if customers.is_empty():
+            report.error = ("no customer master loaded (raw.master__customers is empty or missing); "
+                            "put master/customers.csv in the inbox and run 'sfe ingest'")
+            return report
+        normalizer = build_normalizer(customers)
+        thresholds = Thresholds(settings.thresholds.match_auto_score,
+                                settings.thresholds.match_review_score)
+        customer_map = _match_customers(con, settings, normalizer, thresholds, customers, report, console)
+        product_map = _match_products(con, thresholds, report)
+        bidder_map = _match_bidders(con, settings, normalizer, report)
+        ids = _customer_ids(con, customer_map)
+        report.customer_ids = ids.height
+        _write(con, customer_map, product_map, ids, bidder_map)
+    report.seconds = time.perf_counter() - started
+    console.info(f"    {report.summary()}")
+    return report
+
+
+def _match_customers(con: duckdb.DuckDBPyConnection, settings: Settings, normalizer: Normalizer,
+                     thresholds: Thresholds, customers: pl.DataFrame, report: MatchReport,
+                     console: Console) -> pl.DataFrame:
+    raw = load_raw_buyers(con)
+    index = CustomerIndex.build(master_customers(customers, normalizer), normalizer, load_aliases())
+    matcher = CustomerMatcher(index, normalizer, thresholds)
+    distributors = DistributorIndex(load_distributors(con).select("distributor_code", "name", "aliases")
+                                    .iter_rows(), normalizer)
+    console.step(f"matching: {raw.height} raw customer names against {len(index.customers)} customers")
+    rows = _customer_rows(raw, matcher, distributors)
+    rows = _propagate_codes(rows)
+    rows, report.sticky_applied = _apply_sticky(rows, previous_sticky_keys(con))
+    known = set(all_crm_ids(con))
+    rows, report.decisions_applied = _apply_decisions(rows, read_decisions(settings), known, index)
+    frame = pl.DataFrame(rows, schema=CUSTOMER_MAP_SCHEMA, orient="row")
+    terminal = frame.filter(pl.col("buyer_kind") == "terminal")
+    report.customer_status = dict(Counter(terminal["match_status"].to_list()))
+    report.customer_by_source = {
+        src: dict(Counter(terminal.filter(pl.col("source") == src)["match_status"].to_list()))
+        for src in sorted(set(terminal["source"].to_list()))}
+    report.distributor_buyers = frame.height - terminal.height
+    return frame
+
+
+CUSTOMER_MAP_SCHEMA = {
+    "source": pl.String, "distributor_code": pl.String, "buyer_code": pl.String,
+    "raw_name": pl.String, "source_key": pl.String, "normalized_name": pl.String,
+    "buyer_kind": pl.String, "buyer_distributor_code": pl.String, "crm_customer_id": pl.String,
+    "match_status": pl.String, "match_method": pl.String, "match_score": pl.Float64,
+    "evidence": pl.String, "candidates": pl.String,
+}
+
+
+def _customer_rows(raw: pl.DataFrame, matcher: CustomerMatcher,
+                   distributors: DistributorIndex) -> list[dict[str, object]]:
+    records = raw.to_dicts()
+    buyers = [RawBuyer(r["raw_name"], r["address"] or "", r["context_province"] or "",
+                       r["context_city"] or "") for r in records]
+    decisions = matcher.match(buyers)
+    rows = []
+    for rec, decision in zip(records, decisions, strict=True):
+        norm = matcher.normalizer.name(rec["raw_name"], rec["address"] or "")
+        hit = distributors.classify(rec["buyer_code"], rec["raw_name"]) if rec["source"] != "tender" else None
+        rows.append(_row(rec, norm.clean, decision, hit))
+    return rows
+
+
+def _row(rec: dict, normalized: str, d: Decision, hit) -> dict[str, object]:
+    base = {"source": rec["source"], "distributor_code": rec["distributor_code"],
+            "buyer_code": rec["buyer_code"], "raw_name": rec["raw_name"],
+            "source_key": rec["buyer_code"] or normalized, "normalized_name": normalized}
+    if hit is not None:
+        return {**base, "buyer_kind": "distributor", "buyer_distributor_code": hit.distributor_code,
+                "crm_customer_id": None, "match_status": "auto", "match_method": hit.method,
+                "match_score": hit.score, "evidence": json.dumps({"distributor": hit.method}),
+                "candidates": "[]"}
+    return {**base, "buyer_kind": "terminal", "buyer_distributor_code": None,
+            "crm_customer_id": d.crm_customer_id, "match_status": d.status,
+            "match_method": d.method, "match_score": round(d.score, 4),
+            "evidence": json.dumps(d.evidence, ensure_ascii=False),
+            "candidates": json.dumps(d.candidates, ensure_ascii=False)}
+
+
+def _propagate_codes(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Raw names sharing a buyer code take the code's auto match when that match is unanimous."""
+    by_code: dict[tuple, set[str]] = {}
+    for r in rows:
+        if r["buyer_code"] and r["match_status"] == "auto" and r["buyer_kind"] == "terminal":
+            by_code.setdefault((r["source"], r["distributor_code"], r["buyer_code"]), set()).add(
+                str(r["crm_customer_id"]))
+    for r in rows:
+        ids = by_code.get((r["source"], r["distributor_code"], r["buyer_code"]))
+        if ids and len(ids) == 1 and r["match_status"] != "auto" and r["buyer_kind"] == "terminal":
+            r.update(crm_customer_id=next(iter(ids)), match_status="auto", match_method="buyer_code")
+    return rows
+
+
+def _apply_sticky(rows: list[dict[str, object]],
+                  sticky: dict[tuple[str, str, str], tuple[str, str]]) -> tuple[list[dict], int]:
+    """A buyer code matched on an earlier run keeps its customer (until a steward changes it)."""
+    applied = 0
+    for r in rows:
+        hit = sticky.get((r["source"], r["distributor_code"], r["buyer_code"])) if r["buyer_code"] else None
+        if hit is None or r["buyer_kind"] != "terminal":
+            continue
+        crm_id, status = hit
+        if r["crm_customer_id"] != crm_id or r["match_status"] not in ("auto", "manual"):
+            evidence = json.loads(str(r["evidence"]) or "{}")
+            evidence["sticky"] = {"fresh_status": r["match_status"], "fresh_id": r["crm_customer_id"]}
+            r.update(crm_customer_id=crm_id, match_status=status, match_method="sticky_code",
+                     evidence=json.dumps(evidence, ensure_ascii=False))
+            applied += 1
+    return rows, applied
+
+
+def _apply_decisions(rows: list[dict[str, object]], decisions: list[StewardDecision],
+                     known: set[str], index: CustomerIndex) -> tuple[list[dict], int]:
+    """Steward decisions override everything; the latest mapping decision per raw name wins."""
+    by_key = latest_decisions(decisions)
+    applied = 0
+    for r in rows:
+        history = by_key.get((r["source"], r["distributor_code"], r["buyer_code"], r["raw_name"]))
+        if not history:
+            continue
+        applied += 1
+        rejected = {d.crm_customer_id for d in history if d.kind == "reject"}
+        mapping = [d for d in history if d.kind != "reject"]
+        last = mapping[-1] if mapping else None
+        if last is not None and last.crm_customer_id not in rejected | {None}:
+            if last.kind == "new_customer" or last.crm_customer_id in known:
+                r.update(buyer_kind="terminal", buyer_distributor_code=None,
+                         crm_customer_id=last.crm_customer_id, match_status="manual",
+                         match_method=f"steward:{last.kind}", match_score=1.0)
+                continue
+        if r["crm_customer_id"] in rejected or (r["match_status"] == "manual" and last is None):
+            r.update(crm_customer_id=None, match_status="review", match_method="steward:reject")
+        cands = [c for c in json.loads(str(r["candidates"]) or "[]") if c["crm_customer_id"] not in rejected]
+        r["candidates"] = json.dumps(cands, ensure_ascii=False)
+    return rows, applied
+
+
+def _match_products(con: duckdb.DuckDBPyConnection, thresholds: Thresholds,
+                    report: MatchReport) -> pl.DataFrame:
+    products = [MasterProduct(**r) for r in load_products(con).iter_rows(named=True)]
+    matcher = ProductMatcher(products, thresholds.auto, thresholds.review)
+    by_product = {p.product_id: p for p in products}
+    rows = []
+    cache: dict[tuple[str, str], object] = {}
+    for rec in load_raw_products(con).iter_rows(named=True):
+        key = (rec["raw_product"], rec["raw_spec"])
+        d = cache.get(key) or cache.setdefault(key, matcher.match(*key))
+        p = by_product.get(d.product_id) if d.product_id else None
+        rows.append({**rec, "product_id": d.product_id, "match_status": d.status,
+                     "match_method": d.method, "match_score": round(d.score, 4),
+                     "box_factor_min_unit": 1.0 / p.pack_size if p and p.pack_size else None,
+                     "box_factor_case": float(p.case_size) if p and p.case_size else None,
+                     "evidence": json.dumps(d.evidence, ensure_ascii=False),
+                     "candidates": json.dumps(d.candidates, ensure_ascii=False)})
+    frame = pl.DataFrame(rows, schema=PRODUCT_MAP_SCHEMA, orient="row")
+    report.product_status = dict(Counter(frame["match_status"].to_list()))
+    return frame
+
+
+PRODUCT_MAP_SCHEMA = {
+    "distributor_code": pl.String, "raw_product": pl.String, "raw_spec": pl.String,
+    "product_id": pl.String, "match_status": pl.String, "match_method": pl.String,
+    "match_score": pl.Float64, "box_factor_min_unit": pl.Float64, "box_factor_case": pl.Float64,
+    "evidence": pl.String, "candidates": pl.String,
+}
+
+
+def _match_bidders(con: duckdb.DuckDBPyConnection, settings: Settings, normalizer: Normalizer,
+                   report: MatchReport) -> pl.DataFrame:
+    rows = []
+    for bidder in load_bidders(con):
+        score = own_company_score(bidder, settings.company_name, normalizer)
+        rows.append({"bidder": bidder, "normalized_bidder": normalizer.canonical(bidder),
+                     "is_own_company": is_own_company(score), "match_score": round(score, 4),
+                     "match_method": "fuzzy:company_name"})
+    frame = pl.DataFrame(rows, schema={"bidder": pl.String, "normalized_bidder": pl.String,
+                                       "is_own_company": pl.Boolean, "match_score": pl.Float64,
+                                       "match_method": pl.String}, orient="row")
+    report.bidders, report.own_bidders = frame.height, int(frame["is_own_company"].sum() or 0)
+    return frame
+
+
+def _customer_ids(con: duckdb.DuckDBPyConnection, customer_map: pl.DataFrame) -> pl.DataFrame:
+    ids = set(all_crm_ids(con))
+    ids.update(x for x in customer_map.filter(pl.col("match_status") == "manual")["crm_customer_id"]
+               .to_list() if x)
+    ordered = sorted(ids)
+    return pl.DataFrame({"customer_id": [customer_id_for(i) for i in ordered],
+                         "crm_customer_id": ordered}, schema={"customer_id": pl.String,
+                                                              "crm_customer_id": pl.String})
+
+
+def _sticky_frame(customer_map: pl.DataFrame) -> pl.DataFrame:
+    return (customer_map
+            .filter((pl.col("buyer_code") != "") & pl.col("match_status").is_in(["auto", "manual"])
+                    & (pl.col("buyer_kind") == "terminal"))
+            .group_by("source", "distributor_code", "buyer_code")
+            .agg(pl.col("crm_customer_id").sort_by("match_status", descending=True).first(),
+                 pl.col("match_status").sort(descending=True).first())
+            .sort("source", "distributor_code", "buyer_code"))
+
+
+def _write(con: duckdb.DuckDBPyConnection, customer_map: pl.DataFrame, product_map: pl.DataFrame,
+           ids: pl.DataFrame, bidder_map: pl.DataFrame) -> None:
+    tables = {"customer_source_map": customer_map.sort("source", "distributor_code", "buyer_code",
+                                                       "raw_name"),
+              "product_source_map": product_map.sort("distributor_code", "raw_product", "raw_spec"),
+              "customer_ids": ids, "sticky_keys": _sticky_frame(customer_map),
+              "bidder_map": bidder_map.sort("bidder")}
+    con.execute("begin transaction")
+    try:
+        for name, frame in tables.items():
+            con.register("_frame", frame.to_arrow())
+            con.execute(f"create or replace table matching.{name} as select * from _frame")
+            con.unregister("_frame")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise

@@ -1,0 +1,127 @@
+"""Reading what matching needs from the raw layer (and the previous matching run).
+
+Every reader tolerates a missing table (a source not delivered yet gives an empty frame), reads
+the latest master snapshot per entity, and returns distinct raw names only.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Like `sfe.warehouse.table_exists`, but fetches every row (DuckDB 2 wants results drained)."""
+    rows = con.execute("select count(*) from information_schema.tables "
+                       "where table_schema = ? and table_name = ?", [schema, table]).fetchall()
+    return bool(rows and rows[0][0])
+
+_RAW_BUYERS_SCHEMA = {"source": pl.String, "distributor_code": pl.String, "buyer_code": pl.String,
+                      "raw_name": pl.String, "address": pl.String, "context_province": pl.String,
+                      "context_city": pl.String}
+
+
+def _latest(table: str, columns: str) -> str:
+    return (f"select {columns} from raw.{table} "
+            f"where snapshot_date = (select max(snapshot_date) from raw.{table})")
+
+
+def _frame(con: duckdb.DuckDBPyConnection, table: str, sql: str, schema: dict) -> pl.DataFrame:
+    if not table_exists(con, "raw", table):
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame(con.sql(sql).pl(), schema=schema)
+
+
+def load_customer_master(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    cols = "crm_customer_id, name, customer_type, province, city, district, address"
+    schema = {c.strip(): pl.String for c in cols.split(",")}
+    sql = _latest("master__customers", f"distinct {cols}") + " order by crm_customer_id"
+    return _frame(con, "master__customers", sql, schema)
+
+
+def all_crm_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every CRM id of every snapshot: a customer dropped from the master keeps its id."""
+    if not table_exists(con, "raw", "master__customers"):
+        return []
+    rows = con.execute("select distinct crm_customer_id from raw.master__customers "
+                       "where crm_customer_id is not null order by 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def load_distributors(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    cols = "distributor_code, name, province, city, aliases"
+    schema = {c.strip(): pl.String for c in cols.split(",")}
+    return _frame(con, "master__distributors", _latest("master__distributors", cols), schema)
+
+
+def load_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    cols = "product_id, generic_name, brand_name, spec, dosage_form, pack_size, case_size"
+    schema = {"product_id": pl.String, "generic_name": pl.String, "brand_name": pl.String,
+              "spec": pl.String, "dosage_form": pl.String, "pack_size": pl.Int64,
+              "case_size": pl.Int64}
+    sql = _latest("master__products", cols) + " order by product_id"
+    return _frame(con, "master__products", sql, schema)
+
+
+_FLOW_BUYERS = """
+select 'flow' as source, f.distributor_code, coalesce(f.buyer_code, '') as buyer_code,
+       f.buyer_name as raw_name, max(f.buyer_address) as address,
+       any_value(d.province) as context_province, any_value(d.city) as context_city
+from raw.flow__lines f
+left join ({distributors}) d using (distributor_code)
+where f.buyer_name is not null and trim(f.buyer_name) <> ''
+group by all
+"""
+_TENDER_HOSPITALS = """
+select 'tender' as source, province as distributor_code, '' as buyer_code,
+       hospital_name as raw_name, '' as address, province as context_province, '' as context_city
+from raw.tenders__results
+where hospital_name is not null and trim(hospital_name) <> ''
+group by all
+"""
+
+
+def load_raw_buyers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Distinct (source, distributor_code, buyer_code, raw_name) with address and context."""
+    frames = []
+    if table_exists(con, "raw", "flow__lines"):
+        dist = (_latest("master__distributors", "distributor_code, province, city")
+                if table_exists(con, "raw", "master__distributors")
+                else "select null::varchar as distributor_code, null::varchar as province, "
+                     "null::varchar as city")
+        frames.append(pl.DataFrame(con.sql(_FLOW_BUYERS.format(distributors=dist)).pl(),
+                                   schema=_RAW_BUYERS_SCHEMA))
+    if table_exists(con, "raw", "tenders__results"):
+        frames.append(pl.DataFrame(con.sql(_TENDER_HOSPITALS).pl(), schema=_RAW_BUYERS_SCHEMA))
+    if not frames:
+        return pl.DataFrame(schema=_RAW_BUYERS_SCHEMA)
+    return pl.concat(frames).sort("source", "distributor_code", "buyer_code", "raw_name")
+
+
+def load_raw_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Distinct (distributor_code, raw_product, raw_spec) from flow and inventory."""
+    parts = [f"select distinct distributor_code, product_name as raw_product, coalesce(spec, '') as raw_spec "
+             f"from raw.{t} where product_name is not null"
+             for t in ("flow__lines", "inventory__lines") if table_exists(con, "raw", t)]
+    schema = {"distributor_code": pl.String, "raw_product": pl.String, "raw_spec": pl.String}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    sql = " union ".join(parts) + " order by 1, 2, 3"
+    return pl.DataFrame(con.sql(sql).pl(), schema=schema)
+
+
+def load_bidders(con: duckdb.DuckDBPyConnection) -> list[str]:
+    if not table_exists(con, "raw", "tenders__results"):
+        return []
+    rows = con.execute("select distinct bidder from raw.tenders__results "
+                       "where bidder is not null order by 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def previous_sticky_keys(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """Buyer codes matched on earlier runs: (source, distributor, code) → (crm id, status)."""
+    if not table_exists(con, "matching", "sticky_keys"):
+        return {}
+    rows = con.execute("select source, distributor_code, buyer_code, crm_customer_id, match_status "
+                       "from matching.sticky_keys").fetchall()
+    return {(s, d, b): (c, st) for s, d, b, c, st in rows if c}
