@@ -1,0 +1,68 @@
+"""DDL of the raw layer, the file registry and the quarantine (docs/contracts.md), created idempotently.
+
+The raw column list comes from `ingestion.sources`, so the tables, the parser and the pandera
+schemas cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from ingestion.sources import ALL_SOURCES, Source
+
+SQL_TYPES = {
+    "text": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "number": "DOUBLE",
+    "int": "INTEGER", "bool": "BOOLEAN", "month": "VARCHAR", "unit": "VARCHAR",
+    "doc_type": "VARCHAR",
+}
+
+REGISTRY_DDL = """
+create table if not exists audit.file_registry (
+    file_id BIGINT primary key,
+    path VARCHAR not null,
+    sha256 VARCHAR not null,
+    source VARCHAR,
+    entity VARCHAR,
+    distributor_code VARCHAR,
+    period_start DATE,
+    period_end DATE,
+    received_at TIMESTAMP,
+    loaded_at TIMESTAMP,
+    status VARCHAR not null,
+    rows_read INTEGER,
+    rows_loaded INTEGER,
+    rows_quarantined INTEGER,
+    reasons VARCHAR[],
+    duplicate_of BIGINT,
+    superseded_by BIGINT,
+    conflict_with BIGINT,
+    run_id VARCHAR
+)"""
+
+QUARANTINE_DDL = """
+create table if not exists quarantine.rows (
+    file_id BIGINT,
+    source VARCHAR,
+    distributor_code VARCHAR,
+    source_row INTEGER,
+    sheet VARCHAR,
+    reason VARCHAR,
+    column_name VARCHAR,
+    raw_values JSON,
+    quarantined_at TIMESTAMP
+)"""
+
+
+def raw_table_ddl(source: Source) -> str:
+    cols = ["file_id BIGINT", "source_row INTEGER", "sheet VARCHAR"]
+    cols += [f"{f.name} {SQL_TYPES[f.kind]}" for f in source.fields]
+    return f"create table if not exists {source.table} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+def all_ddl() -> list[str]:
+    return [REGISTRY_DDL, QUARANTINE_DDL, *(raw_table_ddl(s) for s in ALL_SOURCES)]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in all_ddl():
+        con.execute(statement)

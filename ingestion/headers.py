@@ -1,0 +1,175 @@
+"""Column recognition: the synonym table, per-distributor mappings and header-row detection.
+
+A header cell is normalised (full-width → half-width, lower case, no spaces or punctuation, the
+text in brackets removed and kept as a unit hint: "数量（盒）" → "数量" + unit "盒"), then looked up
+in the distributor's mapping file first, then in `synonyms.yaml`. The header row is the row among
+the first `SCAN_ROWS` whose cells name the most canonical fields; rows above it are titles/notes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from ingestion.sources import Source
+
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
+SCAN_ROWS = 40
+MIN_SCORE = 2
+_BRACKETS = re.compile(r"[(\[{【（〔<《](.*?)[)\]}】）〕>》]")
+_PUNCT = re.compile(r"[\s_\-.:：/\\*#'\"、,，;；]+")
+
+
+class MappingError(Exception):
+    """A mapping YAML file is malformed; the message names the file and the key."""
+
+
+def normalise_header(text: str | None) -> tuple[str, str | None]:
+    """Lookup key of a header cell, plus the unit hint found in brackets ("数量(盒)" → 盒)."""
+    if text is None:
+        return "", None
+    s = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    hints = [m.strip() for m in _BRACKETS.findall(s) if m.strip()]
+    s = _BRACKETS.sub("", s)
+    return _PUNCT.sub("", s), (hints[-1] if hints else None)
+
+
+@lru_cache(maxsize=4)
+def _synonym_doc(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def synonyms_for(source: Source, path: Path = SYNONYMS_FILE) -> dict[str, str]:
+    """normalised header → canonical field, for one source (canonical names always included)."""
+    table: dict[str, str] = {}
+    for f in source.fields:
+        table[normalise_header(f.name)[0]] = f.name
+    for name, names in (_synonym_doc(path).get(source.name) or {}).items():
+        for alias in names or []:
+            table.setdefault(normalise_header(str(alias))[0], name)
+    return table
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Per-distributor column mapping (mappings/<distributor_code>.yaml), edited by sales ops."""
+
+    distributor_code: str
+    columns: dict[str, str] = field(default_factory=dict)  # normalised header → field
+    unit: str | None = None  # fixed unit when the file has no unit column
+    date_format: str | None = None  # strptime format tried before the built-in styles
+    sheet: str | None = None
+    header_row: int | None = None  # 1-based row of the header (Excel row / text line)
+    encoding: str | None = None
+    delimiter: str | None = None
+    path: Path | None = None
+
+
+_MAPPING_KEYS = {"distributor_code", "name", "columns", "unit", "date_format", "sheet",
+                 "header_row", "encoding", "delimiter", "notes"}
+
+
+def load_mapping(mappings_dir: Path, distributor_code: str | None, source: Source) -> Mapping:
+    """The distributor's mapping, or an empty one when there is no file."""
+    if not distributor_code:
+        return Mapping("")
+    path = mappings_dir / f"{distributor_code}.yaml"
+    if not path.is_file():
+        return Mapping(distributor_code)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{path}: not valid YAML ({exc}); fix the file") from exc
+    unknown = set(doc) - _MAPPING_KEYS
+    if unknown:
+        raise MappingError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(_MAPPING_KEYS)}")
+    known = {f.name for f in source.fields}
+    columns: dict[str, str] = {}
+    for header, target in (doc.get("columns") or {}).items():
+        if target not in known and target != "ignore":
+            continue  # a mapping may hold columns of the other per-distributor source
+        columns[normalise_header(str(header))[0]] = target
+    return Mapping(distributor_code, columns, doc.get("unit"), doc.get("date_format"),
+                   doc.get("sheet"), doc.get("header_row"), doc.get("encoding"),
+                   doc.get("delimiter"), path)
+
+
+@dataclass
+class HeaderMatch:
+    position: int  # 0-based index of the header row within the grid frame
+    columns: dict[str, str]  # canonical field → grid column (c3)
+    originals: dict[str, str]  # grid column → header text as written (unique)
+    unit_hints: dict[str, str]  # canonical field → unit written in its header brackets
+    notes: list[str]
+
+    @property
+    def score(self) -> int:
+        return len(self.columns)
+
+
+def _match_row(cells: list[str | None], lookup: dict[str, str]) -> HeaderMatch:
+    columns: dict[str, str] = {}
+    hints: dict[str, str] = {}
+    notes: list[str] = []
+    for i, cell in enumerate(cells):
+        key, hint = normalise_header(cell)
+        target = lookup.get(key)
+        if target is None or target == "ignore":
+            continue
+        if target in columns:
+            notes.append(f"column '{cell}' (column {i + 1}) repeats field {target}; "
+                         f"the first one (column {int(columns[target][1:]) + 1}) is used")
+            continue
+        columns[target] = f"c{i}"
+        if hint:
+            hints[target] = hint
+    return HeaderMatch(0, columns, _originals(cells), hints, notes)
+
+
+def _originals(cells: list[str | None]) -> dict[str, str]:
+    seen: dict[str, int] = {}
+    out: dict[str, str] = {}
+    for i, cell in enumerate(cells):
+        name = (cell or f"column_{i + 1}").strip()
+        seen[name] = seen.get(name, 0) + 1
+        out[f"c{i}"] = name if seen[name] == 1 else f"{name}_{seen[name]}"
+    return out
+
+
+def find_header(frame: pl.DataFrame, lookup: dict[str, str], header_row: int | None = None,
+                row_col: str = "_row") -> HeaderMatch | None:
+    """The best-scoring header row among the first rows (or the row the mapping names)."""
+    cols = [c for c in frame.columns if c.startswith("c")]
+    head = frame.head(SCAN_ROWS)
+    if header_row is not None:
+        head = head.filter(pl.col(row_col) == header_row)
+    best: HeaderMatch | None = None
+    for position, row in enumerate(head.select(cols).iter_rows()):
+        match = _match_row(list(row), lookup)
+        if best is None or match.score > best.score:
+            match.position = position if header_row is None else _position(frame, header_row, row_col)
+            best = match
+    if best is None or best.score < MIN_SCORE:
+        return None
+    return best
+
+
+def _position(frame: pl.DataFrame, header_row: int, row_col: str) -> int:
+    return int(frame.with_row_index("_pos").filter(pl.col(row_col) == header_row)["_pos"][0])
+
+
+def header_lookup(source: Source, mapping: Mapping) -> dict[str, str]:
+    lookup = synonyms_for(source)
+    lookup.update(mapping.columns)
+    return lookup
+
+
+def fixed_header(names: list[str], lookup: dict[str, str]) -> HeaderMatch:
+    """Header of a parquet/jsonl file: the column names themselves."""
+    return _match_row(list(names), lookup)

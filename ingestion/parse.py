@@ -1,0 +1,227 @@
+"""From a grid of text cells and its recognised header to typed rows and quarantined rows.
+
+Rows below the header are sorted into: skipped (blank rows, total rows 合计/小计/总计, repeated
+header rows: not data, not counted in rows_read), quarantined (a value that cannot be read, a
+required value missing, a pandera check failed; kept with their original cells as JSON by
+original header) and loaded. Everything is a polars expression over whole columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ingestion import values
+from ingestion.headers import HeaderMatch, normalise_header
+from ingestion.readers import BAD_BYTES, NFIELDS, ROW, Grid
+from ingestion.schemas import schema_failures
+from ingestion.sources import Field, Source
+
+POS = "_pos"
+KIND = "_kind"
+EXPECTED = {
+    "date": "a date such as 2026-03-05, 2026/3/5, 20260305, 2026年3月5日 or an Excel date",
+    "timestamp": "a date and time such as 2026-03-05 14:30:00",
+    "number": "a number such as 1234.5 or 1,234.50",
+    "int": "a whole number",
+    "bool": "1/0, 是/否 or true/false",
+    "month": "a month such as 2026-03",
+    "unit": "盒/box, 支/片/粒/瓶/袋 (min unit) or 件/箱 (case); add other units to the mapping",
+}
+QUARANTINE_SCHEMA = {"source_row": pl.Int32, "sheet": pl.String, "reason": pl.String,
+                     "column_name": pl.String, "raw_values": pl.String}
+
+
+@dataclass
+class FileContext:
+    """What the loader knows about a file besides its cells."""
+
+    distributor_code: str | None = None
+    snapshot_date: dt.date | None = None  # masters; inventory when the file has no date column
+    date_format: str | None = None
+    fixed_unit: str | None = None  # the mapping's unit for files without a unit column
+
+
+@dataclass
+class Parsed:
+    loaded: pl.DataFrame  # source_row, sheet, then the source's fields in table order
+    quarantined: pl.DataFrame  # QUARANTINE_SCHEMA
+    skipped: dict[str, int] = field(default_factory=dict)  # blank/total/header rows
+
+    @property
+    def rows_read(self) -> int:
+        return self.loaded.height + self.quarantined.height
+
+
+def parse_grid(grid: Grid, header: HeaderMatch, source: Source, ctx: FileContext) -> Parsed:
+    body = grid.frame.slice(header.position + 1).with_row_index(POS)
+    body = body.with_columns(_row_kind(body, header, source).alias(KIND))
+    skipped = _skip_counts(body)
+    data = body.filter(pl.col(KIND) == "data").drop(KIND)
+    plan = _Plan(source, header, ctx)
+    typed = data.select(POS, ROW, *plan.values(), *plan.first_error(data, grid))
+    parse_failed = typed.filter(pl.col("reason").is_not_null()).select(POS, "reason", "column_name")
+    good = typed.filter(pl.col("reason").is_null()).drop("reason", "column_name")
+    fails = schema_failures(source.key, good)
+    schema_failed = good.with_row_index("_idx").join(fails, on="_idx", how="inner").select(
+        POS, "reason", pl.col("column_name").replace(plan.originals_by_field()))
+    loaded = good.join(schema_failed.select(POS), on=POS, how="anti").select(
+        pl.col(ROW).cast(pl.Int32).alias("source_row"),
+        pl.lit(grid.sheet, pl.String).alias("sheet"),
+        *[pl.col(f.name) for f in source.fields])
+    rejected = pl.concat([parse_failed, schema_failed])
+    return Parsed(loaded, _quarantine_rows(data, rejected, header, grid.sheet), skipped)
+
+
+def _cells(frame: pl.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith("c")]
+
+
+def _row_kind(body: pl.DataFrame, header: HeaderMatch, source: Source) -> pl.Expr:
+    """blank | total | header | data, per row."""
+    cells = _cells(body)
+    blank = pl.all_horizontal([pl.col(c).is_null() for c in cells]) if cells else pl.lit(True)
+    total = pl.any_horizontal([pl.col(c).str.contains(values.TOTAL_PATTERN).fill_null(False)
+                               for c in cells])
+    date_field = next((f.name for f in source.fields if f.kind == "date" and f.required
+                       and f.name in header.columns), None)
+    if date_field:
+        total = total & values.parse_date(pl.col(header.columns[date_field])).is_null()
+    repeats = [(pl.col(col) == header.originals[col]).fill_null(False)
+               for col in header.columns.values()]
+    again = pl.sum_horizontal(repeats) >= min(2, len(repeats))
+    return (pl.when(blank).then(pl.lit("blank")).when(again).then(pl.lit("header"))
+            .when(total).then(pl.lit("total")).otherwise(pl.lit("data")))
+
+
+def _skip_counts(body: pl.DataFrame) -> dict[str, int]:
+    counts = body.filter(pl.col(KIND) != "data").group_by(KIND).len()
+    return dict(zip(counts[KIND].to_list(), counts["len"].to_list(), strict=True))
+
+
+def _unit_text(text: str | None) -> str | None:
+    """Canonical unit of a unit written in a header or a mapping ("盒", "Box"), else None."""
+    if not text:
+        return None
+    key = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
+    return values.UNIT_LOOKUP.get(key, key if key in values.UNITS else None)
+
+
+class _Plan:
+    """Expressions turning the raw cells of one source into typed columns and error reasons."""
+
+    def __init__(self, source: Source, header: HeaderMatch, ctx: FileContext) -> None:
+        self.source, self.header, self.ctx = source, header, ctx
+        hint = header.unit_hints.get("quantity")
+        written = ctx.fixed_unit or (hint if _unit_text(hint) else None)
+        self.default_raw_unit = written
+        self.default_unit = _unit_text(written) or "box"
+
+    def raw(self, name: str) -> pl.Expr:
+        col = self.header.columns.get(name)
+        return pl.col(col) if col else pl.lit(None, pl.String)
+
+    def originals_by_field(self) -> dict[str, str]:
+        return {f: self.header.originals[c] for f, c in self.header.columns.items()}
+
+    def _parsed(self, f: Field) -> pl.Expr:
+        raw = self.raw(f.name)
+        if f.kind == "date":
+            return values.parse_date(raw, self.ctx.date_format)
+        return {
+            "timestamp": values.parse_timestamp, "number": values.parse_number,
+            "int": values.parse_int, "bool": values.parse_bool, "month": values.parse_month,
+        }.get(f.kind, lambda e: e)(raw)
+
+    def _is_return(self) -> pl.Expr:
+        quantity = values.parse_number(self.raw("quantity"))
+        return values.is_return(self.raw("doc_type")) | (quantity < 0).fill_null(False)
+
+    def value(self, f: Field) -> pl.Expr:
+        name = f.name
+        per_dist = self.source.per_distributor
+        if name == "distributor_code" and per_dist:
+            return pl.lit(self.ctx.distributor_code, pl.String)
+        if name == "snapshot_date" and (self.source.name == "master" or "snapshot_date"
+                                        not in self.header.columns):
+            return pl.lit(self.ctx.snapshot_date, pl.Date)
+        if name == "unit":
+            return pl.when(self.raw("unit").is_null()).then(pl.lit(self.default_unit)).otherwise(
+                values.normalise_unit(self.raw("unit")))
+        if name == "raw_unit":
+            return pl.coalesce(self.raw("unit"), pl.lit(self.default_raw_unit, pl.String))
+        if name == "doc_type":
+            return pl.when(self._is_return()).then(pl.lit("return")).otherwise(pl.lit("sale"))
+        if name in {"quantity", "amount"} and self.source.name == "flow":
+            parsed = self._parsed(f)
+            return pl.when(self._is_return()).then(-parsed.abs()).otherwise(parsed)
+        return self._parsed(f)
+
+    def values(self) -> list[pl.Expr]:
+        return [self.value(f).alias(f.name) for f in self.source.fields]
+
+    def _field_error(self, f: Field) -> tuple[pl.Expr, str] | None:
+        col = self.header.columns.get(f.name)
+        if col is None:
+            return None
+        shown = self.header.originals[col]
+        raw = pl.col(col)
+        if f.required:
+            missing = pl.when(raw.is_null()).then(pl.lit(
+                f"missing required {f.name} (column '{shown}' is empty)"))
+        else:
+            missing = pl.lit(None, pl.String)
+        if f.kind in ("text", "doc_type"):
+            return missing, shown
+        parsed = values.normalise_unit(raw) if f.kind == "unit" else self._parsed(f)
+        bad = pl.when(raw.is_not_null() & parsed.is_null()).then(
+            pl.format(f"cannot read {f.name} from column '{shown}': '{{}}' is not "
+                      f"{EXPECTED[f.kind]}", raw))
+        return pl.coalesce(missing, bad), shown
+
+    def first_error(self, data: pl.DataFrame, grid: Grid) -> list[pl.Expr]:
+        checks: list[tuple[pl.Expr, str | None]] = []
+        if NFIELDS in data.columns:
+            checks.append((pl.when(pl.col(NFIELDS) > grid.width).then(pl.format(
+                "row has {} fields but the file has {} columns: a value probably holds an "
+                "unquoted delimiter; quote it or fix the row", pl.col(NFIELDS),
+                pl.lit(grid.width))), None))
+        if grid.notes:
+            has_bad = pl.any_horizontal([pl.col(c).str.contains(BAD_BYTES, literal=True)
+                                         for c in _cells(data)])
+            checks.append((pl.when(has_bad).then(pl.lit(
+                f"row holds bytes that are not valid {grid.encoding}; re-save the file as "
+                "UTF-8")), None))
+        for f in self.source.fields:
+            err = self._field_error(f)
+            if err is not None:
+                checks.append(err)
+        if not checks:
+            return [pl.lit(None, pl.String).alias("reason"),
+                    pl.lit(None, pl.String).alias("column_name")]
+        reason = pl.coalesce([e for e, _ in checks])
+        column = pl.coalesce([pl.when(e.is_not_null()).then(pl.lit(c, pl.String))
+                              for e, c in checks])
+        return [reason.alias("reason"), column.alias("column_name")]
+
+
+def _quarantine_rows(data: pl.DataFrame, rejected: pl.DataFrame, header: HeaderMatch,
+                     sheet: str | None) -> pl.DataFrame:
+    if rejected.height == 0:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    rows = data.join(rejected, on=POS, how="inner").sort(POS)
+    named = [pl.col(c).alias(header.originals.get(c, f"column_{int(c[1:]) + 1}"))
+             for c in _cells(data)]
+    return rows.select(
+        pl.col(ROW).cast(pl.Int32).alias("source_row"),
+        pl.lit(sheet, pl.String).alias("sheet"),
+        pl.col("reason"), pl.col("column_name"),
+        pl.struct(named).struct.json_encode().alias("raw_values"))
+
+
+def header_unit(name: str | None) -> str | None:
+    """Canonical unit written in brackets of a header cell, e.g. 数量(盒) → box."""
+    return _unit_text(normalise_header(name)[1])

@@ -1,0 +1,320 @@
+"""`sfe ingest`: every file of the inbox into the raw layer, one transaction per file.
+
+Files are taken oldest first (modification time), so a re-send supersedes what it corrects.
+Each file ends loaded, partial (some rows quarantined), rejected, duplicate, superseded or
+conflict, with reasons; an error in one file never stops the others. A file already recorded
+with the same path and bytes is skipped, so running the same inbox twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ingestion import registry
+from ingestion.ddl import ensure_tables
+from ingestion.discover import InboxFile, discover, title_date
+from ingestion.headers import (HeaderMatch, MappingError, Mapping, find_header, fixed_header,
+                               header_lookup, load_mapping)
+from ingestion.parse import FileContext, Parsed, parse_grid
+from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
+from ingestion.registry import Registration
+from ingestion.report import FileResult, IngestReport
+from ingestion.sources import Source
+from sfe.config import Settings
+from sfe.console import Console
+from sfe.warehouse import connect
+
+RETRY_STATUSES = ("rejected", "conflict")  # re-examined on every run: a mapping may be fixed
+
+
+class Rejected(Exception):
+    """The whole file is rejected; the message is the reason a person acts on."""
+
+
+@dataclass
+class Outcome:
+    parsed: Parsed
+    notes: list[str]
+    period_col: str | None
+
+
+def ingest_inbox(settings: Settings, inbox: Path | None = None,
+                 console: Console | None = None) -> IngestReport:
+    console = console or Console(quiet=True)
+    inbox = Path(inbox or settings.inbox)
+    if not inbox.is_dir():
+        raise FileNotFoundError(f"inbox {inbox} does not exist; create it or pass another folder")
+    run_id = f"ingest-{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    report = IngestReport(str(inbox), run_id)
+    files = discover(inbox)
+    with connect(settings) as con:
+        ensure_tables(con)
+        for item in console.track(files, description="ingesting files", total=len(files)):
+            report.files.append(ingest_file(con, settings, item, run_id, console))
+    return report
+
+
+def ingest_command(settings: Settings, args: argparse.Namespace, console: Console) -> IngestReport:
+    return ingest_inbox(settings, getattr(args, "inbox", None), console)
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxFile,
+                run_id: str, console: Console) -> FileResult:
+    """One file, start to end; never raises (an unexpected error rejects the file)."""
+    raw = item.path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    reg = Registration(item.rel, sha, item.source.name if item.source else item.folder,
+                       item.source.entity if item.source else None, item.distributor_code,
+                       item.received_at, "rejected", run_id)
+    known = registry.known_path(con, item.rel, sha)
+    if known and known.status not in RETRY_STATUSES:
+        return _result(reg, "duplicate", [f"already ingested as file {known.file_id} "
+                                          f"({known.status}); skipped"], known.file_id)
+    twin = registry.first_with_bytes(con, sha, item.rel)
+    if twin is not None and known is None:
+        reg.status, reg.duplicate_of = "duplicate", twin
+        reg.reasons = [f"same bytes as file {twin}; skipped (not counted twice)"]
+        registry.insert(con, reg)
+        return _result(reg, reg.status, reg.reasons, reg.file_id)
+    try:
+        outcome = _read_and_parse(settings, item, raw)
+        return _load(con, item, reg, outcome, known)
+    except Rejected as exc:
+        reg.reasons = [str(exc)]
+    except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
+        console.warn(f"{item.rel}: unexpected error\n{traceback.format_exc()}")
+        reg.reasons = [f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "
+                       "report this file to the data team"]
+    reg.status = "rejected"
+    reg.rows_read = reg.rows_loaded = reg.rows_quarantined = 0
+    reg.period_start = reg.period_end = None
+    return _record_unloaded(con, reg, known)
+
+
+def _result(reg: Registration, status: str, reasons: list[str], file_id: int | None) -> FileResult:
+    return FileResult(reg.path, reg.source, status, reg.rows_read, reg.rows_loaded,
+                      reg.rows_quarantined, list(reasons), file_id, reg.distributor_code)
+
+
+def _record_unloaded(con: duckdb.DuckDBPyConnection, reg: Registration,
+                     known: registry.Known | None) -> FileResult:
+    """A rejected/conflict file: recorded once; re-runs with the same outcome change nothing."""
+    if known and known.status == reg.status and list(known.reasons) == reg.reasons:
+        return _result(reg, reg.status, reg.reasons, known.file_id)
+    con.execute("begin transaction")
+    try:
+        if known:
+            registry.forget(con, known.file_id)
+            reg.file_id = known.file_id
+        registry.insert(con, reg)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return _result(reg, reg.status, reg.reasons, reg.file_id)
+
+
+# -- reading and parsing ----------------------------------------------------------------------
+
+def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes) -> Outcome:
+    if item.problem:
+        raise Rejected(item.problem)
+    source = item.source
+    assert source is not None
+    try:
+        mapping = load_mapping(settings.mappings_dir, item.distributor_code, source)
+    except MappingError as exc:
+        raise Rejected(str(exc)) from exc
+    grids = _read_grids(item, raw, mapping)
+    lookup = header_lookup(source, mapping)
+    parts: list[Parsed] = []
+    notes: list[str] = []
+    missing_by_sheet: list[str] = []
+    for grid in grids:
+        notes.extend(grid.notes)
+        header = _header(grid, lookup, mapping)
+        where = f"sheet '{grid.sheet}'" if grid.sheet else "the file"
+        if header is None:
+            missing_by_sheet.append(f"{where}: no header row found in the first rows "
+                                    f"(saw {_first_cells(grid)})")
+            continue
+        ctx = _context(item, mapping, grid, header, source)
+        missing = _missing_fields(source, header, ctx)
+        if missing:
+            missing_by_sheet.append(
+                f"{where}: required columns {missing} not found; headers seen: "
+                f"{[h for h in header.originals.values() if not h.startswith('column_')]}. "
+                f"Add the names to mappings/{item.distributor_code or '<code>'}.yaml")
+            continue
+        notes.extend(header.notes)
+        parts.append(parse_grid(grid, header, source, ctx))
+    if not parts:
+        raise Rejected("; ".join(missing_by_sheet) or "no sheet holds data")
+    notes.extend(f"skipped {m}" for m in missing_by_sheet)
+    parsed = _combine(parts)
+    notes.extend(_skip_notes(parts))
+    if parsed.rows_read == 0:
+        raise Rejected("no data rows below the header; if the distributor had no sales, record "
+                       "that with sales ops instead of an empty file")
+    return Outcome(parsed, notes, _period_column(source))
+
+
+def _read_grids(item: InboxFile, raw: bytes, mapping: Mapping) -> list[Grid]:
+    if not raw:
+        raise Rejected("is empty (0 bytes); ask the sender for the file again")
+    try:
+        kind = sniff_format(raw, item.path.suffix.lower())
+        if kind in ("xlsx", "xls"):
+            grids = read_excel(item.path, kind, mapping.sheet)
+        elif kind in ("parquet", "jsonl"):
+            grids = [read_table_file(raw, kind)]
+        else:
+            grids = [read_text(raw, mapping.encoding, mapping.delimiter)]
+    except ReadError as exc:
+        raise Rejected(f"{item.rel} {exc}") from exc
+    if not grids:
+        raise Rejected("the workbook has no sheet with data")
+    return grids
+
+
+def _header(grid: Grid, lookup: dict[str, str], mapping: Mapping) -> HeaderMatch | None:
+    if grid.header is not None:
+        match = fixed_header(grid.header, lookup)
+        match.position = -1
+        return match if match.columns else None
+    return find_header(grid.frame, lookup, mapping.header_row)
+
+
+def _first_cells(grid: Grid) -> list[str]:
+    cells = [c for c in grid.frame.columns if c.startswith("c")][:8]
+    row = grid.frame.head(5).select(cells).rows()
+    return [str(v)[:30] for r in row for v in r if v is not None][:10]
+
+
+def _context(item: InboxFile, mapping: Mapping, grid: Grid, header: HeaderMatch,
+             source: Source) -> FileContext:
+    snapshot = item.name_date
+    if source.name == "master":
+        snapshot = snapshot or item.received_at.date()
+    elif source.name == "inventory" and snapshot is None:
+        snapshot = title_date(grid.frame.head(max(header.position, 0)))
+    return FileContext(item.distributor_code, snapshot, mapping.date_format, mapping.unit)
+
+
+def _missing_fields(source: Source, header: HeaderMatch, ctx: FileContext) -> list[str]:
+    derived = {"distributor_code"} if source.per_distributor else set()
+    if ctx.snapshot_date is not None:
+        derived.add("snapshot_date")
+    return [f for f in source.required if f not in header.columns and f not in derived]
+
+
+def _combine(parts: list[Parsed]) -> Parsed:
+    skipped: dict[str, int] = {}
+    for p in parts:
+        for k, v in p.skipped.items():
+            skipped[k] = skipped.get(k, 0) + v
+    return Parsed(pl.concat([p.loaded for p in parts], how="vertical_relaxed"),
+                  pl.concat([p.quarantined for p in parts], how="vertical_relaxed"), skipped)
+
+
+def _skip_notes(parts: list[Parsed]) -> list[str]:
+    combined = _combine(parts).skipped
+    label = {"blank": "blank rows", "total": "total rows (合计/小计)", "header": "repeated header rows"}
+    return [f"skipped {n} {label.get(k, k)} (not data, not counted)" for k, n in combined.items() if n]
+
+
+def _period_column(source: Source) -> str | None:
+    return {"flow": "sale_date", "inventory": "snapshot_date"}.get(source.name)
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+def _load(con: duckdb.DuckDBPyConnection, item: InboxFile, reg: Registration, outcome: Outcome,
+          known: registry.Known | None) -> FileResult:
+    source = item.source
+    assert source is not None
+    parsed = outcome.parsed
+    reg.rows_read = parsed.rows_read
+    reg.rows_loaded, reg.rows_quarantined = parsed.loaded.height, parsed.quarantined.height
+    reg.reasons = _quarantine_summary(parsed.quarantined) + outcome.notes
+    decision = registry.Decision("loaded")
+    if outcome.period_col and parsed.loaded.height:
+        reg.period_start = parsed.loaded[outcome.period_col].min()
+        reg.period_end = parsed.loaded[outcome.period_col].max()
+        decision = registry.decide(con, source.table, source.name, item.distributor_code or "",
+                                   parsed.loaded, outcome.period_col, item.received_at)
+    if decision.status != "loaded":
+        return _hold(con, reg, decision, known)
+    reg.status = "partial" if reg.rows_quarantined else "loaded"
+    _commit(con, reg, source, parsed, decision.supersedes, known)
+    return _result(reg, reg.status, reg.reasons, reg.file_id)
+
+
+def _hold(con: duckdb.DuckDBPyConnection, reg: Registration, decision: registry.Decision,
+          known: registry.Known | None) -> FileResult:
+    """Conflict or stale re-send: recorded, nothing loaded (rows counted as read: none)."""
+    held = reg.rows_read
+    reg.status = decision.status
+    reg.rows_read = reg.rows_loaded = reg.rows_quarantined = 0
+    reg.reasons = [f"{decision.reason} ({held} rows held)"]
+    if decision.status == "conflict":
+        reg.conflict_with = decision.other
+    else:
+        reg.superseded_by = decision.other
+    return _record_unloaded(con, reg, known)
+
+
+def _quarantine_summary(quarantined: pl.DataFrame, limit: int = 5) -> list[str]:
+    if quarantined.height == 0:
+        return []
+    top = (quarantined.group_by("reason").agg(pl.len().alias("n"), pl.col("source_row").min())
+           .sort("n", descending=True).head(limit))
+    return [f"{n} rows quarantined (first at row {row}): {reason}"
+            for reason, n, row in top.iter_rows()]
+
+
+def _commit(con: duckdb.DuckDBPyConnection, reg: Registration, source: Source, parsed: Parsed,
+            supersedes: tuple[int, ...], known: registry.Known | None) -> None:
+    """Rows, quarantine, registry and supersedes in ONE transaction: all or nothing."""
+    con.execute("begin transaction")
+    try:
+        if known:
+            registry.forget(con, known.file_id)
+        reg.file_id = known.file_id if known else registry.next_file_id(con)
+        registry.supersede(con, source.table, supersedes, reg.file_id)
+        _insert_rows(con, reg, source, parsed)
+        registry.insert(con, reg)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, reg: Registration, source: Source,
+                 parsed: Parsed) -> None:
+    loaded = parsed.loaded.with_columns(pl.lit(reg.file_id, pl.Int64).alias("file_id"))
+    con.register("_ingest_rows", loaded)
+    try:
+        con.execute(f"insert into {source.table} by name select * from _ingest_rows")
+    finally:
+        con.unregister("_ingest_rows")
+    if parsed.quarantined.height == 0:
+        return
+    q = parsed.quarantined.with_columns(
+        pl.lit(reg.file_id, pl.Int64).alias("file_id"), pl.lit(source.name).alias("source"),
+        pl.lit(reg.distributor_code, pl.String).alias("distributor_code"),
+        pl.lit(dt.datetime.now()).alias("quarantined_at"))
+    con.register("_ingest_quarantine", q)
+    try:
+        con.execute("insert into quarantine.rows by name select * from _ingest_quarantine")
+    finally:
+        con.unregister("_ingest_quarantine")

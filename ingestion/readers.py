@@ -1,0 +1,221 @@
+"""Readers: turn any inbox file into grids of text cells, with the row numbers a person sees.
+
+A `Grid` is a polars DataFrame of string columns `c0..cN` plus `_row` (1-based line of a text
+file, Excel row number of a sheet). Nothing is typed or dropped here: header detection, blank
+and total rows, and parsing happen later on whole columns. The format is detected from the
+bytes (zip → xlsx, OLE → xls, parquet magic), not from the extension; text encodings are tried
+strictly in order UTF-8 (BOM or not), then GB18030 (a superset of GBK).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+DELIMITERS = (",", "\t", ";", "|")
+SNIFF_LINES = 60
+MAX_BAD_CHAR_SHARE = 0.01
+ROW = "_row"
+NFIELDS = "_nfields"
+BAD_BYTES = "\ufffd"
+
+
+class ReadError(Exception):
+    """The file cannot be read at all; the message says why and what to do."""
+
+
+@dataclass
+class Grid:
+    frame: pl.DataFrame  # c0..cN (String) + _row (Int64) [+ _nfields for text files]
+    sheet: str | None = None
+    header: list[str] | None = None  # known column names (parquet/jsonl); else detected later
+    encoding: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> int:
+        return sum(1 for c in self.frame.columns if c.startswith("c"))
+
+
+def sniff_format(raw: bytes, suffix: str) -> str:
+    """One of: xlsx, xls, parquet, jsonl, text; judged by magic bytes first."""
+    if raw[:4] == b"PK\x03\x04":
+        return "xlsx"
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    if raw[:4] == b"PAR1":
+        return "parquet"
+    if suffix in {".xlsx", ".xlsm", ".xls"}:
+        raise ReadError(f"has the extension {suffix} but is not an Excel workbook (damaged or "
+                        "renamed?); ask the sender to export it again")
+    if suffix == ".parquet":
+        raise ReadError("has the extension .parquet but is not a Parquet file; re-export it")
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return "jsonl"
+    return "text"
+
+
+def decode(raw: bytes, forced: str | None = None) -> tuple[str, str, int]:
+    """Text, the encoding used and how many undecodable bytes were replaced by U+FFFD."""
+    if b"\x00" in raw[:8192]:
+        raise ReadError("is binary, not text (NUL bytes); send CSV/TXT or Excel files")
+    if forced:
+        text = raw.decode(forced, errors="replace")
+        return text, forced, text.count(BAD_BYTES)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        text = raw[3:].decode("utf-8", errors="replace")
+        return text, "utf-8-sig", text.count(BAD_BYTES)
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding), encoding, 0
+        except UnicodeDecodeError:
+            continue
+    text = raw.decode("gb18030", errors="replace")
+    bad = text.count(BAD_BYTES)
+    if bad > max(3, MAX_BAD_CHAR_SHARE * len(text)):
+        raise ReadError(f"is not text in UTF-8, GBK or GB18030 ({bad} undecodable bytes); "
+                        "save it again as CSV (UTF-8) or Excel")
+    return text, "gb18030", bad
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter found the same number of times (>0) on the most sample lines."""
+    best, best_score = ",", (0, 0)
+    for delim in DELIMITERS:
+        counts = Counter(line.count(delim) for line in lines if line.count(delim) > 0)
+        if not counts:
+            continue
+        mode, freq = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if (freq, mode) > best_score:
+            best, best_score = delim, (freq, mode)
+    return best
+
+
+def _unquote(field: pl.Expr, delim: str) -> pl.Expr:
+    f = field.str.strip_prefix(delim).str.strip_chars()
+    quoted = f.str.starts_with('"') & f.str.ends_with('"') & (f.str.len_chars() >= 2)
+    f = pl.when(quoted).then(f.str.slice(1, f.str.len_chars() - 2).str.replace_all('""', '"')
+                             ).otherwise(f)
+    f = f.str.strip_chars()
+    return pl.when(f == "").then(None).otherwise(f)
+
+
+def split_lines(text: str, delim: str) -> pl.DataFrame:
+    """Split text into lines and fields in bulk; quoted fields may hold the delimiter."""
+    lines = (pl.Series("line", [text]).str.split("\n").explode()
+             .str.strip_suffix("\r").to_frame())
+    if text.endswith("\n"):
+        lines = lines.slice(0, lines.height - 1)
+    esc = re.escape(delim)
+    pattern = f'{esc}(?:"(?:[^"]|"")*"|[^{esc}]*)'
+    fields = (pl.lit(delim) + pl.col("line")).str.extract_all(pattern)
+    frame = lines.with_row_index(ROW, offset=1).select(
+        pl.col(ROW).cast(pl.Int64), fields.alias("f"))
+    frame = frame.with_columns(pl.col("f").list.len().alias(NFIELDS))
+    width = _frame_width(frame)
+    cols = [_unquote(pl.col("f").list.get(i, null_on_oob=True), delim).alias(f"c{i}")
+            for i in range(width)]
+    return frame.select(ROW, NFIELDS, *cols)
+
+
+def _frame_width(frame: pl.DataFrame) -> int:
+    """Columns to keep: the most common field count of non-trivial lines (not a stray long line)."""
+    counts = frame.filter(pl.col(NFIELDS) > 1).get_column(NFIELDS)
+    if counts.len() == 0:
+        return 1
+    top = counts.value_counts(sort=True).get_column(NFIELDS)
+    widest_common = counts.filter(counts <= max(int(top[0]) * 2, 8)).max()
+    return int(widest_common)  # type: ignore[arg-type]
+
+
+def read_text(raw: bytes, encoding: str | None = None, delimiter: str | None = None) -> Grid:
+    text, used, bad = decode(raw, encoding)
+    if not text.strip():
+        raise ReadError("is empty (no text); ask the sender for the file again")
+    sample = [ln for ln in text[:200_000].splitlines()[:SNIFF_LINES] if ln.strip()]
+    delim = delimiter or sniff_delimiter(sample)
+    notes = (f"{bad} undecodable bytes in {used}; rows holding them are quarantined",) if bad else ()
+    return Grid(split_lines(text, delim), encoding=used, notes=notes)
+
+
+def _xlsx_first_rows(path: Path, sheets: list[str]) -> dict[str, int]:
+    """Excel row number of each sheet's first used row (calamine ranges start there)."""
+    import openpyxl
+
+    out: dict[str, int] = {}
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - a damaged workbook is reported by calamine instead
+        return out
+    try:
+        for name in sheets:
+            if name not in wb.sheetnames:
+                continue
+            for number, row in enumerate(wb[name].iter_rows(max_row=500, values_only=True), 1):
+                if any(v not in (None, "") for v in row):
+                    out[name] = number
+                    break
+    finally:
+        wb.close()
+    return out
+
+
+def read_excel(path: Path, kind: str, only_sheet: str | None = None) -> list[Grid]:
+    """Every sheet that holds data, cells as text (dates as ISO text, numbers as plain text)."""
+    try:
+        reader = fastexcel.read_excel(path)
+        names = [only_sheet] if only_sheet else list(reader.sheet_names)
+        first_rows = _xlsx_first_rows(path, names) if kind == "xlsx" else {}
+        grids = []
+        for name in names:
+            sheet = reader.load_sheet(name, header_row=None, dtypes="string")
+            frame = sheet.to_polars()
+            if frame.height == 0 or frame.width == 0:
+                continue
+            grids.append(_excel_grid(frame, name, first_rows.get(name, 1)))
+    except ReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - calamine raises many kinds; all mean unreadable
+        raise ReadError(f"cannot be read as a {kind} workbook ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}); open it in Excel and save it again") from exc
+    return grids
+
+
+def _excel_grid(frame: pl.DataFrame, sheet: str, first_row: int) -> Grid:
+    cols = [pl.col(c).cast(pl.String).str.strip_chars().alias(f"c{i}")
+            for i, c in enumerate(frame.columns)]
+    out = frame.select(cols).select(pl.all().replace("", None))
+    out = out.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
+    return Grid(out, sheet=sheet)
+
+
+def read_table_file(raw: bytes, kind: str) -> Grid:
+    """Parquet or JSON Lines: the column names are known; every value is kept as text."""
+    try:
+        if kind == "parquet":
+            frame = pl.read_parquet(io.BytesIO(raw))
+        else:
+            frame = pl.read_ndjson(io.BytesIO(raw), infer_schema_length=None)
+    except Exception as exc:  # noqa: BLE001
+        raise ReadError(f"cannot be read as {kind} ({type(exc).__name__}: {str(exc)[:200]}); "
+                        "re-export it") from exc
+    header = list(frame.columns)
+    cols = [_as_text(frame.schema[c], c).alias(f"c{i}") for i, c in enumerate(header)]
+    out = frame.select(cols).with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    return Grid(out, header=header)
+
+
+def _as_text(dtype: pl.DataType, name: str) -> pl.Expr:
+    col = pl.col(name)
+    if isinstance(dtype, pl.List):
+        col = col.list.eval(pl.element().cast(pl.String)).list.join("|")
+    elif isinstance(dtype, pl.Struct):
+        col = col.struct.json_encode()
+    text = col.cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)

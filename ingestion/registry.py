@@ -1,0 +1,160 @@
+"""The file registry (`audit.file_registry`): what was seen, what was loaded, what replaced what.
+
+The registry is the source of truth for loads. A file is known by its bytes (sha256). Flow and
+inventory files of one distributor are compared by period (the date range of their rows):
+
+* the newer file (by modification time) covers the older one's period → the older one's rows
+  are deleted in the same transaction and it becomes `superseded`;
+* the periods are disjoint, or the two files hold disjoint product sets (a month split by
+  product line) → both count;
+* otherwise (a partial overlap, or an older re-send arriving after a newer file) the file is
+  held as `conflict` (or `superseded` when a newer loaded file already covers it), loaded nowhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+ACTIVE = ("loaded", "partial")
+
+
+@dataclass
+class Registration:
+    """One row of `audit.file_registry` (see docs/contracts.md)."""
+
+    path: str
+    sha256: str
+    source: str | None
+    entity: str | None
+    distributor_code: str | None
+    received_at: dt.datetime
+    status: str
+    run_id: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    reasons: list[str] = field(default_factory=list)
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    duplicate_of: int | None = None
+    superseded_by: int | None = None
+    conflict_with: int | None = None
+    file_id: int | None = None
+
+    def values(self) -> list[object]:
+        return [self.file_id, self.path, self.sha256, self.source, self.entity,
+                self.distributor_code, self.period_start, self.period_end, self.received_at,
+                dt.datetime.now(), self.status, self.rows_read, self.rows_loaded,
+                self.rows_quarantined, self.reasons, self.duplicate_of, self.superseded_by,
+                self.conflict_with, self.run_id]
+
+
+@dataclass(frozen=True)
+class Known:
+    file_id: int
+    status: str
+    reasons: tuple[str, ...]
+
+
+def known_path(con: duckdb.DuckDBPyConnection, path: str, sha256: str) -> Known | None:
+    """This exact file (same place, same bytes) as the registry last recorded it."""
+    row = con.execute(
+        "select file_id, status, reasons from audit.file_registry where path = ? and sha256 = ? "
+        "order by file_id desc limit 1", [path, sha256]).fetchall()
+    return Known(row[0][0], row[0][1], tuple(row[0][2] or ())) if row else None
+
+
+def first_with_bytes(con: duckdb.DuckDBPyConnection, sha256: str, path: str) -> int | None:
+    """The first file elsewhere in the inbox with these bytes (what a duplicate duplicates)."""
+    row = con.execute(
+        "select min(file_id) from audit.file_registry where sha256 = ? and path <> ? "
+        "and status <> 'duplicate'", [sha256, path]).fetchall()
+    return row[0][0] if row and row[0][0] is not None else None
+
+
+def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("select coalesce(max(file_id), 0) + 1 from audit.file_registry").fetchall()
+    return int(row[0][0])
+
+
+def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
+    if reg.file_id is None:
+        reg.file_id = next_file_id(con)
+    con.execute("insert into audit.file_registry values "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reg.values())
+
+
+def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
+    """Drop a rejected/conflict record before the same file is recorded again (same id)."""
+    con.execute("delete from audit.file_registry where file_id = ?", [file_id])
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str  # loaded (status then set by quarantine count) | superseded | conflict
+    supersedes: tuple[int, ...] = ()
+    other: int | None = None  # superseded_by / conflict_with
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    file_id: int
+    path: str
+    start: dt.date
+    end: dt.date
+    received_at: dt.datetime
+    products: frozenset[str]
+
+
+def _active_overlapping(con: duckdb.DuckDBPyConnection, table: str, source: str,
+                        distributor: str, start: dt.date, end: dt.date) -> list[Candidate]:
+    rows = con.execute(
+        "select file_id, path, period_start, period_end, received_at from audit.file_registry "
+        "where source = ? and distributor_code = ? and status in ('loaded', 'partial') "
+        "and period_start <= ? and period_end >= ? order by file_id",
+        [source, distributor, end, start]).fetchall()
+    out = []
+    for file_id, path, p_start, p_end, received in rows:
+        products = con.execute(f"select distinct product_name from {table} where file_id = ?",
+                               [file_id]).fetchall()
+        out.append(Candidate(file_id, path, p_start, p_end, received,
+                             frozenset(p[0] for p in products if p[0] is not None)))
+    return out
+
+
+def decide(con: duckdb.DuckDBPyConnection, table: str, source: str, distributor: str,
+           loaded: pl.DataFrame, date_col: str, received_at: dt.datetime) -> Decision:
+    """Supersede, add or hold a flow/inventory file against what is already loaded."""
+    start, end = loaded[date_col].min(), loaded[date_col].max()
+    products = frozenset(loaded["product_name"].drop_nulls().unique().to_list())
+    supersedes: list[int] = []
+    for old in _active_overlapping(con, table, source, distributor, start, end):
+        if not (products & old.products):
+            continue  # same period, other products: a split file that adds up
+        covers = start <= old.start and end >= old.end
+        if covers and received_at >= old.received_at:
+            supersedes.append(old.file_id)
+            continue
+        if old.start <= start and old.end >= end and old.received_at > received_at:
+            return Decision("superseded", other=old.file_id, reason=(
+                f"an older version of {old.path} (file {old.file_id}, received later) which "
+                f"already covers {old.start}..{old.end}; nothing loaded"))
+        return Decision("conflict", other=old.file_id, reason=(
+            f"period {start}..{end} overlaps {old.path} (file {old.file_id}, {old.start}.."
+            f"{old.end}) only in part; nothing loaded. Decide: remove one of the two files, or "
+            "re-send one file covering the whole period"))
+    return Decision("loaded", supersedes=tuple(supersedes))
+
+
+def supersede(con: duckdb.DuckDBPyConnection, table: str, old_ids: tuple[int, ...],
+              new_id: int) -> None:
+    """Delete the rows of replaced files and mark them (inside the caller's transaction)."""
+    for old in old_ids:
+        con.execute(f"delete from {table} where file_id = ?", [old])
+        con.execute("update audit.file_registry set status = 'superseded', superseded_by = ? "
+                    "where file_id = ?", [new_id, old])

@@ -1,0 +1,93 @@
+"""What `sfe ingest` returns: one result per file, totals, a readable summary and an exit code."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from sfe.console import Console
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
+
+NEEDS_PERSON = ("rejected", "conflict", "partial")
+STATUSES = ("loaded", "partial", "rejected", "duplicate", "superseded", "conflict")
+
+
+@dataclass
+class FileResult:
+    path: str  # relative to the inbox
+    source: str | None
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    reasons: list[str] = field(default_factory=list)
+    file_id: int | None = None
+    distributor_code: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    inbox: str
+    run_id: str
+    files: list[FileResult] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)  # file ids replaced during this run
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_NEEDS_ATTENTION if any(f.status in NEEDS_PERSON for f in self.files) else EXIT_OK
+
+    def totals(self) -> dict[str, object]:
+        by_status = Counter(f.status for f in self.files)
+        return {
+            "files": len(self.files),
+            "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+            "rows_read": sum(f.rows_read for f in self.files),
+            "rows_loaded": sum(f.rows_loaded for f in self.files),
+            "rows_quarantined": sum(f.rows_quarantined for f in self.files),
+            "superseded_file_ids": list(self.superseded),
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return {"inbox": self.inbox, "run_id": self.run_id,
+                "files": [f.to_dict() for f in self.files], "totals": self.totals(),
+                "exit_code": self.exit_code}
+
+    def top_reasons(self, limit: int = 8) -> list[tuple[str, int]]:
+        counts: Counter[str] = Counter()
+        for f in self.files:
+            if f.status in ("rejected", "conflict", "partial"):
+                for reason in f.reasons[:3]:
+                    if not reason.startswith("skipped"):
+                        counts[_reason_kind(reason)] += 1
+        return counts.most_common(limit)
+
+    def summary(self) -> str:
+        console = Console(quiet=True)
+        t = self.totals()
+        by_source: dict[tuple[str, str], list[FileResult]] = {}
+        for f in self.files:
+            by_source.setdefault((f.source or "?", f.status), []).append(f)
+        rows = [[src, status, len(fs), sum(f.rows_read for f in fs),
+                 sum(f.rows_loaded for f in fs), sum(f.rows_quarantined for f in fs)]
+                for (src, status), fs in sorted(by_source.items())]
+        text = console.table(f"ingest {self.inbox}: {t['files']} files", [
+            "source", "status", "files", "rows read", "loaded", "quarantined"], rows)
+        attention = [[f.path, f.status, (f.reasons or [""])[0][:90]]
+                     for f in self.files if f.status in NEEDS_PERSON][:20]
+        if attention:
+            text += console.table("files that need a person", ["file", "status", "first reason"],
+                                  attention)
+        top = self.top_reasons()
+        if top:
+            text += console.table("top reasons", ["reason", "files"], [[r, n] for r, n in top])
+        return text
+
+
+def _reason_kind(reason: str) -> str:
+    """A reason without its counts and row numbers, so equal problems group together."""
+    import re
+
+    return re.sub(r"^\d+ rows quarantined \(first at row \d+\): ", "rows: ", reason)[:110]

@@ -1,0 +1,114 @@
+"""Cell parsing as polars expressions on whole columns: dates, numbers, flags, units, doc types.
+
+Every parser takes an expression of raw text and returns the typed value, NULL when the text
+cannot be read; the caller compares with the raw text to tell "empty" from "unparseable".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+SERIAL_MIN, SERIAL_MAX = 20_000, 80_000  # Excel serials of 1954-10 .. 2119-01
+UNITS = {
+    "box": ("盒", "box", "boxes", "bx", "hz", "盒装", "小盒", "包装", "pk", "pack"),
+    "min_unit": ("支", "片", "粒", "瓶", "袋", "贴", "丸", "枚", "剂", "min", "min_unit", "minunit",
+                 "tablet", "tab", "tabs", "capsule", "cap", "caps", "vial", "amp", "ampoule",
+                 "piece", "pcs", "pc", "bottle", "sachet", "ea"),
+    "case": ("件", "箱", "大箱", "整件", "case", "cases", "ctn", "carton", "cs"),
+}
+UNIT_LOOKUP = {alias: unit for unit, aliases in UNITS.items() for alias in aliases}
+RETURN_PATTERN = r"退|冲|负|(?i:return|refund|credit|rtn|cancel)"
+TRUE_TEXT = ("1", "true", "t", "yes", "y", "是", "有", "√", "1.0")
+FALSE_TEXT = ("0", "false", "f", "no", "n", "否", "无", "×", "0.0")
+TOTAL_PATTERN = r"^(?:本页|本月|总|共)?(?:合\s*计|小\s*计|总\s*计|共\s*计|累\s*计)|^(?i:grand\s*total|sub\s*total|total|sum)\b"
+
+
+def _nfkc(expr: pl.Expr) -> pl.Expr:
+    return expr.str.normalize("NFKC").str.strip_chars()
+
+
+def parse_number(expr: pl.Expr) -> pl.Expr:
+    """1,234.50 · １２３ · ¥1234 · 1234元 · (12) → -12 · 12- → -12 · 1.2e3."""
+    s = _nfkc(expr).str.replace_all(r"[,\s¥$€£]|rmb|cny|元|人民币", "")
+    neg = s.str.contains(r"^\(.*\)$") | s.str.ends_with("-")
+    s = s.str.strip_chars("()").str.strip_suffix("-")
+    value = s.cast(pl.Float64, strict=False)
+    value = pl.when(value.is_finite()).then(value)
+    return pl.when(neg).then(-value).otherwise(value)
+
+
+def parse_int(expr: pl.Expr) -> pl.Expr:
+    value = parse_number(expr)
+    return pl.when(value == value.round(0)).then(value).cast(pl.Int32, strict=False)
+
+
+def _date_text(expr: pl.Expr) -> pl.Expr:
+    """2026年3月5日 / 2026/3/5 / 2026.3.5 / 2026-03-05 00:00:00 → 2026-3-5 (time dropped)."""
+    s = _nfkc(expr).str.replace(r"(?:[tT ]|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*$", "")
+    return s.str.replace_all(r"\s+", "").str.replace(r"日$", "").str.replace_all(r"[年月/.]", "-")
+
+
+def parse_date(expr: pl.Expr, fmt: str | None = None) -> pl.Expr:
+    """All date styles of sources.md, Excel serials and YYYY-MM (first of month)."""
+    s = _date_text(expr)
+    attempts = []
+    if fmt:
+        attempts.append(_nfkc(expr).str.strptime(pl.Date, fmt, strict=False))
+    attempts += [
+        pl.when(s.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(
+            s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)),
+        pl.when(s.str.contains(r"^\d{8}$")).then(s.str.strptime(pl.Date, "%Y%m%d", strict=False)),
+        pl.when(s.str.contains(r"^\d{4}-\d{1,2}-?$")).then(
+            (s.str.strip_suffix("-") + "-1").str.strptime(pl.Date, "%Y-%m-%d", strict=False)),
+        pl.when(s.str.contains(r"^\d{6}$")).then(
+            (s + "01").str.strptime(pl.Date, "%Y%m%d", strict=False)),
+        _excel_serial(_nfkc(expr)),
+    ]
+    return pl.coalesce(attempts)
+
+
+def _excel_serial(s: pl.Expr) -> pl.Expr:
+    number = s.cast(pl.Float64, strict=False)
+    days = number.floor().cast(pl.Int64, strict=False)
+    ok = s.str.contains(r"^\d{5}(?:\.\d+)?$") & number.is_between(SERIAL_MIN, SERIAL_MAX)
+    return pl.when(ok).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=days))
+
+
+def parse_timestamp(expr: pl.Expr) -> pl.Expr:
+    """2026-03-05 14:30[:00], 2026/3/5 14:30, ISO with T, date only (midnight), Excel serial."""
+    s = _nfkc(expr).str.replace_all(r"[年月/.]", "-").str.replace("日", " ").str.replace("T", " ")
+    s = s.str.replace(r"(?:[+-]\d{2}:?\d{2}|Z)$", "").str.replace_all(r"\s+", " ").str.strip_chars()
+    attempts = [s.str.strptime(pl.Datetime("us"), f, strict=False)
+                for f in ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")]
+    serial = s.cast(pl.Float64, strict=False)
+    from_serial = pl.when(serial.is_between(SERIAL_MIN, SERIAL_MAX)).then(
+        pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(microseconds=(serial * 86_400e6).round(0)
+                                                        .cast(pl.Int64, strict=False)))
+    date_only = parse_date(expr).cast(pl.Datetime("us"))
+    return pl.coalesce([*attempts, from_serial, date_only])
+
+
+def parse_bool(expr: pl.Expr) -> pl.Expr:
+    s = _nfkc(expr).str.to_lowercase()
+    return (pl.when(s.is_in(TRUE_TEXT)).then(True)
+            .when(s.is_in(FALSE_TEXT)).then(False)
+            .otherwise(None))
+
+
+def parse_month(expr: pl.Expr) -> pl.Expr:
+    """YYYY-MM from 2026-03, 2026/3, 202603, 2026年3月, 2026-03-01."""
+    date = parse_date(expr)
+    return date.dt.strftime("%Y-%m")
+
+
+def normalise_unit(expr: pl.Expr) -> pl.Expr:
+    """box | min_unit | case; NULL for a unit that is not recognised."""
+    s = _nfkc(expr).str.to_lowercase().str.replace_all(r"[\s.]", "")
+    return s.replace_strict(UNIT_LOOKUP, default=None, return_dtype=pl.String)
+
+
+def is_return(expr: pl.Expr) -> pl.Expr:
+    return _nfkc(expr).str.contains(RETURN_PATTERN).fill_null(False)
