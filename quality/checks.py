@@ -1,0 +1,244 @@
+"""Running one gate: SQL, bounds and dbt-results checks (Great Expectations lives in gx_runner).
+
+Every runner returns a `CheckResult`; a check that cannot run (a table missing, SQL error) is
+status 'error' with a message saying what to do, never an exception out of `sfe check`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jinja2
+
+from quality.definitions import Gate
+
+SAMPLE_ROWS = 10
+
+PASS, FAIL, ERROR, SKIPPED = "pass", "fail", "error", "skipped"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    severity: str
+    type: str
+    description: str
+    status: str
+    failing_rows: int = 0
+    message: str = ""
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def blocks_publish(self) -> bool:
+        return self.severity == "blocking" and self.status in (FAIL, ERROR)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "severity": self.severity,
+            "status": self.status,
+            "failing_rows": self.failing_rows,
+            "message": self.message,
+            "type": self.type,
+            "description": self.description,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def result_for(gate: Gate, status: str, **kwargs: Any) -> CheckResult:
+    return CheckResult(name=gate.name, severity=gate.severity, type=gate.type,
+                       description=gate.description, status=status, **kwargs)
+
+
+def jsonable(value: Any) -> Any:
+    """Make a DuckDB value safe for JSON (dates as ISO text, NaN as null)."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+# -- the catalogue a check can ask about -------------------------------------------------------
+
+class Catalog:
+    """Which tables and columns exist in the working warehouse (asked once per run)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        rows = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_catalog = current_database()").fetchall()
+        self.columns: dict[tuple[str, str], set[str]] = {}
+        for schema, table, column in rows:
+            self.columns.setdefault((schema.lower(), table.lower()), set()).add(column.lower())
+
+    def has_table(self, schema: str, table: str) -> bool:
+        return (schema.lower(), table.lower()) in self.columns
+
+    def has_column(self, schema: str, table: str, column: str) -> bool:
+        return column.lower() in self.columns.get((schema.lower(), table.lower()), set())
+
+    def missing(self, qualified: list[str] | tuple[str, ...]) -> list[str]:
+        out = []
+        for name in qualified:
+            schema, _, table = name.partition(".")
+            if not self.has_table(schema, table):
+                out.append(name)
+        return out
+
+
+def missing_tables_message(missing: list[str]) -> str:
+    names = ", ".join(missing)
+    hint = ("run 'sfe ingest'" if all(m.split(".")[0] in ("raw", "quarantine", "audit")
+                                      for m in missing) else "run 'sfe build' (dbt marts)")
+    return f"cannot run: {names} does not exist yet in the working warehouse; {hint} first"
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
+                          keep_trailing_newline=True)
+
+
+def render(template: str, variables: dict[str, Any]) -> str:
+    return _ENV.from_string(template).render(**variables)
+
+
+def _fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, (jsonable(v) for v in row))) for row in cur.fetchall()]
+
+
+def _threshold_number(value: str | float, variables: dict[str, Any], gate: Gate) -> float:
+    if isinstance(value, str):
+        if value not in variables:
+            raise ValueError(f"gate {gate.name}: max_failing_rows names unknown threshold {value!r}")
+        value = variables[value]
+    return float(value)
+
+
+def _failure_message(gate: Gate, variables: dict[str, Any], failing: int,
+                     sample: list[dict[str, Any]]) -> str:
+    if gate.fail_message and sample:
+        try:
+            text = render(gate.fail_message, {**variables, "rows": sample, "failing_rows": failing})
+            return " ".join(text.split())
+        except jinja2.TemplateError:
+            pass
+    return f"{failing} failing rows: {gate.description}"
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, gate: Gate, variables: dict[str, Any],
+            catalog: Catalog) -> CheckResult:
+    missing = catalog.missing(gate.requires)
+    if missing:
+        return result_for(gate, ERROR, message=missing_tables_message(missing))
+    sql = render(gate.sql or "", variables).strip().rstrip(";")
+    try:
+        if gate.failing_rows_column:
+            total = con.execute(
+                f'select coalesce(sum("{gate.failing_rows_column}"), 0) from ({sql}) as failing'
+            ).fetchone()[0]
+        else:
+            total = con.execute(f"select count(*) from ({sql}) as failing").fetchone()[0]
+        sample = _fetch_dicts(con, f"select * from ({sql}) as failing limit {SAMPLE_ROWS}")
+    except duckdb.CatalogException as exc:
+        return result_for(gate, ERROR, message=f"cannot run: {_first_line(exc)}; "
+                                               "run 'sfe build' so the tables it reads exist")
+    except duckdb.Error as exc:
+        return result_for(gate, ERROR, message=f"the check's SQL failed: {_first_line(exc)}")
+    failing = int(total or 0)
+    allowed = _threshold_number(gate.max_failing_rows, variables, gate)
+    if failing > allowed:
+        return result_for(gate, FAIL, failing_rows=failing, sample=sample,
+                          message=_failure_message(gate, variables, failing, sample))
+    note = f" ({failing} within the tolerance of {allowed:g})" if failing else ""
+    return result_for(gate, PASS, failing_rows=failing, sample=sample if failing else [],
+                      message=f"ok{note}")
+
+
+def run_bounds(con: duckdb.DuckDBPyConnection, gate: Gate, catalog: Catalog) -> CheckResult:
+    parts, missing_required, skipped = [], [], []
+    for item in gate.columns:
+        table, column = item["table"], item["column"]
+        schema, _, name = table.partition(".")
+        if not catalog.has_column(schema, name, column):
+            (skipped if item.get("optional") else missing_required).append(f"{table}.{column}")
+            continue
+        lo, hi = item.get("min"), item.get("max")
+        conds = []
+        if lo is not None:
+            conds.append(f'"{column}" < {float(lo)!r}')
+        if hi is not None:
+            conds.append(f'"{column}" > {float(hi)!r}')
+        if not conds:
+            continue
+        parts.append(
+            f"select '{table}' as table_name, '{column}' as column_name, "
+            f'cast("{column}" as double) as value, to_json(t)::varchar as row_values '
+            f"from {table} as t where {' or '.join(conds)}")
+    if missing_required:
+        return result_for(gate, ERROR, message=missing_tables_message(missing_required))
+    if not parts:
+        return result_for(gate, SKIPPED, message="none of the listed KPI tables exist yet")
+    sql = "\nunion all\n".join(parts)
+    try:
+        failing = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+        sample = _fetch_dicts(con, f"select * from ({sql}) limit {SAMPLE_ROWS}")
+    except duckdb.Error as exc:
+        return result_for(gate, ERROR, message=f"the check's SQL failed: {_first_line(exc)}")
+    note = f"; not built yet, not checked: {', '.join(skipped)}" if skipped else ""
+    if failing:
+        where = sorted({f"{r['table_name']}.{r['column_name']}" for r in sample})
+        return result_for(gate, FAIL, failing_rows=int(failing), sample=sample,
+                          message=f"{failing} KPI values out of bounds in {', '.join(where)}{note}")
+    return result_for(gate, PASS, message=f"ok{note}")
+
+
+def run_dbt_tests(gate: Gate, target_dir: Path) -> CheckResult:
+    path = target_dir / "run_results.json"
+    if not path.is_file():
+        return result_for(gate, SKIPPED, message=f"no dbt results at {path}: dbt has not run here")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        return result_for(gate, ERROR, message=f"cannot read {path}: {exc}")
+    bad = []
+    for res in doc.get("results", []):
+        status = str(res.get("status", "")).lower()
+        uid = str(res.get("unique_id", ""))
+        if status in ("fail", "error", "runtime error"):
+            bad.append({
+                "unique_id": uid,
+                "status": status,
+                "failures": res.get("failures"),
+                "message": " ".join(str(res.get("message") or "").split())[:300],
+            })
+    generated = (doc.get("metadata") or {}).get("generated_at", "?")
+    total = len(doc.get("results", []))
+    if bad:
+        failing = sum(int(b["failures"] or 1) for b in bad)
+        names = ", ".join(b["unique_id"].split(".")[-1] for b in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        return result_for(gate, FAIL, failing_rows=failing, sample=bad[:SAMPLE_ROWS],
+                          message=f"{len(bad)} of {total} dbt tests/models failed in the build "
+                                  f"of {generated}: {names}{more}")
+    return result_for(gate, PASS, message=f"ok: {total} dbt results passed ({generated})")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,115 @@
+"""Gate definitions: read `quality/gates.yml` (or another file) into `Gate` objects.
+
+The YAML is the single place that says which checks exist, how severe they are and what their
+thresholds are; `sfe.toml` `[thresholds]` overrides a default with the same name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sfe.config import Settings
+
+GATES_FILE = Path(__file__).with_name("gates.yml")
+SEVERITIES = ("blocking", "warning")
+TYPES = ("sql", "bounds", "gx", "dbt_tests")
+
+
+class GateDefinitionError(ValueError):
+    """gates.yml is malformed; the message names the gate and the key."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    description: str
+    severity: str
+    type: str
+    sql: str | None = None
+    requires: tuple[str, ...] = ()
+    failing_rows_column: str | None = None
+    max_failing_rows: str | float = 0
+    fail_message: str | None = None
+    table: str | None = None
+    columns: tuple[Any, ...] = ()
+    expectations: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "blocking"
+
+
+@dataclass(frozen=True)
+class GateSet:
+    gates: tuple[Gate, ...]
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def select(self, names_or_types: Iterable[str] | None) -> GateSet:
+        """Keep the gates whose name or type is listed (None keeps all)."""
+        if names_or_types is None:
+            return self
+        wanted = set(names_or_types)
+        unknown = wanted - {g.name for g in self.gates} - set(TYPES)
+        if unknown:
+            raise GateDefinitionError(
+                f"unknown gate(s) {', '.join(sorted(unknown))}; known: "
+                f"{', '.join(g.name for g in self.gates)} or a type ({', '.join(TYPES)})")
+        kept = tuple(g for g in self.gates if g.name in wanted or g.type in wanted)
+        return GateSet(kept, self.thresholds, self.source)
+
+
+def _gate(doc: dict[str, Any], where: str) -> Gate:
+    known = {f.name for f in fields(Gate)}
+    unknown = set(doc) - known
+    if unknown:
+        raise GateDefinitionError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("name", "severity", "type"):
+        if not doc.get(key):
+            raise GateDefinitionError(f"{where}: '{key}' is required")
+    if doc["severity"] not in SEVERITIES:
+        raise GateDefinitionError(f"{where}: severity must be one of {SEVERITIES}")
+    if doc["type"] not in TYPES:
+        raise GateDefinitionError(f"{where}: type must be one of {TYPES}")
+    if doc["type"] == "sql" and not doc.get("sql"):
+        raise GateDefinitionError(f"{where}: a sql gate needs 'sql'")
+    if doc["type"] == "gx" and not (doc.get("table") and doc.get("expectations")):
+        raise GateDefinitionError(f"{where}: a gx gate needs 'table' and 'expectations'")
+    if doc["type"] == "bounds" and not doc.get("columns"):
+        raise GateDefinitionError(f"{where}: a bounds gate needs 'columns'")
+    values = dict(doc)
+    values["description"] = " ".join(str(doc.get("description", "")).split())
+    for key in ("requires", "columns", "expectations"):
+        if key in values:
+            values[key] = tuple(values[key] or ())
+    return Gate(**values)
+
+
+def load_gates(path: Path | None = None) -> GateSet:
+    path = path or GATES_FILE
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise GateDefinitionError(f"{path}: not valid YAML ({exc})") from exc
+    gates = []
+    seen: set[str] = set()
+    for i, item in enumerate(doc.get("gates") or []):
+        gate = _gate(item, f"{path} gate #{i + 1} ({item.get('name', '?')})")
+        if gate.name in seen:
+            raise GateDefinitionError(f"{path}: gate '{gate.name}' is defined twice")
+        seen.add(gate.name)
+        gates.append(gate)
+    return GateSet(tuple(gates), dict(doc.get("thresholds") or {}), path)
+
+
+def resolve_thresholds(settings: Settings, defaults: dict[str, Any]) -> dict[str, Any]:
+    """YAML defaults, overridden by settings.thresholds fields of the same name."""
+    resolved = dict(defaults)
+    for f in fields(settings.thresholds):
+        resolved[f.name] = getattr(settings.thresholds, f.name)
+    return resolved

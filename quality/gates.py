@@ -1,0 +1,256 @@
+"""`sfe check`: run every quality gate of `quality/gates.yml` on the working warehouse.
+
+Results go to `audit.gate_results` / `audit.gate_runs` (published along with the data), to an
+HTML report in settings.reports_dir, and to the `last_check` section of published/status.json
+so dashboards know at once when fresh data failed. A blocking check that fails, or cannot run
+(its table is missing), makes the run 'failed': exit code 1, and `sfe publish` refuses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from quality import store
+from quality.checks import (ERROR, FAIL, SKIPPED, Catalog, CheckResult, render, result_for,
+                            run_bounds, run_dbt_tests, run_sql)
+from quality.definitions import GateSet, load_gates, resolve_thresholds
+from quality.published import write_status_file
+from quality.report import write_report
+from sfe.config import Settings
+from sfe.console import Console
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
+from sfe.warehouse import connect
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def new_run_id(prefix: str = "chk") -> str:
+    return f"{prefix}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+
+
+def business_today() -> dt.date:
+    return dt.datetime.now(BUSINESS_TZ).date()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class CheckReport:
+    run_id: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    results: list[CheckResult]
+    report_path: str | None = None
+    as_of_month: str | None = None
+    thresholds: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocking_failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.blocks_publish]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [r for r in self.results if r.severity == "warning" and r.status in (FAIL, ERROR)]
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.blocking_failures else "passed"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_NEEDS_ATTENTION if self.blocking_failures else EXIT_OK
+
+    def reason(self) -> str | None:
+        if not self.blocking_failures:
+            return None
+        parts = [f"{r.name} ({r.status}: {r.message})" for r in self.blocking_failures]
+        return "blocking checks did not pass: " + "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "as_of_month": self.as_of_month,
+            "report": self.report_path,
+            "blocking_failures": [r.name for r in self.blocking_failures],
+            "warnings": [r.name for r in self.warnings],
+            "checks": [r.to_dict() for r in self.results],
+            "exit_code": self.exit_code,
+        }
+
+    def summary(self) -> str:
+        from sfe.console import Console as _Console  # noqa: PLC0415
+
+        rows = [[r.name, r.severity, r.status.upper() if r.status != "pass" else r.status,
+                 r.failing_rows, _shorten(r.message, 70)] for r in self.results]
+        table = _Console().table(f"quality gates, run {self.run_id}",
+                                 ["check", "severity", "status", "failing rows", "message"], rows)
+        if self.blocking_failures:
+            verdict = (f"FAILED: {len(self.blocking_failures)} blocking check(s) did not pass "
+                       f"({', '.join(r.name for r in self.blocking_failures)}); "
+                       "'sfe publish' will keep the last good snapshot.")
+        else:
+            verdict = (f"passed ({len(self.warnings)} warning(s)); 'sfe publish' may publish "
+                       "this data.")
+        report = f"\nreport: {self.report_path}" if self.report_path else ""
+        return f"{table.rstrip()}\n{verdict}{report}"
+
+    def status_section(self) -> dict[str, Any]:
+        """What status.json says about this run (dashboards read it)."""
+        return {
+            "run_id": self.run_id,
+            "checked_at": self.finished_at.isoformat(),
+            "status": self.status,
+            "as_of_month": self.as_of_month,
+            "blocking_failures": [r.name for r in self.blocking_failures],
+            "warnings": [r.name for r in self.warnings],
+            "reason": self.reason(),
+            "report": self.report_path,
+            "checks": [{"name": r.name, "severity": r.severity, "status": r.status,
+                        "failing_rows": r.failing_rows, "message": r.message}
+                       for r in self.results],
+        }
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _month_minus(month: str, n: int) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    index = year * 12 + (mon - 1) - n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _as_of_month(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> str | None:
+    if catalog.has_column("marts", "fct_sell_out", "month"):
+        try:
+            value = con.execute("select max(month) from marts.fct_sell_out").fetchone()[0]
+        except duckdb.Error:
+            return None
+        return str(value)[:7] if value else None
+    return None
+
+
+def template_variables(con: duckdb.DuckDBPyConnection, catalog: Catalog,
+                       thresholds: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    as_of = _as_of_month(con, catalog)
+    recent = int(thresholds.get("recent_months", 3))
+    return {
+        **thresholds,
+        "today": today.isoformat(),
+        "as_of_month": as_of,
+        "recent_start_month": _month_minus(as_of, recent - 1) if as_of else "0000-00",
+        "has_table": catalog.has_table,
+        "has_column": catalog.has_column,
+    }
+
+
+def run_checks(settings: Settings, console: Console | None = None, *, run_id: str | None = None,
+               gates: GateSet | None = None, select: Iterable[str] | None = None,
+               today: dt.date | None = None) -> CheckReport:
+    """Run the gates on the working warehouse, store the results, write the report.
+
+    `gates` defaults to quality/gates.yml; `select` keeps gates by name or type (tests);
+    `today` is the business date future dates are judged against (default: now in Shanghai).
+    """
+    console = console or Console(quiet=True)
+    gate_set = (gates or load_gates()).select(select)
+    thresholds = resolve_thresholds(settings, gate_set.thresholds)
+    run_id = run_id or new_run_id()
+    today = today or business_today()
+    gx_gates = [g for g in gate_set.gates if g.type == "gx"]
+    if gx_gates:
+        from quality import gx_runner  # noqa: PLC0415 - GX itself is imported in the background
+
+        gx_runner.preload()
+    started = utcnow()
+    console.step(f"checking the working warehouse ({len(gate_set.gates)} quality gates)")
+    by_name: dict[str, CheckResult] = {}
+    with connect(settings) as con:
+        store.ensure_tables(con)
+        catalog = Catalog(con)
+        fp = store.fingerprint(con)
+        variables = template_variables(con, catalog, thresholds, today)
+        for gate in gate_set.gates:
+            if gate.type == "gx":
+                continue
+            t0 = time.perf_counter()
+            try:
+                if gate.type == "sql":
+                    result = run_sql(con, gate, variables, catalog)
+                elif gate.type == "bounds":
+                    result = run_bounds(con, gate, catalog)
+                elif gate.type == "dbt_tests":
+                    result = run_dbt_tests(gate, settings.dbt_target_dir)
+                else:  # pragma: no cover - definitions validate the type
+                    result = result_for(gate, SKIPPED, message=f"unknown type {gate.type}")
+            except Exception as exc:  # noqa: BLE001 - one broken gate must not hide the others
+                result = result_for(gate, ERROR, message=f"{type(exc).__name__}: {exc}")
+            result.seconds = time.perf_counter() - t0
+            by_name[gate.name] = result
+            _say(console, result)
+        if gx_gates:
+            from quality import gx_runner  # noqa: PLC0415
+
+            t0 = time.perf_counter()
+            console.info("    Great Expectations checkpoints ...")
+            for result in gx_runner.run_gx(con, gx_gates, variables, catalog):
+                result.seconds = (time.perf_counter() - t0) / len(gx_gates)
+                by_name[result.name] = result
+                _say(console, result)
+        results = [by_name[g.name] for g in gate_set.gates]
+        finished = utcnow()
+        report = CheckReport(run_id, started, finished, results,
+                             as_of_month=variables["as_of_month"], thresholds=thresholds)
+        report.report_path = str(settings.reports_dir / f"quality-{run_id}.html")
+        run_row = {
+            "run_id": run_id, "started_at": started, "finished_at": finished,
+            "status": report.status, "checks": len(results),
+            "blocking_failures": len(report.blocking_failures),
+            "warnings": len(report.warnings),
+            "errors": sum(r.status == ERROR for r in results),
+            "as_of_month": report.as_of_month, "fingerprint": fp,
+            "report_path": report.report_path,
+        }
+        result_rows = [{**r.to_dict(), "sample": r.sample} for r in results]
+        store.save_run(con, run_row, result_rows)
+        trend = store.history(con)
+    write_report(settings.reports_dir, run_row, result_rows, trend, thresholds,
+                 settings.working_db)
+    write_status_file(settings, last_check=report.status_section())
+    if report.blocking_failures:
+        console.warn(f"{len(report.blocking_failures)} blocking quality check(s) failed: "
+                     f"{', '.join(r.name for r in report.blocking_failures)}; "
+                     f"see {report.report_path}")
+    return report
+
+
+def _say(console: Console, result: CheckResult) -> None:
+    mark = {"pass": "ok", "fail": "FAIL", "error": "ERROR", "skipped": "skip"}[result.status]
+    console.info(f"    {mark:5} {result.name}: {_shorten(result.message, 100)}")
+
+
+def check_command(settings: Settings, args: argparse.Namespace, console: Console) -> CheckReport:
+    """CLI adapter for `sfe check`."""
+    return run_checks(settings, console)
+
+
+def render_sql(gate_name: str, variables: dict[str, Any], gates: GateSet | None = None) -> str:
+    """The SQL a gate would run (for debugging a gate by hand)."""
+    gate_set = gates or load_gates()
+    gate = next(g for g in gate_set.gates if g.name == gate_name)
+    return render(gate.sql or "", variables)

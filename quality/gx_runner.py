@@ -1,0 +1,201 @@
+"""Great Expectations checkpoints over frames fetched from DuckDB.
+
+GX 1.x takes ~11 s to import and talks a lot, so it is imported only here, only when a `gx` gate
+runs, in a background thread started early (`preload`) while the SQL checks run. Its loggers are
+silenced and its progress bars kept off the user's terminal. Its SQL datasource does not work on
+DuckDB, so each gate's table is fetched with DuckDB and validated as a pandas frame through an
+ephemeral context: pandas datasource → dataframe asset → whole-dataframe batch definition →
+suite → validation definition → checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import threading
+from typing import Any
+
+import duckdb
+
+from quality.checks import (ERROR, FAIL, PASS, SAMPLE_ROWS, Catalog, CheckResult, jsonable,
+                            missing_tables_message, render, result_for)
+from quality.definitions import Gate
+
+_LOCK = threading.Lock()
+_MODULE: dict[str, Any] = {}
+_THREAD: threading.Thread | None = None
+
+
+def _quiet_logging() -> None:
+    for name in ("great_expectations", "great_expectations.core", "py.warnings"):
+        logger = logging.getLogger(name)
+        if name.startswith("great_expectations"):
+            logger.setLevel(logging.ERROR)
+            logger.propagate = False
+            if not logger.handlers:
+                logger.addHandler(logging.NullHandler())
+
+
+def _import() -> Any:
+    with _LOCK:
+        if "gx" not in _MODULE:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            _quiet_logging()
+            try:
+                import great_expectations as gx  # noqa: PLC0415 - deliberately lazy
+            except Exception as exc:  # noqa: BLE001 - any import failure makes the gate 'error'
+                _MODULE["error"] = exc
+                _MODULE["gx"] = None
+            else:
+                _MODULE["gx"] = gx
+                _quiet_logging()
+        return _MODULE["gx"]
+
+
+def preload() -> None:
+    """Start importing GX in the background (no-op when already imported or importing)."""
+    global _THREAD
+    if "gx" in _MODULE or (_THREAD is not None and _THREAD.is_alive()):
+        return
+    _THREAD = threading.Thread(target=_import, name="gx-import", daemon=True)
+    _THREAD.start()
+
+
+def _gx() -> Any:
+    if _THREAD is not None:
+        _THREAD.join()
+    gx = _import()
+    if gx is None:
+        raise RuntimeError(f"great_expectations could not be imported: {_MODULE.get('error')}")
+    return gx
+
+
+def _render_kwargs(kwargs: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if isinstance(value, str) and "{{" in value:
+            text = render(value, variables)
+            try:
+                out[key] = float(text)
+            except ValueError:
+                out[key] = text
+        else:
+            out[key] = value
+    return out
+
+
+def _expectation_objects(gx: Any, gate: Gate, variables: dict[str, Any]) -> list[Any]:
+    out = []
+    for item in gate.expectations:
+        (type_name, kwargs), = item.items()
+        class_name = "".join(part.capitalize() for part in type_name.split("_"))
+        cls = getattr(gx.expectations, class_name, None)
+        if cls is None:
+            raise ValueError(f"gate {gate.name}: unknown expectation {type_name}")
+        out.append(cls(**_render_kwargs(kwargs or {}, variables)))
+    return out
+
+
+def run_gx(con: duckdb.DuckDBPyConnection, gates: list[Gate], variables: dict[str, Any],
+           catalog: Catalog) -> list[CheckResult]:
+    """Validate each gate's table; one ephemeral context and one checkpoint per gate."""
+    results: list[CheckResult] = []
+    frames: dict[str, Any] = {}
+    runnable: list[Gate] = []
+    for gate in gates:
+        schema, _, table = (gate.table or "").partition(".")
+        if not catalog.has_table(schema, table):
+            results.append(result_for(gate, ERROR,
+                                      message=missing_tables_message([gate.table or "?"])))
+            continue
+        cols = [c for c in gate.columns if catalog.has_column(schema, table, c)]
+        absent = [c for c in gate.columns if c not in cols]
+        if absent:
+            results.append(result_for(gate, ERROR, message=(
+                f"cannot run: {gate.table} has no column(s) {', '.join(absent)}; "
+                "the mart does not follow kpis.md")))
+            continue
+        col_sql = ", ".join(f'"{c}"' for c in cols) if cols else "*"
+        frames[gate.name] = con.execute(f"select {col_sql} from {gate.table}").df()
+        runnable.append(gate)
+    if not runnable:
+        return results
+    try:
+        gx = _gx()
+    except RuntimeError as exc:
+        return results + [result_for(g, ERROR, message=str(exc)) for g in runnable]
+
+    sink = io.StringIO()  # GX progress bars (tqdm) and prints never reach the user's terminal
+    with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+        context = gx.get_context(mode="ephemeral")
+        try:
+            context.variables.progress_bars = {"globally": False}
+        except Exception:  # noqa: BLE001 - older/newer config shapes: progress goes to the sink
+            pass
+        source = context.data_sources.add_pandas("sfe_frames")
+        for gate in runnable:
+            try:
+                results.append(_validate(gx, context, source, gate, frames[gate.name], variables))
+            except Exception as exc:  # noqa: BLE001 - a broken gate is 'error', not a crash
+                results.append(result_for(gate, ERROR, message=f"Great Expectations failed: "
+                                                               f"{type(exc).__name__}: {exc}"))
+    return results
+
+
+def _validate(gx: Any, context: Any, source: Any, gate: Gate, frame: Any,
+              variables: dict[str, Any]) -> CheckResult:
+    asset = source.add_dataframe_asset(name=gate.name)
+    batch_definition = asset.add_batch_definition_whole_dataframe(f"{gate.name}_whole")
+    suite = context.suites.add(gx.ExpectationSuite(name=f"{gate.name}_suite"))
+    for expectation in _expectation_objects(gx, gate, variables):
+        suite.add_expectation(expectation)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{gate.name}_validation", data=batch_definition, suite=suite))
+    checkpoint = context.checkpoints.add(gx.Checkpoint(
+        name=f"{gate.name}_checkpoint", validation_definitions=[validation],
+        result_format={"result_format": "COMPLETE"}))
+    outcome = checkpoint.run(batch_parameters={"dataframe": frame})
+
+    bad_rows: set[int] = set()
+    failed: list[str] = []
+    reasons: dict[int, list[str]] = {}
+    for run_result in outcome.run_results.values():
+        for res in run_result.results:
+            if res.success:
+                continue
+            cfg = res.expectation_config
+            column = cfg.kwargs.get("column")
+            label = f"{cfg.type}({column})" if column else cfg.type
+            info = res.result or {}
+            count = info.get("unexpected_count")
+            failed.append(f"{label}: {count} of {info.get('element_count', len(frame))} rows"
+                          if count is not None else label)
+            indexes = info.get("unexpected_index_list") or []
+            for idx in indexes:
+                idx = int(idx) if not isinstance(idx, dict) else int(next(iter(idx.values())))
+                bad_rows.add(idx)
+                reasons.setdefault(idx, []).append(label)
+            if not indexes and res.exception_info and any(
+                    (e or {}).get("raised_exception") for e in _exc_infos(res.exception_info)):
+                failed[-1] += " (raised an exception)"
+    if not failed:
+        return result_for(gate, PASS, message=f"ok: {len(gate.expectations)} expectations on "
+                                              f"{len(frame)} rows")
+    sample = []
+    for idx in sorted(bad_rows)[:SAMPLE_ROWS]:
+        row = {k: jsonable(v) for k, v in frame.iloc[idx].to_dict().items()}
+        row["failed_expectations"] = ", ".join(reasons.get(idx, []))
+        sample.append(row)
+    failing = len(bad_rows) or len(failed)
+    return result_for(gate, FAIL, failing_rows=failing, sample=sample,
+                      message=f"{gate.table}: " + "; ".join(failed))
+
+
+def _exc_infos(info: Any) -> list[dict[str, Any]]:
+    if isinstance(info, dict) and "raised_exception" in info:
+        return [info]
+    if isinstance(info, dict):
+        return [v for v in info.values() if isinstance(v, dict)]
+    return []

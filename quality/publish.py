@@ -1,0 +1,318 @@
+"""`sfe publish`: make a checked, consistent snapshot of the working warehouse the published one.
+
+Steps (each safe to interrupt, even with SIGKILL: current.duckdb is always a complete snapshot):
+
+1. Open the working warehouse for writing (DuckDB's one-writer lock keeps builds out), refuse
+   unless the latest gate run passed and the data has not changed since it was checked.
+2. CHECKPOINT (the WAL is folded into the file) and copy the file to
+   snapshots/.tmp-<id>.duckdb; nobody else can write meanwhile.
+3. Stamp the copy: `audit.publish_info` (one row), `marts.data_quality_results`,
+   `scorecard_weekly.data_status = 'passed'`; checkpoint and close it; fsync.
+4. Rename it to snapshots/<id>.duckdb, hard-link it to a temp name and `os.replace` that onto
+   current.duckdb: one atomic rename. Readers that opened the old file keep reading the old
+   inode; new readers get the new one. Never a mix.
+5. Record the attempt (audit.publish_log, status.json) and prune old snapshots.
+
+A refused publish (blocking failure, no check, data changed since the check) leaves
+current.duckdb untouched, logs why, and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from quality import store
+from quality.published import (read_publish_info, snapshots_dir, write_status_file)
+from sfe.config import Settings
+from sfe.console import Console
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
+from sfe.warehouse import connect
+
+TMP_PREFIX = ".tmp-"
+LINK_PREFIX = ".current-"
+
+
+def _step(name: str) -> None:
+    """A named point in the publish sequence (tests hook in here to kill the process)."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def new_snapshot_id(now: dt.datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+@dataclass
+class PublishReport:
+    outcome: str  # published | refused
+    reason: str | None = None
+    run_id: str | None = None
+    snapshot_id: str | None = None  # the new one when published
+    current_snapshot_id: str | None = None  # what readers see after this attempt
+    published_db: str = ""
+    as_of_date: str | None = None
+    seconds: float = 0.0
+    pruned: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.outcome == "published" else EXIT_NEEDS_ATTENTION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "run_id": self.run_id,
+            "snapshot_id": self.snapshot_id,
+            "current_snapshot_id": self.current_snapshot_id,
+            "published_db": self.published_db,
+            "as_of_date": self.as_of_date,
+            "seconds": round(self.seconds, 3),
+            "pruned": self.pruned,
+            "exit_code": self.exit_code,
+        }
+
+    def summary(self) -> str:
+        if self.outcome == "published":
+            return (f"published snapshot {self.snapshot_id} (gate run {self.run_id}, data as of "
+                    f"{self.as_of_date}) → {self.published_db}")
+        kept = (f"snapshot {self.current_snapshot_id} stays published"
+                if self.current_snapshot_id else "nothing is published yet")
+        return f"NOT published: {self.reason}\n{kept} ({self.published_db})"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _current_snapshot_id(settings: Settings) -> str | None:
+    """Which snapshot current.duckdb is (by inode: no need to open it)."""
+    try:
+        ino = settings.published_db.stat().st_ino
+    except FileNotFoundError:
+        return None
+    for snap in snapshots_dir(settings).glob("*.duckdb"):
+        try:
+            if snap.stat().st_ino == ino:
+                return snap.stem
+        except FileNotFoundError:
+            continue
+    try:
+        con = duckdb.connect(str(settings.published_db), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        info = read_publish_info(con)
+    finally:
+        con.close()
+    return info.get("snapshot_id") if info else None
+
+
+def _clean_leftovers(settings: Settings) -> None:
+    """Remove temp files of an interrupted publish (we hold the working DB lock: no other
+    publisher runs)."""
+    for pattern_dir, prefix in ((snapshots_dir(settings), TMP_PREFIX),
+                                (settings.published_dir, LINK_PREFIX)):
+        if not pattern_dir.is_dir():
+            continue
+        for leftover in pattern_dir.glob(f"{prefix}*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _refusal(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str, Any] | None]:
+    """Why this warehouse may not be published (None when it may), and the gate run."""
+    run = store.latest_run(con)
+    if run is None:
+        return ("no quality check has run on this warehouse; run 'sfe check' first", None)
+    if run["status"] != "passed":
+        failed = [r for r in store.run_results(con, run["run_id"])
+                  if r["severity"] == "blocking" and r["status"] in ("fail", "error")]
+        names = ", ".join(f"{r['check_name']} ({r['status']}: {r['message']})" for r in failed)
+        return (f"blocking quality checks did not pass in run {run['run_id']}: {names}", run)
+    if run["fingerprint"] != store.fingerprint(con):
+        return (f"the warehouse changed after the last check (run {run['run_id']}); "
+                "run 'sfe check' again", run)
+    return None, run
+
+
+def _as_of_date(con: duckdb.DuckDBPyConnection) -> str | None:
+    for sql in ("select max(sale_date) from marts.fct_sell_out",
+                "select max(month) from marts.fct_sell_out"):
+        try:
+            value = con.execute(sql).fetchone()[0]
+        except duckdb.Error:
+            continue
+        if value is not None:
+            return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return None
+
+
+def _stamp(snapshot: Path, info: dict[str, Any], catalog_alias: str) -> None:
+    """Write the publish metadata into the snapshot copy, then checkpoint and close it."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{snapshot}' as {catalog_alias}")
+        con.execute(f"use {catalog_alias}")
+        con.execute("create schema if not exists audit")
+        con.execute("create schema if not exists marts")
+        con.execute("""
+            create or replace table audit.publish_info (
+                snapshot_id varchar, published_at timestamp, run_id varchar,
+                gate_status varchar, as_of_date varchar, warnings integer,
+                source_db varchar)""")
+        con.execute("insert into audit.publish_info values (?, ?, ?, ?, ?, ?, ?)",
+                    [info["snapshot_id"], info["published_at"], info["run_id"],
+                     info["gate_status"], info["as_of_date"], info["warnings"],
+                     info["source_db"]])
+        has_results = con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'audit' and table_name = 'gate_results'").fetchone()[0]
+        if has_results:
+            con.execute("""
+                create or replace table marts.data_quality_results as
+                select r.run_id, r.check_name, r.severity, r.status, r.failing_rows,
+                       r.message, r.sample, r.checked_at, r.check_type, r.description,
+                       g.status as run_status, r.run_id = ? as is_published_run
+                from audit.gate_results as r
+                left join audit.gate_runs as g using (run_id)""", [info["run_id"]])
+        has_status_col = con.execute(
+            "select count(*) from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'marts' and table_name = 'scorecard_weekly' "
+            "and column_name = 'data_status'").fetchone()[0]
+        is_table = con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'marts' and table_name = 'scorecard_weekly'").fetchone()[0]
+        if has_status_col and is_table:
+            con.execute("update marts.scorecard_weekly set data_status = 'passed'")
+        con.execute(f"checkpoint {catalog_alias}")
+        con.execute("use memory")
+        con.execute(f"detach {catalog_alias}")
+    finally:
+        con.close()
+    wal = Path(str(snapshot) + ".wal")
+    if wal.exists():  # pragma: no cover - checkpoint folds it in; never publish a half file
+        raise RuntimeError(f"snapshot {snapshot} still has a WAL after checkpoint")
+    _fsync_file(snapshot)
+
+
+def _prune(settings: Settings, keep: int) -> list[str]:
+    snaps = sorted(snapshots_dir(settings).glob("*.duckdb"))
+    current_ino = settings.published_db.stat().st_ino if settings.published_db.exists() else None
+    pruned = []
+    for old in snaps[: max(0, len(snaps) - max(keep, 1))]:
+        if current_ino is not None and old.stat().st_ino == current_ino:
+            continue
+        old.unlink(missing_ok=True)  # readers that still have it open keep their inode
+        pruned.append(old.stem)
+    return pruned
+
+
+def publish(settings: Settings, console: Console | None = None) -> PublishReport:
+    """Publish the working warehouse if its latest gate run passed; else keep the last good."""
+    console = console or Console(quiet=True)
+    t0 = time.perf_counter()
+    settings.published_dir.mkdir(parents=True, exist_ok=True)
+    snapshots_dir(settings).mkdir(parents=True, exist_ok=True)
+    if not settings.working_db.exists():
+        reason = f"no working warehouse at {settings.working_db}; run 'sfe ingest' first"
+        return _refused(settings, None, reason, None, t0, console)
+    console.step("publishing the working warehouse")
+    with connect(settings) as con:
+        _step("locked")
+        store.ensure_tables(con)
+        _clean_leftovers(settings)
+        reason, run = _refusal(con)
+        if reason is not None:
+            return _refused(settings, con, reason, run, t0, console)
+        now = utcnow()
+        snapshot_id = new_snapshot_id(now)
+        tmp = snapshots_dir(settings) / f"{TMP_PREFIX}{snapshot_id}.duckdb"
+        final = snapshots_dir(settings) / f"{snapshot_id}.duckdb"
+        info = {
+            "snapshot_id": snapshot_id, "published_at": now, "run_id": run["run_id"],
+            "gate_status": "passed", "as_of_date": _as_of_date(con),
+            "warnings": run["warnings"], "source_db": str(settings.working_db),
+        }
+        catalog_alias = con.execute("select current_database()").fetchone()[0]
+        con.execute("checkpoint")
+        _step("checkpointed")
+        shutil.copyfile(settings.working_db, tmp)
+        _step("copied")
+        _stamp(tmp, info, catalog_alias)
+        _step("stamped")
+        os.replace(tmp, final)
+        _fsync_dir(snapshots_dir(settings))
+        _step("snapshot_final")
+        link = settings.published_dir / f"{LINK_PREFIX}{snapshot_id}.tmp"
+        try:
+            os.link(final, link)
+        except OSError:  # a filesystem without hard links: a full copy, still renamed atomically
+            shutil.copyfile(final, link)
+        _step("linked")
+        os.replace(link, settings.published_db)
+        _fsync_dir(settings.published_dir)
+        _step("switched")
+        pruned = _prune(settings, settings.snapshots_kept)
+        seconds = time.perf_counter() - t0
+        con.execute("insert into audit.publish_log values (?, ?, 'published', ?, null, ?)",
+                    [now, run["run_id"], snapshot_id, seconds])
+        report = PublishReport("published", None, run["run_id"], snapshot_id, snapshot_id,
+                               str(settings.published_db), info["as_of_date"], seconds, pruned)
+    write_status_file(
+        settings,
+        current={"snapshot_id": snapshot_id, "published_at": now.isoformat(),
+                 "run_id": run["run_id"], "gate_status": "passed",
+                 "as_of_date": info["as_of_date"], "warnings": run["warnings"],
+                 "path": str(final)},
+        last_attempt={"at": now.isoformat(), "outcome": "published", "run_id": run["run_id"],
+                      "snapshot_id": snapshot_id, "reason": None},
+        snapshots=sorted(p.stem for p in snapshots_dir(settings).glob("*.duckdb")))
+    _step("done")
+    console.info(f"    published snapshot {snapshot_id} → {settings.published_db}")
+    return report
+
+
+def _refused(settings: Settings, con: duckdb.DuckDBPyConnection | None, reason: str,
+             run: dict[str, Any] | None, t0: float, console: Console) -> PublishReport:
+    now = utcnow()
+    current = _current_snapshot_id(settings)
+    seconds = time.perf_counter() - t0
+    run_id = run["run_id"] if run else None
+    if con is not None:
+        con.execute("insert into audit.publish_log values (?, ?, 'refused', ?, ?, ?)",
+                    [now, run_id, current, reason, seconds])
+    write_status_file(settings, last_attempt={
+        "at": now.isoformat(), "outcome": "refused", "run_id": run_id,
+        "snapshot_id": current, "reason": reason})
+    console.warn(f"not published: {reason}; "
+                 + (f"snapshot {current} stays published" if current else "nothing published yet"))
+    return PublishReport("refused", reason, run_id, None, current, str(settings.published_db),
+                         None, seconds)
+
+
+def publish_command(settings: Settings, args: argparse.Namespace, console: Console) -> PublishReport:
+    """CLI adapter for `sfe publish`."""
+    return publish(settings, console)

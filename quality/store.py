@@ -1,0 +1,155 @@
+"""Gate results in the working warehouse: `audit.gate_runs`, `audit.gate_results`, and the
+fingerprint that tells `sfe publish` whether the warehouse changed after it was checked.
+
+Timestamps are UTC (naive TIMESTAMP).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import duckdb
+
+GATE_RUNS_DDL = """
+create table if not exists audit.gate_runs (
+    run_id varchar primary key,
+    started_at timestamp,
+    finished_at timestamp,
+    status varchar,              -- passed | failed (a blocking check failed or could not run)
+    checks integer,
+    blocking_failures integer,
+    warnings integer,
+    errors integer,
+    as_of_month varchar,
+    fingerprint varchar,         -- of the data checked; publish refuses if it changed since
+    report_path varchar
+)
+"""
+
+GATE_RESULTS_DDL = """
+create table if not exists audit.gate_results (
+    run_id varchar,
+    check_name varchar,
+    severity varchar,            -- blocking | warning
+    status varchar,              -- pass | fail | error | skipped
+    failing_rows bigint,
+    message varchar,
+    sample json,                 -- up to 10 failing rows
+    checked_at timestamp,
+    check_type varchar,          -- sql | bounds | gx | dbt_tests
+    description varchar,
+    seconds double
+)
+"""
+
+PUBLISH_LOG_DDL = """
+create table if not exists audit.publish_log (
+    attempted_at timestamp,
+    run_id varchar,              -- the gate run the attempt relied on (NULL when none)
+    outcome varchar,             -- published | refused | failed
+    snapshot_id varchar,         -- the new snapshot when published, else the one kept
+    reason varchar,
+    seconds double
+)
+"""
+
+# schemas whose content is what gets checked and published (audit changes on every check)
+_DATA_SCHEMAS_EXCLUDED = ("audit", "information_schema", "pg_catalog")
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists audit")
+    con.execute(GATE_RUNS_DDL)
+    con.execute(GATE_RESULTS_DDL)
+    con.execute(PUBLISH_LOG_DDL)
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """A cheap digest of the data: every table's row count and every view's SQL, outside audit.
+
+    Not a content hash; it catches a build or load that ran between `sfe check` and
+    `sfe publish` (new rows, new or dropped tables, changed views).
+    """
+    excluded = ", ".join(f"'{s}'" for s in _DATA_SCHEMAS_EXCLUDED)
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        f"where database_name = current_database() and schema_name not in ({excluded}) "
+        "and not temporary order by all").fetchall()
+    views = con.execute(
+        "select schema_name, view_name, sql from duckdb_views() "
+        f"where database_name = current_database() and schema_name not in ({excluded}) "
+        "and not internal and not temporary order by all").fetchall()
+    digest = hashlib.sha256()
+    for schema, table in tables:
+        count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+        digest.update(f"t|{schema}.{table}|{count}\n".encode())
+    for schema, view, sql in views:
+        digest.update(f"v|{schema}.{view}|{sql}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def save_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any],
+             results: list[dict[str, Any]]) -> None:
+    """Store one gate run (replacing a previous run with the same id: idempotent)."""
+    ensure_tables(con)
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from audit.gate_results where run_id = ?", [run["run_id"]])
+        con.execute("delete from audit.gate_runs where run_id = ?", [run["run_id"]])
+        con.execute(
+            "insert into audit.gate_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run["run_id"], run["started_at"], run["finished_at"], run["status"], run["checks"],
+             run["blocking_failures"], run["warnings"], run["errors"], run["as_of_month"],
+             run["fingerprint"], run["report_path"]])
+        if results:
+            con.executemany(
+                "insert into audit.gate_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[run["run_id"], r["name"], r["severity"], r["status"], r["failing_rows"],
+                  r["message"], json.dumps(r["sample"], ensure_ascii=False, default=str),
+                  run["finished_at"], r["type"], r["description"], r["seconds"]]
+                 for r in results])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def latest_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    ensure_tables(con)
+    cur = con.execute("select * from audit.gate_runs order by finished_at desc, run_id desc "
+                      "limit 1")
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cur.description], row))
+
+
+def run_results(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    cur = con.execute("select check_name, severity, status, failing_rows, message "
+                      "from audit.gate_results where run_id = ? order by check_name", [run_id])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def history(con: duckdb.DuckDBPyConnection, runs: int = 20) -> dict[str, Any]:
+    """The last `runs` gate runs and each check's status in them (for the report's trend)."""
+    ensure_tables(con)
+    run_rows = con.execute(
+        "select run_id, finished_at, status, checks, blocking_failures, warnings, errors "
+        "from audit.gate_runs order by finished_at desc, run_id desc limit ?", [runs]).fetchall()
+    run_rows = list(reversed(run_rows))
+    ids = [r[0] for r in run_rows]
+    grid: dict[str, dict[str, tuple[str, int]]] = {}
+    if ids:
+        placeholders = ", ".join("?" for _ in ids)
+        for run_id, name, status, failing in con.execute(
+                f"select run_id, check_name, status, failing_rows from audit.gate_results "
+                f"where run_id in ({placeholders})", ids).fetchall():
+            grid.setdefault(name, {})[run_id] = (status, failing)
+    return {
+        "runs": [dict(zip(("run_id", "finished_at", "status", "checks", "blocking_failures",
+                           "warnings", "errors"), r)) for r in run_rows],
+        "grid": grid,
+    }
