@@ -137,8 +137,9 @@ class _Plan:
         }.get(f.kind, lambda e: e)(raw)
 
     def _is_return(self) -> pl.Expr:
-        quantity = values.parse_number(self.raw("quantity"))
-        return values.is_return(self.raw("doc_type")) | (quantity < 0).fill_null(False)
+        negative = ((values.parse_number(self.raw("quantity")) < 0).fill_null(False)
+                    | (values.parse_number(self.raw("amount")) < 0).fill_null(False))
+        return values.is_return(self.raw("doc_type")) | negative
 
     def value(self, f: Field) -> pl.Expr:
         name = f.name

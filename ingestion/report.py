@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -88,6 +89,4 @@ class IngestReport:
 
 def _reason_kind(reason: str) -> str:
     """A reason without its counts and row numbers, so equal problems group together."""
-    import re
-
     return re.sub(r"^\d+ rows quarantined \(first at row \d+\): ", "rows: ", reason)[:110]
