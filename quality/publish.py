@@ -181,12 +181,12 @@ def _stamp(snapshot: Path, info: dict[str, Any], catalog_alias: str) -> None:
         con.execute("""
             create or replace table audit.publish_info (
                 snapshot_id varchar, published_at timestamp, run_id varchar,
-                gate_status varchar, as_of_date varchar, warnings integer,
-                source_db varchar)""")
-        con.execute("insert into audit.publish_info values (?, ?, ?, ?, ?, ?, ?)",
+                gate_status varchar, as_of_date varchar, as_of_month varchar,
+                warnings integer, source_db varchar)""")
+        con.execute("insert into audit.publish_info values (?, ?, ?, ?, ?, ?, ?, ?)",
                     [info["snapshot_id"], info["published_at"], info["run_id"],
-                     info["gate_status"], info["as_of_date"], info["warnings"],
-                     info["source_db"]])
+                     info["gate_status"], info["as_of_date"], (info["as_of_date"] or "")[:7]
+                     or None, info["warnings"], info["source_db"]])
         has_results = con.execute(
             "select count(*) from duckdb_tables() where database_name = current_database() "
             "and schema_name = 'audit' and table_name = 'gate_results'").fetchone()[0]

@@ -81,7 +81,7 @@ def write_status_file(settings: Settings, **sections: Any) -> dict[str, Any]:
 
 def read_publish_info(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     try:
-        cur = con.execute("select * from audit.publish_info limit 1")
+        cur = con.execute("select * from audit.publish_info order by published_at desc limit 1")
     except duckdb.CatalogException:
         return None
     row = cur.fetchone()

@@ -1,0 +1,165 @@
+"""Publishing: only checked, passing data becomes current.duckdb; a failure keeps the last good."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import duckdb
+import pytest
+
+from quality.gates import run_checks
+from quality.publish import publish
+from quality.published import NoPublishedSnapshot, open_published, published_status
+from tests.quality.conftest import TODAY, execute
+
+CHEAP = ["future_dates", "kpi_rates_out_of_bounds", "flow_completeness"]
+
+
+def check(settings, run_id=None):
+    return run_checks(settings, select=CHEAP, today=TODAY, run_id=run_id)
+
+
+def published_info(settings) -> dict:
+    con = open_published(settings)
+    try:
+        cur = con.execute("select * from audit.publish_info")
+        rows = cur.fetchall()
+        assert len(rows) == 1
+        return dict(zip([d[0] for d in cur.description], rows[0]))
+    finally:
+        con.close()
+
+
+def test_nothing_published_yet_is_a_clear_error(warehouse) -> None:
+    with pytest.raises(NoPublishedSnapshot, match="sfe run"):
+        open_published(warehouse)
+    status = published_status(warehouse)
+    assert status["data_status"] == "none" and status["published"] is False
+
+
+def test_publish_refuses_without_a_check(warehouse) -> None:
+    report = publish(warehouse)
+    assert report.outcome == "refused" and report.exit_code == 1
+    assert "sfe check" in report.reason
+    assert not warehouse.published_db.exists()
+
+
+def test_passing_check_publishes_a_stamped_snapshot(warehouse) -> None:
+    check(warehouse, "run-1")
+    report = publish(warehouse)
+    assert report.outcome == "published" and report.exit_code == 0
+    info = published_info(warehouse)
+    assert info["snapshot_id"] == report.snapshot_id
+    assert info["run_id"] == "run-1" and info["gate_status"] == "passed"
+    assert info["as_of_date"] == "2026-10-10" and info["as_of_month"] == "2026-10"
+    con = open_published(warehouse)
+    try:
+        assert con.execute("select distinct data_status from marts.scorecard_weekly"
+                           ).fetchall() == [("passed",)]
+        dq = con.execute("select check_name, status, is_published_run "
+                         "from marts.data_quality_results order by check_name").fetchall()
+        assert ("future_dates", "pass", True) in dq
+        assert con.execute("select count(*) from marts.fct_sell_out").fetchone()[0] == 36
+    finally:
+        con.close()
+    # the working warehouse still says 'unchecked': only the snapshot is stamped
+    wcon = duckdb.connect(str(warehouse.working_db), read_only=True)
+    try:
+        assert wcon.execute("select distinct data_status from marts.scorecard_weekly"
+                            ).fetchall() == [("unchecked",)]
+        log = wcon.execute("select outcome, snapshot_id from audit.publish_log").fetchall()
+    finally:
+        wcon.close()
+    assert log == [("published", report.snapshot_id)]
+    status = published_status(warehouse)
+    assert status["data_status"] == "passed" and status["snapshot_id"] == report.snapshot_id
+    doc = json.loads((warehouse.published_dir / "status.json").read_text(encoding="utf-8"))
+    assert doc["current"]["snapshot_id"] == report.snapshot_id
+    assert doc["last_attempt"]["outcome"] == "published"
+    assert doc["last_check"]["status"] == "passed"
+    assert (warehouse.published_dir / "snapshots" / f"{report.snapshot_id}.duckdb").exists()
+
+
+def test_blocking_failure_keeps_the_last_good_snapshot(warehouse) -> None:
+    check(warehouse, "run-good")
+    good = publish(warehouse)
+    execute(warehouse, "update marts.kpi_coverage set coverage_rate = 1.7")
+    failed = check(warehouse, "run-bad")
+    assert failed.status == "failed"
+    # right after the failing check, before any publish, dashboards already know
+    assert published_status(warehouse)["data_status"] == "stale"
+    refused = publish(warehouse)
+    assert refused.outcome == "refused" and refused.exit_code == 1
+    assert "kpi_rates_out_of_bounds" in refused.reason
+    assert refused.current_snapshot_id == good.snapshot_id
+    assert published_info(warehouse)["snapshot_id"] == good.snapshot_id
+    con = open_published(warehouse)
+    try:  # the bad rate never reached readers
+        assert con.execute("select max(coverage_rate) from marts.kpi_coverage").fetchone()[0] == 0.6
+    finally:
+        con.close()
+    status = published_status(warehouse)
+    assert status["data_status"] == "stale"
+    assert status["snapshot_id"] == good.snapshot_id
+    assert "kpi_rates_out_of_bounds" in status["reason"]
+    assert status["last_attempt"]["outcome"] == "refused"
+    assert status["last_check"]["blocking_failures"] == ["kpi_rates_out_of_bounds"]
+    wcon = duckdb.connect(str(warehouse.working_db), read_only=True)
+    try:
+        log = wcon.execute("select outcome, snapshot_id, reason from audit.publish_log "
+                           "order by attempted_at").fetchall()
+    finally:
+        wcon.close()
+    assert [r[:2] for r in log] == [("published", good.snapshot_id),
+                                    ("refused", good.snapshot_id)]
+    # fixed data, checked again: published again, status back to passed
+    execute(warehouse, "update marts.kpi_coverage set coverage_rate = 0.6")
+    check(warehouse, "run-fixed")
+    assert publish(warehouse).outcome == "published"
+    assert published_status(warehouse)["data_status"] == "passed"
+
+
+def test_data_changed_after_the_check_is_refused(warehouse) -> None:
+    check(warehouse)
+    execute(warehouse, """insert into marts.fct_sell_in values
+                          (date '2026-10-03', '2026-10', 'D2', 'P1', 5, 100)""")
+    report = publish(warehouse)
+    assert report.outcome == "refused"
+    assert "changed after the last check" in report.reason
+
+
+def test_only_the_last_snapshots_are_kept(warehouse) -> None:
+    settings = replace(warehouse, snapshots_kept=2)
+    ids = []
+    for i in range(4):
+        check(settings, f"run-{i}")
+        ids.append(publish(settings).snapshot_id)
+    kept = sorted(p.stem for p in (settings.published_dir / "snapshots").glob("*.duckdb"))
+    assert kept == sorted(ids[-2:])
+    assert published_info(settings)["snapshot_id"] == ids[-1]
+    assert published_status(settings)["snapshots"] == kept
+    leftovers = [p.name for p in settings.published_dir.rglob(".*") if p.name != "status.json"]
+    assert leftovers == []
+
+
+def test_views_in_the_snapshot_still_resolve(warehouse) -> None:
+    """dbt views name the working catalog ("working"."marts"...); they work in the copy."""
+    execute(warehouse, 'create view marts.v_sell_out as '
+                       'select * from "working"."marts"."fct_sell_out"')
+    check(warehouse)
+    publish(warehouse)
+    con = open_published(warehouse)
+    try:
+        assert con.execute("select count(*) from marts.v_sell_out").fetchone()[0] == 36
+    finally:
+        con.close()
+
+
+def test_publish_command_via_cli(warehouse, capsys) -> None:
+    from sfe import cli
+
+    check(warehouse)
+    code = cli.main(["publish", "--json", "--data-dir", str(warehouse.data_dir)])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["outcome"] == "published"
