@@ -57,7 +57,9 @@ def status_banner(kpi_page: bool = True) -> dict | None:
         st.warning(f"暂无发布数据 No published data · {s['message']}")
         return None
     gate = str(s.get("gate_status") or "unknown")
-    line = (f"**数据截至 As of:** {s.get('as_of_month') or '—'} · "
+    as_of = s.get("as_of_date") or s.get("as_of_month")
+    as_of = str(as_of)[:10] if as_of is not None else "—"
+    line = (f"**数据截至 As of:** {as_of} · "
             f"**发布于 Published:** {_when(s.get('published_at'))} · "
             f"**质量门 Gates:** {gate} · **快照 Snapshot:** {s.get('snapshot_id') or '—'}")
     if s["refuse"]:
@@ -67,7 +69,10 @@ def status_banner(kpi_page: bool = True) -> dict | None:
     else:
         st.success(f"数据状态正常 Data status OK · {line}", icon=":material/verified:")
     refused = s.get("last_refused")
-    if refused:
+    if refused and not s["refuse"]:
+        st.warning("显示的是最近一次通过质量门的快照 Showing the last good snapshot: the latest "
+                   f"publish was refused — {_describe(refused)}", icon=":material/history:")
+    elif refused:
         st.caption(f"最近一次被拒绝的发布 Last refused publish: {_describe(refused)}")
     acc = data.access()
     if acc.restricted and not acc.allowed:
@@ -84,7 +89,8 @@ def status_banner(kpi_page: bool = True) -> dict | None:
 
 def _describe(refused: Any) -> str:
     if isinstance(refused, dict):
-        when = refused.get("at") or refused.get("attempted_at") or refused.get("checked_at")
+        when = (refused.get("at") or refused.get("attempted_at") or refused.get("checked_at")
+                or refused.get("finished_at"))
         why = refused.get("why") or refused.get("reason") or refused.get("message") or ""
         run = refused.get("run_id") or ""
         return " · ".join(str(x) for x in (_when(when) if when else "", run, why) if x)

@@ -19,7 +19,7 @@ import importlib
 import os
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,11 @@ def _columns(name: str, settings: Settings) -> list[str]:
 
 # -- status: what is published, as of when, did it pass the gates --------------------------------
 
+def is_failed(value: object) -> bool:
+    """A gate or data_status value that means the numbers did not pass."""
+    return _is_failed(value)
+
+
 def _is_failed(value: object) -> bool:
     return str(value or "").strip().lower() in _FAILED_GATE
 
@@ -152,16 +157,21 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "available": False, "message": NO_DATA_MESSAGE, "path": str(settings.published_db),
         "snapshot_id": None, "published_at": None, "run_id": None, "gate_status": None,
-        "as_of_month": None, "blocking_failures": [], "refuse": False, "last_refused": None,
-        "publisher": None,
+        "as_of_month": None, "as_of_date": None, "blocking_failures": [], "refuse": False,
+        "last_refused": None, "publisher": None, "data_status": None,
     }
     publisher = _published_status(settings)
     out["publisher"] = publisher
+    out["data_status"] = None
     if publisher:
-        for key in ("last_refused", "last_refused_attempt", "refused", "last_refusal"):
-            if publisher.get(key):
-                out["last_refused"] = publisher[key]
-                break
+        out["data_status"] = publisher.get("data_status")
+        attempt = publisher.get("last_attempt")
+        if isinstance(attempt, dict) and attempt.get("outcome") not in (None, "published"):
+            out["last_refused"] = attempt
+        elif publisher.get("data_status") == "stale" and publisher.get("reason"):
+            out["last_refused"] = {"reason": publisher.get("reason")}
+        if publisher.get("as_of_date"):
+            out["as_of_date"] = publisher.get("as_of_date")
     try:
         tables = _tables(settings)
     except DataUnavailable as exc:
@@ -174,7 +184,8 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
                    settings=settings)
         if len(info):
             row = info.iloc[0].to_dict()
-            for key in ("snapshot_id", "published_at", "run_id", "gate_status", "as_of_month"):
+            for key in ("snapshot_id", "published_at", "run_id", "gate_status", "as_of_month",
+                        "as_of_date"):
                 if key in row and not _isna(row[key]):
                     out[key] = row[key]
     elif publisher:
@@ -306,14 +317,17 @@ def _subtree(settings: Settings, territory_id: str) -> list[str]:
     return sorted(set(df["territory_id"].astype(str)) | {territory_id})
 
 
-def scope_clause(column: str, kind: str = "territory",
-                 settings: Settings | None = None) -> tuple[str, list]:
+def scope_clause(column: str, kind: str = "territory", settings: Settings | None = None,
+                 scoped: bool = True) -> tuple[str, list]:
     """The one function through which access control enters every query.
 
     kind: `territory` (column holds a territory_id), `customer` (a crm_customer_id, allowed when
     aligned to an allowed territory), `global` (distributor- or system-level data that is not split
-    by territory: only unrestricted users see it).
+    by territory: only unrestricted users see it). `scoped=False` is for company-wide outputs
+    that no dashboard user drives (the emailed scorecard).
     """
+    if not scoped:
+        return "true", []
     acc = access(settings)
     if not acc.restricted:
         return "true", []
@@ -337,20 +351,20 @@ SCORECARD_COLUMNS = [
 ]
 
 
-def scorecard_weeks(settings: Settings | None = None) -> list[dt.date]:
+def scorecard_weeks(settings: Settings | None = None, scoped: bool = True) -> list[dt.date]:
     settings = settings or get_settings()
     _require("marts.scorecard_weekly", settings)
-    where, params = scope_clause("region_id", settings=settings)
+    where, params = scope_clause("region_id", settings=settings, scoped=scoped)
     df = run(f"select distinct cast(week_start as date) as w from marts.scorecard_weekly "
              f"where {where} order by w desc", params, settings=settings)
     return [pd.Timestamp(w).date() for w in df["w"]]
 
 
-def latest_complete_week(settings: Settings | None = None) -> dt.date | None:
+def latest_complete_week(settings: Settings | None = None, scoped: bool = True) -> dt.date | None:
     """The newest week whose Sunday is covered by the data (last sale date in the snapshot,
     else the last day of the as-of month); falls back to the newest week present."""
     settings = settings or get_settings()
-    weeks = scorecard_weeks(settings)
+    weeks = scorecard_weeks(settings, scoped=scoped)
     if not weeks:
         return None
     tables = _tables(settings)
@@ -360,10 +374,12 @@ def latest_complete_week(settings: Settings | None = None) -> dt.date | None:
         if len(df) and not _isna(df["d"].iloc[0]):
             last_day = pd.Timestamp(df["d"].iloc[0]).date()
     if last_day is None:
-        as_of = status(settings).get("as_of_month")
-        if as_of:
-            start = pd.Period(str(as_of)[:7], freq="M")
-            last_day = start.end_time.date()
+        st_ = status(settings)
+        as_of = st_.get("as_of_date") or st_.get("as_of_month")
+        if as_of and len(str(as_of)) >= 10:
+            last_day = pd.Timestamp(str(as_of)[:10]).date()
+        elif as_of:
+            last_day = pd.Period(str(as_of)[:7], freq="M").end_time.date()
     if last_day is not None:
         complete = [w for w in weeks if w + dt.timedelta(days=6) <= last_day]
         if complete:
@@ -379,11 +395,12 @@ def region_names(settings: Settings | None = None) -> dict[str, str]:
     return dict(zip(df["territory_id"].astype(str), df["name"].astype(str)))
 
 
-def scorecard(week: dt.date | None = None, settings: Settings | None = None) -> pd.DataFrame:
+def scorecard(week: dt.date | None = None, settings: Settings | None = None,
+              scoped: bool = True) -> pd.DataFrame:
     """scorecard_weekly rows of one week (all weeks when None), regions in the user's scope."""
     settings = settings or get_settings()
     _require("marts.scorecard_weekly", settings)
-    where, params = scope_clause("region_id", settings=settings)
+    where, params = scope_clause("region_id", settings=settings, scoped=scoped)
     sql = f"select * from marts.scorecard_weekly where {where}"
     if week is not None:
         sql += " and cast(week_start as date) = ?"
@@ -741,7 +758,11 @@ def review_queue(settings: Settings | None = None) -> pd.DataFrame:
     func = getattr(_stewardship(), "review_queue", None)
     if func is None:
         raise StewardshipMissing("matching.stewardship has no review_queue(settings) yet")
-    frame = func(settings)
+    _require("matching.customer_source_map", settings)
+    try:  # the stewardship function reads the published snapshot, never the working warehouse
+        frame = func(settings, db_path=settings.published_db)
+    except TypeError:
+        frame = func(settings)
     if hasattr(frame, "to_pandas"):
         frame = frame.to_pandas()
     return pd.DataFrame(frame)
@@ -779,6 +800,8 @@ def decision_log(settings: Settings | None = None) -> pd.DataFrame:
             frame = func(settings)
             if hasattr(frame, "to_pandas"):
                 frame = frame.to_pandas()
+            if isinstance(frame, list):
+                frame = [asdict(x) if is_dataclass(x) else dict(x) for x in frame]
             df = pd.DataFrame(frame)
             if "at" in df.columns:
                 df = df.sort_values("at", ascending=False)

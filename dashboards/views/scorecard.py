@@ -25,10 +25,12 @@ week = st.selectbox("周（周一起）Week starting (Monday)", weeks,
                     format_func=lambda w: w.isoformat(), key="week")
 rows = data.scorecard(week)
 
-not_passed = rows[rows["data_status"].astype(str).str.lower() != "passed"]
-if len(not_passed):
-    st.warning("部分大区数据未通过质量门 Some regions' numbers did not pass the gates: "
-               + ", ".join(f"{r.region_name} ({r.data_status})" for r in not_passed.itertuples()))
+failed = rows["data_status"].map(data.is_failed)
+if failed.any():
+    st.error("部分大区数据未通过质量门，数字不显示 Some regions' numbers failed the gates and are "
+             "withheld: " + ", ".join(f"{r.region_name} ({r.data_status})"
+                                      for r in rows[failed].itertuples()))
+rows = rows[~failed]
 
 for r in rows.itertuples():
     st.subheader(f"{r.region_name}")
@@ -42,7 +44,7 @@ for r in rows.itertuples():
     d = st.columns(5)
     d[0].metric("去年同期 Sell-out LY", fmt_yuan(r.sell_out_amount_ly))
     d[1].metric("流向回收率 Flow completeness", fmt_pct(r.flow_completeness_rate))
-    d[2].metric("库存天数超标经销商 Distributors over DOI",
+    d[2].metric("DOI超标经销商 Over-DOI distributors",
                 fmt_num(r.distributors_over_doi_threshold))
     d[3].metric("数据状态 Data status", str(r.data_status))
 
@@ -65,16 +67,17 @@ st.dataframe(
 
 st.subheader("趋势 Trend")
 trend = data.scorecard()
-metric = st.radio("指标 Metric", ["sell_out_amount", "mtd_achievement_rate", "coverage_rate",
-                                   "plan_adherence", "flow_completeness_rate"],
-                  format_func={"sell_out_amount": "流向销售额 Sell-out",
-                               "mtd_achievement_rate": "月达成 MTD achievement",
-                               "coverage_rate": "覆盖率 Coverage",
-                               "plan_adherence": "计划执行 Plan adherence",
-                               "flow_completeness_rate": "流向回收率 Flow completeness"}.get,
+trend = trend[~trend["data_status"].map(data.is_failed)]
+TREND_LABELS = {"sell_out_amount": "流向销售额 Sell-out (¥)",
+                "mtd_achievement_rate": "月达成 MTD achievement",
+                "coverage_rate": "覆盖率 Coverage",
+                "plan_adherence": "计划执行 Plan adherence",
+                "flow_completeness_rate": "流向回收率 Flow completeness"}
+metric = st.radio("指标 Metric", list(TREND_LABELS), format_func=TREND_LABELS.get,
                   horizontal=True, key="trend_metric")
 fig = px.line(trend, x="week_start", y=metric, color="region_name", markers=True,
-              labels={"week_start": "周 Week", "region_name": "大区 Region", metric: metric})
+              labels={"week_start": "周 Week", "region_name": "大区 Region",
+                      metric: TREND_LABELS[metric]})
 if metric != "sell_out_amount":
     fig.update_yaxes(tickformat=".0%")
 st.plotly_chart(fig, width="stretch")
