@@ -2,9 +2,11 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='month'
+        unique_key='month',
+        on_schema_change='append_new_columns'
     )
 }}
+-- depends_on: {{ ref('stg_audit__file_registry') }}
 -- one row per CRM call, with the rep's territory on the call date and the HCP's grade
 with calls as (
     select * from {{ ref('stg_crm__calls') }}

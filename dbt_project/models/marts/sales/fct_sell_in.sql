@@ -2,9 +2,11 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='month'
+        unique_key='month',
+        on_schema_change='append_new_columns'
     )
 }}
+-- depends_on: {{ ref('stg_audit__file_registry') }}
 -- one row per ERP invoice line shipped to a distributor (credit notes negative)
 with shipments as (
     select * from {{ ref('stg_sellin__shipments') }}

@@ -6,6 +6,7 @@
         on_schema_change='append_new_columns'
     )
 }}
+-- depends_on: {{ ref('stg_audit__file_registry') }}
 -- one row per usable flow line (net of returns: returns are negative)
 with credited as (
     select * from {{ ref('int_sell_out_lines_credited') }}
