@@ -8,6 +8,7 @@ buyer wrongly taken for a distributor disappears from terminal sell-out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,7 +23,8 @@ OWN_COMPANY_MIN = 90.0
 
 def company_key(name: str, normalizer: Normalizer) -> str:
     """'国药控股 苏州有限公司' → '国药控股苏州'."""
-    return normalizer.canonical(basic_clean(name))
+    text = re.sub(r"\([^()]*\)", "", basic_clean(name))  # '(二级商)', '(原XX)'
+    return normalizer.canonical(text)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ runner-up, so look-alikes (第一人民医院 in two cities) go to review rather
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from matching.divisions import DATA_DIR, short_name
-from matching.normalize import Normalized, Normalizer
+from matching.normalize import ORDINAL, Normalized, Normalizer
 
 TOP_K = 8
 MAX_EXTRA = 20
@@ -40,6 +41,11 @@ class MasterCustomer:
     district: str
     norm: Normalized
 
+    @property
+    def literal(self) -> str:
+        """The name as written, width and punctuation normalised (for exact-name matches)."""
+        return self.norm.clean
+
 
 @dataclass(frozen=True)
 class RawBuyer:
@@ -49,6 +55,8 @@ class RawBuyer:
     address: str = ""
     context_province: str = ""  # the distributor's (or the tender's) province
     context_city: str = ""
+    local_seller: bool = False  # the distributor is known to sell only in its own city
+    addresses: int = 1  # distinct addresses this raw name was written with (>1: several buyers)
 
 
 @dataclass
@@ -99,6 +107,8 @@ class CustomerIndex:
     by_province: dict[str, np.ndarray] = field(default_factory=dict)
     exact: dict[str, list[int]] = field(default_factory=dict)
     postings: dict[str, list[int]] = field(default_factory=dict)
+    by_district: dict[str, list[int]] = field(default_factory=dict)
+    district_names: re.Pattern[str] | None = None
 
     @classmethod
     def build(cls, customers: Sequence[MasterCustomer], normalizer: Normalizer,
@@ -134,6 +144,13 @@ class CustomerIndex:
             for gram in _bigrams(distinctive(text)):
                 grams[gram].append(k)
         self.by_province = {p: np.asarray(ks, dtype=np.int64) for p, ks in blocks.items()}
+        districts: dict[str, list[int]] = defaultdict(list)
+        for k, owner in enumerate(self.key_owner):
+            if len(self.customers[owner].district) >= 2:
+                districts[self.customers[owner].district].append(k)
+        self.by_district = dict(districts)
+        names = sorted(districts, key=len, reverse=True)
+        self.district_names = re.compile("|".join(map(re.escape, names))) if names else None
         limit = max(8, len(self.key_text) // 100)
         self.postings = {g: ks for g, ks in grams.items() if len(ks) <= limit}
 
@@ -194,6 +211,11 @@ class CustomerMatcher:
 
     def _extra_keys(self, norm: Normalized) -> set[int]:
         found = set(self.index.exact.get(norm.core, ()))
+        pattern = self.index.district_names
+        m = pattern.match(norm.core) if pattern is not None else None
+        if m:  # '管城回族中医院': a district written without 区 in front of the name
+            rest = norm.core[m.end():]
+            found.update(k for k in self.index.by_district[m.group(0)] if self.index.key_text[k] == rest)
         for alias in norm.aliases:
             found.update(self.index.exact.get(alias, ()))
         counts: dict[int, int] = defaultdict(int)
@@ -211,14 +233,15 @@ class CustomerMatcher:
             owner = self.index.key_owner[k]
             score, evidence = score_pair(buyer, norm, self.index.customers[owner],
                                          self.index.key_text[k], self.index.key_kind[k],
-                                         self.index.key_level[k])
+                                         self.index.key_level[k], self.normalizer.rules.types)
             if owner not in per_customer or score > per_customer[owner][0]:
                 per_customer[owner] = (score, evidence)
-        ranked = sorted(per_customer.items(), key=lambda kv: (-kv[1][0], kv[0]))
-        return self._outcome(ranked, norm)
+        ranked = sorted(per_customer.items(),
+                        key=lambda kv: (-kv[1][0], not kv[1][1].get("exact_name"), kv[0]))
+        return self._outcome(ranked, norm, buyer)
 
     def _outcome(self, ranked: list[tuple[int, tuple[float, dict[str, object]]]],
-                 norm: Normalized) -> Decision:
+                 norm: Normalized, buyer: RawBuyer) -> Decision:
         top = [{"crm_customer_id": self.index.customers[o].crm_customer_id,
                 "name": self.index.customers[o].name, "city": self.index.customers[o].city,
                 "score": round(s, 4)} for o, (s, _) in ranked[:5]]
@@ -228,12 +251,23 @@ class CustomerMatcher:
         second = ranked[1][1][0] if len(ranked) > 1 else 0.0
         evidence = {**evidence, "core": norm.core, "margin": round(best - second, 4)}
         t = self.thresholds
-        if best >= t.auto and best - second >= t.margin:
-            return Decision("auto", self.index.customers[owner].crm_customer_id, best,
-                            f"fuzzy:{evidence['key']}", evidence, top)
+        clear = best - second >= t.margin or _only_exact_name(ranked)
+        if buyer.addresses > 1:
+            evidence["addresses"] = buyer.addresses  # one raw name, several places: several buyers
+            clear = False
+        if best >= t.auto and clear:
+            method = "exact_name" if evidence.get("exact_name") else f"fuzzy:{evidence['key']}"
+            return Decision("auto", self.index.customers[owner].crm_customer_id, best, method,
+                            evidence, top)
         status = "review" if best >= t.review else "unmatched"
         method = "ambiguous" if best >= t.auto else f"fuzzy:{evidence['key']}"
         return Decision(status, None, best, method, evidence, top)
+
+
+def _only_exact_name(ranked: list[tuple[int, tuple[float, dict[str, object]]]]) -> bool:
+    """The raw name is, letter for letter, the official name of exactly one close candidate."""
+    exact = [o for o, (_, ev) in ranked if ev.get("exact_name")]
+    return len(exact) == 1 and exact[0] == ranked[0][0]
 
 
 def _geo(raw: str, cand: str) -> str:
@@ -251,29 +285,59 @@ def name_similarity(core: str, key: str) -> float:
     return sim
 
 
+def _markers(text: str, types: Sequence[str]) -> tuple[str, frozenset[str]]:
+    m = ORDINAL.search(text)
+    return (m.group(1) if m else "", frozenset(t for t in types if t in text))
+
+
 def score_pair(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, key: str,
-               key_kind: str, key_level: str = "") -> tuple[float, dict[str, object]]:
+               key_kind: str, key_level: str = "",
+               types: Sequence[str] = ()) -> tuple[float, dict[str, object]]:
     """Score in [0, 1] and the evidence: which features agreed, which conflicted."""
-    sim = 1.0 if key == norm.core else name_similarity(norm.core, key)
-    ev: dict[str, object] = {"key": key_kind, "name_sim": round(sim, 4),
-                             "province": _geo(norm.province, cand.province),
-                             "city": _geo(norm.city, cand.city),
-                             "district": _geo(norm.district, cand.district)}
-    score = sim
-    score -= {"conflict": 0.5}.get(str(ev["province"]), 0.0)
+    ev: dict[str, object] = {"key": key_kind}
+    core, district, level = norm.core, norm.district, norm.level
+    if cand.district and core.startswith(cand.district) and core[len(cand.district):] == key:
+        core, district, level = key, cand.district, "district"  # '丰台中医院': 区 left out
+    sim = 1.0 if key == core else name_similarity(core, key)
+    ev["name_sim"] = round(sim, 4)
+    if norm.clean and norm.clean == cand.literal:
+        ev["exact_name"] = True
+    score = sim + _geo_score(buyer, norm, cand, district, ev)
+    score += _marker_score(norm, core, key, key_kind, types, ev)
+    ev["level"] = _geo(level, key_level)
+    score -= 0.25 if ev["level"] == "conflict" else 0.0
+    return max(0.0, min(1.0, score)), ev
+
+
+def _geo_score(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, district: str,
+               ev: dict[str, object]) -> float:
+    ev["province"] = _geo(norm.province, cand.province)
+    ev["city"] = _geo(norm.city, cand.city)
+    ev["district"] = _geo(district, cand.district)
+    score = -{"conflict": 0.5}.get(str(ev["province"]), 0.0)
     score -= {"conflict": 0.4}.get(str(ev["city"]), 0.0)
     score -= {"conflict": 0.2}.get(str(ev["district"]), 0.0)
     if not norm.province and not norm.city:
         ev["distributor_province"] = _geo(short_name(buyer.context_province), cand.province)
         ev["distributor_city"] = _geo(short_name(buyer.context_city), cand.city)
         score -= 0.1 if ev["distributor_province"] == "conflict" else 0.0
-        score += 0.02 if ev["distributor_city"] == "agree" else 0.0
-    ev["ordinal"] = "agree" if norm.ordinal == cand.norm.ordinal else "conflict"
-    score -= 0.3 if ev["ordinal"] == "conflict" and key_kind == "name" else 0.0
-    ev["type"] = ("conflict" if norm.types - cand.norm.types
-                  else "missing" if cand.norm.types - norm.types else "agree")
-    if key_kind == "name":  # alias keys are abbreviations: they need not spell out the type
-        score -= {"conflict": 0.25, "missing": 0.1}.get(str(ev["type"]), 0.0)
-    ev["level"] = _geo(norm.level, key_level)
-    score -= 0.25 if ev["level"] == "conflict" else 0.0
-    return max(0.0, min(1.0, score)), ev
+        if buyer.local_seller:  # a city-local distributor: its city is as good as written
+            ev["local_seller"] = True
+            score -= 0.4 if ev["distributor_city"] == "conflict" else 0.0
+        else:
+            score += 0.02 if ev["distributor_city"] == "agree" else 0.0
+    return score
+
+
+def _marker_score(norm: Normalized, core: str, key: str, key_kind: str, types: Sequence[str],
+                  ev: dict[str, object]) -> float:
+    """Ordinal (第一/第二) and institution type (中医, 妇幼…) must not contradict."""
+    raw_ord, raw_types = _markers(core, types) if core != norm.core else (norm.ordinal, norm.types)
+    key_ord, key_types = _markers(key, types)
+    ev["ordinal"] = "agree" if raw_ord == key_ord else "conflict"
+    score = -0.3 if ev["ordinal"] == "conflict" else 0.0
+    ev["type"] = ("conflict" if raw_types - key_types
+                  else "missing" if key_types - raw_types else "agree")
+    missing = 0.1 if key_kind == "name" else 0.0  # an abbreviation need not spell out the type
+    score -= {"conflict": 0.25, "missing": missing}.get(str(ev["type"]), 0.0)
+    return score

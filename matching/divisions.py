@@ -49,6 +49,7 @@ class Divisions:
     provinces: set[str] = field(default_factory=set)
     _prefix: re.Pattern[str] | None = None
     _search: re.Pattern[str] | None = None
+    _known: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: Path | None = None) -> Divisions:
@@ -67,7 +68,9 @@ class Divisions:
         if p in MUNICIPALITIES:
             self.province_of_city.setdefault(p, p)
         if d and c and d != c:
-            self.city_of_district.setdefault(d, c)
+            known = self.city_of_district.setdefault(d, c)
+            if known != c:
+                self.city_of_district[d] = ""  # 鼓楼区 is in 南京 and in 徐州: the city stays unknown
         self._prefix = self._search = None
 
     def extend(self, rows: Iterable[tuple[str | None, str | None, str | None]]) -> Divisions:
@@ -81,12 +84,18 @@ class Divisions:
         return sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
 
     def _compile(self) -> None:
+        self._known = frozenset(self.provinces | set(self.province_of_city) | set(self.city_of_district))
         alt = "|".join(re.escape(n) for n in self._names())
         suffix = "(?:" + "|".join(re.escape(s) for s in _SUFFIXES) + ")?"
         self._prefix = re.compile(f"(?:{alt}){suffix}")
         self._search = re.compile(f"({alt})({suffix[3:-2]})?")
 
-    def _kind(self, name: str) -> str:
+    def _kind(self, name: str, token: str = "") -> str:
+        suffix = token[len(name):] if token.startswith(name) else ""
+        if suffix in ("区", "县", "旗") and name in self.city_of_district:
+            return "district"  # 朝阳区 is a district even though 朝阳 is also a city
+        if suffix == "市" and name in self.province_of_city:
+            return "city"
         if name in self.provinces and name not in MUNICIPALITIES:
             return "province"
         if name in self.province_of_city:
@@ -119,10 +128,10 @@ class Divisions:
                 name = token
             if name not in self._all():
                 break
-            kind = self._kind(name)
+            kind = self._kind(name, token)
             if kind == "district" and token == name:
                 break  # a bare district name is too often part of a hospital's own name (朝阳医院)
-            if kind in found:
+            if kind in found and found[kind] != name:
                 break
             found[kind] = name
             if kind == "city" and name in MUNICIPALITIES:
@@ -132,8 +141,15 @@ class Divisions:
         return Place(found.get("province", ""), found.get("city", ""), found.get("district", ""),
                      level, text[pos:])
 
-    def _all(self) -> set[str]:
-        return self.provinces | set(self.province_of_city) | set(self.city_of_district)
+    def only_places(self, text: str) -> Place | None:
+        """The divisions if `text` is nothing but division names ('陕西宝鸡市'), else None."""
+        place = self.strip_prefix(text + "XX")
+        return place if place.rest == "XX" and place.level else None
+
+    def _all(self) -> frozenset[str]:
+        if self._prefix is None:
+            self._compile()
+        return self._known
 
     def find(self, text: str) -> Place:
         """Divisions mentioned anywhere in an address ('江苏省苏州市姑苏区十梓街188号')."""
@@ -145,7 +161,7 @@ class Divisions:
         found: dict[str, str] = {}
         for m in self._search.finditer(text):
             name, suffix = m.group(1), m.group(2) or ""
-            kind = self._kind(name)
+            kind = self._kind(name, name + suffix)
             if kind == "district" and not suffix:
                 continue
             found.setdefault(kind, name)

@@ -34,7 +34,7 @@ _BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": 
 _DROP = re.compile(r"[\s\u3000·•・,，.。、;；:：'\"“”‘’`~!！?？*#&_\-—－/\\|+=^%$@]")
 _ORDINAL_DIGITS = re.compile(r"(?<=第)(10|[1-9])|(10|[1-9])(?=(?:附属)?(?:人民)?医?院)")
 _BRACKETED = re.compile(r"\(([^()]*)\)")
-_ORDINAL = re.compile(f"第([{NUMERALS}]+)")
+ORDINAL = re.compile(f"第([{NUMERALS}]+)")
 _LEVEL_MARKER = re.compile("^(省|市|县|区)(?=..)")
 _INSTITUTION_END = re.compile(r"(院|中心|所|站|部|店|房|诊所|卫生室|公司)$")
 _BRANCH_END = re.compile(r"(店|分店|门店|院区|分院|校区|分部|连锁|[东西南北本新老]院)$")
@@ -46,6 +46,7 @@ class NameRules:
     """Word lists and rewrite patterns, loaded from a steward-editable CSV."""
 
     noise_suffix: tuple[re.Pattern[str], ...]
+    dept_suffix: tuple[re.Pattern[str], ...]
     noise_prefix: tuple[re.Pattern[str], ...]
     company_suffix: tuple[re.Pattern[str], ...]
     rewrites: tuple[tuple[re.Pattern[str], str], ...]
@@ -66,10 +67,11 @@ class NameRules:
                               key=lambda pair: len(pair[0]), reverse=True)
         return cls(
             noise_suffix=pats("noise_suffix", "(?:{})$"),
+            dept_suffix=pats("dept_suffix", "(?:{})$"),
             noise_prefix=pats("noise_prefix", "^(?:{})"),
             company_suffix=pats("company_suffix", "(?:{})$"),
             rewrites=tuple((re.compile(r["pattern"]), r["replacement"] or "")
-                           for r in by_kind.get("rewrite", [])),
+                           for r in by_kind.get("homophone", []) + by_kind.get("rewrite", [])),
             universities=tuple(universities),
             types=tuple(sorted((r["pattern"] for r in by_kind.get("type", [])), key=len, reverse=True)),
         )
@@ -122,6 +124,9 @@ class Normalizer:
         return hit
 
     def _name(self, raw: str, address: str) -> Normalized:
+        raw_prefix, raw = self._address_prefix(raw)
+        if raw_prefix:
+            address = f"{raw_prefix}{address}"
         clean = basic_clean(raw)
         outer, aliases = self._split_brackets(clean)
         place, level, rest = self._geography(outer)
@@ -132,7 +137,7 @@ class Normalizer:
         district = place.district or addr.district
         if city and addr.city and city != addr.city and not place.city:
             city = place.city
-        m = _ORDINAL.search(core)
+        m = ORDINAL.search(core)
         alias_geo = [self._geography(x) for x in aliases]
         alias_pairs = [(self.canonical(rest), lvl) for _, lvl, rest in alias_geo]
         alias_pairs = [(a, lvl) for a, lvl in alias_pairs if a]
@@ -144,6 +149,14 @@ class Normalizer:
             types=frozenset(t for t in self.rules.types if t in core),
             geo_from_text=bool(province or city or district),
         )
+
+    def _address_prefix(self, raw: str) -> tuple[str, str]:
+        """'陕西宝鸡市 翠竹社区医院' → ('陕西宝鸡市', '翠竹社区医院'): a place typed in front of the
+        name and set apart by a space is an address; it claims no level for the name."""
+        parts = unicodedata.normalize("NFKC", raw or "").strip().split(maxsplit=1)
+        if len(parts) == 2 and self.divisions.only_places(basic_clean(parts[0])) is not None:
+            return basic_clean(parts[0]), parts[1]
+        return "", raw
 
     def _split_brackets(self, clean: str) -> tuple[str, list[str]]:
         aliases: list[str] = []
@@ -205,6 +218,10 @@ class Normalizer:
         changed = True
         while changed:
             changed = False
+            for pattern in self.rules.dept_suffix:
+                stripped = pattern.sub("", text)
+                if stripped != text and len(stripped) >= 2:
+                    text, changed = stripped, True
             for pattern in self.rules.noise_suffix:
                 stripped = pattern.sub("", text)
                 if stripped != text and len(stripped) >= 2 and _INSTITUTION_END.search(stripped):

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import polars as pl
@@ -22,7 +22,7 @@ from matching.companies import DistributorIndex, is_own_company, own_company_sco
 from matching.customers import (CustomerIndex, CustomerMatcher, Decision, MasterCustomer, RawBuyer,
                                 Thresholds, load_aliases)
 from matching.divisions import Divisions, short_name
-from matching.normalize import NameRules, Normalizer
+from matching.normalize import NameRules, Normalizer, basic_clean
 from matching.products import MasterProduct, ProductMatcher
 from matching.sources import (load_customer_master, load_distributors, load_products, load_raw_buyers,
                               load_raw_products, load_bidders, previous_sticky_keys, all_crm_ids)
@@ -162,12 +162,43 @@ CUSTOMER_MAP_SCHEMA = {
 }
 
 
+LOCAL_SELLER_MIN_MATCHES = 5
+LOCAL_SELLER_MIN_SHARE = 0.95
+
+
+def _raw_buyer(rec: dict, matcher: CustomerMatcher) -> RawBuyer:
+    places = {(p.city, p.district) for p in
+              (matcher.normalizer.divisions.find(basic_clean(a)) for a in rec["addresses"] or [])}
+    return RawBuyer(rec["raw_name"], rec["address"] or "", rec["context_province"] or "",
+                    rec["context_city"] or "", addresses=max(1, len(places)))
+
+
+def local_sellers(buyers: list[RawBuyer], decisions: list[Decision],
+                  distributor_of: list[str]) -> set[str]:
+    """Distributors whose buyers, where the name or address says the city, are all in their own
+    city: for them the distributor's city is evidence as good as a written one."""
+    seen: dict[str, list[bool]] = {}
+    for buyer, d, code in zip(buyers, decisions, distributor_of, strict=True):
+        if d.status == "auto" and d.evidence.get("city") == "agree" and buyer.context_city:
+            top = d.candidates[0]["city"] if d.candidates else ""
+            seen.setdefault(code, []).append(top == short_name(buyer.context_city))
+    return {code for code, hits in seen.items()
+            if len(hits) >= LOCAL_SELLER_MIN_MATCHES and sum(hits) / len(hits) >= LOCAL_SELLER_MIN_SHARE}
+
+
 def _customer_rows(raw: pl.DataFrame, matcher: CustomerMatcher,
                    distributors: DistributorIndex) -> list[dict[str, object]]:
     records = raw.to_dicts()
-    buyers = [RawBuyer(r["raw_name"], r["address"] or "", r["context_province"] or "",
-                       r["context_city"] or "") for r in records]
+    buyers = [_raw_buyer(r, matcher) for r in records]
     decisions = matcher.match(buyers)
+    codes = [r["distributor_code"] if r["source"] == "flow" else "" for r in records]
+    local = local_sellers(buyers, decisions, codes) - {""}
+    again = [i for i, (d, c) in enumerate(zip(decisions, codes, strict=True))
+             if c in local and d.status != "auto"]
+    if again:
+        redo = matcher.match([replace(buyers[i], local_seller=True) for i in again])
+        for i, d in zip(again, redo, strict=True):
+            decisions[i] = d
     rows = []
     for rec, decision in zip(records, decisions, strict=True):
         norm = matcher.normalizer.name(rec["raw_name"], rec["address"] or "")

@@ -17,7 +17,8 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     return bool(rows and rows[0][0])
 
 _RAW_BUYERS_SCHEMA = {"source": pl.String, "distributor_code": pl.String, "buyer_code": pl.String,
-                      "raw_name": pl.String, "address": pl.String, "context_province": pl.String,
+                      "raw_name": pl.String, "address": pl.String,
+                      "addresses": pl.List(pl.String), "context_province": pl.String,
                       "context_city": pl.String}
 
 
@@ -65,7 +66,9 @@ def load_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 _FLOW_BUYERS = """
 select 'flow' as source, f.distributor_code, coalesce(f.buyer_code, '') as buyer_code,
-       f.buyer_name as raw_name, max(f.buyer_address) as address,
+       f.buyer_name as raw_name, min(f.buyer_address) as address,
+       list(distinct f.buyer_address order by f.buyer_address)
+           filter (where f.buyer_address is not null) as addresses,
        any_value(d.province) as context_province, any_value(d.city) as context_city
 from raw.flow__lines f
 left join ({distributors}) d using (distributor_code)
@@ -74,7 +77,8 @@ group by all
 """
 _TENDER_HOSPITALS = """
 select 'tender' as source, province as distributor_code, '' as buyer_code,
-       hospital_name as raw_name, '' as address, province as context_province, '' as context_city
+       hospital_name as raw_name, '' as address, []::varchar[] as addresses,
+       province as context_province, '' as context_city
 from raw.tenders__results
 where hospital_name is not null and trim(hospital_name) <> ''
 group by all
