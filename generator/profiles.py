@@ -1,0 +1,114 @@
+"""Each distributor's own file habits: format, encoding, headers, title rows, date style, units,
+how returns look, naming of buyers and products, when files arrive.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from generator import reference as ref
+from generator.rand import py_rng
+from generator.world import World
+
+DATE_STYLES = ["iso", "slash", "compact", "cn", "iso_time"]
+
+
+@dataclass
+class Profile:
+    code: str
+    fmt: str  # csv | txt | xlsx | xls
+    encoding: str  # utf-8 | utf-8-sig | gbk | gb18030 (text formats)
+    fields: list[str]  # canonical flow fields, in column order
+    headers: dict[str, str]  # canonical field -> header text
+    inv_fields: list[str]
+    inv_headers: dict[str, str]
+    title_rows: int  # 0-3 rows above the header
+    total_row: bool
+    footer_note: bool
+    date_style: str  # see DATE_STYLES; xlsx may also use 'serial' or 'excel'
+    thousands: bool
+    unit_policy: str  # box | min_injectables | min_all | case_bulk
+    box_word: str
+    case_word: str
+    return_style: str  # negative | doctype_positive | doctype_negative
+    doc_words: tuple[str, str]
+    code_prefix: str  # '' = no buyer codes
+    noise: float  # 0..1 how messy buyer names are
+    product_style: str
+    spec_style: int
+    cadence: str  # monthly | weekly | quarterly
+    arrival_day: int  # typical day of the following month files arrive
+    late_prone: bool
+    name_style: int
+    pad_commas: bool
+
+    @property
+    def english(self) -> bool:
+        return self.headers.get("quantity") == "Qty"
+
+
+def _fields(rng: random.Random, doc_type: bool) -> list[str]:
+    fields = ["sale_date"]
+    if rng.random() < 0.4:
+        fields.append("buyer_code")
+    fields.append("buyer_name")
+    if rng.random() < 0.25:
+        fields.append("buyer_address")
+    fields += ["product_name", "spec"]
+    if rng.random() < 0.5:
+        fields.append("manufacturer")
+    fields.append("batch_no")
+    if rng.random() < 0.6:
+        fields.append("expiry_date")
+    fields.append("quantity")
+    if rng.random() < 0.85:
+        fields.append("unit")
+    if rng.random() < 0.75:
+        fields.append("unit_price")
+    if rng.random() < 0.8:
+        fields.append("amount")
+    if doc_type:
+        fields.insert(1, "doc_type")
+    return fields
+
+
+def build_profile(seed: int, code: str, index: int, bulk: bool) -> Profile:
+    rng = py_rng(seed, f"profile:{code}")
+    english = index % 13 == 5
+    fmt = rng.choices(["xlsx", "csv", "xls", "txt"], weights=(40, 35, 12, 13))[0]
+    if bulk and fmt in ("xlsx", "xls"):
+        fmt = rng.choice(["csv", "txt"])
+    return_style = rng.choices(["negative", "doctype_positive", "doctype_negative"], weights=(5, 3, 2))[0]
+    fields = _fields(rng, return_style != "negative")
+    if "unit" not in fields:
+        unit_policy = "box"
+    else:
+        unit_policy = rng.choices(["box", "min_injectables", "min_all", "case_bulk"], weights=(5, 3, 1, 2))[0]
+    headers = {f: (ref.FLOW_HEADERS_EN[f] if english else rng.choice(ref.FLOW_HEADERS[f])) for f in fields}
+    inv_fields = ["snapshot_date", "product_name", "spec"]
+    inv_fields += ["batch_no"] if rng.random() < 0.6 else []
+    inv_fields += ["expiry_date"] if "batch_no" in inv_fields and rng.random() < 0.5 else []
+    inv_fields += ["quantity"] + (["unit"] if "unit" in fields else [])
+    inv_headers = {f: (ref.INVENTORY_HEADERS_EN[f] if english else rng.choice(ref.INVENTORY_HEADERS[f]))
+                   for f in inv_fields}
+    date_style = rng.choice(DATE_STYLES)
+    if fmt == "xlsx" and rng.random() < 0.5:
+        date_style = rng.choice(["serial", "excel"])
+    return Profile(
+        code=code, fmt=fmt,
+        encoding=rng.choices(["utf-8", "utf-8-sig", "gbk", "gb18030"], weights=(2, 2, 5, 1))[0],
+        fields=fields, headers=headers, inv_fields=inv_fields, inv_headers=inv_headers,
+        title_rows=rng.choice([0, 0, 1, 2, 3, 3]), total_row=rng.random() < 0.5,
+        footer_note=rng.random() < 0.2, date_style=date_style, thousands=rng.random() < 0.35,
+        unit_policy=unit_policy, box_word="BOX" if english else "盒",
+        case_word=rng.choice(["件", "件", "箱"]), return_style=return_style,
+        doc_words=rng.choice(ref.DOC_TYPE_WORDS),
+        code_prefix=rng.choice(["KH", "C", "0", "CUS", "K-"]) if "buyer_code" in fields else "",
+        noise=rng.choice([0.1, 0.3, 0.5, 0.8]),
+        product_style=rng.choices(["generic", "brand_generic", "brand", "generic_spec", "abbrev"],
+                                  weights=(5, 2, 1, 2, 1))[0],
+        spec_style=rng.randrange(6),
+        cadence="weekly" if index % 11 == 3 else "quarterly" if index % 17 == 8 else "monthly",
+        arrival_day=rng.randint(3, 12), late_prone=rng.random() < 0.15,
+        name_style=rng.randrange(4), pad_commas=rng.random() < 0.5)
