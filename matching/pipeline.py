@@ -119,7 +119,7 @@ def run_matching(settings: Settings, console: Console | None = None) -> MatchRep
         thresholds = Thresholds(settings.thresholds.match_auto_score,
                                 settings.thresholds.match_review_score)
         customer_map = _match_customers(con, settings, normalizer, thresholds, customers, report, console)
-        product_map = _match_products(con, thresholds, report)
+        product_map = _match_products(con, settings, normalizer, thresholds, report)
         bidder_map = _match_bidders(con, settings, normalizer, report)
         ids = _customer_ids(con, customer_map)
         report.customer_ids = ids.height
@@ -281,16 +281,15 @@ def _apply_decisions(rows: list[dict[str, object]], decisions: list[StewardDecis
     return rows, applied
 
 
-def _match_products(con: duckdb.DuckDBPyConnection, thresholds: Thresholds,
-                    report: MatchReport) -> pl.DataFrame:
+def _match_products(con: duckdb.DuckDBPyConnection, settings: Settings, normalizer: Normalizer,
+                    thresholds: Thresholds, report: MatchReport) -> pl.DataFrame:
     products = [MasterProduct(**r) for r in load_products(con).iter_rows(named=True)]
     matcher = ProductMatcher(products, thresholds.auto, thresholds.review)
     by_product = {p.product_id: p for p in products}
     rows = []
-    cache: dict[tuple[str, str], object] = {}
     for rec in load_raw_products(con).iter_rows(named=True):
-        key = (rec["raw_product"], rec["raw_spec"])
-        d = cache.get(key) or cache.setdefault(key, matcher.match(*key))
+        own = _own_manufacturer(rec.pop("manufacturers") or [], settings, normalizer)
+        d = matcher.match(rec["raw_product"], rec["raw_spec"], own)
         p = by_product.get(d.product_id) if d.product_id else None
         rows.append({**rec, "product_id": d.product_id, "match_status": d.status,
                      "match_method": d.method, "match_score": round(d.score, 4),
@@ -301,6 +300,14 @@ def _match_products(con: duckdb.DuckDBPyConnection, thresholds: Thresholds,
     frame = pl.DataFrame(rows, schema=PRODUCT_MAP_SCHEMA, orient="row")
     report.product_status = dict(Counter(frame["match_status"].to_list()))
     return frame
+
+
+def _own_manufacturer(manufacturers: list[str], settings: Settings,
+                      normalizer: Normalizer) -> bool | None:
+    """True/False when every manufacturer written for the product is / is not our company."""
+    flags = {is_own_company(own_company_score(m, settings.company_name, normalizer))
+             for m in manufacturers if m and m.strip()}
+    return flags.pop() if len(flags) == 1 else None
 
 
 PRODUCT_MAP_SCHEMA = {

@@ -22,6 +22,10 @@ _UNITS = {"mg": 1.0, "g": 1000.0, "μg": 0.001, "ug": 0.001, "mcg": 0.001, "ml":
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)(万单位|万u|mcg|μg|ug|mg|ml|iu|单位|g|l|u|%)")
 _PACK = re.compile(r"(?:[*×x]|/)(\d+)(?:片|粒|支|袋|瓶|丸|贴|枚|揿|喷|s)?(?:/(?:盒|板|瓶|袋))?"
                    r"|(\d+)(?:片|粒|支|袋|瓶|丸|贴|枚)(?:/(?:盒|板|瓶|袋))?")
+_SALTS = re.compile(r"^(?:盐酸|硫酸氢|硫酸|苯磺酸|马来酸|甲磺酸|酒石酸|枸橼酸|富马酸|琥珀酸|注射用)+")
+_FORMS = ("缓释片", "控释片", "肠溶片", "分散片", "口崩片", "咀嚼片", "泡腾片", "肠溶胶囊", "缓释胶囊",
+          "胶囊剂", "胶囊", "片剂", "片", "颗粒", "注射液", "注射剂", "散", "丸", "口服液", "滴丸")
+_FORM_MARKERS = ("缓释", "控释", "肠溶", "分散", "口崩", "咀嚼", "泡腾", "胶囊", "颗粒", "注射")
 _NOISE = re.compile(r"[\s\u3000·•,，;；:：'\"“”‘’()（）【】\[\]{}<>《》_\-—－]")
 
 
@@ -49,6 +53,20 @@ def strip_spec(name: str) -> str:
     return re.split(r"\d", t, maxsplit=1)[0] or t
 
 
+def molecule(name: str) -> str:
+    """'苯磺酸氨氯地平片' → '氨氯地平', '注射用泮托拉唑钠' → '泮托拉唑', '阿托伐他汀钙片' → '阿托伐他汀'."""
+    text = _SALTS.sub("", clean_text(name))
+    for form in _FORMS:
+        if text.endswith(form) and len(text) > len(form) + 1:
+            text = text[: -len(form)]
+            break
+    return re.sub(r"(?:钙|钠|钾|镁)$", "", text) if len(text) > 3 else text
+
+
+def form_markers(name: str) -> frozenset[str]:
+    return frozenset(m for m in _FORM_MARKERS if m in name)
+
+
 @dataclass(frozen=True)
 class MasterProduct:
     product_id: str
@@ -58,6 +76,7 @@ class MasterProduct:
     dosage_form: str
     pack_size: int | None
     case_size: int | None
+    is_own: bool | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -84,6 +103,8 @@ class ProductDecision:
 
 def _name_score(raw_name: str, product: MasterProduct) -> tuple[float, str]:
     best, which = 0.0, ""
+    if molecule(raw_name) == molecule(product.generic_name) and len(molecule(raw_name)) >= 2:
+        best, which = 0.95, "molecule"
     for label, name in zip(("generic", "brand", "generic_form"), product.names, strict=False):
         score = fuzz.ratio(raw_name, name) / 100.0
         if len(name) >= 2 and name in raw_name:
@@ -93,11 +114,19 @@ def _name_score(raw_name: str, product: MasterProduct) -> tuple[float, str]:
     return best, which
 
 
-def score_product(raw_name: str, spec: Spec, product: MasterProduct) -> tuple[float, dict[str, object]]:
+def score_product(raw_name: str, spec: Spec, product: MasterProduct,
+                  own: bool | None = None) -> tuple[float, dict[str, object]]:
+    """Name similarity, minus what the spec, dosage form and manufacturer contradict."""
     sim, which = _name_score(raw_name, product)
     master = product.parsed
     ev: dict[str, object] = {"name_sim": round(sim, 4), "name_key": which}
     score = sim
+    extra_forms = form_markers(raw_name) - form_markers(clean_text(product.generic_name + product.dosage_form))
+    ev["form"] = "conflict" if extra_forms and which != "brand" else "agree"
+    score -= 0.3 if ev["form"] == "conflict" else 0.0
+    if own is not None and product.is_own is not None:
+        ev["manufacturer"] = "agree" if own == bool(product.is_own) else "conflict"
+        score -= 0.3 if ev["manufacturer"] == "conflict" else 0.0
     if spec.strengths and master.strengths:
         ev["strength"] = "agree" if spec.strengths & master.strengths else "conflict"
         score -= 0.5 if ev["strength"] == "conflict" else 0.0
@@ -117,11 +146,12 @@ class ProductMatcher:
         self.products = list(products)
         self.auto, self.review, self.margin = auto, review, margin
 
-    def match(self, raw_product: str, raw_spec: str) -> ProductDecision:
+    def match(self, raw_product: str, raw_spec: str, own: bool | None = None) -> ProductDecision:
+        """`own`: the rows' manufacturer is (True) or is not (False) our company; None unknown."""
         name = strip_spec(raw_product)
         spec = parse_spec(f"{raw_product} {raw_spec or ''}")
-        scored = sorted(((score_product(name, spec, p), p) for p in self.products),
-                        key=lambda sp: -sp[0][0])
+        scored = sorted(((score_product(name, spec, p, own), p) for p in self.products),
+                        key=lambda sp: (-sp[0][0], sp[1].product_id))
         if not scored:
             return ProductDecision(None, "unmatched", "no_master", 0.0, {}, [])
         (best, ev), product = scored[0]

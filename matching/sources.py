@@ -56,10 +56,10 @@ def load_distributors(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def load_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    cols = "product_id, generic_name, brand_name, spec, dosage_form, pack_size, case_size"
+    cols = "product_id, generic_name, brand_name, spec, dosage_form, pack_size, case_size, is_own"
     schema = {"product_id": pl.String, "generic_name": pl.String, "brand_name": pl.String,
               "spec": pl.String, "dosage_form": pl.String, "pack_size": pl.Int64,
-              "case_size": pl.Int64}
+              "case_size": pl.Int64, "is_own": pl.Boolean}
     sql = _latest("master__products", cols) + " order by product_id"
     return _frame(con, "master__products", sql, schema)
 
@@ -103,14 +103,23 @@ def load_raw_buyers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def load_raw_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Distinct (distributor_code, raw_product, raw_spec) from flow and inventory."""
-    parts = [f"select distinct distributor_code, product_name as raw_product, coalesce(spec, '') as raw_spec "
-             f"from raw.{t} where product_name is not null"
-             for t in ("flow__lines", "inventory__lines") if table_exists(con, "raw", t)]
-    schema = {"distributor_code": pl.String, "raw_product": pl.String, "raw_spec": pl.String}
+    """Distinct (distributor_code, raw_product, raw_spec) from flow and inventory, with the
+    manufacturers flow rows named for it (inventory has none)."""
+    schema = {"distributor_code": pl.String, "raw_product": pl.String, "raw_spec": pl.String,
+              "manufacturers": pl.List(pl.String)}
+    parts = []
+    if table_exists(con, "raw", "flow__lines"):
+        parts.append("select distributor_code, product_name, coalesce(spec, '') as spec, manufacturer "
+                     "from raw.flow__lines")
+    if table_exists(con, "raw", "inventory__lines"):
+        parts.append("select distributor_code, product_name, coalesce(spec, '') as spec, "
+                     "null::varchar as manufacturer from raw.inventory__lines")
     if not parts:
         return pl.DataFrame(schema=schema)
-    sql = " union ".join(parts) + " order by 1, 2, 3"
+    sql = (f"select distributor_code, product_name as raw_product, spec as raw_spec, "
+           f"list(distinct manufacturer order by manufacturer) filter (where manufacturer is not null) "
+           f"as manufacturers from ({' union all '.join(parts)}) where product_name is not null "
+           f"group by all order by 1, 2, 3")
     return pl.DataFrame(con.sql(sql).pl(), schema=schema)
 
 

@@ -83,6 +83,11 @@ RAW_PRODUCTS = [  # distributor, product_name, spec, truth product
 ]
 
 
+FLOW_COLUMNS = ["file_id", "source_row", "sheet", "distributor_code", "sale_date", "buyer_code",
+                "buyer_name", "buyer_address", "product_name", "spec", "manufacturer", "batch_no",
+                "expiry_date", "quantity", "unit", "raw_unit", "unit_price", "amount", "doc_type"]
+
+
 def create_raw_tables(con: duckdb.DuckDBPyConnection, flow: list[tuple] = FLOW,
                       snapshot: date = SNAPSHOT, customers: list[tuple] = CUSTOMERS) -> None:
     """Raw tables exactly as the contract names them (only the columns matching reads, plus keys)."""
@@ -99,11 +104,10 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection, flow: list[tuple] = FLOW,
                                 "generic_name", "brand_name", "spec", "dosage_form", "pack_size",
                                 "case_size", "list_price", "is_own"], orient="row")
     lines = pl.DataFrame([(4, i + 2, None, f[0], date(2026, 10, 5), f[1] or None, f[2], f[3] or None,
-                           p[1], p[2], 1.0, "box") for i, (f, p) in
-                          enumerate(zip(flow, (RAW_PRODUCTS * 10)[:len(flow)], strict=True))],
-                         schema=["file_id", "source_row", "sheet", "distributor_code", "sale_date",
-                                 "buyer_code", "buyer_name", "buyer_address", "product_name", "spec",
-                                 "quantity", "unit"], orient="row")
+                           p[1], p[2], None, "B1", None, 1.0, "box", "盒", None, None, "sale")
+                          for i, (f, p) in enumerate(zip(flow, (RAW_PRODUCTS * 10)[:len(flow)],
+                                                         strict=True))],
+                         schema=FLOW_COLUMNS, orient="row")
     for name, frame in {"master__customers": cust, "master__distributors": dist,
                         "master__products": prod, "flow__lines": lines}.items():
         con.register("_f", frame.to_arrow())
