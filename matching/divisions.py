@@ -111,8 +111,12 @@ class Divisions:
             found["province"] = self.province_of_city.get(found["city"], "")
         return found
 
-    def strip_prefix(self, text: str) -> Place:
-        """Consume the divisions written at the start of a name ('北京市海淀区北大三院')."""
+    def strip_prefix(self, text: str, keep: frozenset[str] = frozenset()) -> Place:
+        """Consume the divisions written at the start of a name ('北京市海淀区北大三院').
+
+        A bare place name (no 市/区 suffix) followed only by a word in `keep` is the name itself:
+        '安康医院' is a private hospital, not a hospital of 安康市.
+        """
         if self._prefix is None:
             self._compile()
         assert self._prefix is not None
@@ -132,6 +136,8 @@ class Divisions:
             if kind == "district" and token == name:
                 break  # a bare district name is too often part of a hospital's own name (朝阳医院)
             if kind in found and found[kind] != name:
+                break
+            if token == name and text[m.end():] in keep:
                 break
             found[kind] = name
             if kind == "city" and name in MUNICIPALITIES:

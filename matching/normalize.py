@@ -38,6 +38,7 @@ ORDINAL = re.compile(f"第([{NUMERALS}]+)")
 _LEVEL_MARKER = re.compile("^(省|市|县|区)(?=..)")
 _INSTITUTION_END = re.compile(r"(院|中心|所|站|部|店|房|诊所|卫生室|公司)$")
 _BRANCH_END = re.compile(r"(店|分店|门店|院区|分院|校区|分部|连锁|[东西南北本新老]院)$")
+GENERIC_ALONE = frozenset({"医院", "药房", "大药房", "药店", "诊所", "门诊部", "卫生院"})
 _LEVELS = {"省": "province", "市": "city", "县": "district", "区": "district"}
 
 
@@ -49,6 +50,7 @@ class NameRules:
     dept_suffix: tuple[re.Pattern[str], ...]
     noise_prefix: tuple[re.Pattern[str], ...]
     company_suffix: tuple[re.Pattern[str], ...]
+    homophones: tuple[tuple[re.Pattern[str], str], ...]
     rewrites: tuple[tuple[re.Pattern[str], str], ...]
     universities: tuple[tuple[str, str], ...]
     types: tuple[str, ...]
@@ -70,8 +72,10 @@ class NameRules:
             dept_suffix=pats("dept_suffix", "(?:{})$"),
             noise_prefix=pats("noise_prefix", "^(?:{})"),
             company_suffix=pats("company_suffix", "(?:{})$"),
+            homophones=tuple((re.compile(r["pattern"]), r["replacement"] or "")
+                             for r in by_kind.get("homophone", [])),
             rewrites=tuple((re.compile(r["pattern"]), r["replacement"] or "")
-                           for r in by_kind.get("homophone", []) + by_kind.get("rewrite", [])),
+                           for r in by_kind.get("rewrite", [])),
             universities=tuple(universities),
             types=tuple(sorted((r["pattern"] for r in by_kind.get("type", [])), key=len, reverse=True)),
         )
@@ -154,7 +158,8 @@ class Normalizer:
         """'陕西宝鸡市 翠竹社区医院' → ('陕西宝鸡市', '翠竹社区医院'): a place typed in front of the
         name and set apart by a space is an address; it claims no level for the name."""
         parts = unicodedata.normalize("NFKC", raw or "").strip().split(maxsplit=1)
-        if len(parts) == 2 and self.divisions.only_places(basic_clean(parts[0])) is not None:
+        if (len(parts) == 2 and basic_clean(parts[1]) not in GENERIC_ALONE
+                and self.divisions.only_places(basic_clean(parts[0])) is not None):
             return basic_clean(parts[0]), parts[1]
         return "", raw
 
@@ -188,7 +193,7 @@ class Normalizer:
         for pattern in self.rules.noise_prefix:
             text = pattern.sub("", text)
         text = self._shorten_universities(text)  # before geography: 北京大学 is not 北京 + 大学
-        place = self.divisions.strip_prefix(text)
+        place = self.divisions.strip_prefix(text, keep=GENERIC_ALONE)
         rest, level = place.rest, place.level
         m = _LEVEL_MARKER.match(rest)
         if m:
@@ -198,6 +203,8 @@ class Normalizer:
 
     def canonical(self, text: str) -> str:
         """Noise off, universities shortened, abbreviation patterns rewritten to one form."""
+        for pattern, repl in self.rules.homophones:
+            text = pattern.sub(repl, text)
         text = self._shorten_universities(self._strip_noise(text))
         for pattern, repl in self.rules.rewrites:
             text = pattern.sub(repl, text)
