@@ -16,7 +16,7 @@ import polars as pl
 
 from ingestion import values
 from ingestion.headers import HeaderMatch, normalise_header
-from ingestion.readers import BAD_BYTES, NFIELDS, ROW, Grid
+from ingestion.readers import DAMAGE, NFIELDS, ROW, Grid
 from ingestion.schemas import schema_failures
 from ingestion.sources import Field, Source
 
@@ -190,12 +190,12 @@ class _Plan:
                 "row has {} fields but the file has {} columns: a value probably holds an "
                 "unquoted delimiter; quote it or fix the row", pl.col(NFIELDS),
                 pl.lit(grid.width))), None))
-        if grid.notes:
-            has_bad = pl.any_horizontal([pl.col(c).str.contains(BAD_BYTES, literal=True)
+        if grid.damaged:
+            has_bad = pl.any_horizontal([pl.col(c).str.contains(DAMAGE).fill_null(False)
                                          for c in _cells(data)])
             checks.append((pl.when(has_bad).then(pl.lit(
-                f"row holds bytes that are not valid {grid.encoding}; re-save the file as "
-                "UTF-8")), None))
+                f"row holds damaged bytes (not valid {grid.encoding}, or control characters); "
+                "ask the sender to re-save the file as UTF-8")), None))
         for f in self.source.fields:
             err = self._field_error(f)
             if err is not None:

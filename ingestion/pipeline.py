@@ -72,7 +72,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     """One file, start to end; never raises (an unexpected error rejects the file)."""
     raw = item.path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
-    reg = Registration(item.rel, sha, item.source.name if item.source else item.folder,
+    reg = Registration(item.rel, sha, item.source.name if item.source else (item.folder or None),
                        item.source.entity if item.source else None, item.distributor_code,
                        item.received_at, "rejected", run_id)
     known = registry.known_path(con, item.rel, sha)
@@ -174,7 +174,7 @@ def _read_grids(item: InboxFile, raw: bytes, mapping: Mapping) -> list[Grid]:
     try:
         kind = sniff_format(raw, item.path.suffix.lower())
         if kind in ("xlsx", "xls"):
-            grids = read_excel(item.path, kind, mapping.sheet)
+            grids = read_excel(raw, kind, mapping.sheet)
         elif kind in ("parquet", "jsonl"):
             grids = [read_table_file(raw, kind)]
         else:

@@ -13,7 +13,6 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import fastexcel
 import polars as pl
@@ -24,6 +23,7 @@ MAX_BAD_CHAR_SHARE = 0.01
 ROW = "_row"
 NFIELDS = "_nfields"
 BAD_BYTES = "\ufffd"
+DAMAGE = "[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]"  # undecodable bytes or control characters
 
 
 class ReadError(Exception):
@@ -37,6 +37,7 @@ class Grid:
     header: list[str] | None = None  # known column names (parquet/jsonl); else detected later
     encoding: str | None = None
     notes: tuple[str, ...] = ()
+    damaged: bool = False  # some cells may hold undecodable bytes or control characters
 
     @property
     def width(self) -> int:
@@ -108,9 +109,10 @@ def _unquote(field: pl.Expr, delim: str) -> pl.Expr:
 
 def split_lines(text: str, delim: str) -> pl.DataFrame:
     """Split text into lines and fields in bulk; quoted fields may hold the delimiter."""
-    lines = (pl.Series("line", [text]).str.split("\n").explode()
+    newline = "\n" if "\n" in text or "\r" not in text else "\r"  # old Mac files end lines in CR
+    lines = (pl.Series("line", [text]).str.split(newline).explode()
              .str.strip_suffix("\r").to_frame())
-    if text.endswith("\n"):
+    if text.endswith(newline):
         lines = lines.slice(0, lines.height - 1)
     esc = re.escape(delim)
     pattern = f'{esc}(?:"(?:[^"]|"")*"|[^{esc}]*)'
@@ -141,16 +143,17 @@ def read_text(raw: bytes, encoding: str | None = None, delimiter: str | None = N
     sample = [ln for ln in text[:200_000].splitlines()[:SNIFF_LINES] if ln.strip()]
     delim = delimiter or sniff_delimiter(sample)
     notes = (f"{bad} undecodable bytes in {used}; rows holding them are quarantined",) if bad else ()
-    return Grid(split_lines(text, delim), encoding=used, notes=notes)
+    damaged = bool(bad) or re.search(DAMAGE, text) is not None
+    return Grid(split_lines(text, delim), encoding=used, notes=notes, damaged=damaged)
 
 
-def _xlsx_first_rows(path: Path, sheets: list[str]) -> dict[str, int]:
+def _xlsx_first_rows(raw: bytes, sheets: list[str]) -> dict[str, int]:
     """Excel row number of each sheet's first used row (calamine ranges start there)."""
     import openpyxl
 
     out: dict[str, int] = {}
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - a damaged workbook is reported by calamine instead
         return out
     try:
@@ -166,12 +169,15 @@ def _xlsx_first_rows(path: Path, sheets: list[str]) -> dict[str, int]:
     return out
 
 
-def read_excel(path: Path, kind: str, only_sheet: str | None = None) -> list[Grid]:
-    """Every sheet that holds data, cells as text (dates as ISO text, numbers as plain text)."""
+def read_excel(raw: bytes, kind: str, only_sheet: str | None = None) -> list[Grid]:
+    """Every sheet that holds data, cells as text (dates as ISO text, numbers as plain text).
+
+    The workbook is opened from its bytes, so its format is judged by content, not extension.
+    """
     try:
-        reader = fastexcel.read_excel(path)
+        reader = fastexcel.read_excel(raw)
         names = [only_sheet] if only_sheet else list(reader.sheet_names)
-        first_rows = _xlsx_first_rows(path, names) if kind == "xlsx" else {}
+        first_rows = _xlsx_first_rows(raw, names) if kind == "xlsx" else {}
         grids = []
         for name in names:
             sheet = reader.load_sheet(name, header_row=None, dtypes="string")
