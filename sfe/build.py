@@ -1,0 +1,240 @@
+"""`sfe build`: customer/product matching, then dbt (seeds, models, tests, unit tests).
+
+One code path for the CLI, the DAGs and the tests: `build(settings)` returns a `BuildReport`.
+dbt runs in-process through `dbtRunner` on the working warehouse (`settings.working_db`), with
+its target/ and logs/ under `settings.dbt_target_dir`, so nothing is written into the repo.
+dbt's own log lines go to that log file only; progress goes to the console (stderr) and stdout
+stays free for `--json`. DuckDB allows one writer: nothing else opens the warehouse while dbt runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sfe.config import PROJECT_ROOT, Settings
+from sfe.console import Console
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, StageNotBuilt, UsageError
+
+_MODEL_TYPES = {"model", "seed", "snapshot"}
+_TEST_TYPES = {"test", "unit_test"}
+_BAD = {"error", "fail", "runtime error"}
+
+
+@dataclass
+class BuildFailure:
+    name: str
+    resource_type: str
+    status: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "resource_type": self.resource_type, "status": self.status,
+                "message": self.message}
+
+
+@dataclass
+class BuildReport:
+    models: dict[str, int] = field(default_factory=dict)   # status -> count (models and seeds)
+    tests: dict[str, int] = field(default_factory=dict)    # status -> count (data + unit tests)
+    failures: list[BuildFailure] = field(default_factory=list)
+    seconds: float = 0.0
+    dbt_seconds: float = 0.0
+    matching: dict[str, Any] | None = None
+    log_path: str = ""
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_NEEDS_ATTENTION if (self.failures or self.error) else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": "ok" if self.exit_code == EXIT_OK else "failed",
+                "models": self.models, "tests": self.tests,
+                "failures": [f.to_dict() for f in self.failures],
+                "seconds": round(self.seconds, 2), "dbt_seconds": round(self.dbt_seconds, 2),
+                "matching": self.matching, "log_path": self.log_path, "error": self.error}
+
+    def summary(self) -> str:
+        def fmt(counts: dict[str, int]) -> str:
+            return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
+
+        lines = [f"build {'ok' if self.exit_code == EXIT_OK else 'FAILED'} in {self.seconds:.1f}s "
+                 f"(dbt {self.dbt_seconds:.1f}s)",
+                 f"  models/seeds: {fmt(self.models)}",
+                 f"  tests:        {fmt(self.tests)}"]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        for f in self.failures[:20]:
+            lines.append(f"  {f.status.upper():<6} {f.resource_type} {f.name}: {f.message}")
+        if len(self.failures) > 20:
+            lines.append(f"  ... and {len(self.failures) - 20} more; see {self.log_path}")
+        if self.exit_code != EXIT_OK and self.log_path:
+            lines.append(f"  dbt log: {self.log_path}")
+        return "\n".join(lines)
+
+
+def _run_matching(settings: Settings, console: Console) -> dict[str, Any]:
+    try:
+        module = importlib.import_module("matching.pipeline")
+    except ModuleNotFoundError as exc:
+        if exc.name in {"matching", "matching.pipeline"}:
+            raise StageNotBuilt("'sfe build' needs the matching stage (matching/pipeline.py), "
+                                "which is not built in this version") from exc
+        raise
+    run_matching = getattr(module, "run_matching", None)
+    if run_matching is None:
+        raise StageNotBuilt("matching.pipeline.run_matching is not built in this version; "
+                            "'sfe build' cannot match customers and products")
+    console.step("matching customers and products")
+    report = run_matching(settings, console=console)
+    if hasattr(report, "to_dict"):
+        return report.to_dict()
+    return {}
+
+
+@contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class _Progress:
+    """dbt event callback: counts finished nodes and reports progress and failures on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.total = 0
+        self.done = 0
+        self.failed = 0
+        self._next_report = 0.0
+
+    def __call__(self, event: Any) -> None:
+        name = event.info.name
+        data = event.data
+        if name == "LogStartLine" and getattr(data, "total", 0):
+            self.total = max(self.total, int(data.total))
+        elif name == "NodeFinished":
+            info = data.node_info
+            self.done += 1
+            status = (info.node_status or "").lower()
+            if status in _BAD:
+                self.failed += 1
+                self.console.info(f"    {status}: {info.node_name}")
+            share = self.done / self.total if self.total else 0.0
+            if share >= self._next_report or self.done == self.total:
+                self._next_report = share + 0.1
+                self.console.info(f"    dbt: {self.done}/{self.total or '?'} nodes done"
+                                  f", {self.failed} failed")
+
+
+def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = None) -> list[str]:
+    """The dbt command line `build` uses (also handy for `dbt docs generate` by hand)."""
+    target = settings.dbt_target_dir
+    args = [command,
+            "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
+            "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
+            "--vars", json.dumps(settings.dbt_vars(), ensure_ascii=False),
+            "--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
+    if select:
+        args += ["--select", *select]
+    return args
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    return {"SFE_WORKING_DB": str(settings.working_db.resolve()),
+            "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
+            "DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB instance open in-process after a run; close it so the next
+    stage (quality gates, publish) can open the working warehouse."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        try:
+            env.close()
+        finally:
+            DuckDBConnectionManager.close_all_connections()
+    import gc
+
+    gc.collect()
+
+
+def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, console: Console,
+            report: BuildReport) -> None:
+    from dbt.cli.main import dbtRunner  # imported lazily: dbt costs seconds to import
+
+    progress = _Progress(console)
+    settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+    report.log_path = str(settings.dbt_target_dir / "logs" / "dbt.log")
+    started = time.perf_counter()
+    with _env(dbt_env(settings)):
+        try:
+            result = dbtRunner(callbacks=[progress]).invoke(dbt_args(settings, command, select))
+        finally:
+            _release_duckdb()
+    report.dbt_seconds += time.perf_counter() - started
+    if result.exception is not None:
+        report.error = f"dbt {command} could not run: {result.exception}"
+        return
+    for res in getattr(result.result, "results", None) or []:
+        node = res.node
+        kind = getattr(node, "resource_type", "")
+        kind = getattr(kind, "value", str(kind))
+        status = getattr(res.status, "value", str(res.status)).lower()
+        bucket = report.tests if kind in _TEST_TYPES else report.models
+        bucket[status] = bucket.get(status, 0) + 1
+        if status in _BAD:
+            message = (res.message or "").strip().splitlines()
+            report.failures.append(BuildFailure(
+                name=getattr(node, "name", node.unique_id), resource_type=kind, status=status,
+                message=" ".join(message)[:500] or status))
+    if not result.success and not report.failures:
+        report.error = f"dbt {command} did not succeed; see {report.log_path}"
+
+
+def build(settings: Settings, select: Sequence[str] | None = None, console: Console | None = None,
+          run_matching_step: bool = True) -> BuildReport:
+    """Match customers/products (unless `run_matching_step` is False), then `dbt build`."""
+    console = console or Console(quiet=True)
+    if not settings.working_db.exists():
+        raise UsageError(f"no warehouse at {settings.working_db}; run 'sfe ingest' first")
+    started = time.perf_counter()
+    report = BuildReport()
+    if run_matching_step:
+        report.matching = _run_matching(settings, console)
+    console.step("dbt build (seeds, models, tests, unit tests)"
+                 + (f" --select {' '.join(select)}" if select else ""))
+    run_dbt(settings, "build", select, console, report)
+    report.seconds = time.perf_counter() - started
+    if report.failures or report.error:
+        console.warn(f"build finished with {len(report.failures)} failure(s); "
+                     f"see 'sfe build' summary or {report.log_path}")
+    return report
+
+
+def build_command(settings: Settings, args: argparse.Namespace, console: Console) -> BuildReport:
+    select = getattr(args, "select", None) or None
+    return build(settings, select=select, console=console)

@@ -1,0 +1,294 @@
+"""dbt warehouse on a tiny hand-written fixture (tests/dbt/fixture_warehouse.py).
+
+The whole dbt project is built once per session (dbt parses per invocation, so every build is
+seconds); the tests then read the marts and compare with values computed by hand from the
+fixture rows. All tests share one xdist group so the session build runs once.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sfe.build import BuildReport, build
+from sfe.config import Settings, load_settings
+from sfe.report import StageNotBuilt, UsageError
+from tests.dbt.fixture_warehouse import create_fixture
+
+pytestmark = pytest.mark.xdist_group("dbt")
+
+# kpis.md: every mart and the columns it must have (more are allowed)
+KPI_COLUMNS: dict[str, list[str]] = {
+    "dim_customer": ["customer_id", "crm_customer_id", "name", "customer_type", "level",
+                     "province", "city", "grade"],
+    "map_customer_source": ["source", "distributor_code", "source_key", "raw_name",
+                            "crm_customer_id", "match_status", "match_method", "match_score"],
+    "dim_product": ["product_id", "generic_name", "brand_name", "spec", "pack_size", "is_own"],
+    "map_product_source": ["distributor_code", "raw_product", "raw_spec", "product_id",
+                           "match_method"],
+    "dim_territory": ["territory_id", "name", "level", "territory_path", "region_id",
+                      "district_id"],
+    "bridge_customer_territory": ["crm_customer_id", "territory_id", "product_line", "valid_from",
+                                  "valid_to"],
+    "dim_distributor": ["distributor_code", "name", "tier", "province", "flow_required"],
+    "dim_date": ["date_day"],
+    "fct_sell_out": ["sale_date", "month", "distributor_code", "buyer_kind", "crm_customer_id",
+                     "raw_buyer_name", "product_id", "qty_boxes", "amount", "territory_id",
+                     "source_file", "source_row"],
+    "fct_sell_in": ["ship_date", "month", "distributor_code", "product_id", "qty_boxes", "amount"],
+    "fct_calls": ["call_date", "month", "rep_id", "hcp_id", "crm_customer_id", "territory_id",
+                  "channel", "report_on_time"],
+    "kpi_coverage": ["month", "territory_id", "product_id", "target_customers",
+                     "covered_customers", "coverage_rate"],
+    "kpi_call_activity": ["month", "rep_id", "territory_id", "target_hcps", "reached_hcps", "calls",
+                          "planned_calls", "reach_rate", "frequency", "plan_adherence",
+                          "report_on_time_rate"],
+    "kpi_activity_roi": ["activity_id", "crm_customer_id", "product_id", "cost", "pre_amount",
+                         "post_amount", "incremental_amount", "roi"],
+    "kpi_expense_ratio": ["month", "territory_id", "cost", "sell_out_amount", "expense_ratio"],
+    "kpi_channel_inventory": ["month", "distributor_code", "product_id", "opening_qty",
+                              "purchase_qty", "sales_qty", "computed_closing_qty",
+                              "reported_closing_qty", "variance_qty", "days_of_inventory"],
+    "kpi_target_achievement": ["month", "territory_id", "product_id", "target_amount",
+                               "actual_amount", "achievement_rate", "ytd_target_amount",
+                               "ytd_actual_amount", "ytd_achievement_rate"],
+    "kpi_flow_completeness": ["month", "distributor_code", "expected", "received",
+                              "first_received_at", "on_time", "rows", "matched_rows",
+                              "match_rate", "quarantined_rows"],
+    "kpi_customer_grade": ["quarter", "crm_customer_id", "score", "grade"],
+    "kpi_tender": ["province", "batch", "generic_name", "spec", "bids", "wins", "win_rate",
+                   "own_win_price", "lowest_winning_price", "price_gap"],
+    "kpi_sellin_sellout": ["month", "distributor_code", "product_id", "sell_in_qty",
+                           "sell_out_qty", "ratio"],
+    "scorecard_weekly": ["week_start", "region_id", "sell_out_amount", "sell_out_amount_ly",
+                         "growth", "mtd_achievement_rate", "ytd_achievement_rate",
+                         "coverage_rate", "plan_adherence", "flow_completeness_rate",
+                         "distributors_over_doi_threshold", "data_status"],
+}
+
+
+def _settings(data_dir: Path) -> Settings:
+    return load_settings(env={}, data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildReport]:
+    settings = _settings(tmp_path_factory.mktemp("dbt") / "data")
+    create_fixture(settings.working_db)
+    report = build(settings, run_matching_step=False)
+    return settings, report
+
+
+@pytest.fixture(scope="session")
+def con(built):
+    settings, _ = built
+    connection = duckdb.connect(str(settings.working_db), read_only=True)
+    yield connection
+    connection.close()
+
+
+def one(con, sql: str, params=()):
+    return con.execute(sql, params).fetchone()
+
+
+def test_build_runs_every_model_test_and_unit_test_green(built):
+    _, report = built
+    assert report.error is None, report.summary()
+    assert report.failures == [], report.summary()
+    assert report.exit_code == 0
+    assert report.models.get("success", 0) >= 50
+    assert report.tests.get("pass", 0) >= 150
+    payload = report.to_dict()
+    assert set(payload) >= {"models", "tests", "failures", "seconds"}
+
+
+def test_build_writes_target_and_logs_under_the_data_dir_not_the_repo(built):
+    settings, _ = built
+    assert (settings.dbt_target_dir / "target" / "manifest.json").exists()
+    assert (settings.dbt_target_dir / "logs" / "dbt.log").exists()
+
+
+@pytest.mark.parametrize("mart", sorted(KPI_COLUMNS))
+def test_every_mart_of_kpis_md_exists_with_its_columns(con, mart):
+    cols = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'marts' and table_name = ?", [mart]).fetchall()}
+    assert cols, f"marts.{mart} missing"
+    assert set(KPI_COLUMNS[mart]) <= cols, set(KPI_COLUMNS[mart]) - cols
+
+
+def test_schemas_are_exactly_staging_intermediate_marts(con):
+    schemas = {r[0] for r in con.execute(
+        "select distinct table_schema from information_schema.tables").fetchall()}
+    assert {"staging", "intermediate", "marts"} <= schemas
+    assert not any(s.startswith("main_") for s in schemas)
+
+
+def test_every_loaded_flow_row_is_in_fct_once_or_excluded_with_reason(con):
+    raw = one(con, "select count(*) from raw.flow__lines")[0]
+    fct = one(con, "select count(*) from marts.fct_sell_out")[0]
+    excluded = con.execute("select exclusion_reason from intermediate.int_sell_out_lines_excluded"
+                           ).fetchall()
+    assert raw == fct + len(excluded) == 11
+    assert excluded == [("unknown_product",)]
+
+
+def test_units_convert_to_boxes_and_amount_falls_back_to_price(con):
+    rows = dict(con.execute("select source_row, qty_boxes from marts.fct_sell_out "
+                            "where file_id = 10").fetchall())
+    assert rows == {2: 10.0, 3: 20.0, 4: 5.0}  # box, 1 case = 20 boxes, 50 min units = 5 boxes
+    amounts = dict(con.execute("select source_row, amount from marts.fct_sell_out "
+                               "where file_id = 10").fetchall())
+    assert amounts == {2: 1000.0, 3: 2000.0, 4: 500.0}  # file, list price, unit price
+
+
+def test_sale_is_credited_to_the_territory_aligned_on_the_sale_date(con):
+    rows = con.execute("select sale_date::varchar, territory_id from marts.fct_sell_out "
+                       "where crm_customer_id = 'C2' order by sale_date").fetchall()
+    assert rows == [("2026-02-10", "T1"), ("2026-02-20", "T2")]
+
+
+def test_coverage_first_quarter_uses_level_then_grades(con):
+    q = ("select target_customers, covered_customers, coverage_rate from marts.kpi_coverage "
+         "where month = ? and territory_id = ? and product_id = 'P1'")
+    assert one(con, q, ["2026-01", "D1"]) == (2, 2, 1.0)   # 三甲 C1 + 三乙 C4
+    assert one(con, q, ["2026-02", "T1"]) == (1, 0, 0.0)   # C1 net -2 boxes: not covered
+    assert one(con, q, ["2026-04", "D1"]) == (4, 1, 0.25)  # Q1 grades A/B/C all count
+    assert one(con, q, ["2026-04", "N1"]) == (4, 1, 0.25)  # roll-up to the top
+
+
+def test_target_achievement_month_ytd_and_zero_target(con):
+    q = ("select target_amount, actual_amount, achievement_rate, ytd_target_amount, "
+         "ytd_actual_amount, ytd_achievement_rate from marts.kpi_target_achievement "
+         "where month = ? and territory_id = ? and product_id = 'P1'")
+    assert one(con, q, ["2026-02", "T1"]) == (2000.0, 200.0, 0.1, 3000.0, 1200.0, 0.4)
+    t2 = one(con, q, ["2026-02", "T2"])
+    assert t2[:3] == (0.0, 600.0, None)  # zero target -> NULL rate
+    assert t2[5] == pytest.approx(3.8)
+
+
+def test_call_activity_over_calling_one_doctor_does_not_cover_another(con):
+    row = one(con, "select target_hcps, reached_hcps, calls, planned_calls, reach_rate, frequency, "
+                   "plan_adherence, report_on_time_rate from marts.kpi_call_activity "
+                   "where month = '2026-01' and rep_id = 'R01'")
+    assert row == (2, 2, 12, 12, 1.0, 5.5, 0.75, 0.5)
+    idle = one(con, "select reached_hcps, calls, frequency, report_on_time_rate, plan_adherence "
+                    "from marts.kpi_call_activity where month = '2026-01' and rep_id = 'R02'")
+    assert idle == (0, 0, None, None, 0.0)
+
+
+def test_channel_inventory_chain_and_distributor_without_flow(con):
+    q = ("select opening_qty, purchase_qty, sales_qty, computed_closing_qty, reported_closing_qty, "
+         "variance_qty from marts.kpi_channel_inventory where month = ? and distributor_code = ? "
+         "and product_id = 'P1'")
+    assert one(con, q, ["2026-01", "DA"]) == (0.0, 100.0, 35.0, 65.0, 60.0, -5.0)
+    assert one(con, q, ["2026-02", "DA"]) == (60.0, 20.0, 11.0, 69.0, None, None)
+    assert one(con, q, ["2026-03", "DA"]) == (69.0, 0.0, 10.0, 59.0, 40.0, -19.0)
+    assert one(con, q, ["2026-01", "DB"]) == (0.0, 20.0, 8.0, 12.0, None, None)  # bought from DA
+    assert one(con, q, ["2026-02", "DB"]) == (12.0, 0.0, None, None, None, None)  # no flow sent
+    doi = one(con, "select days_of_inventory from marts.kpi_channel_inventory "
+                   "where month = '2026-03' and distributor_code = 'DA'")[0]
+    assert doi == pytest.approx(40 / (56 / 90))
+
+
+def test_flow_completeness_received_on_time_and_match_rate(con):
+    q = ("select expected, received, on_time, rows, matched_rows, match_rate, quarantined_rows "
+         "from marts.kpi_flow_completeness where month = ? and distributor_code = ?")
+    assert one(con, q, ["2026-01", "DA"]) == (1, 1, 1, 4, 2, 1.0, 2)
+    assert one(con, q, ["2026-02", "DA"]) == (1, 1, 0, 4, 3, 0.8, 0)  # arrived 12 March: late
+    assert one(con, q, ["2026-02", "DB"]) == (1, 0, 0, 0, 0, None, 0)
+    assert one(con, q, ["2026-02", "ALL"])[:3] == (2, 1, 0)
+
+
+def test_customer_grade_by_cumulative_score_share(con):
+    grades = dict(con.execute("select crm_customer_id, grade from marts.kpi_customer_grade "
+                              "where quarter = '2026-Q1'").fetchall())
+    assert grades == {"C1": "A", "C4": "B", "C2": "C", "C3": "A"}
+    score = one(con, "select score from marts.kpi_customer_grade "
+                     "where quarter = '2026-Q1' and crm_customer_id = 'C4'")[0]
+    assert score == pytest.approx(0.5 * 0.6 + 0.1 / 11)
+    assert one(con, "select grade from marts.dim_customer where crm_customer_id = 'C1'") == ("A",)
+
+
+def test_activity_roi_and_zero_cost(con):
+    rows = {r[0]: r[1:] for r in con.execute(
+        "select activity_id, pre_amount, post_amount, incremental_amount, roi "
+        "from marts.kpi_activity_roi").fetchall()}
+    assert rows["A1"] == (1000.0, 1300.0, 300.0, 0.6)
+    assert rows["A2"] == (800.0, 0.0, -800.0, None)
+
+
+def test_tender_own_bids_and_price_gap(con):
+    row = one(con, "select bids, wins, win_rate, own_win_price, lowest_winning_price, price_gap "
+                   "from marts.kpi_tender where spec = '10mg'")
+    assert row == (1, 1, 1.0, 10.0, 9.0, 1.0)
+
+
+def test_scorecard_has_region_rows_marked_unchecked(con):
+    rows = con.execute("select distinct region_id, data_status from marts.scorecard_weekly"
+                       ).fetchall()
+    assert rows == [("R1", "unchecked")]
+    mtd = one(con, "select sell_out_amount, mtd_achievement_rate from marts.scorecard_weekly "
+                   "where week_start = '2026-01-05'")
+    assert mtd[0] == 1000.0 and mtd[1] == pytest.approx(1000 / 1500)
+
+
+def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path):
+    """A corrected February file supersedes the old one: only February changes, once."""
+    settings, _ = built
+    copy = _settings(tmp_path / "data")
+    copy.warehouse_dir.mkdir(parents=True)
+    shutil.copy(settings.working_db, copy.working_db)
+    con = duckdb.connect(str(copy.working_db))
+    try:
+        con.execute("delete from raw.flow__lines where file_id = 11")
+        con.execute("update audit.file_registry set status = 'superseded', superseded_by = 15 "
+                    "where file_id = 11")
+        con.execute("""insert into raw.flow__lines (file_id, source_row, distributor_code, sale_date,
+            buyer_code, buyer_name, product_name, spec, quantity, unit, amount, doc_type)
+            values (15, 2, 'DA', '2026-02-11', 'K001', '北医三院', '阿托伐他汀钙片', '10mg*10片',
+                    7, 'box', 700, 'sale')""")
+        con.execute("""insert into audit.file_registry (file_id, path, source, distributor_code,
+            period_start, period_end, received_at, loaded_at, status, rows_read, rows_loaded,
+            rows_quarantined) values (15, 'flow/DA/2026-02-v2.csv', 'flow', 'DA', '2026-02-01',
+            '2026-02-28', '2026-03-15 09:00:00', '2026-05-11 08:00:00', 'loaded', 1, 1, 0)""")
+    finally:
+        con.close()
+    report = build(copy, select=["fct_sell_out"], run_matching_step=False)
+    assert report.exit_code == 0, report.summary()
+    con = duckdb.connect(str(copy.working_db), read_only=True)
+    try:
+        by_month = dict(con.execute("select month, count(*) from marts.fct_sell_out group by month"
+                                    ).fetchall())
+        feb = con.execute("select source_file, qty_boxes from marts.fct_sell_out "
+                          "where month = '2026-02'").fetchall()
+    finally:
+        con.close()
+    assert by_month == {"2026-01": 4, "2026-02": 1, "2026-03": 1, "2026-04": 1}
+    assert feb == [("flow/DA/2026-02-v2.csv", 7.0)]
+
+
+def test_build_without_a_warehouse_says_run_ingest_first(tmp_path):
+    with pytest.raises(UsageError, match="sfe ingest"):
+        build(_settings(tmp_path / "data"), run_matching_step=False)
+
+
+def test_build_without_the_matching_stage_fails_clearly(tmp_path, monkeypatch):
+    import importlib
+
+    settings = _settings(tmp_path / "data")
+    settings.warehouse_dir.mkdir(parents=True)
+    settings.working_db.touch()
+    real = importlib.import_module
+
+    def missing(name, *args, **kwargs):
+        if name == "matching.pipeline":
+            raise ModuleNotFoundError("No module named 'matching.pipeline'", name=name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    with pytest.raises(StageNotBuilt, match="matching"):
+        build(settings)
