@@ -1,0 +1,64 @@
+"""
+### sfe_weekly_scorecard — render and email the weekly scorecard, Monday 07:00 Asia/Shanghai
+
+1. `render` — `dashboards.scorecard.render_scorecard(settings, week)`: HTML (one page per region,
+   Chinese and English labels, data status shown prominently) plus a PDF when Chromium is
+   installed, from the **published** snapshot only. `week` defaults to the latest complete week;
+   trigger with `{"week": "YYYY-MM-DD"}` to re-render another Monday.
+2. `send` — `dashboards.scorecard.send_scorecard(settings, path)`: emails it with the `[smtp]`
+   settings. A missing SMTP host fails the task without retrying (configure it, then clear the
+   task).
+
+Rendering is idempotent (same week and snapshot → same file). Same as
+`sfe scorecard [--week W] --send`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
+
+
+@dag(
+    dag_id="sfe_weekly_scorecard",
+    schedule=CronTriggerTimetable("0 7 * * 1", timezone="Asia/Shanghai"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["sfe", "scorecard"],
+    params={"week": Param(None, type=["null", "string"],
+                          description="week start (a Monday, YYYY-MM-DD); empty = latest complete")},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},
+)
+def sfe_weekly_scorecard():
+    @task
+    def render(params: dict | None = None) -> str:
+        """Render the scorecard HTML (+ PDF) from the published snapshot."""
+        from dashboards.scorecard import render_scorecard
+        from sfe.config import load_settings
+
+        week = (params or {}).get("week") or None
+        return str(render_scorecard(load_settings(), week))
+
+    @task
+    def send(path: str) -> list[str]:
+        """Email the rendered scorecard to the configured recipients."""
+        from pathlib import Path
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from dashboards.scorecard import send_scorecard
+        from sfe.config import load_settings
+        from sfe.report import UsageError
+
+        try:
+            return send_scorecard(load_settings(), Path(path))
+        except UsageError as exc:  # configuration, not a transient error: do not retry
+            raise AirflowFailException(str(exc)) from exc
+
+    send(render())
+
+
+sfe_weekly_scorecard()

@@ -1,0 +1,181 @@
+"""DAG integrity: every DAG file parses fast, does no work at import, follows the house rules,
+schedules as specified; the warehouse DAG runs end to end (dag.test) with fake stages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
+# Stage modules a DAG file must not import at parse time (tasks import them when they run).
+STAGE_MODULES = ("sfe.config", "sfe.build", "ingestion.pipeline", "quality.gates",
+                 "quality.publish", "dashboards.scorecard", "dashboards.data")
+EXPECTED = {"sfe_ingest", "sfe_warehouse", "sfe_weekly_scorecard"}
+
+
+def _airflow_env(home: Path) -> dict[str, str]:
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    }
+
+
+@pytest.fixture(scope="module")
+def dagbag(tmp_path_factory: pytest.TempPathFactory):
+    """The dags/ folder parsed by Airflow with every stage module made unimportable: a DAG file
+    that touched one at import time would show up as an import error."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in _airflow_env(home).items():
+            mp.setenv(key, value)
+        from airflow.dag_processing.dagbag import DagBag
+
+        for name in STAGE_MODULES:
+            mp.setitem(sys.modules, name, None)
+        bag = DagBag(dag_folder=str(DAGS))
+    return bag
+
+
+def test_dag_folder_holds_only_dag_files_one_dag_each(dagbag):
+    files = sorted(p.name for p in DAGS.glob("*.py"))
+    assert files == sorted(f"{d}.py" for d in EXPECTED)
+    assert set(dagbag.dags) == EXPECTED
+    for dag in dagbag.dags.values():
+        assert Path(dag.fileloc).stem == dag.dag_id
+
+
+def test_dag_files_import_without_errors_and_without_touching_stage_code(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_each_dag_file_parses_in_under_two_seconds(dagbag):
+    stats = {s.file: s.duration for s in dagbag.dagbag_stats}
+    assert len(stats) == len(EXPECTED)
+    for file, duration in stats.items():
+        assert duration < timedelta(seconds=2), f"{file} took {duration} to parse"
+
+
+def test_every_dag_has_doc_tags_retries_and_no_catchup(dagbag):
+    for dag in dagbag.dags.values():
+        assert dag.doc_md and dag.doc_md.strip().startswith("###"), dag.dag_id
+        assert "sfe" in dag.tags
+        assert dag.catchup is False
+        assert dag.max_active_runs == 1
+        for task in dag.tasks:
+            assert task.retries >= 1, f"{dag.dag_id}.{task.task_id} has no retries"
+
+
+def test_ingest_dag_runs_every_15_minutes_and_emits_raw_warehouse_asset(dagbag):
+    dag = dagbag.dags["sfe_ingest"]
+    assert dag.timetable.expression == "*/15 * * * *"
+    assert "Asia/Shanghai" in str(dag.timetable)
+    outlets = dag.get_task("announce_raw_warehouse").outlets
+    assert [a.name for a in outlets] == ["sfe_raw_warehouse"]
+
+
+def test_warehouse_dag_is_scheduled_on_the_raw_asset_and_chains_build_check_publish(dagbag):
+    dag = dagbag.dags["sfe_warehouse"]
+    assert "sfe_raw_warehouse" in str(dag.timetable)
+    assert dag.get_task("build").downstream_task_ids == {"check"}
+    assert dag.get_task("check").downstream_task_ids == {"publish"}
+    assert [a.name for a in dag.get_task("publish").outlets] == ["sfe_published_snapshot"]
+
+
+def test_scorecard_dag_runs_monday_7am_shanghai_time(dagbag):
+    dag = dagbag.dags["sfe_weekly_scorecard"]
+    assert dag.timetable.expression == "0 7 * * 1"
+    assert "Asia/Shanghai" in str(dag.timetable)
+    assert dag.get_task("render").downstream_task_ids == {"send"}
+
+
+def test_ingest_announce_task_skips_when_nothing_new(dagbag):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    announce = dagbag.dags["sfe_ingest"].get_task("announce_raw_warehouse").python_callable
+    with pytest.raises(AirflowSkipException):
+        announce({"loaded_files": []})
+    assert announce({"loaded_files": ["flow/D001/2026-10.csv"]}) == 1
+
+
+def test_ingest_task_calls_ingest_inbox_and_summarises(dagbag, monkeypatch, settings):
+    import ingestion.pipeline as pipeline
+
+    class File:
+        def __init__(self, path, status, rows_loaded, reasons=()):
+            self.path, self.status, self.rows_loaded, self.reasons = path, status, rows_loaded, list(reasons)
+
+    class Report:
+        run_id = "ingest-test"
+        files = [File("flow/a.csv", "loaded", 10), File("flow/b.xls", "rejected", 0, ["no header"]),
+                 File("flow/c.csv", "duplicate", 0)]
+
+        def totals(self):
+            return {"files": 3}
+
+    seen = {}
+    monkeypatch.setattr(pipeline, "ingest_inbox", lambda s, *a, **k: seen.setdefault("s", s) and Report())
+    monkeypatch.setenv("SFE_DATA_DIR", str(settings.data_dir))
+    out = dagbag.dags["sfe_ingest"].get_task("ingest").python_callable()
+    assert out["loaded_files"] == ["flow/a.csv"]
+    assert out["needs_person"] == [{"path": "flow/b.xls", "status": "rejected", "reason": "no header"}]
+    assert Path(seen["s"].data_dir) == Path(settings.data_dir)
+
+
+def test_scorecard_send_without_smtp_host_fails_without_retry(dagbag, monkeypatch, tmp_path):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    for name in ("SFE_SMTP_HOST", "SFE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SFE_DATA_DIR", str(tmp_path))
+    html = tmp_path / "scorecard-2026-10-19.html"
+    html.write_text("<html></html>", encoding="utf-8")
+    send = dagbag.dags["sfe_weekly_scorecard"].get_task("send").python_callable
+    with pytest.raises(AirflowFailException, match="SMTP host"):
+        send(str(html))
+
+
+def _dag_test(tmp_path: Path, *extra: str) -> dict:
+    home = tmp_path / "airflow_home"
+    home.mkdir()
+    out = tmp_path / "result.json"
+    env = {**os.environ, **_airflow_env(home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("dag_test_runner.py")),
+                           str(out), *extra], env=env, cwd=str(ROOT), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0 and out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_warehouse_dag_test_runs_build_check_publish_in_order(tmp_path):
+    result = _dag_test(tmp_path)
+    assert result["state"] == "success"
+    assert result["tis"] == {"build": "success", "check": "success", "publish": "success"}
+    assert [c.split(":")[0] for c in result["calls"]] == [
+        "sfe.build.build", "quality.gates.run_checks", "quality.publish.publish"]
+    assert all(c.endswith(":Settings") for c in result["calls"])  # settings from load_settings()
+
+
+def test_warehouse_publish_refusal_fails_the_task_without_retry(dagbag, monkeypatch, settings):
+    import types
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from tests.dags.dag_test_runner import FakeReport
+
+    fake = types.ModuleType("quality.publish")
+    fake.publish = lambda s, **k: FakeReport(1, outcome="refused", reason="gate failed")
+    monkeypatch.setitem(sys.modules, "quality.publish", fake)
+    monkeypatch.setenv("SFE_DATA_DIR", str(settings.data_dir))
+    publish = dagbag.dags["sfe_warehouse"].get_task("publish").python_callable
+    with pytest.raises(AirflowFailException, match="gate failed"):
+        publish({"exit_code": 1})
