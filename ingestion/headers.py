@@ -107,6 +107,7 @@ class HeaderMatch:
     originals: dict[str, str]  # grid column → header text as written (unique)
     unit_hints: dict[str, str]  # canonical field → unit written in its header brackets
     notes: list[str]
+    width: int = 0  # cells up to the last non-empty header cell
 
     @property
     def score(self) -> int:
@@ -129,7 +130,8 @@ def _match_row(cells: list[str | None], lookup: dict[str, str]) -> HeaderMatch:
         columns[target] = f"c{i}"
         if hint:
             hints[target] = hint
-    return HeaderMatch(0, columns, _originals(cells), hints, notes)
+    width = max((i + 1 for i, c in enumerate(cells) if c not in (None, "")), default=0)
+    return HeaderMatch(0, columns, _originals(cells), hints, notes, width)
 
 
 def _originals(cells: list[str | None]) -> dict[str, str]:

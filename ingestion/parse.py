@@ -185,11 +185,13 @@ class _Plan:
 
     def first_error(self, data: pl.DataFrame, grid: Grid) -> list[pl.Expr]:
         checks: list[tuple[pl.Expr, str | None]] = []
-        if NFIELDS in data.columns:
-            checks.append((pl.when(pl.col(NFIELDS) > grid.width).then(pl.format(
-                "row has {} fields but the file has {} columns: a value probably holds an "
-                "unquoted delimiter; quote it or fix the row", pl.col(NFIELDS),
-                pl.lit(grid.width))), None))
+        beyond = _cells(data)[self.header.width:]
+        if NFIELDS in data.columns and beyond:
+            extra = pl.any_horizontal([pl.col(c).is_not_null() for c in beyond])
+            checks.append((pl.when(extra).then(pl.format(
+                "row has {} fields but the header has {}: a value probably holds an unquoted "
+                "delimiter; quote it or fix the row", pl.col(NFIELDS),
+                pl.lit(self.header.width))), None))
         if grid.damaged:
             has_bad = pl.any_horizontal([pl.col(c).str.contains(DAMAGE).fill_null(False)
                                          for c in _cells(data)])

@@ -19,6 +19,7 @@ import polars as pl
 
 DELIMITERS = (",", "\t", ";", "|")
 SNIFF_LINES = 60
+MAX_COLUMNS = 256
 MAX_BAD_CHAR_SHARE = 0.01
 ROW = "_row"
 NFIELDS = "_nfields"
@@ -127,13 +128,9 @@ def split_lines(text: str, delim: str) -> pl.DataFrame:
 
 
 def _frame_width(frame: pl.DataFrame) -> int:
-    """Columns to keep: the most common field count of non-trivial lines (not a stray long line)."""
-    counts = frame.filter(pl.col(NFIELDS) > 1).get_column(NFIELDS)
-    if counts.len() == 0:
-        return 1
-    top = counts.value_counts(sort=True).get_column(NFIELDS)
-    widest_common = counts.filter(counts <= max(int(top[0]) * 2, 8)).max()
-    return int(widest_common)  # type: ignore[arg-type]
+    """Columns to keep: the widest line, up to MAX_COLUMNS (a stray line of delimiters)."""
+    widest = frame.get_column(NFIELDS).max()
+    return max(1, min(int(widest or 1), MAX_COLUMNS))  # type: ignore[arg-type]
 
 
 def read_text(raw: bytes, encoding: str | None = None, delimiter: str | None = None) -> Grid:
