@@ -97,7 +97,7 @@ def generate(out: Path, seed: int = 1, customers: int = 2000, months: int = 24, 
     econ = build_economy(world, seed, month_list, volume)
     bulk = bool(rows and rows > BULK_ROWS)
     profiles = {d.code: build_profile(seed, d.code, i, bulk) for i, d in enumerate(world.distributors)}
-    plan = plan_events(seed, world, profiles, months)
+    plan = plan_events(seed, world, profiles, econ)
     say("writing distributor flow files")
     flow = deliver_flow(out, world, econ, profiles, plan, seed, factor, console)
     say("writing stock reports and system extracts")

@@ -66,11 +66,15 @@ class FlowOutput:
     rows_written: int = 0
 
 
-def plan_events(seed: int, world: World, profiles: dict[str, Profile], n_months: int) -> Plan:
+def plan_events(seed: int, world: World, profiles: dict[str, Profile], econ: Economy) -> Plan:
+    """Pick the (distributor, month) slots that get a special event; only months with sales."""
     rng = py_rng(seed, "events")
+    n_months = len(econ.months)
     monthly = [d.code for d in world.distributors if d.flow_required
                and profiles[d.code].cadence == "monthly"]
-    slots = [(c, m) for c in monthly for m in range(n_months)]
+    busy = {(world.distributors[int(d)].code, int(m)) for d, m in
+            set(zip(econ.cells.dist.tolist(), econ.cells.month.tolist()))}
+    slots = [(c, m) for c in monthly for m in range(n_months) if (c, m) in busy]
     rng.shuffle(slots)
     plan = Plan()
     used: set[tuple[str, int]] = set()
@@ -285,6 +289,8 @@ class FlowWriter:
 
 def _original_version(lines: Lines, rng: np.random.Generator) -> Lines:
     """The first, wrong version of a re-sent month: some lines missing, some quantities off."""
+    if len(lines) < 3:
+        return lines
     keep = rng.random(len(lines)) > 0.1
     keep[0] = keep[-1] = True
     out = lines.take(np.nonzero(keep)[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ from generator.delivery import FileRecord, FlowOutput
 from generator.economy import KIND_CUSTOMER, KIND_DISTRIBUTOR, Economy
 from generator.profiles import Profile
 from generator.world import World
-from generator.writers import write_csv_rows
+from generator.writers import set_arrival, write_csv_rows
+
+TRUTH_WRITTEN_AT = datetime(2026, 11, 23, 8, 0)
 
 
 def customer_truth(world: World, flow: FlowOutput, tender_rows: list[tuple]) -> list[tuple]:
@@ -115,4 +118,6 @@ def write_truth(out: Path, world: World, econ: Economy, flow: FlowOutput, profil
     counts["anomalies"] = write_csv_rows(folder / "anomalies.csv",
                                          ["kind", "distributor_code", "product_id", "month", "details"],
                                          sorted(anomalies))
+    for path in folder.iterdir():
+        set_arrival(path, TRUTH_WRITTEN_AT)
     return counts

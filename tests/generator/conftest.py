@@ -1,0 +1,23 @@
+"""One small generated inbox shared by the generator tests (150 customers, 4 months)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from generator import GenerateResult, generate
+
+SMALL = {"seed": 7, "customers": 150, "months": 4}
+
+
+@pytest.fixture(scope="session")
+def small_inbox(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResult]:
+    out = tmp_path_factory.mktemp("gen") / "inbox"
+    return out, generate(out, **SMALL)
+
+
+def read_truth(out: Path, name: str) -> list[dict[str, str]]:
+    with open(out / "_truth" / f"{name}.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,71 @@
+"""A light, independent reader for generated distributor files (tests only): decode, find the
+header row, return data rows as strings. Deliberately simpler than the real ingestion."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from generator import reference as ref
+
+BUYER_HEADERS = set(ref.FLOW_HEADERS["buyer_name"]) | {ref.FLOW_HEADERS_EN["buyer_name"]}
+PRODUCT_HEADERS = set(ref.FLOW_HEADERS["product_name"]) | set(ref.INVENTORY_HEADERS["product_name"]) | {"Product"}
+FOOTER_PREFIXES = ("合计", "Total", "制表人", "注：")
+
+
+def decode(data: bytes) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("undecodable")
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    if path.suffix in (".xlsx", ".xls"):
+        df = pl.read_excel(path, has_header=False, infer_schema_length=0)
+        return [["" if v is None else str(v) for v in row] for row in df.iter_rows()]
+    text = decode(path.read_bytes())
+    sep = "\t" if path.suffix == ".txt" else ","
+    return [row for row in csv.reader(io.StringIO(text), delimiter=sep)]
+
+
+def table(path: Path, header_names: set[str]) -> tuple[list[str], list[list[str]]]:
+    """(header, data rows) — rows between the header row and the footer."""
+    rows = read_rows(path)
+    for i, row in enumerate(rows):
+        if any(cell.strip() in header_names for cell in row):
+            header = [c.strip() for c in row]
+            data = [r + [""] * (len(header) - len(r)) for r in rows[i + 1:]
+                    if r and not str(r[0]).startswith(FOOTER_PREFIXES) and any(c.strip() for c in r)]
+            return header, data
+    raise ValueError(f"{path}: no header row")
+
+
+def column(header: list[str], names: set[str] | list[str]) -> int | None:
+    for i, h in enumerate(header):
+        if h in names:
+            return i
+    return None
+
+
+def parse_number(text: str) -> float:
+    return float(text.replace(",", "").strip())
+
+
+def parse_date(text: str) -> date:
+    t = text.strip()
+    if re.fullmatch(r"\d{5}(\.0)?", t):
+        return date(1899, 12, 30) + timedelta(days=int(float(t)))
+    if re.fullmatch(r"\d{8}", t):
+        return datetime.strptime(t, "%Y%m%d").date()
+    m = re.fullmatch(r"(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?( .*)?", t)
+    if not m:
+        raise ValueError(f"bad date {text!r}")
+    return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
