@@ -69,4 +69,6 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
 where {{ months_touched_since_last_build('call_date', ref('stg_crm__calls')) }}
+{% endif %}

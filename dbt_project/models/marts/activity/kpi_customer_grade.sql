@@ -40,7 +40,7 @@ cutoffs as (
 quarters as (
     select
         quarter,
-        min(month_start) as quarter_start,
+        cast({{ dbt.date_trunc('quarter', 'min(month_start)') }} as date) as quarter_start,
         cast({{ dbt.last_day('min(month_start)', 'quarter') }} as date) as quarter_end
     from months
     group by quarter

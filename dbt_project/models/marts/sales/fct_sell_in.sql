@@ -33,4 +33,6 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
 where {{ months_touched_since_last_build('ship_date', ref('stg_sellin__shipments')) }}
+{% endif %}

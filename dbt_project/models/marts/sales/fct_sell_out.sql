@@ -35,7 +35,9 @@ final as (
         doc_type,
         loaded_at
     from credited
-    where {{ months_touched_since_last_build('sale_date', ref('stg_flow__lines')) }}
 )
 
 select * from final
+{% if is_incremental() %}
+where {{ months_touched_since_last_build('sale_date', ref('stg_flow__lines')) }}
+{% endif %}
