@@ -97,11 +97,31 @@ def run(sql: str, params: Sequence[Any] = (), settings: Settings | None = None) 
     params = tuple(tuple(p) if isinstance(p, list) else p for p in params)
     if _in_streamlit():
         return _cached_query(db, stamp, sql, params)
-    con = _open(db)
+    cur = _local_connection(db, stamp).cursor()
     try:
-        return con.execute(sql, [list(p) if isinstance(p, tuple) else p for p in params]).df()
+        return cur.execute(sql, [list(p) if isinstance(p, tuple) else p for p in params]).df()
     finally:
-        con.close()
+        cur.close()
+
+
+_LOCAL: dict[tuple[str, str], duckdb.DuckDBPyConnection] = {}
+
+
+def _local_connection(db: str, stamp: str) -> duckdb.DuckDBPyConnection:
+    """Outside a Streamlit server (scorecard command, tests): one connection per snapshot
+    identity, the previous one closed when the snapshot changes."""
+    key = (db, stamp)
+    con = _LOCAL.get(key)
+    if con is None:
+        for old in [k for k in _LOCAL if k[0] == db]:
+            _LOCAL.pop(old).close()
+        con = _LOCAL[key] = _open(db)
+    return con
+
+
+def close_local_connections() -> None:
+    while _LOCAL:
+        _LOCAL.popitem()[1].close()
 
 
 def _tables(settings: Settings) -> set[str]:

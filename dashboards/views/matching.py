@@ -44,7 +44,7 @@ queue = None
 writable = True
 try:
     queue = data.review_queue()
-except data.StewardshipMissing as exc:
+except (data.StewardshipMissing, data.DataUnavailable) as exc:
     writable = False
     st.warning(f"{exc}", icon=":material/construction:")
     try:

@@ -68,3 +68,12 @@ def table_with(at: AppTest, column: str, index: int = 0):
     found = [d.value for d in at.dataframe if column in d.value.columns]
     assert len(found) > index, f"no table with column {column!r}"
     return found[index]
+
+
+@pytest.fixture(autouse=True)
+def _close_snapshot_connections():
+    """Each test builds its own snapshot file; drop connections to the previous ones."""
+    yield
+    from dashboards import data
+
+    data.close_local_connections()

@@ -50,7 +50,7 @@ def build_snapshot(path: Path, *, blocking_failure: bool = False) -> Path:
         path.unlink()
     con = duckdb.connect(str(path))
     try:
-        for schema in ("marts", "audit", "quarantine"):
+        for schema in ("marts", "audit", "quarantine", "matching"):
             con.execute(f"create schema {schema}")
         _marts(con)
         _audit(con, blocking_failure)
@@ -164,6 +164,18 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""insert into marts.map_customer_source values
         ('flow', 'D001', 'B-77', '上海一院', null, 'review', 'fuzzy_name', 0.82),
         ('flow', 'D001', 'B-01', '上海市第一人民医院', 'C1', 'auto', 'exact_name', 1.0)""")
+
+    con.execute("""create table matching.customer_source_map (source varchar,
+        distributor_code varchar, buyer_code varchar, raw_name varchar, source_key varchar,
+        normalized_name varchar, buyer_kind varchar, buyer_distributor_code varchar,
+        crm_customer_id varchar, match_status varchar, match_method varchar,
+        match_score double, evidence json, candidates json)""")
+    con.execute("""insert into matching.customer_source_map values
+        ('flow', 'D001', 'B-77', '上海一院', 'B-77', '上海一院', 'terminal', null, null, 'review',
+         'fuzzy_name', 0.82, '{}',
+         '[{"crm_customer_id": "C1", "name": "上海市第一人民医院", "city": "上海", "score": 0.82}]'),
+        ('flow', 'D001', 'B-01', '上海市第一人民医院', 'B-01', '上海市第一人民医院', 'terminal', null,
+         'C1', 'auto', 'exact_name', 1.0, '{}', '[]')""")
 
     con.execute("""create table marts.scorecard_weekly (week_start date, region_id varchar,
         sell_out_amount double, sell_out_amount_ly double, growth double,

@@ -1,0 +1,38 @@
+"""渠道库存 Channel inventory page."""
+
+from __future__ import annotations
+
+from tests.dashboards.conftest import metrics, table_with
+
+
+def test_inventory_page_shows_doi_and_variance_from_the_snapshot(published, open_page):
+    at = open_page("inventory")
+    assert at.selectbox(key="month").value == "2026-10"
+    inv = table_with(at, "days_of_inventory").set_index("distributor_code")
+    assert inv.loc["D001", "variance_qty"] == -5
+    assert inv.loc["D002", "days_of_inventory"] == 75.0
+    assert inv.loc["D001", "distributor_name"] == "上海医药分销"
+    m = metrics(at)
+    assert m["库存天数超 60 天 Over DOI threshold"] == "1"  # D002 at 75 days
+    assert m["无流向 No flow this month"] == "1"  # D003 sent no flow: NULL sales, not 0
+
+
+def test_inventory_page_filters_by_distributor(published, open_page):
+    at = open_page("inventory")
+    at.multiselect(key="distributors").select("上海医药分销").run()
+    inv = table_with(at, "days_of_inventory")
+    assert list(inv["distributor_code"]) == ["D001"]
+
+
+def test_inventory_page_refuses_numbers_when_blocking_gate_failed(published_failed, open_page):
+    at = open_page("inventory")
+    assert "customer_match_rate" in at.error[0].value
+    assert not at.dataframe and not at.metric
+
+
+def test_inventory_page_hidden_from_territory_restricted_users(published, open_page, monkeypatch):
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    (published / "access.toml").write_text('[users]\nzhang = "T-SH1"\n', encoding="utf-8")
+    at = open_page("inventory", query={"user": "zhang"})
+    assert not at.dataframe
+    assert any("not split by territory" in i.value for i in at.info)

@@ -1,0 +1,89 @@
+"""客户匹配 Matching page: review queue, decisions through matching.stewardship, audit log."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pandas as pd
+import pytest
+
+from tests.dashboards.conftest import table_with
+
+
+@pytest.fixture
+def fake_stewardship(monkeypatch):
+    """A stand-in matching.stewardship recording decisions in memory."""
+    recorded: list[dict] = []
+    mod = types.ModuleType("matching.stewardship")
+
+    def review_queue(settings, db_path=None):
+        return pd.DataFrame([{
+            "source": "flow", "distributor_code": "D001", "buyer_code": "B-77",
+            "raw_name": "上海一院", "match_score": 0.82, "match_status": "review",
+            "candidates": '[{"crm_customer_id": "C1", "name": "上海市第一人民医院", "score": 0.82}]',
+            "pending_decision": None}])
+
+    def record_decision(settings, kind, **kw):
+        recorded.append({"kind": kind, **kw})
+
+    def read_decisions(settings):
+        return [dict(r, at="2026-11-20T08:00:00") for r in recorded]
+
+    mod.review_queue, mod.record_decision, mod.read_decisions = (
+        review_queue, record_decision, read_decisions)
+    monkeypatch.setitem(sys.modules, "matching.stewardship", mod)
+    return recorded
+
+
+def test_matching_page_shows_queue_with_candidates(published, open_page, fake_stewardship):
+    at = open_page("matching")
+    queue = table_with(at, "candidates")
+    assert queue.iloc[0]["raw_name"] == "上海一院"
+    assert "C1" in queue.iloc[0]["candidates"]
+    assert at.text_input(key="crm").value == "C1"  # top candidate suggested
+
+
+def test_matching_page_records_a_confirm_decision(published, open_page, fake_stewardship):
+    at = open_page("matching")
+    at.text_input(key="who").input("wang.steward")
+    at.text_input(key="why").input("same hospital, abbreviated")
+    at.button[0].click().run()
+    assert fake_stewardship == [{
+        "kind": "confirm", "source": "flow", "distributor_code": "D001", "buyer_code": "B-77",
+        "raw_name": "上海一院", "crm_customer_id": "C1", "who": "wang.steward",
+        "why": "same hospital, abbreviated"}]
+    assert any("next build" in s.value for s in at.success)
+    log = table_with(at, "who")
+    assert list(log["kind"]) == ["confirm"]
+
+
+def test_matching_page_requires_who(published, open_page, fake_stewardship):
+    at = open_page("matching")
+    at.button[0].click().run()
+    assert fake_stewardship == []
+    assert any("Who" in e.value for e in at.error)
+
+
+def test_matching_page_without_stewardship_module_reads_snapshot(published, open_page,
+                                                                monkeypatch):
+    monkeypatch.setitem(sys.modules, "matching.stewardship", None)
+    at = open_page("matching")
+    assert any("stewardship" in w.value for w in at.warning)
+    queue = table_with(at, "raw_name")
+    assert list(queue["raw_name"]) == ["上海一院"]
+    assert not at.button  # read-only: no decisions without the stewardship module
+
+
+def test_matching_page_uses_the_real_stewardship_module_on_the_snapshot(published, open_page):
+    """matching.stewardship.review_queue reads matching.customer_source_map of the snapshot;
+    a decision lands in the append-only decisions file and shows in the log."""
+    pytest.importorskip("matching.stewardship")
+    at = open_page("matching")
+    queue = table_with(at, "candidates")
+    assert list(queue["raw_name"]) == ["上海一院"]
+    at.text_input(key="who").input("wang.steward")
+    at.button[0].click().run()
+    assert not at.exception
+    assert (published / "stewardship" / "decisions.jsonl").read_text(encoding="utf-8").count("上海一院") == 1
+    assert list(table_with(at, "who")["raw_name"]) == ["上海一院"]
