@@ -185,12 +185,26 @@ def _validate(gx: Any, context: Any, source: Any, gate: Gate, frame: Any,
                                               f"{len(frame)} rows")
     sample = []
     for idx in sorted(bad_rows)[:SAMPLE_ROWS]:
-        row = {k: jsonable(v) for k, v in frame.iloc[idx].to_dict().items()}
+        row = {k: jsonable(_none_if_missing(v)) for k, v in frame.iloc[idx].to_dict().items()}
         row["failed_expectations"] = ", ".join(reasons.get(idx, []))
         sample.append(row)
     failing = len(bad_rows) or len(failed)
     return result_for(gate, FAIL, failing_rows=failing, sample=sample,
                       message=f"{gate.table}: " + "; ".join(failed))
+
+
+def _none_if_missing(value: Any) -> Any:
+    """pandas' NaN / NaT / NA become None in samples; Timestamps become Python datetimes."""
+    import pandas as pd  # noqa: PLC0415 - pandas is loaded anyway when a frame exists
+
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
 
 
 def _exc_infos(info: Any) -> list[dict[str, Any]]:

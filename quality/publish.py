@@ -174,8 +174,10 @@ def _stamp(snapshot: Path, info: dict[str, Any], catalog_alias: str) -> None:
     """Write the publish metadata into the snapshot copy, then checkpoint and close it."""
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{snapshot}' as {catalog_alias}")
-        con.execute(f"use {catalog_alias}")
+        quoted_path = str(snapshot).replace("'", "''")
+        alias = '"' + catalog_alias.replace('"', '""') + '"'
+        con.execute(f"attach '{quoted_path}' as {alias}")
+        con.execute(f"use {alias}")
         con.execute("create schema if not exists audit")
         con.execute("create schema if not exists marts")
         con.execute("""
@@ -207,9 +209,9 @@ def _stamp(snapshot: Path, info: dict[str, Any], catalog_alias: str) -> None:
             "and schema_name = 'marts' and table_name = 'scorecard_weekly'").fetchone()[0]
         if has_status_col and is_table:
             con.execute("update marts.scorecard_weekly set data_status = 'passed'")
-        con.execute(f"checkpoint {catalog_alias}")
+        con.execute(f"checkpoint {alias}")
         con.execute("use memory")
-        con.execute(f"detach {catalog_alias}")
+        con.execute(f"detach {alias}")
     finally:
         con.close()
     wal = Path(str(snapshot) + ".wal")

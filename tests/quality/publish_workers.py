@@ -48,23 +48,31 @@ def read_snapshot(settings) -> tuple[str, int]:
     return snapshot_id, n
 
 
-def read_loop(data_dir: str, seconds: float, max_reads: int) -> tuple[int, list[str], list[str]]:
+def read_loop(data_dir: str, stop, results, seconds: float = 60.0,
+              max_reads: int = 2000) -> None:
+    """Read the published snapshot until `stop` is set; report (reads, errors, snapshot ids).
+
+    Puts 'ready' on `results` after the first read, so the test publishes only once every
+    reader is running.
+    """
     from sfe.config import load_settings
 
     settings = load_settings(env={}, data_dir=Path(data_dir))
     deadline = time.monotonic() + seconds
     reads, errors, seen = 0, [], set()
-    while time.monotonic() < deadline and reads < max_reads:
+    while not stop.is_set() and time.monotonic() < deadline and reads < max_reads:
         try:
             snapshot_id, _ = read_snapshot(settings)
             seen.add(snapshot_id)
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the test
             errors.append(f"{type(exc).__name__}: {exc}")
         reads += 1
-    return reads, errors, sorted(seen)
+        if reads == 1:
+            results.put("ready")
+    results.put((reads, errors, sorted(seen)))
 
 
-def killable_publish(data_dir: str, kill_at: str) -> None:
+def killable_publish(data_dir: str, kill_at: str, ready=None) -> None:
     """Publish, SIGKILLing ourselves at the named step; kill_at='loop' publishes forever."""
     import quality.publish as pub
     from sfe.config import load_settings
@@ -76,7 +84,10 @@ def killable_publish(data_dir: str, kill_at: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     pub._step = step
-    print("ready", flush=True)
+    if ready is not None:
+        ready.set()
+    else:
+        print("ready", flush=True)
     if kill_at == "loop":
         while True:
             pub.publish(settings)
