@@ -37,12 +37,13 @@ class DistributorHit:
 class DistributorIndex:
     """Names and aliases of the distributors in the master, for classifying buyers."""
 
-    def __init__(self, rows: Iterable[tuple[str, str, str]], normalizer: Normalizer) -> None:
+    def __init__(self, rows: Iterable[tuple[str, str, str, str]], normalizer: Normalizer) -> None:
+        """rows: (distributor_code, name, aliases '|'-separated, province)."""
         self.normalizer = normalizer
-        self.codes: set[str] = set()
-        self.keys: dict[str, tuple[str, str]] = {}
-        for code, name, aliases in rows:
-            self.codes.add(code)
+        self.province: dict[str, str] = {}
+        self.keys: dict[str, list[tuple[str, str]]] = {}
+        for code, name, aliases, province in rows:
+            self.province[code] = province or ""
             self._add(name, code, "distributor:name")
             for alias in (aliases or "").split("|"):
                 self._add(alias, code, "distributor:alias")
@@ -50,15 +51,20 @@ class DistributorIndex:
 
     def _add(self, name: str, code: str, method: str) -> None:
         key = company_key(name or "", self.normalizer)
-        if len(key) >= 2:
-            self.keys.setdefault(key, (code, method))
+        if len(key) >= 2 and (code, method) not in self.keys.get(key, []):
+            self.keys.setdefault(key, []).append((code, method))
 
-    def classify(self, buyer_code: str, raw_name: str) -> DistributorHit | None:
-        if buyer_code and buyer_code in self.codes:
+    def _pick(self, hits: list[tuple[str, str]], seller_province: str) -> tuple[str, str]:
+        """An alias several distributors share ('九州通') means the one in the seller's province."""
+        local = [h for h in hits if self.province.get(h[0]) == seller_province]
+        return (local or hits)[0]
+
+    def classify(self, buyer_code: str, raw_name: str, seller_province: str = "") -> DistributorHit | None:
+        if buyer_code and buyer_code in self.province:
             return DistributorHit(buyer_code, "distributor:code", 1.0)
         key = company_key(raw_name, self.normalizer)
         if key in self.keys:
-            code, method = self.keys[key]
+            code, method = self._pick(self.keys[key], seller_province)
             return DistributorHit(code, method, 1.0)
         if not self._choices or not any(h in raw_name for h in _COMPANY_HINTS):
             return None
@@ -66,7 +72,7 @@ class DistributorIndex:
                                   score_cutoff=DISTRIBUTOR_FUZZY_MIN)
         if best is None:
             return None
-        code, _ = self.keys[best[0]]
+        code, _ = self._pick(self.keys[best[0]], seller_province)
         return DistributorHit(code, "distributor:fuzzy", best[1] / 100.0)
 
 
@@ -75,7 +81,7 @@ def own_company_score(bidder: str, company_name: str, normalizer: Normalizer) ->
     a, b = company_key(bidder, normalizer), company_key(company_name, normalizer)
     if not a or not b:
         return 0.0
-    if len(b) >= 3 and (b in a or a in b):
+    if min(len(a), len(b)) >= 3 and (b in a or a in b):
         return 1.0
     return fuzz.ratio(a, b) / 100.0
 

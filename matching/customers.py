@@ -16,7 +16,7 @@ import csv
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,8 +122,11 @@ class CustomerIndex:
             for alias_core, level in zip(cust.norm.aliases, cust.norm.alias_levels, strict=True):
                 index._add(alias_core, i, "bracket_alias", level)
             for alias in by_full.get(cust.norm.core, []):
-                if not alias.city or not cust.city or alias.city == cust.city:
-                    norm = normalizer.name(alias.alias)
+                if alias.city and cust.city and alias.city != cust.city:
+                    continue
+                index._add(normalizer.literal(alias.alias), i, "alias_literal", "")
+                norm = normalizer.name(alias.alias)
+                if norm.city in ("", cust.city) and norm.province in ("", cust.province):
                     index._add(norm.core, i, "alias_table", norm.level)
         index._build_blocks()
         return index
@@ -211,6 +214,7 @@ class CustomerMatcher:
 
     def _extra_keys(self, norm: Normalized) -> set[int]:
         found = set(self.index.exact.get(norm.core, ()))
+        found.update(self.index.exact.get(norm.full, ()))
         pattern = self.index.district_names
         m = pattern.match(norm.core) if pattern is not None else None
         if m:  # '管城回族中医院': a district written without 区 in front of the name
@@ -295,6 +299,12 @@ def score_pair(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, key: str
                types: Sequence[str] = ()) -> tuple[float, dict[str, object]]:
     """Score in [0, 1] and the evidence: which features agreed, which conflicted."""
     ev: dict[str, object] = {"key": key_kind}
+    if key_kind == "alias_literal":  # the alias's place words belong to the alias ('中山一院')
+        if key != norm.full:
+            return 0.0, ev
+        province, city, district = norm.address_place
+        norm = replace(norm, core=key, province=province, city=city, district=district, level="",
+                       ordinal="", types=frozenset())
     core, district, level = norm.core, norm.district, norm.level
     if cand.district and core.startswith(cand.district) and core[len(cand.district):] == key:
         core, district, level = key, cand.district, "district"  # '丰台中医院': 区 left out

@@ -102,6 +102,8 @@ class Normalized:
     ordinal: str = ""  # '一' for 第一…, '' when none
     types: frozenset[str] = frozenset()
     geo_from_text: bool = False  # province/city came from the name or address (not from context)
+    full: str = ""  # `Normalizer.literal` of the name: place words kept
+    address_place: tuple[str, str, str] = ("", "", "")  # (province, city, district) of the address
 
 
 def basic_clean(text: str) -> str:
@@ -139,8 +141,6 @@ class Normalizer:
         province = place.province or addr.province
         city = place.city or addr.city
         district = place.district or addr.district
-        if city and addr.city and city != addr.city and not place.city:
-            city = place.city
         m = ORDINAL.search(core)
         alias_geo = [self._geography(x) for x in aliases]
         alias_pairs = [(self.canonical(rest), lvl) for _, lvl, rest in alias_geo]
@@ -152,7 +152,16 @@ class Normalizer:
             ordinal=m.group(1) if m else "",
             types=frozenset(t for t in self.rules.types if t in core),
             geo_from_text=bool(province or city or district),
+            full=self.literal(outer), address_place=(addr.province, addr.city, addr.district),
         )
+
+    def literal(self, text: str) -> str:
+        """The name with slips and department noise fixed but its place words kept ('中山一院'):
+        how alias-table entries are compared when a place word is part of the alias itself."""
+        text = basic_clean(text)
+        for pattern, repl in self.rules.homophones:
+            text = pattern.sub(repl, text)
+        return self._strip_noise(text)
 
     def _address_prefix(self, raw: str) -> tuple[str, str]:
         """'陕西宝鸡市 翠竹社区医院' → ('陕西宝鸡市', '翠竹社区医院'): a place typed in front of the

@@ -135,8 +135,8 @@ def _match_customers(con: duckdb.DuckDBPyConnection, settings: Settings, normali
     raw = load_raw_buyers(con)
     index = CustomerIndex.build(master_customers(customers, normalizer), normalizer, load_aliases())
     matcher = CustomerMatcher(index, normalizer, thresholds)
-    distributors = DistributorIndex(load_distributors(con).select("distributor_code", "name", "aliases")
-                                    .iter_rows(), normalizer)
+    distributors = DistributorIndex(load_distributors(con).select(
+        "distributor_code", "name", "aliases", "province").iter_rows(), normalizer)
     console.step(f"matching: {raw.height} raw customer names against {len(index.customers)} customers")
     rows = _customer_rows(raw, matcher, distributors)
     rows = _propagate_codes(rows)
@@ -202,7 +202,8 @@ def _customer_rows(raw: pl.DataFrame, matcher: CustomerMatcher,
     rows = []
     for rec, decision in zip(records, decisions, strict=True):
         norm = matcher.normalizer.name(rec["raw_name"], rec["address"] or "")
-        hit = distributors.classify(rec["buyer_code"], rec["raw_name"]) if rec["source"] != "tender" else None
+        hit = (distributors.classify(rec["buyer_code"], rec["raw_name"], rec["context_province"] or "")
+               if rec["source"] != "tender" else None)
         rows.append(_row(rec, norm.clean, decision, hit))
     return rows
 

@@ -1,0 +1,122 @@
+"""Scoring `matching.customer_source_map` against a truth table (the generator's `_truth/`).
+
+Definitions (issue 5):
+- a raw name is *matchable* when the truth gives it exactly one CRM customer (terminal buyer);
+- *precision* = correct auto/manual matches ÷ all auto/manual terminal matches; an auto match of a
+  name that is not matchable (an outsider, or one name used for two customers) counts as wrong;
+- *recall* = correct auto/manual matches ÷ matchable names;
+- *review queue* = terminal rows left in review; *buyer kind errors* = distributor-vs-terminal
+  mistakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+Key = tuple[str, str, str, str]
+
+
+@dataclass
+class MatchQuality:
+    rows: int = 0
+    matchable: int = 0
+    auto: int = 0
+    correct: int = 0
+    review: int = 0
+    unmatched: int = 0
+    buyer_kind_errors: int = 0
+    unknown_rows: int = 0  # map rows the truth does not know (should be 0)
+    wrong: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.auto if self.auto else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.matchable if self.matchable else 1.0
+
+    def to_dict(self) -> dict[str, object]:
+        out = {k: v for k, v in asdict(self).items() if k != "wrong"}
+        return {**out, "precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "wrong": self.wrong[:20]}
+
+
+def read_truth(path: Path) -> dict[Key, list[dict[str, str]]]:
+    frame = pl.read_csv(path, infer_schema=False).fill_null("")
+    truth: dict[Key, list[dict[str, str]]] = {}
+    for row in frame.to_dicts():
+        key = (row["source"], row["distributor_code"], row["buyer_code"], row["raw_name"])
+        truth.setdefault(key, []).append(row)
+    return truth
+
+
+def read_map(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return con.sql("select source, distributor_code, buyer_code, raw_name, buyer_kind, "
+                   "buyer_distributor_code, crm_customer_id, match_status, match_method, "
+                   "match_score from matching.customer_source_map").pl()
+
+
+def _by_name(truth: dict[Key, list[dict[str, str]]]) -> dict[tuple[str, str, str], list[dict[str, str]]]:
+    index: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    for key, rows in truth.items():
+        index.setdefault((key[0], key[1], key[3]), []).extend(rows)
+    return index
+
+
+def score_customers(mapping: pl.DataFrame, truth: dict[Key, list[dict[str, str]]]) -> MatchQuality:
+    """Exact key first; else the same name under any buyer code (a loader that lost the code
+    column is still scored on its names)."""
+    by_name = _by_name(truth)
+    q = MatchQuality()
+    for row in mapping.to_dicts():
+        key = (row["source"], row["distributor_code"], row["buyer_code"], row["raw_name"])
+        rows = truth.get(key) or by_name.get((key[0], key[1], key[3]))
+        if rows is None:
+            q.unknown_rows += 1
+            continue
+        q.rows += 1
+        _score_row(q, row, rows)
+    return q
+
+
+def _score_row(q: MatchQuality, row: dict, truth_rows: list[dict[str, str]]) -> None:
+    kinds = {t["buyer_kind"] for t in truth_rows}
+    ids = {t["crm_customer_id"] for t in truth_rows if t["buyer_kind"] == "terminal" and t["crm_customer_id"]}
+    if row["buyer_kind"] == "distributor":
+        wanted = {t["buyer_distributor_code"] for t in truth_rows if t["buyer_kind"] == "distributor"}
+        if row["buyer_distributor_code"] not in wanted:
+            q.buyer_kind_errors += 1
+            q.wrong.append({**_brief(row), "truth": sorted(kinds | wanted)})
+        return
+    if kinds == {"distributor"}:
+        q.buyer_kind_errors += 1
+    matchable = len(ids) == 1
+    q.matchable += matchable
+    if row["match_status"] in ("auto", "manual"):
+        q.auto += 1
+        if matchable and row["crm_customer_id"] in ids:
+            q.correct += 1
+        else:
+            q.wrong.append({**_brief(row), "truth": sorted(ids)})
+    elif row["match_status"] == "review":
+        q.review += 1
+    else:
+        q.unmatched += 1
+
+
+def _brief(row: dict) -> dict[str, object]:
+    return {k: row[k] for k in ("source", "distributor_code", "raw_name", "crm_customer_id",
+                                "buyer_distributor_code", "match_method", "match_score")}
+
+
+def evaluate_warehouse(db_path: Path, truth_csv: Path) -> MatchQuality:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return score_customers(read_map(con), read_truth(truth_csv))
+    finally:
+        con.close()
