@@ -49,7 +49,7 @@ def read_snapshot(settings) -> tuple[str, int]:
 
 
 def read_loop(data_dir: str, stop, results, seconds: float = 60.0,
-              max_reads: int = 2000) -> None:
+              max_reads: int = 100_000) -> None:
     """Read the published snapshot until `stop` is set; report (reads, errors, snapshot ids).
 
     Puts 'ready' on `results` after the first read, so the test publishes only once every
