@@ -1,0 +1,55 @@
+"""dashboards.data: status, access control through scope_clause, territory hierarchy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dashboards import data
+from tests.dashboards.snapshot_fixture import build_snapshot
+
+
+def test_status_without_snapshot_says_run_sfe_run(settings):
+    s = data.status(settings)
+    assert s["available"] is False and "sfe run" in s["message"]
+
+
+def test_status_reads_publish_info_and_gate_results(settings):
+    build_snapshot(settings.published_db)
+    s = data.status(settings)
+    assert (s["snapshot_id"], s["as_of_month"], s["gate_status"]) == ("snap-20261102", "2026-10", "passed")
+    assert s["refuse"] is False and s["blocking_failures"] == []
+
+
+def test_status_refuses_on_failed_blocking_gate(settings):
+    build_snapshot(settings.published_db, blocking_failure=True)
+    s = data.status(settings)
+    assert s["refuse"] is True and s["blocking_failures"] == ["customer_match_rate"]
+
+
+def test_access_off_sees_everything(settings):
+    build_snapshot(settings.published_db)
+    assert data.scope_clause("territory_id", settings=settings) == ("true", [])
+
+
+def test_access_on_limits_to_the_users_subtree(settings):
+    build_snapshot(settings.published_db)
+    settings = replace(settings, access_control=True)
+    (settings.data_dir / "access.toml").write_text('[users]\n"Li@Corp.cn" = "R-S"\nboss = "*"\n',
+                                                   encoding="utf-8")
+    acc = data.access(settings, user="li@corp.cn")
+    assert acc.restricted and set(acc.allowed) == {"R-S", "D-GZ", "T-GZ1"}
+    assert not data.access(settings, user="boss").restricted
+    # nobody is identified outside a session: restricted to nothing
+    assert data.scope_clause("territory_id", settings=settings) == ("false", [])
+    assert data.scope_clause("x", kind="global", settings=settings) == ("false", [])
+    assert data.scope_clause("x", settings=settings, scoped=False) == ("true", [])
+
+
+def test_children_walk_the_hierarchy(settings, monkeypatch):
+    build_snapshot(settings.published_db)
+    monkeypatch.setattr(data, "get_settings", lambda: settings)
+    assert list(data.children(None)["territory_id"]) == ["R-E", "R-S"]
+    assert list(data.children("R-E")["territory_id"]) == ["D-SH"]
+    assert list(data.children("D-SH")["territory_id"]) == ["T-SH1", "T-SH2"]
+    assert data.children("T-SH1").empty
+    assert sorted(data.subtree("R-E")) == ["D-SH", "R-E", "T-SH1", "T-SH2"]

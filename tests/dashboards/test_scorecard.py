@@ -1,0 +1,128 @@
+"""The weekly scorecard: HTML per region from scorecard_weekly, PDF when possible, email, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import email
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dashboards import scorecard as sc
+from sfe.config import SmtpSettings
+from sfe.console import Console
+from sfe.report import UsageError
+from tests.dashboards.snapshot_fixture import build_snapshot
+
+
+@pytest.fixture
+def snap(settings):
+    build_snapshot(settings.published_db)
+    return settings
+
+
+@pytest.fixture
+def no_pdf(monkeypatch):
+    monkeypatch.setattr(sc, "find_chromium", lambda: None)
+
+
+def test_render_defaults_to_latest_complete_week_one_page_per_region(snap, no_pdf):
+    path = sc.render_scorecard(snap)
+    assert path == snap.reports_dir / "scorecard-2026-10-19.html"
+    html = path.read_text(encoding="utf-8")
+    assert html.count('class="page"') == 3  # summary + 华东 + 华南
+    assert "华东大区 East" in html and "华南大区 South" in html
+    assert "¥1,234,567" in html and "¥456,789" in html
+    assert "+12.2%" in html and "-8.6%" in html and "85.0%" in html
+    assert "已通过质量门 passed the quality gates" in html
+    assert "流向回收率" in html and "Flow completeness" in html
+    assert "2026-10-19 – 2026-10-25" in html
+
+
+def test_render_a_given_week_to_a_given_file(snap, no_pdf, tmp_path):
+    out = sc.render_scorecard(snap, dt.date(2026, 10, 12), tmp_path / "x" / "card.html")
+    assert out == tmp_path / "x" / "card.html"
+    assert "¥1,100,000" in out.read_text(encoding="utf-8")
+
+
+def test_render_rejects_a_week_that_is_not_a_monday_or_not_in_the_snapshot(snap, no_pdf):
+    with pytest.raises(UsageError, match="Monday"):
+        sc.render_scorecard(snap, "2026-10-20")
+    with pytest.raises(UsageError, match="not in the published snapshot"):
+        sc.render_scorecard(snap, "2025-01-06")
+
+
+def test_render_withholds_numbers_when_a_blocking_gate_failed(settings, no_pdf):
+    build_snapshot(settings.published_db, blocking_failure=True)
+    html = sc.render_scorecard(settings).read_text(encoding="utf-8")
+    assert "customer_match_rate" in html and "withheld" in html
+    assert "¥1,234,567" not in html
+
+
+def test_render_without_a_snapshot_says_run_sfe_run(settings, no_pdf):
+    with pytest.raises(sc.ScorecardError, match="sfe run"):
+        sc.render_scorecard(settings)
+
+
+def test_pdf_unavailable_is_said_not_hidden(snap, no_pdf):
+    report = sc.scorecard_command(snap, argparse.Namespace(week=None, out=None, send=False),
+                                  Console(quiet=True))
+    assert report.exit_code == 0 and report.pdf is None
+    assert "PDF unavailable" in report.pdf_note
+    assert report.to_dict()["html"].endswith("scorecard-2026-10-19.html")
+    assert "2026-10-19" in report.summary()
+
+
+def test_send_without_smtp_host_is_a_usage_error(snap, no_pdf):
+    with pytest.raises(UsageError, match="SMTP host"):
+        sc.scorecard_command(snap, argparse.Namespace(week=None, out=None, send=True),
+                             Console(quiet=True))
+
+
+def test_send_emails_html_body_and_attachment(snap, no_pdf, monkeypatch):
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout=None):
+            sent.append(("connect", host, port))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def starttls(self, context=None):
+            sent.append(("starttls",))
+
+        def login(self, user, password):
+            sent.append(("login", user))
+
+        def send_message(self, msg):
+            sent.append(("message", msg))
+
+    monkeypatch.setattr(sc.smtplib, "SMTP", FakeSMTP)
+    settings = replace(snap, smtp=SmtpSettings(host="smtp.example.com", port=587, user="bot",
+                                               password="x", recipients=("ceo@example.com",)))
+    report = sc.scorecard_command(settings, argparse.Namespace(week=None, out=None, send=True),
+                                  Console(quiet=True))
+    assert report.exit_code == 0 and report.sent_to == ["ceo@example.com"]
+    assert sent[0] == ("connect", "smtp.example.com", 587) and ("login", "bot") in sent
+    msg = sent[-1][1]
+    assert msg["To"] == "ceo@example.com" and "2026-10-19" in msg["Subject"]
+    parsed = email.message_from_bytes(msg.as_bytes())
+    names = [p.get_filename() for p in parsed.walk() if p.get_filename()]
+    assert names == ["scorecard-2026-10-19.html"]
+
+
+def test_cli_scorecard_json(snap, no_pdf, capsys, monkeypatch):
+    import json
+
+    from sfe.cli import main
+
+    monkeypatch.delenv("SFE_CONFIG", raising=False)
+    code = main(["scorecard", "--json", "--data-dir", str(snap.data_dir), "--week", "2026-10-12"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["week"] == "2026-10-12" and Path(out["html"]).exists()
