@@ -1,12 +1,16 @@
 -- one row per province, batch ('' = provincial tender), generic name and spec: the company's
 -- own bids (bidder contains var company_name), wins and prices against the lowest winner.
 -- price_gap = own price (winning price, else lowest own bid) - lowest winning price
-with results as (
+with tender_results as (
+    select * from {{ ref('stg_tenders__results') }}
+),
+
+results as (
     select
-        stg_tenders__results.*,
+        tender_results.*,
         {{ contains_text('bidder', "'" ~ var('company_name') ~ "'") }} as is_own_bid,
         result = '中标' as is_win
-    from {{ ref('stg_tenders__results') }}
+    from tender_results
 ),
 
 grouped as (
