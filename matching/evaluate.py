@@ -120,3 +120,59 @@ def evaluate_warehouse(db_path: Path, truth_csv: Path) -> MatchQuality:
         return score_customers(read_map(con), read_truth(truth_csv))
     finally:
         con.close()
+
+
+@dataclass
+class ProductQuality:
+    rows: int = 0
+    known: int = 0  # raw products the truth maps to a product_id
+    auto: int = 0
+    correct: int = 0
+    review: int = 0
+    wrong: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.auto if self.auto else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.known if self.known else 1.0
+
+    def to_dict(self) -> dict[str, object]:
+        out = {k: v for k, v in asdict(self).items() if k != "wrong"}
+        return {**out, "precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "wrong": self.wrong[:20]}
+
+
+def score_products(mapping: pl.DataFrame, truth_csv: Path) -> ProductQuality:
+    """`matching.product_source_map` against `_truth/product_truth.csv`."""
+    truth = pl.read_csv(truth_csv, infer_schema=False).fill_null("")
+    wanted = {(r["distributor_code"], r["raw_product"], r["raw_spec"]): r["product_id"]
+              for r in truth.to_dicts()}
+    q = ProductQuality()
+    for row in mapping.to_dicts():
+        key = (row["distributor_code"], row["raw_product"], row["raw_spec"])
+        if key not in wanted:
+            continue
+        q.rows += 1
+        q.known += bool(wanted[key])
+        if row["match_status"] in ("auto", "manual"):
+            q.auto += 1
+            if row["product_id"] == wanted[key]:
+                q.correct += 1
+            else:
+                q.wrong.append({"key": key, "got": row["product_id"], "truth": wanted[key]})
+        else:
+            q.review += 1
+    return q
+
+
+def evaluate_products(db_path: Path, truth_csv: Path) -> ProductQuality:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        mapping = con.sql("select distributor_code, raw_product, raw_spec, product_id, match_status "
+                          "from matching.product_source_map").pl()
+    finally:
+        con.close()
+    return score_products(mapping, truth_csv)

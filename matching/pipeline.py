@@ -175,13 +175,13 @@ def _raw_buyer(rec: dict, matcher: CustomerMatcher) -> RawBuyer:
 
 def local_sellers(buyers: list[RawBuyer], decisions: list[Decision],
                   distributor_of: list[str]) -> set[str]:
-    """Distributors whose buyers, where the name or address says the city, are all in their own
-    city: for them the distributor's city is evidence as good as a written one."""
+    """Distributors whose auto-matched buyers all sit in the distributor's own city (at least
+    LOCAL_SELLER_MIN_MATCHES of them, LOCAL_SELLER_MIN_SHARE in its city): for them the
+    distributor's city is evidence as good as a written one ('中医院' from a 南充 sub-distributor)."""
     seen: dict[str, list[bool]] = {}
     for buyer, d, code in zip(buyers, decisions, distributor_of, strict=True):
-        if d.status == "auto" and d.evidence.get("city") == "agree" and buyer.context_city:
-            top = d.candidates[0]["city"] if d.candidates else ""
-            seen.setdefault(code, []).append(top == short_name(buyer.context_city))
+        if d.status == "auto" and d.candidates and buyer.context_city:
+            seen.setdefault(code, []).append(d.candidates[0]["city"] == short_name(buyer.context_city))
     return {code for code, hits in seen.items()
             if len(hits) >= LOCAL_SELLER_MIN_MATCHES and sum(hits) / len(hits) >= LOCAL_SELLER_MIN_SHARE}
 

@@ -102,6 +102,7 @@ class ProductDecision:
 
 
 def _name_score(raw_name: str, product: MasterProduct) -> tuple[float, str]:
+    """Best of generic name, generic + form, molecule and brand; a brand written out lifts it."""
     best, which = 0.0, ""
     if molecule(raw_name) == molecule(product.generic_name) and len(molecule(raw_name)) >= 2:
         best, which = 0.95, "molecule"
@@ -111,6 +112,9 @@ def _name_score(raw_name: str, product: MasterProduct) -> tuple[float, str]:
             score = max(score, 0.95)
         if score > best:
             best, which = score, label
+    brand = clean_text(product.brand_name)
+    if len(brand) >= 2 and brand in raw_name and which != "brand":
+        best, which = min(1.0, max(best, 0.95) + 0.05), f"{which}+brand"
     return best, which
 
 
