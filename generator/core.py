@@ -11,7 +11,8 @@ from pathlib import Path
 from generator.delivery import FileRecord, deliver_flow, inventory_files, plan_events
 from generator.economy import build_economy, month_starts
 from generator.profiles import build_profile
-from generator.systems import write_activities, write_calls, write_master, write_sellin, write_targets
+from generator.calls import write_calls
+from generator.systems import write_activities, write_master, write_sellin, write_targets
 from generator.tenders import write_tenders
 from generator.truth import write_truth
 from generator.world import build_world

@@ -22,7 +22,7 @@ from generator.profiles import Profile
 from generator.rand import np_rng, py_rng
 from generator.render import flow_table, format_dates, format_numbers, totals_row
 from generator.world import Distributor, World
-from generator.writers import set_arrival, write_text, xls_bytes, xlsx_bytes
+from generator.writers import set_arrival, write_text, xls_bytes, xlsx_bytes, xlsx_frame_bytes
 
 TODAY = datetime(2026, 11, 23, 9, 0)
 
@@ -174,17 +174,14 @@ def write_table(path: Path, prof: Profile, title: list[str], df: pl.DataFrame,
         write_text(path, title, df, footer, sep, prof.encoding,
                    crlf=prof.encoding in ("gbk", "gb18030"), pad=prof.pad_commas)
         return
-    header = [list(df.columns)]
+    if prof.fmt == "xlsx":
+        sheet = "流向" if path.parent.parent.name == "flow" else "库存"
+        path.write_bytes(xlsx_frame_bytes([[t] for t in title], df, footer, patch, sheet))
+        return
     body = [list(r) for r in df.iter_rows()]
     for (r, c), v in (patch or {}).items():
         body[r][c] = v
-    rows = [[t] for t in title] + header + body + footer
-    date_cols = [i for i, dt in enumerate(df.dtypes) if dt == pl.Date]
-    if prof.fmt == "xlsx":
-        path.write_bytes(xlsx_bytes(rows, "流向" if "flow" in str(path.parent.parent.name) else "Sheet1",
-                                    date_cols))
-    else:
-        path.write_bytes(xls_bytes(rows))
+    path.write_bytes(xls_bytes([[t] for t in title] + [list(df.columns)] + body + footer))
 
 
 def _patch_text(df: pl.DataFrame, patch: dict[tuple[int, int], object]) -> pl.DataFrame:

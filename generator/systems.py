@@ -1,4 +1,4 @@
-"""Clean system extracts: CRM/MDM master snapshots, ERP sell-in, CRM calls, activities, targets.
+"""Clean system extracts: CRM/MDM master snapshots, ERP sell-in, activities, targets (calls: calls.py).
 Columns are exactly those of sources.md.
 """
 
@@ -12,13 +12,11 @@ import numpy as np
 
 from generator.delivery import FileRecord
 from generator.economy import KIND_CUSTOMER, Economy, month_end
-from generator.rand import np_rng, py_rng
+from generator.calls import alignment_on
+from generator.rand import py_rng
 from generator.world import World
 from generator.writers import set_arrival, write_csv_rows
 
-CALL_PLAN = {"A": 8, "B": 4, "C": 2, "D": 1}
-NEXT_STEPS = ["跟进处方情况", "安排科室会", "递送文献资料", "邀请参加学术会议", "确认进院进度",
-              "回访用药反馈", "约见科主任", ""]
 
 
 def _ds(d: date | None) -> str:
@@ -81,73 +79,6 @@ def write_sellin(out: Path, econ: Economy, files: list[FileRecord]) -> None:
     for (y, m), rows in sorted(by_month.items()):
         arrival = datetime.combine(month_end(date(y, m, 1)) + timedelta(days=1), time(3, 0))
         _emit(out, f"sellin/sellin_{y}{m:02d}.csv", "sellin", header, rows, arrival, files)
-
-
-def alignment_on(world: World, day: date) -> dict[str, str]:
-    out = {}
-    for c, t, _, a, b in world.alignment:
-        if a <= day and (b is None or b >= day):
-            out[c] = t
-    return out
-
-
-def write_calls(out: Path, world: World, econ: Economy, seed: int, files: list[FileRecord]) -> int:
-    rng = np_rng(seed, "calls")
-    prng = py_rng(seed, "calls-py")
-    rep_factor = {r[0]: prng.uniform(0.55, 1.25) for r in world.reps}
-    rep_ontime = {r[0]: prng.uniform(0.6, 0.97) for r in world.reps}
-    bias = {"A": 1.15, "B": 1.0, "C": 0.75, "D": 0.6}
-    own = [p.product_id for p in world.products if p.is_own]
-    header = ["call_id", "rep_id", "hcp_id", "crm_customer_id", "call_datetime", "channel", "products",
-              "report_submitted_at", "objective_met", "next_step"]
-    n_calls = 0
-    for m in econ.months:
-        end = month_end(m)
-        terr_of = alignment_on(world, end)
-        by_terr: dict[str, list] = defaultdict(list)
-        for h in world.hcps:
-            t = terr_of.get(h.crm_id)
-            if t:
-                by_terr[t].append(h)
-        rows = []
-        for rep, _, terr, a, b in world.reps:
-            lo, hi = max(a, m), min(b or end, end)
-            if lo > hi:
-                continue
-            frac = ((hi - lo).days + 1) / end.day
-            hcps = by_terr.get(terr, [])
-            lam = np.array([CALL_PLAN[h.grade] * bias[h.grade] * rep_factor[rep] * frac for h in hcps])
-            counts = rng.poisson(lam) if len(hcps) else []
-            for h, k in zip(hcps, counts):
-                for _ in range(int(k)):
-                    n_calls += 1
-                    rows.append(_one_call(n_calls, rep, h, lo, hi, prng, rep_ontime[rep], own))
-        rows.sort(key=lambda r: (r[4], r[0]))
-        arrival = datetime.combine(end + timedelta(days=1), time(2, 0))
-        _emit(out, f"calls/calls_{m:%Y-%m}.csv", "calls", header, rows, arrival, files)
-    return n_calls
-
-
-def _one_call(n: int, rep: str, h, lo: date, hi: date, rng, ontime: float, own: list[str]) -> list:
-    span = (hi - lo).days
-    day = lo + timedelta(days=rng.randint(0, span))
-    if day.weekday() >= 5 and span >= 2:
-        day -= timedelta(days=day.weekday() - 4)
-        day = max(day, lo)
-    at = datetime.combine(day, time(8, 30)) + timedelta(minutes=rng.randint(0, 540))
-    channel = rng.choices(["face_to_face", "remote", "meeting"], weights=(75, 15, 10))[0]
-    products = "|".join(sorted(rng.sample(own, rng.choice((1, 1, 2)))))
-    roll = rng.random()
-    if roll < ontime:
-        sub = at + timedelta(minutes=rng.randint(20, 23 * 60))
-    elif roll < ontime + (1 - ontime) * 0.8:
-        sub = at + timedelta(hours=rng.randint(25, 170))
-    else:
-        sub = None
-    met = "" if sub is None else rng.choices(["1", "0", ""], weights=(6, 3, 1))[0]
-    return [f"CL{n:08d}", rep, h.hcp_id, h.crm_id, at.strftime("%Y-%m-%d %H:%M:%S"), channel, products,
-            "" if sub is None else sub.strftime("%Y-%m-%d %H:%M:%S"), met,
-            rng.choice(NEXT_STEPS) if sub is not None else ""]
 
 
 def write_activities(out: Path, world: World, econ: Economy, files: list[FileRecord]) -> None:

@@ -155,6 +155,10 @@ def xlsx_bytes(sheet_rows: Iterable[Sequence[object]], sheet_name: str = "Sheet1
                         if v is not None and v != "")
         parts.append(f'<row r="{r}">{cells}</row>')
     parts.append("</sheetData></worksheet>")
+    return _package("".join(parts), sheet_name)
+
+
+def _package(sheet_xml: str, sheet_name: str) -> bytes:
     workbook = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
                 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
@@ -162,7 +166,7 @@ def xlsx_bytes(sheet_rows: Iterable[Sequence[object]], sheet_name: str = "Sheet1
     entries = [("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _ROOT_RELS),
                ("docProps/core.xml", _CORE), ("xl/workbook.xml", workbook),
                ("xl/_rels/workbook.xml.rels", _WB_RELS), ("xl/styles.xml", _STYLES),
-               ("xl/worksheets/sheet1.xml", "".join(parts))]
+               ("xl/worksheets/sheet1.xml", sheet_xml)]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in entries:
@@ -171,6 +175,56 @@ def xlsx_bytes(sheet_rows: Iterable[Sequence[object]], sheet_name: str = "Sheet1
             info.external_attr = 0o600 << 16
             archive.writestr(info, text.encode("utf-8"))
     return out.getvalue()
+
+
+_SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+
+
+def _row_xml(r: int, row: Sequence[object]) -> str:
+    cells = "".join(_cell_xml(f"{_col_letters(c)}{r}", v) for c, v in enumerate(row) if v is not None and v != "")
+    return f'<row r="{r}">{cells}</row>'
+
+
+def _column_cells(df: pl.DataFrame, name: str, letter: str, rows: pl.Expr) -> pl.Expr:
+    col = pl.col(name)
+    ref = pl.lit(f'<c r="{letter}') + rows
+    dtype = df.schema[name]
+    if dtype == pl.Date:
+        serial = (col.cast(pl.Int32) + 25569).cast(pl.Utf8)
+        xml = ref + '" s="1"><v>' + serial + "</v></c>"
+    elif dtype.is_numeric():
+        xml = ref + '"><v>' + col.cast(pl.Utf8) + "</v></c>"
+    else:
+        text = (col.cast(pl.Utf8).str.replace_all("&", "&amp;", literal=True)
+                .str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True))
+        xml = ref + '" t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>"
+        return pl.when(col.is_null() | (col.cast(pl.Utf8) == "")).then(pl.lit("")).otherwise(xml)
+    return pl.when(col.is_null()).then(pl.lit("")).otherwise(xml)
+
+
+def xlsx_frame_bytes(title: Sequence[Sequence[object]], df: pl.DataFrame, footer: Sequence[Sequence[object]],
+                     patch: dict[tuple[int, int], object] | None = None, sheet_name: str = "Sheet1") -> bytes:
+    """XLSX of title rows, a header, the frame's rows (typed cells) and footer rows, built column-wise.
+
+    `patch` replaces single data cells (row, col) with text, e.g. a damaged date or quantity.
+    """
+    first = len(title) + 2  # sheet row of the first data row
+    rows = pl.int_range(first, first + df.height, dtype=pl.Int64).cast(pl.Utf8)
+    names = df.columns
+    cells = df.select([_column_cells(df, n, _col_letters(i), rows).alias(f"c{i}") for i, n in enumerate(names)])
+    for (r, c), v in (patch or {}).items():
+        series = cells[f"c{c}"].scatter(r, _cell_xml(f"{_col_letters(c)}{first + r}", str(v)))
+        cells = cells.with_columns(series)
+    body = cells.select(("<row r=\"" + rows + "\">" + pl.concat_str(pl.all(), separator="") + "</row>")
+                        .alias("x"))["x"] if df.height else pl.Series([], dtype=pl.Utf8)
+    parts = [_SHEET_HEAD]
+    parts += [_row_xml(i + 1, row) for i, row in enumerate(title)]
+    parts.append(_row_xml(len(title) + 1, names))
+    parts.append("".join(body.to_list()))
+    parts += [_row_xml(first + df.height + i, row) for i, row in enumerate(footer)]
+    parts.append("</sheetData></worksheet>")
+    return _package("".join(parts), sheet_name)
 
 
 def xls_bytes(sheet_rows: Iterable[Sequence[object]], sheet_name: str = "Sheet1") -> bytes:
