@@ -31,6 +31,7 @@ EXPECTED = {
     "month": "a month such as 2026-03",
     "unit": "盒/box, 支/片/粒/瓶/袋 (min unit) or 件/箱 (case); add other units to the mapping",
 }
+TOTAL_CELLS = 4  # a total row's label sits in one of the first cells
 QUARANTINE_SCHEMA = {"source_row": pl.Int32, "sheet": pl.String, "reason": pl.String,
                      "column_name": pl.String, "raw_values": pl.String}
 
@@ -62,6 +63,7 @@ def parse_grid(grid: Grid, header: HeaderMatch, source: Source, ctx: FileContext
     skipped = _skip_counts(body)
     data = body.filter(pl.col(KIND) == "data").drop(KIND)
     plan = _Plan(source, header, ctx)
+    data = plan.with_parsed(data)
     typed = data.select(POS, ROW, *plan.values(), *plan.first_error(data, grid))
     parse_failed = typed.filter(pl.col("reason").is_not_null()).select(POS, "reason", "column_name")
     good = typed.filter(pl.col("reason").is_null()).drop("reason", "column_name")
@@ -81,15 +83,22 @@ def _cells(frame: pl.DataFrame) -> list[str]:
 
 
 def _row_kind(body: pl.DataFrame, header: HeaderMatch, source: Source) -> pl.Expr:
-    """blank | total | header | data, per row."""
+    """blank | total | header | data, per row.
+
+    A total row says 合计/小计/总计/total in one of its first cells (or a mapped text column)
+    and has no date where the source needs one.
+    """
     cells = _cells(body)
     blank = pl.all_horizontal([pl.col(c).is_null() for c in cells]) if cells else pl.lit(True)
+    texts = {header.columns[f.name] for f in source.fields
+             if f.kind == "text" and f.required and f.name in header.columns}
+    looked_at = list(dict.fromkeys([*cells[:TOTAL_CELLS], *sorted(texts)]))
     total = pl.any_horizontal([pl.col(c).str.contains(values.TOTAL_PATTERN).fill_null(False)
-                               for c in cells])
+                               for c in looked_at])
     date_field = next((f.name for f in source.fields if f.kind == "date" and f.required
                        and f.name in header.columns), None)
     if date_field:
-        total = total & values.parse_date(pl.col(header.columns[date_field])).is_null()
+        total = total & ~pl.col(header.columns[date_field]).str.contains(r"\d{4}").fill_null(False)
     repeats = [(pl.col(col) == header.originals[col]).fill_null(False)
                for col in header.columns.values()]
     again = pl.sum_horizontal(repeats) >= min(2, len(repeats))
@@ -127,19 +136,38 @@ class _Plan:
     def originals_by_field(self) -> dict[str, str]:
         return {f: self.header.originals[c] for f, c in self.header.columns.items()}
 
-    def _parsed(self, f: Field) -> pl.Expr:
-        raw = self.raw(f.name)
+    def _parser(self, f: Field):  # noqa: ANN202 - Callable[[pl.Expr], pl.Expr]
         if f.kind == "date":
-            return values.parse_date(raw, self.ctx.date_format)
+            return lambda e: values.parse_date(e, self.ctx.date_format)
         return {
             "timestamp": values.parse_timestamp, "number": values.parse_number,
             "int": values.parse_int, "bool": values.parse_bool, "month": values.parse_month,
-        }.get(f.kind, lambda e: e)(raw)
+            "unit": values.normalise_unit, "doc_type": values.is_return,
+        }[f.kind]
+
+    def with_parsed(self, data: pl.DataFrame) -> pl.DataFrame:
+        """Add `__p_<field>`: every typed column parsed once, on its distinct values."""
+        for f in self.source.fields:
+            col = self.header.columns.get(f.name)
+            if col is not None and f.kind != "text":
+                data = map_distinct(data, col, self._parser(f), f"__p_{f.name}")
+        return data
+
+    def _parsed(self, f: Field) -> pl.Expr:
+        if f.kind == "text":
+            return self.raw(f.name)
+        if f.name in self.header.columns:
+            return pl.col(f"__p_{f.name}")
+        return pl.lit(None, dtype=_NULL_TYPES.get(f.kind, pl.String))
 
     def _is_return(self) -> pl.Expr:
-        negative = ((values.parse_number(self.raw("quantity")) < 0).fill_null(False)
-                    | (values.parse_number(self.raw("amount")) < 0).fill_null(False))
-        return values.is_return(self.raw("doc_type")) | negative
+        negative = pl.lit(False)
+        for name in ("quantity", "amount"):
+            if name in self.header.columns:
+                negative = negative | (pl.col(f"__p_{name}") < 0).fill_null(False)
+        if "doc_type" in self.header.columns:
+            return pl.col("__p_doc_type").fill_null(False) | negative
+        return negative
 
     def value(self, f: Field) -> pl.Expr:
         name = f.name
@@ -151,7 +179,7 @@ class _Plan:
             return pl.lit(self.ctx.snapshot_date, pl.Date)
         if name == "unit":
             return pl.when(self.raw("unit").is_null()).then(pl.lit(self.default_unit)).otherwise(
-                values.normalise_unit(self.raw("unit")))
+                self._parsed(f))
         if name == "raw_unit":
             return pl.coalesce(self.raw("unit"), pl.lit(self.default_raw_unit, pl.String))
         if name == "doc_type":
@@ -177,7 +205,7 @@ class _Plan:
             missing = pl.lit(None, pl.String)
         if f.kind in ("text", "doc_type"):
             return missing, shown
-        parsed = values.normalise_unit(raw) if f.kind == "unit" else self._parsed(f)
+        parsed = self._parsed(f)
         bad = pl.when(raw.is_not_null() & parsed.is_null()).then(
             pl.format(f"cannot read {f.name} from column '{shown}': '{{}}' is not "
                       f"{EXPECTED[f.kind]}", raw))
@@ -209,6 +237,21 @@ class _Plan:
         column = pl.coalesce([pl.when(e.is_not_null()).then(pl.lit(c, pl.String))
                               for e, c in checks])
         return [reason.alias("reason"), column.alias("column_name")]
+
+
+_NULL_TYPES = {"date": pl.Date, "timestamp": pl.Datetime("us"), "number": pl.Float64,
+               "int": pl.Int32, "bool": pl.Boolean}
+DISTINCT_SHARE = 0.5  # parse on distinct values when they are at most this share of the rows
+
+
+def map_distinct(frame: pl.DataFrame, col: str, parser, out: str) -> pl.DataFrame:  # noqa: ANN001
+    """frame + `out` = parser(col), computed once per distinct value (dates, units, doc types
+    and most quantities repeat a lot) and joined back; direct when values are mostly distinct."""
+    distinct = frame.select(pl.col(col).unique()).drop_nulls()
+    if distinct.height > DISTINCT_SHARE * max(frame.height, 1):
+        return frame.with_columns(parser(pl.col(col)).alias(out))
+    table = distinct.with_columns(parser(pl.col(col)).alias(out))
+    return frame.join(table, on=col, how="left", maintain_order="left")
 
 
 def _quarantine_rows(data: pl.DataFrame, rejected: pl.DataFrame, header: HeaderMatch,

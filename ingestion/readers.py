@@ -9,6 +9,7 @@ strictly in order UTF-8 (BOM or not), then GB18030 (a superset of GBK).
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections import Counter
@@ -133,6 +134,53 @@ def _frame_width(frame: pl.DataFrame) -> int:
     return max(1, min(int(widest or 1), MAX_COLUMNS))  # type: ignore[arg-type]
 
 
+def fast_split(text: str, delim: str, data: bytes | None = None) -> pl.DataFrame | None:
+    """polars' native CSV reader, when every line below the title rows is one record.
+
+    Title rows (above the first line with the most fields) go through `split_lines`. Returns
+    None when the file does not fit (ragged or multi-line records, unclosed quotes, CR line
+    ends): the caller then splits every line itself, so line numbers stay exact.
+    """
+    if "\n" not in text:
+        return None
+    head = text[:200_000].split("\n")[:SNIFF_LINES]
+    counts = [len(next(csv.reader([ln[:50_000]], delimiter=delim))) if ln.strip() else 0
+              for ln in head]
+    if len(head) < 2 or max(counts) < 2:
+        return None
+    k = counts.index(max(counts))
+    data = data if data is not None else text.encode("utf-8")
+    start = 0
+    for _ in range(k):
+        start = data.index(b"\n", start) + 1
+    body = data[start:] if start else data
+    expected = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
+    try:
+        frame = pl.read_csv(body, has_header=False, infer_schema=False, separator=delim,
+                            quote_char='"', raise_if_empty=False)
+    except Exception:  # noqa: BLE001 - any parse trouble: take the line-by-line path
+        return None
+    if frame.height != expected or frame.width > MAX_COLUMNS:
+        return None
+    cells = [_blank_to_null(pl.col(c).str.strip_chars()).alias(f"c{i}")
+             for i, c in enumerate(frame.columns)]
+    frame = frame.select(cells).with_row_index(ROW, offset=k + 1).with_columns(
+        pl.col(ROW).cast(pl.Int64))
+    if k == 0:
+        return frame
+    title = split_lines("\n".join(head[:k]) + "\n", delim).drop(NFIELDS)
+    return pl.concat([title, frame], how="diagonal_relaxed").select(ROW, *_cell_order(frame, title))
+
+
+def _cell_order(*frames: pl.DataFrame) -> list[str]:
+    width = max(sum(1 for c in f.columns if c.startswith("c")) for f in frames)
+    return [f"c{i}" for i in range(width)]
+
+
+def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr == "").then(None).otherwise(expr)
+
+
 def read_text(raw: bytes, encoding: str | None = None, delimiter: str | None = None) -> Grid:
     text, used, bad = decode(raw, encoding)
     if not text.strip():
@@ -141,7 +189,11 @@ def read_text(raw: bytes, encoding: str | None = None, delimiter: str | None = N
     delim = delimiter or sniff_delimiter(sample)
     notes = (f"{bad} undecodable bytes in {used}; rows holding them are quarantined",) if bad else ()
     damaged = bool(bad) or re.search(DAMAGE, text) is not None
-    return Grid(split_lines(text, delim), encoding=used, notes=notes, damaged=damaged)
+    same_bytes = raw[3:] if used == "utf-8-sig" else raw if used == "utf-8" else None
+    frame = fast_split(text, delim, same_bytes) if not damaged else None
+    if frame is None:
+        frame = split_lines(text, delim)
+    return Grid(frame, encoding=used, notes=notes, damaged=damaged)
 
 
 def _xlsx_first_rows(raw: bytes, sheets: list[str]) -> dict[str, int]:
