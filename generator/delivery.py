@@ -95,7 +95,7 @@ def plan_events(seed: int, world: World, profiles: dict[str, Profile], econ: Eco
     plan.resend = set(take(2, not_last))
     plan.duplicate = set(take(1, lambda s: True))
     plan.missing = set(take(2, lambda s: 0 < s[1] < n_months - 1))
-    plan.late = set(take(3, lambda s: True))
+    plan.late = set(take(3, not_last))
     plan.damaged = set(take(3, lambda s: True))
     plan.spike = set(take(1, lambda s: True))
     kinds = ["truncated_xlsx", "random_bytes_xls", "empty_csv", "header_only_csv"]
@@ -191,8 +191,10 @@ def _patch_text(df: pl.DataFrame, patch: dict[tuple[int, int], object]) -> pl.Da
     return pl.DataFrame(cols, schema={n: pl.Utf8 for n in df.columns})
 
 
-def _damage(prof: Profile, n_rows: int, rng: random.Random) -> tuple[dict[tuple[int, int], object], list[str]]:
-    """1-3 rows a loader must quarantine: impossible date, non-numeric quantity, no product."""
+def _damage(prof: Profile, n_rows: int, rng: random.Random, first_line: int
+            ) -> tuple[dict[tuple[int, int], object], list[str]]:
+    """1-3 rows a loader must quarantine: impossible date, non-numeric quantity, no product.
+    Reasons name the row as a person sees it (CSV line / Excel row = first_line + data index)."""
     patch: dict[tuple[int, int], object] = {}
     reasons = []
     rows = rng.sample(range(n_rows), min(n_rows, rng.randint(1, 3)))
@@ -204,7 +206,7 @@ def _damage(prof: Profile, n_rows: int, rng: random.Random) -> tuple[dict[tuple[
             patch[(r, prof.fields.index("quantity"))] = rng.choice(["壹佰", "N/A", "12..5"])
         else:
             patch[(r, prof.fields.index("product_name"))] = ""
-        reasons.append(f"row {r + 1}: bad {kind}")
+        reasons.append(f"row {first_line + r}: bad {kind}")
     return patch, reasons
 
 
@@ -248,7 +250,12 @@ class FlowWriter:
     def write(self, lines: Lines, start: date, end: date, arrival: datetime, status: str,
               note: str, suffix: str = "", damage: bool = False, unknown: bool = False,
               spike: bool = False) -> Path | None:
-        if arrival > TODAY or len(lines) == 0:
+        if len(lines) == 0:
+            return None
+        if arrival > TODAY:
+            self.acc.anomalies.append(("not_yet_received", self.d.code, "", f"{start:%Y-%m}",
+                                       f"file for {start:%Y-%m-%d}..{end:%Y-%m-%d} arrives after today "
+                                       f"({arrival:%Y-%m-%d}); not in the inbox"))
             return None
         excel = self.ext in ("xlsx", "xls")
         if spike:
@@ -261,8 +268,9 @@ class FlowWriter:
                                        f"{start:%Y-%m}", f"one line has 100x its quantity ({lines.qty[i]:.0f})"))
         df = flow_table(lines, self.book, self.prof, self.world, excel)
         quarantined, patch, reasons = 0, None, []
+        title = title_lines(self.prof, self.d, self.company, start, end, "flow")
         if damage:
-            patch, reasons = _damage(self.prof, df.height, self.rng)
+            patch, reasons = _damage(self.prof, df.height, self.rng, first_line=len(title) + 2)
             quarantined += len(patch)
         if unknown:
             before = df.height
@@ -273,7 +281,6 @@ class FlowWriter:
             status = "partial"
         name = file_name(self.prof, self.d, self.company, start, end, "flow", self.ext)
         path = self.dir / (name.replace(f".{self.ext}", f"{suffix}.{self.ext}") if suffix else name)
-        title = title_lines(self.prof, self.d, self.company, start, end, "flow")
         write_table(path, self.prof, title, df, footer_rows(self.prof, df, lines, excel, self.company), patch)
         set_arrival(path, arrival)
         self.record_usage(lines)
