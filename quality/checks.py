@@ -209,10 +209,18 @@ def run_bounds(con: duckdb.DuckDBPyConnection, gate: Gate, catalog: Catalog) -> 
     return result_for(gate, PASS, message=f"ok{note}")
 
 
+def dbt_run_results(target_dir: Path) -> Path | None:
+    """dbt's run_results.json under settings.dbt_target_dir (sfe build writes target/ there)."""
+    found = [p for p in (target_dir / "target" / "run_results.json",
+                         target_dir / "run_results.json") if p.is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
 def run_dbt_tests(gate: Gate, target_dir: Path) -> CheckResult:
-    path = target_dir / "run_results.json"
-    if not path.is_file():
-        return result_for(gate, SKIPPED, message=f"no dbt results at {path}: dbt has not run here")
+    path = dbt_run_results(target_dir)
+    if path is None:
+        return result_for(gate, SKIPPED, message=f"no dbt results (run_results.json) under "
+                                                 f"{target_dir}: dbt has not run here")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:

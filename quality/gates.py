@@ -74,8 +74,8 @@ class CheckReport:
     def reason(self) -> str | None:
         if not self.blocking_failures:
             return None
-        parts = [f"{r.name} ({r.status}: {r.message})" for r in self.blocking_failures]
-        return "blocking checks did not pass: " + "; ".join(parts)
+        return "blocking checks did not pass: " + describe_failures(
+            [(r.name, r.status, r.message) for r in self.blocking_failures])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +123,16 @@ class CheckReport:
                         "failing_rows": r.failing_rows, "message": r.message}
                        for r in self.results],
         }
+
+
+def describe_failures(failures: list[tuple[str, str, str]], limit: int = 4) -> str:
+    """'a (fail: why); b (error: why); and 3 more' with each message kept short."""
+    parts = [f"{name} ({status}: {_shorten(message, 140)})"
+             for name, status, message in failures[:limit]]
+    if len(failures) > limit:
+        parts.append(f"and {len(failures) - limit} more: "
+                     + ", ".join(name for name, _, _ in failures[limit:]))
+    return "; ".join(parts)
 
 
 def _shorten(text: str, width: int) -> str:

@@ -75,6 +75,7 @@ class PublishReport:
             "reason": self.reason,
             "run_id": self.run_id,
             "snapshot_id": self.snapshot_id,
+            "snapshot": self.snapshot_id,  # alias read by sfe.pipeline / audit.runs
             "current_snapshot_id": self.current_snapshot_id,
             "published_db": self.published_db,
             "as_of_date": self.as_of_date,
@@ -148,10 +149,13 @@ def _refusal(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str, Any]
     if run is None:
         return ("no quality check has run on this warehouse; run 'sfe check' first", None)
     if run["status"] != "passed":
-        failed = [r for r in store.run_results(con, run["run_id"])
+        from quality.gates import describe_failures  # noqa: PLC0415 - avoids a cycle
+
+        failed = [(r["check_name"], r["status"], r["message"])
+                  for r in store.run_results(con, run["run_id"])
                   if r["severity"] == "blocking" and r["status"] in ("fail", "error")]
-        names = ", ".join(f"{r['check_name']} ({r['status']}: {r['message']})" for r in failed)
-        return (f"blocking quality checks did not pass in run {run['run_id']}: {names}", run)
+        return (f"blocking quality checks did not pass in run {run['run_id']}: "
+                f"{describe_failures(failed)}", run)
     if run["fingerprint"] != store.fingerprint(con):
         return (f"the warehouse changed after the last check (run {run['run_id']}); "
                 "run 'sfe check' again", run)

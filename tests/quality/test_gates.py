@@ -121,9 +121,10 @@ def test_thresholds_come_from_settings(warehouse) -> None:
     assert relaxed.results[0].status == "pass"
 
 
-def test_dbt_failures_block(warehouse) -> None:
-    target = warehouse.dbt_target_dir
-    target.mkdir(parents=True)
+@pytest.mark.parametrize("subdir", ["target", "."])
+def test_dbt_failures_block(warehouse, subdir: str) -> None:
+    target = warehouse.dbt_target_dir / subdir
+    target.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").write_text(json.dumps({
         "metadata": {"generated_at": "2026-11-20T01:00:00Z"},
         "results": [
