@@ -90,6 +90,7 @@ with cov_tab:
                       labels={"month": "月份 Month", "coverage_rate": "覆盖率 Coverage",
                               "territory_name": "辖区 Territory"})
         fig.update_yaxes(tickformat=".0%")
+        fig.update_xaxes(type="category")  # months are labels, not dates
         st.plotly_chart(fig, width="stretch", key="coverage_trend")
 
 with ach_tab:

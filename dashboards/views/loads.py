@@ -5,6 +5,15 @@ import streamlit as st
 from dashboards import data
 from dashboards.components import status_banner, unavailable
 
+DATES = {
+    "period_start": st.column_config.DateColumn("期间起 From", format="YYYY-MM-DD"),
+    "period_end": st.column_config.DateColumn("期间止 To", format="YYYY-MM-DD"),
+    "received_at": st.column_config.DatetimeColumn("收到 Received", format="YYYY-MM-DD HH:mm"),
+    "loaded_at": st.column_config.DatetimeColumn("加载 Loaded", format="YYYY-MM-DD HH:mm"),
+    "first_received_at": st.column_config.DatetimeColumn("首次收到 First received",
+                                                         format="YYYY-MM-DD HH:mm"),
+}
+
 st.title("数据加载 Loads")
 if status_banner(kpi_page=False) is None:
     st.stop()
@@ -37,7 +46,7 @@ if files is not None:
                                           "reasons", "loaded_at") if c in rejected]],
                      hide_index=True, key="rejected_table",
                      column_config={"path": "文件 File", "reasons": "原因 Reasons",
-                                    "distributor_code": "经销商 Distributor"})
+                                    "distributor_code": "经销商 Distributor", **DATES})
 
 st.subheader("迟交/未交流向 Late or missing flow")
 try:
@@ -52,7 +61,7 @@ try:
                      hide_index=True, key="late_table",
                      column_config={"distributor_code": "经销商 Distributor",
                                     "problem": "问题 Problem",
-                                    "first_received_at": "首次收到 First received",
+                                    "first_received_at": DATES["first_received_at"],
                                     "rows": "行数 Rows",
                                     "match_rate": st.column_config.NumberColumn(
                                         "匹配率 Match rate", format="percent")})
@@ -74,4 +83,6 @@ if files is not None:
     statuses = st.multiselect("状态 Status", sorted(files["status"].dropna().unique()),
                               key="status_filter")
     shown = files[files["status"].isin(statuses)] if statuses else files
-    st.dataframe(shown, hide_index=True, key="files_table")
+    st.dataframe(shown, hide_index=True, key="files_table",
+                 column_config={"path": "文件 File", "status": "状态 Status",
+                                "reasons": "原因 Reasons", **DATES})

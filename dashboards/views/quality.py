@@ -50,7 +50,11 @@ else:
         g = good.iloc[0]
         st.caption(f"最近一次通过的发布 Last good publish: {g['snapshot_id']} at "
                    f"{str(g['published_at'])[:16]} (as of {g['as_of_month']})")
-    st.dataframe(hist, hide_index=True, key="publish_table")
+    st.dataframe(hist, hide_index=True, key="publish_table",
+                 column_config={"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
+                                "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
+                                "as_of_month": "数据截至 As of month",
+                                "as_of_date": "数据截至 As of date"})
 refused = s.get("last_refused")
 if refused:
     st.warning(f"最近一次被拒绝的发布 Last refused publish: {refused}")
@@ -58,7 +62,10 @@ if refused:
 trend = data.gate_trend()
 if len(trend) > 1:
     st.subheader("趋势 Trend")
-    fig = px.bar(trend, x="checked_at", y=["failed", "blocking_failed"], barmode="group",
-                 labels={"checked_at": "检查时间 Checked at", "value": "失败检查 Failed checks",
+    trend = trend.rename(columns={"failed": "失败 Failed", "blocking_failed": "阻断失败 Blocking"})
+    fig = px.bar(trend, x="run_id", y=["失败 Failed", "阻断失败 Blocking"], barmode="group",
+                 hover_data=["checked_at", "checks"],
+                 labels={"run_id": "检查运行 Gate run", "value": "失败检查数 Failed checks",
                          "variable": ""})
+    fig.update_yaxes(dtick=1)
     st.plotly_chart(fig, width="stretch", key="gate_trend")
