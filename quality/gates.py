@@ -27,8 +27,8 @@ from quality.published import write_status_file
 from quality.report import write_report
 from sfe.config import Settings
 from sfe.console import Console
-from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
-from sfe.warehouse import connect
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
+from sfe.warehouse import WarehouseBusy, connect
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -256,7 +256,10 @@ def _say(console: Console, result: CheckResult) -> None:
 
 def check_command(settings: Settings, args: argparse.Namespace, console: Console) -> CheckReport:
     """CLI adapter for `sfe check`."""
-    return run_checks(settings, console)
+    try:
+        return run_checks(settings, console)
+    except WarehouseBusy as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def render_sql(gate_name: str, variables: dict[str, Any], gates: GateSet | None = None) -> str:

@@ -34,8 +34,8 @@ from quality import store
 from quality.published import (read_publish_info, snapshots_dir, write_status_file)
 from sfe.config import Settings
 from sfe.console import Console
-from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
-from sfe.warehouse import connect
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
+from sfe.warehouse import WarehouseBusy, connect
 
 TMP_PREFIX = ".tmp-"
 LINK_PREFIX = ".current-"
@@ -55,7 +55,7 @@ def new_snapshot_id(now: dt.datetime) -> str:
 
 @dataclass
 class PublishReport:
-    outcome: str  # published | refused
+    outcome: str  # published | refused (gates) | failed (an error before the switch)
     reason: str | None = None
     run_id: str | None = None
     snapshot_id: str | None = None  # the new one when published
@@ -263,25 +263,37 @@ def publish(settings: Settings, console: Console | None = None) -> PublishReport
             "warnings": run["warnings"], "source_db": str(settings.working_db),
         }
         catalog_alias = con.execute("select current_database()").fetchone()[0]
-        con.execute("checkpoint")
-        _step("checkpointed")
-        shutil.copyfile(settings.working_db, tmp)
-        _step("copied")
-        _stamp(tmp, info, catalog_alias)
-        _step("stamped")
-        os.replace(tmp, final)
-        _fsync_dir(snapshots_dir(settings))
-        _step("snapshot_final")
         link = settings.published_dir / f"{LINK_PREFIX}{snapshot_id}.tmp"
         try:
-            os.link(final, link)
-        except OSError:  # a filesystem without hard links: a full copy, still renamed atomically
-            shutil.copyfile(final, link)
-        _step("linked")
-        os.replace(link, settings.published_db)
+            con.execute("checkpoint")
+            _step("checkpointed")
+            shutil.copyfile(settings.working_db, tmp)
+            _step("copied")
+            _stamp(tmp, info, catalog_alias)
+            _step("stamped")
+            os.replace(tmp, final)
+            _fsync_dir(snapshots_dir(settings))
+            _step("snapshot_final")
+            try:
+                os.link(final, link)
+            except OSError:  # no hard links here: a full copy, still switched by one rename
+                shutil.copyfile(final, link)
+            _step("linked")
+            os.replace(link, settings.published_db)
+        except (OSError, duckdb.Error, RuntimeError) as exc:
+            for leftover in (tmp, link, final):  # none of them is current.duckdb yet
+                leftover.unlink(missing_ok=True)
+            reason = (f"publishing failed before the switch ({type(exc).__name__}: {exc}); "
+                      "check free disk space and permissions under "
+                      f"{settings.published_dir}, then run 'sfe publish' again")
+            return _refused(settings, con, reason, run, t0, console, outcome="failed")
         _fsync_dir(settings.published_dir)
         _step("switched")
-        pruned = _prune(settings, settings.snapshots_kept)
+        try:
+            pruned = _prune(settings, settings.snapshots_kept)
+        except OSError as exc:  # the new snapshot is published; old files stay for next time
+            console.warn(f"could not remove old snapshots: {exc}")
+            pruned = []
         seconds = time.perf_counter() - t0
         con.execute("insert into audit.publish_log values (?, ?, 'published', ?, null, ?)",
                     [now, run["run_id"], snapshot_id, seconds])
@@ -302,23 +314,27 @@ def publish(settings: Settings, console: Console | None = None) -> PublishReport
 
 
 def _refused(settings: Settings, con: duckdb.DuckDBPyConnection | None, reason: str,
-             run: dict[str, Any] | None, t0: float, console: Console) -> PublishReport:
+             run: dict[str, Any] | None, t0: float, console: Console,
+             outcome: str = "refused") -> PublishReport:
     now = utcnow()
     current = _current_snapshot_id(settings)
     seconds = time.perf_counter() - t0
     run_id = run["run_id"] if run else None
     if con is not None:
-        con.execute("insert into audit.publish_log values (?, ?, 'refused', ?, ?, ?)",
-                    [now, run_id, current, reason, seconds])
+        con.execute("insert into audit.publish_log values (?, ?, ?, ?, ?, ?)",
+                    [now, run_id, outcome, current, reason, seconds])
     write_status_file(settings, last_attempt={
-        "at": now.isoformat(), "outcome": "refused", "run_id": run_id,
+        "at": now.isoformat(), "outcome": outcome, "run_id": run_id,
         "snapshot_id": current, "reason": reason})
     console.warn(f"not published: {reason}; "
                  + (f"snapshot {current} stays published" if current else "nothing published yet"))
-    return PublishReport("refused", reason, run_id, None, current, str(settings.published_db),
+    return PublishReport(outcome, reason, run_id, None, current, str(settings.published_db),
                          None, seconds)
 
 
 def publish_command(settings: Settings, args: argparse.Namespace, console: Console) -> PublishReport:
     """CLI adapter for `sfe publish`."""
-    return publish(settings, console)
+    try:
+        return publish(settings, console)
+    except WarehouseBusy as exc:
+        raise UsageError(str(exc)) from exc

@@ -163,3 +163,25 @@ def test_publish_command_via_cli(warehouse, capsys) -> None:
     code = cli.main(["publish", "--json", "--data-dir", str(warehouse.data_dir)])
     payload = json.loads(capsys.readouterr().out)
     assert code == 0 and payload["outcome"] == "published"
+
+
+def test_disk_full_during_publish_keeps_the_last_good_snapshot(warehouse, monkeypatch) -> None:
+    import quality.publish as pub
+
+    check(warehouse)
+    good = publish(warehouse)
+
+    def no_space(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pub.shutil, "copyfile", no_space)
+    report = publish(warehouse)
+    assert report.outcome == "failed" and report.exit_code == 1
+    assert "No space left on device" in report.reason
+    assert report.current_snapshot_id == good.snapshot_id
+    assert published_info(warehouse)["snapshot_id"] == good.snapshot_id
+    status = published_status(warehouse)
+    assert status["data_status"] == "stale" and status["last_attempt"]["outcome"] == "failed"
+    assert [p.name for p in warehouse.published_dir.rglob(".*")] == []
+    assert sorted(p.stem for p in (warehouse.published_dir / "snapshots").glob("*.duckdb")) \
+        == [good.snapshot_id]
