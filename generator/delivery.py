@@ -72,8 +72,8 @@ def plan_events(seed: int, world: World, profiles: dict[str, Profile], econ: Eco
     n_months = len(econ.months)
     monthly = [d.code for d in world.distributors if d.flow_required
                and profiles[d.code].cadence == "monthly"]
-    busy = {(world.distributors[int(d)].code, int(m)) for d, m in
-            set(zip(econ.cells.dist.tolist(), econ.cells.month.tolist()))}
+    pairs, counts = np.unique(econ.cells.dist.astype(np.int64) * 1000 + econ.cells.month, return_counts=True)
+    busy = {(world.distributors[int(k // 1000)].code, int(k % 1000)) for k, n in zip(pairs, counts) if n >= 5}
     slots = [(c, m) for c in monthly for m in range(n_months) if (c, m) in busy]
     rng.shuffle(slots)
     plan = Plan()
@@ -139,15 +139,19 @@ def file_name(prof: Profile, d: Distributor, company: str, start: date, end: dat
 
 def title_lines(prof: Profile, d: Distributor, company: str, start: date, end: date,
                 kind: str) -> list[str]:
-    if prof.title_rows == 0:
-        return []
+    """Title rows (0-3) and, for some distributors, note rows: all above the header."""
     what = "库存报表" if kind == "inventory" else rng_title(prof)
     rows = [d.name, f"{company}产品{what}",
             f"日期范围：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}" if kind == "flow" else f"截止日期：{end:%Y-%m-%d}"]
     if prof.english:
         rows = [d.name, "Sales Flow Report" if kind == "flow" else "Stock Report",
                 f"Period: {start:%Y-%m-%d} to {end:%Y-%m-%d}"]
-    return rows[: prof.title_rows]
+    rows = rows[: prof.title_rows]
+    if prof.footer_note:
+        rows += [f"制表人：{['张敏', '李娜', '王磊', '刘洋'][prof.name_style]}　审核：",
+                 f"注：本表数据仅供{company}核对使用，退货以负数列示" if prof.return_style == "negative"
+                 else f"注：本表数据仅供{company}核对使用"]
+    return rows
 
 
 def rng_title(prof: Profile) -> str:
@@ -158,9 +162,6 @@ def footer_rows(prof: Profile, df: pl.DataFrame, lines: Lines, excel: bool, comp
     rows: list[list[object]] = []
     if prof.total_row:
         rows.append(totals_row(df, prof, lines, excel))
-    if prof.footer_note:
-        rows.append([f"制表人：{['张敏', '李娜', '王磊', '刘洋'][prof.name_style]}　审核："] + [""] * (df.width - 1))
-        rows.append([f"注：本表数据仅供{company}核对使用"] + [""] * (df.width - 1))
     return rows
 
 
@@ -293,12 +294,11 @@ class FlowWriter:
 
 def _original_version(lines: Lines, rng: np.random.Generator) -> Lines:
     """The first, wrong version of a re-sent month: some lines missing, some quantities off."""
-    if len(lines) < 3:
-        return lines
     keep = rng.random(len(lines)) > 0.1
     keep[0] = keep[-1] = True
     out = lines.take(np.nonzero(keep)[0])
     change = rng.random(len(out)) < 0.05
+    change[len(out) // 2] = True  # never byte-identical to the corrected re-send
     out.qty = np.where(change, out.qty + np.sign(out.qty) * np.maximum(1, np.abs(out.qty) // 3), out.qty)
     out.amount = np.round(out.qty * out.price, 2)
     return out
@@ -502,13 +502,14 @@ def inventory_files(out: Path, world: World, econ: Economy, profiles: dict[str, 
                 flow.files.append(FileRecord(str(dup.relative_to(out)), "inventory", "duplicate", df.height,
                                              0, f"byte-identical copy of {path.name}",
                                              arrival + timedelta(days=2), d.code))
-            if not empty_done and mi == len(econ.months) // 3 and prof.fmt in ("csv", "txt"):
+            if not empty_done and mi == len(econ.months) // 3 and prof.fmt == "xlsx":
                 empty_done = True
-                bad = path.with_name(path.stem + "_empty" + path.suffix)
-                bad.write_bytes(b"")
+                bad = path.with_name(path.stem + "_未完成" + path.suffix)
+                data = path.read_bytes()
+                bad.write_bytes(data[: len(data) // 2])
                 set_arrival(bad, arrival - timedelta(hours=3))
                 flow.files.append(FileRecord(str(bad.relative_to(out)), "inventory", "rejected", 0, 0,
-                                             "empty file", arrival - timedelta(hours=3), d.code))
+                                             "truncated xlsx", arrival - timedelta(hours=3), d.code))
     return variances
 
 
