@@ -147,13 +147,14 @@ class _Progress:
 def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = None) -> list[str]:
     """The dbt command line `build` uses (also handy for `dbt docs generate` by hand)."""
     target = settings.dbt_target_dir
-    args = [command,
+    args = [*command.split(),
             "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
             "--vars", json.dumps(settings.dbt_vars(), ensure_ascii=False),
             "--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
     if select:
-        args += ["--select", *select]
+        # only tests whose parents are all built (or upstream of) the selection
+        args += ["--select", *select, "--indirect-selection", "buildable"]
     return args
 
 
@@ -233,6 +234,21 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
         console.warn(f"build finished with {len(report.failures)} failure(s); "
                      f"see 'sfe build' summary or {report.log_path}")
     return report
+
+
+def generate_docs(settings: Settings, console: Console | None = None) -> Path:
+    """`dbt docs generate` on the working warehouse; returns the folder holding index.html.
+
+    Open it with `uv run dbt docs serve --project-dir . --profiles-dir . --target-path <that
+    folder>` or any static file server.
+    """
+    console = console or Console(quiet=True)
+    report = BuildReport()
+    console.step("dbt docs generate")
+    run_dbt(settings, "docs generate", None, console, report)
+    if report.error or report.failures:
+        raise RuntimeError(report.error or report.failures[0].message)
+    return settings.dbt_target_dir / "target"
 
 
 def build_command(settings: Settings, args: argparse.Namespace, console: Console) -> BuildReport:

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sfe.build import BuildReport, build
+from sfe.build import BuildReport, build, generate_docs
 from sfe.config import Settings, load_settings
 from sfe.report import StageNotBuilt, UsageError
 from tests.dbt.fixture_warehouse import create_fixture
@@ -82,7 +82,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildRepo
     return settings, report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def con(built):
     settings, _ = built
     connection = duckdb.connect(str(settings.working_db), read_only=True)
@@ -269,6 +269,13 @@ def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path)
         con.close()
     assert by_month == {"2026-01": 4, "2026-02": 1, "2026-03": 1, "2026-04": 1}
     assert feb == [("flow/DA/2026-02-v2.csv", 7.0)]
+
+
+def test_docs_generate_works_on_the_built_warehouse(built):
+    settings, _ = built
+    target = generate_docs(settings)
+    assert (target / "index.html").exists()
+    assert (target / "catalog.json").exists()
 
 
 def test_build_without_a_warehouse_says_run_ingest_first(tmp_path):
