@@ -25,9 +25,10 @@ from rapidfuzz import fuzz, process
 from matching.divisions import DATA_DIR, short_name
 from matching.normalize import ORDINAL, Normalized, Normalizer
 
-TOP_K = 8
-MAX_EXTRA = 20
+TOP_K = 6
+MAX_EXTRA = 12
 AMBIGUITY_MARGIN = 0.05
+DISTRIBUTOR_CITY_BONUS = 0.02  # a buyer in the seller's own city is a little more likely
 _GENERIC = ("医院", "人民", "中医", "中心", "妇幼保健院", "保健院", "卫生院", "大学", "附属", "第",
             "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "市", "省", "县", "区")
 
@@ -104,6 +105,7 @@ class CustomerIndex:
     key_owner: list[int] = field(default_factory=list)
     key_kind: list[str] = field(default_factory=list)
     key_level: list[str] = field(default_factory=list)
+    key_markers: list[tuple[str, frozenset[str]]] = field(default_factory=list)
     by_province: dict[str, np.ndarray] = field(default_factory=dict)
     exact: dict[str, list[int]] = field(default_factory=dict)
     postings: dict[str, list[int]] = field(default_factory=dict)
@@ -128,6 +130,7 @@ class CustomerIndex:
                 norm = normalizer.name(alias.alias)
                 if norm.city in ("", cust.city) and norm.province in ("", cust.province):
                     index._add(norm.core, i, "alias_table", norm.level)
+        index.key_markers = [_markers(text, normalizer.rules.types) for text in index.key_text]
         index._build_blocks()
         return index
 
@@ -177,6 +180,8 @@ class CustomerMatcher:
         self._all_keys = np.arange(len(index.key_text), dtype=np.int64)
 
     def match(self, buyers: Sequence[RawBuyer]) -> list[Decision]:
+        buyers = [replace(b, context_province=short_name(b.context_province),
+                          context_city=short_name(b.context_city)) for b in buyers]
         norms = [self.normalizer.name(b.raw_name, b.address) for b in buyers]
         candidates = self.candidates(buyers, norms)
         return [self.decide(b, n, c) for b, n, c in zip(buyers, norms, candidates, strict=True)]
@@ -231,15 +236,35 @@ class CustomerMatcher:
         return found
 
     # -- scoring ---------------------------------------------------------------------------------
+    def _upper_bound(self, norm: Normalized, k: int) -> float:
+        """No feature adds more than DISTRIBUTOR_CITY_BONUS to the name similarity."""
+        key, kind = self.index.key_text[k], self.index.key_kind[k]
+        if kind == "alias_literal":
+            return 1.0 if key == norm.full else 0.0
+        if key == norm.core:
+            return 1.0
+        district = self.index.customers[self.index.key_owner[k]].district
+        if district and norm.core.startswith(district) and norm.core[len(district):] == key:
+            return 1.0
+        return name_similarity(norm.core, key) + DISTRIBUTOR_CITY_BONUS
+
     def decide(self, buyer: RawBuyer, norm: Normalized, keys: set[int]) -> Decision:
+        """Score keys best-first by name similarity, an upper bound of the final score, and stop
+        once no remaining key can reach the runner-up: the decision is the same as scoring all."""
         per_customer: dict[int, tuple[float, dict[str, object]]] = {}
-        for k in keys:
+        best = runner_up = 0.0
+        margin = self.thresholds.margin
+        for bound, k in sorted(((self._upper_bound(norm, k), k) for k in keys), reverse=True):
+            if bound < runner_up or bound < best - margin:
+                break  # cannot change the best, nor make the best ambiguous
             owner = self.index.key_owner[k]
             score, evidence = score_pair(buyer, norm, self.index.customers[owner],
                                          self.index.key_text[k], self.index.key_kind[k],
-                                         self.index.key_level[k], self.normalizer.rules.types)
+                                         self.index.key_level[k], self.normalizer.rules.types,
+                                         self.index.key_markers[k])
             if owner not in per_customer or score > per_customer[owner][0]:
                 per_customer[owner] = (score, evidence)
+                best, runner_up = _top_two(per_customer)
         ranked = sorted(per_customer.items(),
                         key=lambda kv: (-kv[1][0], not kv[1][1].get("exact_name"), kv[0]))
         return self._outcome(ranked, norm, buyer)
@@ -268,6 +293,16 @@ class CustomerMatcher:
         return Decision(status, None, best, method, evidence, top)
 
 
+def _top_two(per_customer: dict[int, tuple[float, dict[str, object]]]) -> tuple[float, float]:
+    first = second = 0.0
+    for score, _ in per_customer.values():
+        if score > first:
+            first, second = score, first
+        elif score > second:
+            second = score
+    return first, second
+
+
 def _only_exact_name(ranked: list[tuple[int, tuple[float, dict[str, object]]]]) -> bool:
     """The raw name is, letter for letter, the official name of exactly one close candidate."""
     exact = [o for o, (_, ev) in ranked if ev.get("exact_name")]
@@ -283,7 +318,7 @@ def _geo(raw: str, cand: str) -> str:
 def name_similarity(core: str, key: str) -> float:
     """rapidfuzz ratio, raised when one name holds the other's distinctive part whole."""
     sim = fuzz.ratio(core, key) / 100.0
-    short, long_ = sorted((core, key), key=len)
+    short, long_ = (core, key) if len(core) <= len(key) else (key, core)
     if len(short) >= 3 and short in long_ and len(distinctive(short)) >= 2:
         sim = max(sim, 0.93)
     return sim
@@ -295,8 +330,8 @@ def _markers(text: str, types: Sequence[str]) -> tuple[str, frozenset[str]]:
 
 
 def score_pair(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, key: str,
-               key_kind: str, key_level: str = "",
-               types: Sequence[str] = ()) -> tuple[float, dict[str, object]]:
+               key_kind: str, key_level: str = "", types: Sequence[str] = (),
+               key_markers: tuple[str, frozenset[str]] | None = None) -> tuple[float, dict[str, object]]:
     """Score in [0, 1] and the evidence: which features agreed, which conflicted."""
     ev: dict[str, object] = {"key": key_kind}
     if key_kind == "alias_literal":  # the alias's place words belong to the alias ('中山一院')
@@ -313,7 +348,7 @@ def score_pair(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, key: str
     if norm.clean and norm.clean == cand.literal:
         ev["exact_name"] = True
     score = sim + _geo_score(buyer, norm, cand, district, ev)
-    score += _marker_score(norm, core, key, key_kind, types, ev)
+    score += _marker_score(norm, core, key, key_kind, types, ev, key_markers)
     ev["level"] = _geo(level, key_level)
     score -= 0.25 if ev["level"] == "conflict" else 0.0
     return max(0.0, min(1.0, score)), ev
@@ -328,22 +363,22 @@ def _geo_score(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, district
     score -= {"conflict": 0.4}.get(str(ev["city"]), 0.0)
     score -= {"conflict": 0.2}.get(str(ev["district"]), 0.0)
     if not norm.province and not norm.city:
-        ev["distributor_province"] = _geo(short_name(buyer.context_province), cand.province)
-        ev["distributor_city"] = _geo(short_name(buyer.context_city), cand.city)
+        ev["distributor_province"] = _geo(buyer.context_province, cand.province)
+        ev["distributor_city"] = _geo(buyer.context_city, cand.city)
         score -= 0.1 if ev["distributor_province"] == "conflict" else 0.0
         if buyer.local_seller:  # a city-local distributor: its city is as good as written
             ev["local_seller"] = True
             score -= 0.4 if ev["distributor_city"] == "conflict" else 0.0
         else:
-            score += 0.02 if ev["distributor_city"] == "agree" else 0.0
+            score += DISTRIBUTOR_CITY_BONUS if ev["distributor_city"] == "agree" else 0.0
     return score
 
 
 def _marker_score(norm: Normalized, core: str, key: str, key_kind: str, types: Sequence[str],
-                  ev: dict[str, object]) -> float:
+                  ev: dict[str, object], key_markers: tuple[str, frozenset[str]] | None) -> float:
     """Ordinal (第一/第二) and institution type (中医, 妇幼…) must not contradict."""
     raw_ord, raw_types = _markers(core, types) if core != norm.core else (norm.ordinal, norm.types)
-    key_ord, key_types = _markers(key, types)
+    key_ord, key_types = key_markers if key_markers is not None else _markers(key, types)
     ev["ordinal"] = "agree" if raw_ord == key_ord else "conflict"
     score = -0.3 if ev["ordinal"] == "conflict" else 0.0
     ev["type"] = ("conflict" if raw_types - key_types

@@ -147,6 +147,10 @@ class Divisions:
         return Place(found.get("province", ""), found.get("city", ""), found.get("district", ""),
                      level, text[pos:])
 
+    def starts_with_district(self, text: str) -> bool:
+        """'市中人民医院' starts with the district 市中 (济南市市中区), written without 区."""
+        return any(text.startswith(d) for d in self.city_of_district if d[0] == text[:1])
+
     def only_places(self, text: str) -> Place | None:
         """The divisions if `text` is nothing but division names ('陕西宝鸡市'), else None."""
         place = self.strip_prefix(text + "XX")

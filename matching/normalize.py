@@ -167,7 +167,7 @@ class Normalizer:
         """'陕西宝鸡市 翠竹社区医院' → ('陕西宝鸡市', '翠竹社区医院'): a place typed in front of the
         name and set apart by a space is an address; it claims no level for the name."""
         parts = unicodedata.normalize("NFKC", raw or "").strip().split(maxsplit=1)
-        if (len(parts) == 2 and basic_clean(parts[1]) not in GENERIC_ALONE
+        if (len(parts) == 2 and self.literal(parts[1]) not in GENERIC_ALONE
                 and self.divisions.only_places(basic_clean(parts[0])) is not None):
             return basic_clean(parts[0]), parts[1]
         return "", raw
@@ -205,7 +205,7 @@ class Normalizer:
         place = self.divisions.strip_prefix(text, keep=GENERIC_ALONE)
         rest, level = place.rest, place.level
         m = _LEVEL_MARKER.match(rest)
-        if m:
+        if m and not self.divisions.starts_with_district(rest):  # 市中区 is a district of 济南
             level = level or _LEVELS[m.group(1)]
             rest = rest[1:]
         return place, level, rest
@@ -218,7 +218,7 @@ class Normalizer:
         for pattern, repl in self.rules.rewrites:
             text = pattern.sub(repl, text)
         m = _LEVEL_MARKER.match(text)
-        return text[1:] if m else text
+        return text[1:] if m and not self.divisions.starts_with_district(text) else text
 
     def _shorten_universities(self, text: str) -> str:
         for full, short in self.rules.universities:
