@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.dashboards.snapshot_fixture import build_snapshot
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+VIEWS = APP.parent / "views"
 
 
 @pytest.fixture
@@ -24,28 +26,42 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data
 
 
+@pytest.fixture(scope="session")
+def snapshot_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The two fixture snapshots, built once per session and copied into each test's data dir."""
+    root = tmp_path_factory.mktemp("snapshots")
+    return {"good": build_snapshot(root / "good.duckdb"),
+            "failed": build_snapshot(root / "failed.duckdb", blocking_failure=True)}
+
+
+def _install(snapshot: Path, data_dir: Path) -> Path:
+    target = data_dir / "published" / "current.duckdb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(snapshot, target)
+    return data_dir
+
+
 @pytest.fixture
-def published(data_dir: Path) -> Path:
+def published(data_dir: Path, snapshot_files: dict[str, Path]) -> Path:
     """A good snapshot: gates passed, as of 2026-10."""
-    build_snapshot(data_dir / "published" / "current.duckdb")
-    return data_dir
+    return _install(snapshot_files["good"], data_dir)
 
 
 @pytest.fixture
-def published_failed(data_dir: Path) -> Path:
+def published_failed(data_dir: Path, snapshot_files: dict[str, Path]) -> Path:
     """A snapshot whose blocking gate `customer_match_rate` failed."""
-    build_snapshot(data_dir / "published" / "current.duckdb", blocking_failure=True)
-    return data_dir
+    return _install(snapshot_files["failed"], data_dir)
 
 
 @pytest.fixture
 def open_page() -> Callable[..., AppTest]:
+    """Run one page script as Streamlit would after navigation (the entry file's navigation is
+    covered once per page by test_app_navigation.py; running it first for every test doubles
+    the cost)."""
     def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=30)
+        at = AppTest.from_file(str(VIEWS / f"{page}.py"), default_timeout=30)
         for key, value in (query or {}).items():
             at.query_params[key] = value
-        at.run()
-        at.switch_page(f"views/{page}.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at

@@ -1,0 +1,45 @@
+"""The entry file: st.navigation lists every page, opens on the scorecard, reaches each page."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboards.conftest import APP
+
+PAGES = {
+    "scorecard": "经营周报 Executive scorecard", "kpi_explorer": "指标浏览 KPI explorer",
+    "inventory": "渠道库存 Channel inventory", "loads": "数据加载 Loads",
+    "matching": "客户匹配 Matching", "quality": "数据质量 Data quality",
+}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, snapshot_files):
+    import shutil
+
+    data = tmp_path_factory.mktemp("nav") / "data"
+    (data / "published").mkdir(parents=True)
+    shutil.copyfile(snapshot_files["good"], data / "published" / "current.duckdb")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SFE_DATA_DIR", str(data))
+        for name in ("SFE_CONFIG", "SFE_ACCESS_CONTROL"):
+            mp.delenv(name, raising=False)
+        at = AppTest.from_file(str(APP), default_timeout=30)
+        at.run()
+        yield at, mp
+
+
+def test_app_opens_on_the_executive_scorecard(app):
+    at, _ = app
+    assert not at.exception
+    assert at.title[0].value == PAGES["scorecard"]
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_app_navigates_to_every_page(app, page):
+    at, _ = app
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == PAGES[page]
+    assert at.success and "2026-10" in at.success[0].value  # the status banner, as of month
