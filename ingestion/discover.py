@@ -37,9 +37,10 @@ class InboxFile:
 
 
 def discover(inbox: Path) -> list[InboxFile]:
-    """Every inbox file, oldest first (by modification time, then path)."""
+    """Every inbox file: masters first (flow checks products against them), then oldest first
+    (by modification time, then path), so a re-send comes after what it corrects."""
     items = [_describe(inbox, p) for p in inbox.rglob("*") if p.is_file() and _visible(inbox, p)]
-    return sorted(items, key=lambda f: (f.received_at, f.rel))
+    return sorted(items, key=lambda f: (f.folder != "master", f.received_at, f.rel))
 
 
 def _visible(inbox: Path, path: Path) -> bool:

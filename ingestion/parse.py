@@ -44,6 +44,7 @@ class FileContext:
     snapshot_date: dt.date | None = None  # masters; inventory when the file has no date column
     date_format: str | None = None
     fixed_unit: str | None = None  # the mapping's unit for files without a unit column
+    product_keys: tuple[str, ...] = ()  # product master names; empty: no product check
 
 
 @dataclass
@@ -97,13 +98,20 @@ def _row_kind(body: pl.DataFrame, header: HeaderMatch, source: Source) -> pl.Exp
                                for c in looked_at])
     date_field = next((f.name for f in source.fields if f.kind == "date" and f.required
                        and f.name in header.columns), None)
+    undated = pl.lit(True)
     if date_field:
-        total = total & ~pl.col(header.columns[date_field]).str.contains(r"\d{4}").fill_null(False)
+        undated = ~pl.col(header.columns[date_field]).str.contains(r"\d{4}").fill_null(False)
+    filled = pl.sum_horizontal([pl.col(c).is_not_null() for c in cells])
+    noted = pl.any_horizontal([pl.col(c).str.contains(values.NOTE_PATTERN).fill_null(False)
+                               for c in cells[:TOTAL_CELLS]])
+    short = pl.max_horizontal([pl.col(c).str.len_bytes() for c in cells]).fill_null(0) <= 300
+    note = (noted | ((filled == 1) & pl.lit(len(cells) >= 3))) & undated & short
     repeats = [(pl.col(col) == header.originals[col]).fill_null(False)
                for col in header.columns.values()]
     again = pl.sum_horizontal(repeats) >= min(2, len(repeats))
     return (pl.when(blank).then(pl.lit("blank")).when(again).then(pl.lit("header"))
-            .when(total).then(pl.lit("total")).otherwise(pl.lit("data")))
+            .when(total & undated).then(pl.lit("total")).when(note).then(pl.lit("note"))
+            .otherwise(pl.lit("data")))
 
 
 def _skip_counts(body: pl.DataFrame) -> dict[str, int]:
@@ -128,6 +136,7 @@ class _Plan:
         written = ctx.fixed_unit or (hint if _unit_text(hint) else None)
         self.default_raw_unit = written
         self.default_unit = _unit_text(written) or "box"
+        self.columns_added: set[str] = set()
 
     def raw(self, name: str) -> pl.Expr:
         col = self.header.columns.get(name)
@@ -151,7 +160,22 @@ class _Plan:
             col = self.header.columns.get(f.name)
             if col is not None and f.kind != "text":
                 data = map_distinct(data, col, self._parser(f), f"__p_{f.name}")
+        product = self.header.columns.get("product_name")
+        if self.ctx.product_keys and product and self.source.per_distributor:
+            keys = list(self.ctx.product_keys)
+            data = map_distinct(data, product, lambda e: values.product_text(e).str.contains_any(
+                keys), "__p_known_product")
         return data
+
+    def _unknown_product(self) -> tuple[pl.Expr, str] | None:
+        if "__p_known_product" not in self.columns_added:
+            return None
+        col = self.header.columns["product_name"]
+        shown = self.header.originals[col]
+        return pl.when(pl.col(col).is_not_null() & ~pl.col("__p_known_product")).then(pl.format(
+            "unknown product '{}' in column '" + shown + "': it names no generic or brand name "
+            "of the product master; add it to master/products or correct the name",
+            pl.col(col))), shown
 
     def _parsed(self, f: Field) -> pl.Expr:
         if f.kind == "text":
@@ -230,6 +254,10 @@ class _Plan:
             err = self._field_error(f)
             if err is not None:
                 checks.append(err)
+        self.columns_added = set(data.columns)
+        unknown = self._unknown_product()
+        if unknown is not None:
+            checks.append(unknown)
         if not checks:
             return [pl.lit(None, pl.String).alias("reason"),
                     pl.lit(None, pl.String).alias("column_name")]

@@ -29,6 +29,7 @@ from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read
 from ingestion.registry import Registration
 from ingestion.report import FileResult, IngestReport
 from ingestion.sources import Source
+from ingestion.values import product_keys
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.warehouse import connect
@@ -59,8 +60,20 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     with connect(settings) as con:
         ensure_tables(con)
         for item in console.track(files, description="ingesting files", total=len(files)):
-            report.files.append(ingest_file(con, settings, item, run_id, console))
+            result = ingest_file(con, settings, item, run_id, console)
+            _mark_superseded(report, result)
+            report.files.append(result)
     return report
+
+
+def _mark_superseded(report: IngestReport, result: FileResult) -> None:
+    """Files of this run that a later file of the same run replaced end as `superseded`."""
+    for earlier in report.files:
+        if earlier.file_id in result.supersedes:
+            earlier.status = "superseded"
+            earlier.reasons.append(f"superseded by {result.path} (file {result.file_id}) "
+                                   "in the same run; its rows were replaced")
+    report.superseded.extend(result.supersedes)
 
 
 def ingest_command(settings: Settings, args: argparse.Namespace, console: Console) -> IngestReport:
@@ -76,17 +89,19 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
                        item.source.entity if item.source else None, item.distributor_code,
                        item.received_at, "rejected", run_id)
     known = registry.known_path(con, item.rel, sha)
-    if known and known.status not in RETRY_STATUSES:
+    if not raw.strip():
+        known = known if known and known.status in RETRY_STATUSES else None
+    elif known and known.status not in RETRY_STATUSES:
         return _result(reg, "duplicate", [f"already ingested as file {known.file_id} "
                                           f"({known.status}); skipped"], known.file_id)
-    twin = registry.first_with_bytes(con, sha, item.rel)
+    twin = registry.first_with_bytes(con, sha, item.rel) if raw.strip() else None
     if twin is not None and known is None:
         reg.status, reg.duplicate_of = "duplicate", twin
         reg.reasons = [f"same bytes as file {twin}; skipped (not counted twice)"]
         registry.insert(con, reg)
         return _result(reg, reg.status, reg.reasons, reg.file_id)
     try:
-        outcome = _read_and_parse(settings, item, raw)
+        outcome = _read_and_parse(settings, item, raw, _product_keys(con, item))
         return _load(con, item, reg, outcome, known)
     except Rejected as exc:
         reg.reasons = [str(exc)]
@@ -125,7 +140,17 @@ def _record_unloaded(con: duckdb.DuckDBPyConnection, reg: Registration,
 
 # -- reading and parsing ----------------------------------------------------------------------
 
-def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes) -> Outcome:
+def _product_keys(con: duckdb.DuckDBPyConnection, item: InboxFile) -> tuple[str, ...]:
+    """Names from the product master (every snapshot), for the unknown-product check."""
+    if item.source is None or not item.source.per_distributor:
+        return ()
+    rows = con.execute("select distinct generic_name, brand_name from raw.master__products"
+                       ).fetchall()
+    return tuple(product_keys([n for row in rows for n in row if n]))
+
+
+def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
+                    products: tuple[str, ...] = ()) -> Outcome:
     if item.problem:
         raise Rejected(item.problem)
     source = item.source
@@ -148,6 +173,7 @@ def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes) -> Outcome:
                                     f"(saw {_first_cells(grid)})")
             continue
         ctx = _context(item, mapping, grid, header, source)
+        ctx.product_keys = products
         missing = _missing_fields(source, header, ctx)
         if missing:
             missing_by_sheet.append(
@@ -228,7 +254,8 @@ def _combine(parts: list[Parsed]) -> Parsed:
 
 def _skip_notes(parts: list[Parsed]) -> list[str]:
     combined = _combine(parts).skipped
-    label = {"blank": "blank rows", "total": "total rows (合计/小计)", "header": "repeated header rows"}
+    label = {"blank": "blank rows", "total": "total rows (合计/小计)", "header": "repeated header rows",
+             "note": "note rows (制表人/注/备注…)"}
     return [f"skipped {n} {label.get(k, k)} (not data, not counted)" for k, n in combined.items() if n]
 
 
@@ -256,7 +283,12 @@ def _load(con: duckdb.DuckDBPyConnection, item: InboxFile, reg: Registration, ou
         return _hold(con, reg, decision, known)
     reg.status = "partial" if reg.rows_quarantined else "loaded"
     _commit(con, reg, source, parsed, decision.supersedes, known)
-    return _result(reg, reg.status, reg.reasons, reg.file_id)
+    result = _result(reg, reg.status, reg.reasons, reg.file_id)
+    result.supersedes = list(decision.supersedes)
+    if decision.supersedes:
+        result.reasons.append(f"replaces the rows of file(s) {list(decision.supersedes)} "
+                              "for the same period")
+    return result
 
 
 def _hold(con: duckdb.DuckDBPyConnection, reg: Registration, decision: registry.Decision,

@@ -24,6 +24,7 @@ class FileResult:
     reasons: list[str] = field(default_factory=list)
     file_id: int | None = None
     distributor_code: str | None = None
+    supersedes: list[int] = field(default_factory=list)  # file ids this file replaced
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -23,6 +23,8 @@ UNIT_LOOKUP = {alias: unit for unit, aliases in UNITS.items() for alias in alias
 RETURN_PATTERN = r"退|冲|负|(?i:return|refund|credit|rtn|cancel)"
 TRUE_TEXT = ("1", "true", "t", "yes", "y", "是", "有", "√", "1.0")
 FALSE_TEXT = ("0", "false", "f", "no", "n", "否", "无", "×", "0.0")
+NOTE_PATTERN = (r"^(?:制表|审核|复核|注[:：]|备注|说明|打印|制单|负责人|联系人|联系电话|电话|数据来源|报送|填报|"
+                r"(?i:note|remark|prepared|printed))")
 TOTAL_PATTERN = r"^(?:本页|本月|总|共)?(?:合\s*计|小\s*计|总\s*计|共\s*计|累\s*计)|^(?i:grand\s*total|sub\s*total|total|sum)\b"
 
 
@@ -112,3 +114,27 @@ def normalise_unit(expr: pl.Expr) -> pl.Expr:
 
 def is_return(expr: pl.Expr) -> pl.Expr:
     return _nfkc(expr).str.contains(RETURN_PATTERN).fill_null(False)
+
+
+_SALT_PREFIX = r"^(?:注射用|盐酸|硫酸氢|硫酸|苯磺酸|甲磺酸|马来酸|酒石酸|枸橼酸|富马酸|琥珀酸|醋酸|磷酸)+"
+_FORM_SUFFIX = (r"(?:缓释片|控释片|肠溶片|分散片|咀嚼片|泡腾片|薄膜衣片|片|软胶囊|肠溶胶囊|胶囊|颗粒|注射液|"
+                r"滴丸|口服液|口服溶液|糖浆|丸|散|乳膏|软膏|贴剂|气雾剂|滴眼液)$")
+_SALT_SUFFIX = r"(?:钙|钠|钾|镁|锌)$"
+
+
+def product_keys(names: list[str]) -> list[str]:
+    """Names a distributor's product text may contain: brands and molecule cores of generic names
+    (注射用奥美拉唑钠 → 奥美拉唑, 瑞舒伐他汀钙片 → 瑞舒伐他汀), normalised like `product_text`."""
+    import re
+    import unicodedata
+
+    keys: set[str] = set()
+    for name in names:
+        text = re.sub(r"\s", "", unicodedata.normalize("NFKC", name or "")).lower()
+        core = re.sub(_SALT_SUFFIX, "", re.sub(_FORM_SUFFIX, "", re.sub(_SALT_PREFIX, "", text)))
+        keys.update(k for k in (text, core) if len(k) >= 2)
+    return sorted(keys)
+
+
+def product_text(expr: pl.Expr) -> pl.Expr:
+    return _nfkc(expr).str.replace_all(r"\s", "").str.to_lowercase()

@@ -16,7 +16,7 @@ import duckdb
 from ingestion.pipeline import ingest_inbox
 from tests.ingestion.conftest import flow_csv
 
-ROWS = 60_000
+ROWS = 20_000
 
 # Runs the real ingest; after the big file's rows are inserted (transaction still open) it
 # says so and waits, so the test can kill it at exactly that point.
