@@ -36,6 +36,9 @@ st.markdown("**下钻 Drill down**")
 drill_cols = st.columns(3)
 parent = None
 level = data.children(None)
+while len(level) == 1 and not data.children(level["territory_id"].iloc[0]).empty:
+    parent = level["territory_id"].iloc[0]  # a user who sees one territory starts inside it
+    level = data.children(parent)
 for i in range(3):
     if level.empty:
         break
@@ -89,7 +92,7 @@ with cov_tab:
         fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
                       labels={"month": "月份 Month", "coverage_rate": "覆盖率 Coverage",
                               "territory_name": "辖区 Territory"})
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(tickformat=".1%")
         fig.update_xaxes(type="category")  # months are labels, not dates
         st.plotly_chart(fig, width="stretch", key="coverage_trend")
 
