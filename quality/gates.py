@@ -164,6 +164,7 @@ def template_variables(con: duckdb.DuckDBPyConnection, catalog: Catalog,
         "today": today.isoformat(),
         "as_of_month": as_of,
         "recent_start_month": _month_minus(as_of, recent - 1) if as_of else "0000-00",
+        "month_minus": lambda month, n: _month_minus(month, int(n)) if month else "0000-00",
         "has_table": catalog.has_table,
         "has_column": catalog.has_column,
     }
