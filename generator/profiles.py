@@ -109,6 +109,6 @@ def build_profile(seed: int, code: str, index: int, bulk: bool) -> Profile:
         product_style=rng.choices(["generic", "brand_generic", "brand", "generic_spec", "abbrev"],
                                   weights=(5, 2, 1, 2, 1))[0],
         spec_style=rng.randrange(6),
-        cadence="weekly" if index % 11 == 3 else "quarterly" if index % 17 == 8 else "monthly",
+        cadence="weekly" if index % 11 == 3 else "quarterly" if index % 21 == 8 else "monthly",
         arrival_day=rng.randint(3, 12), late_prone=rng.random() < 0.15,
         name_style=rng.randrange(4), pad_commas=rng.random() < 0.5)
