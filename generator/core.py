@@ -85,7 +85,12 @@ def _volume_for_rows(world, seed: int, months, rows: int | None) -> tuple[float,
 def generate(out: Path, seed: int = 1, customers: int = 2000, months: int = 24, rows: int | None = None,
              console=None, company: str = DEFAULT_COMPANY) -> GenerateResult:
     if customers < 20 or months < 2:
-        raise UsageError("generate needs at least 20 customers and 2 months")
+        raise UsageError(f"generate needs at least 20 customers and 2 months (got customers={customers}, "
+                         f"months={months})")
+    if months > 120:
+        raise UsageError(f"months={months}: at most 120 months (10 years) of history")
+    if rows is not None and rows <= 0:
+        raise UsageError(f"rows={rows}: give a positive number of flow rows, or leave it out")
     started = time.perf_counter()
     out = Path(out)
     _prepare(out)

@@ -467,53 +467,56 @@ def deliver_flow(out: Path, world: World, econ: Economy, profiles: dict[str, Pro
 
 
 def inventory_files(out: Path, world: World, econ: Economy, profiles: dict[str, Profile],
-                    flow: FlowOutput, seed: int) -> list[tuple[str, str, str, str, int, int]]:
-    """Monthly stock reports; returns the planted variances (code, product, month, ...)."""
+                    flow: FlowOutput, seed: int) -> list[tuple[str, str, str, int, int]]:
+    """Monthly stock reports; returns the planted variances (code, product, month, true, reported)."""
     rng = py_rng(seed, "inventory-files")
     variances = []
-    dup_done = empty_done = False
+    planted = {"duplicate": len(econ.months) // 2, "truncated": len(econ.months) // 3}
     for di, d in enumerate(world.distributors):
         if not d.flow_required:
             continue
         prof = profiles[d.code]
-        folder = out / "inventory" / d.code
-        folder.mkdir(parents=True, exist_ok=True)
+        (out / "inventory" / d.code).mkdir(parents=True, exist_ok=True)
         for mi, m in enumerate(econ.months):
-            if rng.random() < 0.05:
-                continue
             end = month_end(m)
+            if rng.random() < 0.05:
+                flow.anomalies.append(("missing_stock_report", d.code, "", f"{m:%Y-%m}", "no stock report sent"))
+                continue
             arrival = arrival_time(prof, end, rng)
             if arrival > TODAY:
                 continue
-            df, lines_used, var = _stock_table(world, econ, prof, flow.books[d.code], di, mi, end, rng, flow)
+            df, var = _stock_table(world, econ, prof, flow.books[d.code], di, mi, end, rng, flow)
             variances += [(d.code, *v) for v in var]
             if df.height == 0:
                 continue
-            path = folder / file_name(prof, d, world.company, m, end, "inventory", prof.fmt)
+            path = out / "inventory" / d.code / file_name(prof, d, world.company, m, end, "inventory", prof.fmt)
             write_table(path, prof, title_lines(prof, d, world.company, m, end, "inventory"), df, [])
             set_arrival(path, arrival)
             flow.files.append(FileRecord(str(path.relative_to(out)), "inventory", "loaded", df.height, 0,
                                          "", arrival, d.code))
-            if not dup_done and mi == len(econ.months) // 2:
-                dup_done = True
-                dup = path.with_name(path.stem + "_copy" + path.suffix)
-                dup.write_bytes(path.read_bytes())
-                set_arrival(dup, arrival + timedelta(days=2))
-                flow.files.append(FileRecord(str(dup.relative_to(out)), "inventory", "duplicate", df.height,
-                                             0, f"byte-identical copy of {path.name}",
-                                             arrival + timedelta(days=2), d.code))
-            if not empty_done and mi == len(econ.months) // 3 and prof.fmt == "xlsx":
-                empty_done = True
-                bad = path.with_name(path.stem + "_未完成" + path.suffix)
+            if planted.get("duplicate") == mi:
+                del planted["duplicate"]
+                _extra_file(out, flow, path, "_copy", path.read_bytes(), arrival + timedelta(days=2),
+                            "duplicate", df.height, f"byte-identical copy of {path.name}", d.code)
+            if planted.get("truncated") == mi and prof.fmt == "xlsx":
+                del planted["truncated"]
                 data = path.read_bytes()
-                bad.write_bytes(data[: len(data) // 2])
-                set_arrival(bad, arrival - timedelta(hours=3))
-                flow.files.append(FileRecord(str(bad.relative_to(out)), "inventory", "rejected", 0, 0,
-                                             "truncated xlsx", arrival - timedelta(hours=3), d.code))
+                _extra_file(out, flow, path, "_未完成", data[: len(data) // 2], arrival - timedelta(hours=3),
+                            "rejected", 0, "truncated xlsx", d.code)
     return variances
 
 
-def _stock_table(world, econ, prof: Profile, book: Book, di: int, mi: int, end: date, rng, flow):
+def _extra_file(out: Path, flow: FlowOutput, original: Path, suffix: str, payload: bytes, when: datetime,
+                status: str, rows: int, note: str, code: str) -> None:
+    """A second file next to `original` (a copy, a broken upload) with its own arrival time."""
+    extra = original.with_name(original.stem + suffix + original.suffix)
+    extra.write_bytes(payload)
+    set_arrival(extra, when)
+    flow.files.append(FileRecord(str(extra.relative_to(out)), "inventory", status, rows, 0, note, when, code))
+
+
+def _stock_table(world: World, econ: Economy, prof: Profile, book: Book, di: int, mi: int, end: date,
+                 rng: random.Random, flow: FlowOutput) -> tuple[pl.DataFrame, list[tuple]]:
     """Rows of one stock report: true closing per product split over batches, some misreported."""
     excel = prof.fmt in ("xlsx", "xls")
     rows: dict[str, list] = {prof.inv_headers[f]: [] for f in prof.inv_fields}
@@ -559,4 +562,4 @@ def _stock_table(world, econ, prof: Profile, book: Book, di: int, mi: int, end: 
     elif prof.date_style == "serial":
         df = df.with_columns([(pl.col(h).cast(pl.Int32) + 25569).alias(h)
                               for f, h in prof.inv_headers.items() if f in ("snapshot_date", "expiry_date")])
-    return df, None, variances
+    return df, variances
