@@ -484,6 +484,12 @@ def subtree(territory_id: str | None, settings: Settings | None = None) -> list[
     return [t for t in _subtree(settings, territory_id) if t in set(visible)]
 
 
+def _group(by: str) -> str:
+    if by not in ("territory_id", "product_id"):
+        raise ValueError(f"cannot group KPIs by {by!r}")
+    return by
+
+
 def months(table: str, settings: Settings | None = None) -> list[str]:
     settings = settings or get_settings()
     _require(f"marts.{table}", settings)
@@ -505,9 +511,10 @@ def own_products(settings: Settings | None = None) -> pd.DataFrame:
 
 
 def coverage(month: str | None, territory_ids: Sequence[str], product_id: str | None = None,
-             settings: Settings | None = None) -> pd.DataFrame:
+             settings: Settings | None = None, by: str = "territory_id") -> pd.DataFrame:
     """kpi_coverage rows for the given territories (one month, or every month when None).
-    With product_id None the products are summed (rate = covered / target over products)."""
+    With product_id None the products are summed (rate = covered / target over products);
+    `by="product_id"` gives one row per product over the territories instead."""
     settings = settings or get_settings()
     _require("marts.kpi_coverage", settings)
     where, params = scope_clause("territory_id", settings=settings)
@@ -521,17 +528,17 @@ def coverage(month: str | None, territory_ids: Sequence[str], product_id: str | 
         params.append(product_id)
     return run(
         f"""
-        select month, territory_id, sum(target_customers) as target_customers,
+        select month, {_group(by)}, sum(target_customers) as target_customers,
                sum(covered_customers) as covered_customers,
                case when sum(target_customers) > 0
                     then sum(covered_customers) / sum(target_customers) end as coverage_rate
         from marts.kpi_coverage where {' and '.join(conds)}
-        group by month, territory_id order by month, territory_id
+        group by all order by all
         """, params, settings=settings)
 
 
 def achievement(month: str | None, territory_ids: Sequence[str], product_id: str | None = None,
-                settings: Settings | None = None) -> pd.DataFrame:
+                settings: Settings | None = None, by: str = "territory_id") -> pd.DataFrame:
     """kpi_target_achievement for the given territories, products summed unless one is given."""
     settings = settings or get_settings()
     _require("marts.kpi_target_achievement", settings)
@@ -546,7 +553,7 @@ def achievement(month: str | None, territory_ids: Sequence[str], product_id: str
         params.append(product_id)
     return run(
         f"""
-        select month, territory_id, sum(target_amount) as target_amount,
+        select month, {_group(by)}, sum(target_amount) as target_amount,
                sum(actual_amount) as actual_amount,
                case when sum(target_amount) > 0 then sum(actual_amount) / sum(target_amount) end
                    as achievement_rate,
@@ -555,7 +562,7 @@ def achievement(month: str | None, territory_ids: Sequence[str], product_id: str
                case when sum(ytd_target_amount) > 0
                     then sum(ytd_actual_amount) / sum(ytd_target_amount) end as ytd_achievement_rate
         from marts.kpi_target_achievement where {' and '.join(conds)}
-        group by month, territory_id order by month, territory_id
+        group by all order by all
         """, params, settings=settings)
 
 

@@ -87,6 +87,16 @@ with cov_tab:
                      "target_customers": "目标客户 Target", "covered_customers": "覆盖 Covered",
                      "coverage_rate": st.column_config.ProgressColumn(
                          "覆盖率 Coverage", format="percent", min_value=0, max_value=1)})
+    by_product = data.coverage(month, head_ids, product_id, by="product_id")
+    if len(by_product) > 1:
+        st.markdown(f"**按产品 By product · {head_name}**")
+        st.dataframe(by_product.drop(columns=["month"]).assign(
+            product_id=by_product["product_id"].map(product_labels).fillna(by_product["product_id"])),
+            hide_index=True, key="coverage_products",
+            column_config={"product_id": "产品 Product", "target_customers": "目标客户 Target",
+                           "covered_customers": "覆盖 Covered",
+                           "coverage_rate": st.column_config.NumberColumn("覆盖率 Coverage",
+                                                                          format="percent")})
     trend = _named(data.coverage(None, rows_ids, product_id))
     if len(trend):
         fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
@@ -121,6 +131,20 @@ with ach_tab:
                          labels={"territory_name": "辖区 Territory", "value": "金额 Amount (¥)",
                                  "variable": ""})
             st.plotly_chart(fig, width="stretch", key="achievement_bar")
+        by_product = data.achievement(month, head_ids, product_id, by="product_id")
+        if len(by_product) > 1:
+            st.markdown(f"**按产品 By product · {head_name}**")
+            st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
+                                     "achievement_rate"]].assign(
+                product_id=by_product["product_id"].map(product_labels)
+                .fillna(by_product["product_id"])), hide_index=True, key="achievement_products",
+                column_config={"product_id": "产品 Product",
+                               "target_amount": st.column_config.NumberColumn("指标 Target",
+                                                                              format="¥%,.0f"),
+                               "actual_amount": st.column_config.NumberColumn("实际 Actual",
+                                                                              format="¥%,.0f"),
+                               "achievement_rate": st.column_config.NumberColumn(
+                                   "达成率", format="percent")})
         exp = _named(data.expense_ratio(month, rows_ids))
         if len(exp):
             st.markdown("**费用率 Expense ratio**")

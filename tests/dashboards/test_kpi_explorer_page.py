@@ -69,3 +69,11 @@ def test_kpi_explorer_access_control_unknown_user_sees_nothing(published, open_p
     at = open_page("kpi_explorer", query={"user": "li"})
     assert any("li" in e.value and "access.toml" in e.value for e in at.error)
     assert not at.dataframe
+
+
+def test_kpi_explorer_breaks_coverage_down_by_product(published, open_page):
+    at = open_page("kpi_explorer")
+    by_product = [d.value for d in at.dataframe
+                  if "product_id" in d.value.columns and "coverage_rate" in d.value.columns][0]
+    rates = dict(zip(by_product["product_id"], by_product["coverage_rate"]))
+    assert rates == {"康立宁 20mg*7片": 19 / 28, "安平 5mg*28片": 9 / 14}  # national, 2026-10
