@@ -241,18 +241,19 @@ class CustomerMatcher:
         key, kind = self.index.key_text[k], self.index.key_kind[k]
         if kind == "alias_literal":
             return 1.0 if key == norm.full else 0.0
-        if key == norm.core:
-            return 1.0
-        district = self.index.customers[self.index.key_owner[k]].district
-        if district and norm.core.startswith(district) and norm.core[len(district):] == key:
-            return 1.0
-        return name_similarity(norm.core, key) + DISTRIBUTOR_CITY_BONUS
+        cand = self.index.customers[self.index.key_owner[k]]
+        geo = _geo_penalty(norm.province, cand.province, 0.5) + _geo_penalty(norm.city, cand.city, 0.4)
+        if cand.district and norm.core.startswith(cand.district) and norm.core[len(cand.district):] == key:
+            return 1.0 - geo
+        sim = 1.0 if key == norm.core else name_similarity(norm.core, key) + DISTRIBUTOR_CITY_BONUS
+        return sim - geo
 
     def decide(self, buyer: RawBuyer, norm: Normalized, keys: set[int]) -> Decision:
         """Score keys best-first by name similarity, an upper bound of the final score, and stop
         once no remaining key can reach the runner-up: the decision is the same as scoring all."""
         per_customer: dict[int, tuple[float, dict[str, object]]] = {}
         best = runner_up = 0.0
+        leader = -1
         margin = self.thresholds.margin
         for bound, k in sorted(((self._upper_bound(norm, k), k) for k in keys), reverse=True):
             if bound < runner_up or bound < best - margin:
@@ -262,9 +263,15 @@ class CustomerMatcher:
                                          self.index.key_text[k], self.index.key_kind[k],
                                          self.index.key_level[k], self.normalizer.rules.types,
                                          self.index.key_markers[k])
-            if owner not in per_customer or score > per_customer[owner][0]:
-                per_customer[owner] = (score, evidence)
-                best, runner_up = _top_two(per_customer)
+            if owner in per_customer and score <= per_customer[owner][0]:
+                continue
+            per_customer[owner] = (score, evidence)
+            if owner == leader:
+                best = score
+            elif score > best:
+                leader, best, runner_up = owner, score, best
+            elif score > runner_up:
+                runner_up = score
         ranked = sorted(per_customer.items(),
                         key=lambda kv: (-kv[1][0], not kv[1][1].get("exact_name"), kv[0]))
         return self._outcome(ranked, norm, buyer)
@@ -293,20 +300,14 @@ class CustomerMatcher:
         return Decision(status, None, best, method, evidence, top)
 
 
-def _top_two(per_customer: dict[int, tuple[float, dict[str, object]]]) -> tuple[float, float]:
-    first = second = 0.0
-    for score, _ in per_customer.values():
-        if score > first:
-            first, second = score, first
-        elif score > second:
-            second = score
-    return first, second
-
-
 def _only_exact_name(ranked: list[tuple[int, tuple[float, dict[str, object]]]]) -> bool:
     """The raw name is, letter for letter, the official name of exactly one close candidate."""
     exact = [o for o, (_, ev) in ranked if ev.get("exact_name")]
     return len(exact) == 1 and exact[0] == ranked[0][0]
+
+
+def _geo_penalty(raw: str, cand: str, penalty: float) -> float:
+    return penalty if raw and cand and raw != cand else 0.0
 
 
 def _geo(raw: str, cand: str) -> str:
@@ -359,8 +360,8 @@ def _geo_score(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, district
     ev["province"] = _geo(norm.province, cand.province)
     ev["city"] = _geo(norm.city, cand.city)
     ev["district"] = _geo(district, cand.district)
-    score = -{"conflict": 0.5}.get(str(ev["province"]), 0.0)
-    score -= {"conflict": 0.4}.get(str(ev["city"]), 0.0)
+    score = -_geo_penalty(norm.province, cand.province, 0.5)
+    score -= _geo_penalty(norm.city, cand.city, 0.4)
     score -= {"conflict": 0.2}.get(str(ev["district"]), 0.0)
     if not norm.province and not norm.city:
         ev["distributor_province"] = _geo(buyer.context_province, cand.province)

@@ -17,6 +17,7 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "地区",
              "新区", "省", "市", "区", "县", "盟", "旗")
+_DISTRICT_INSTITUTIONS = ("人民医院", "中医", "妇幼", "医院", "卫生", "社区")
 MUNICIPALITIES = frozenset({"北京", "上海", "天津", "重庆"})
 
 
@@ -148,8 +149,10 @@ class Divisions:
                      level, text[pos:])
 
     def starts_with_district(self, text: str) -> bool:
-        """'市中人民医院' starts with the district 市中 (济南市市中区), written without 区."""
-        return any(text.startswith(d) for d in self.city_of_district if d[0] == text[:1])
+        """'市中人民医院' starts with the district 市中 (济南市市中区) written without 区; '市中心医院'
+        does not (what follows 市中 must be how district hospitals are named)."""
+        return any(text.startswith(d) and text[len(d):].startswith(_DISTRICT_INSTITUTIONS)
+                   for d in self.city_of_district if d[:1] == text[:1])
 
     def only_places(self, text: str) -> Place | None:
         """The divisions if `text` is nothing but division names ('陕西宝鸡市'), else None."""

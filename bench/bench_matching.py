@@ -1,0 +1,188 @@
+"""Benchmark and quality report for customer matching (issue 5).
+
+    uv run --frozen python bench/bench_matching.py                 # throughput, 60,000 names
+    uv run --frozen python bench/bench_matching.py --names 100000
+    uv run --frozen python bench/bench_matching.py --quality       # + precision/recall, seeds 1, 2
+    uv run --frozen python bench/bench_matching.py --quality --write bench/results/matching.md
+
+Throughput: a customer master from the generator's world (3,000 customers by default) and N
+distinct raw buyer names made with the generator's own naming noise (aliases, department
+suffixes, place prefixes, typos, full-width, stray spaces), spread over the distributors of each
+customer's province, loaded as `raw.flow__lines`; then one `run_matching` (read, normalise, block,
+score, sticky/steward, write the tables). Target: ≥ 50,000 distinct raw names per minute on the
+2-core machine. Wall time depends on what else runs on the machine, so CPU time is shown too.
+
+Quality: `sfe generate` (300 customers, 6 months) → `ingest_inbox` → `run_matching`, scored
+against `_truth/` with `matching.evaluate`; plus the real hospital alias set of tests/data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from generator.economy import month_starts  # noqa: E402
+from generator.variants import customer_variants, full_width, stray_spaces, typo  # noqa: E402
+from generator.world import build_world  # noqa: E402
+from matching.evaluate import evaluate_products, evaluate_warehouse  # noqa: E402
+from matching.pipeline import run_matching  # noqa: E402
+from sfe.config import Settings, load_settings  # noqa: E402
+from sfe.warehouse import connect  # noqa: E402
+
+TARGET_PER_MINUTE = 50_000
+
+
+def synthetic_names(n_names: int, n_customers: int, seed: int) -> tuple[object, list[tuple[str, str, str]]]:
+    """(world, [(distributor_code, buyer_code, raw_name)]) with n_names distinct (distributor, name)."""
+    world = build_world(seed, n_customers, month_starts(3), "华康制药")
+    rng = random.Random(seed)
+    by_province: dict[str, list[str]] = {}
+    for d in world.distributors:
+        by_province.setdefault(d.province, []).append(d.code)
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[str, str, str]] = []
+    attempts = 0
+    while len(out) < n_names and attempts < n_names * 20:
+        attempts += 1
+        c = world.customers[rng.randrange(len(world.customers))]
+        name = rng.choice(customer_variants(c, 0.8, rng))
+        if rng.random() < 0.5:  # more of the generator's own noise, so names stay distinct
+            name = rng.choice([full_width, lambda t: stray_spaces(t, rng), lambda t: typo(t, rng)])(name)
+        key = (rng.choice(by_province[c.province]), name.strip())
+        if key[1] and key not in seen:
+            seen.add(key)
+            out.append((key[0], "", key[1]))
+    return world, out
+
+
+def load_synthetic(settings: Settings, world, names: list[tuple[str, str, str]]) -> None:
+    snap = date(2026, 10, 31)
+    cust = pl.DataFrame([(snap, 1, i + 2, None, c.crm_id, c.name, c.ctype, c.level, c.province, c.city,
+                          c.district, c.address, c.beds, c.potential) for i, c in enumerate(world.customers)],
+                        schema=["snapshot_date", "file_id", "source_row", "sheet", "crm_customer_id", "name",
+                                "customer_type", "level", "province", "city", "district", "address",
+                                "beds", "potential"], orient="row")
+    dist = pl.DataFrame([(snap, 2, i + 2, None, d.code, d.name, d.tier, d.province, d.city,
+                          d.flow_required, "|".join(d.aliases)) for i, d in enumerate(world.distributors)],
+                        schema=["snapshot_date", "file_id", "source_row", "sheet", "distributor_code", "name",
+                                "tier", "province", "city", "flow_required", "aliases"], orient="row")
+    prod = pl.DataFrame([(snap, 3, i + 2, None, p.product_id, p.generic, p.brand, p.spec, p.dosage_form,
+                          p.pack_size, p.case_size, p.list_price, p.is_own) for i, p in enumerate(world.products)],
+                        schema=["snapshot_date", "file_id", "source_row", "sheet", "product_id", "generic_name",
+                                "brand_name", "spec", "dosage_form", "pack_size", "case_size", "list_price",
+                                "is_own"], orient="row")
+    flow = pl.DataFrame([(4, i + 2, None, d, snap, None, name, None, "阿托伐他汀钙片", "20mg*14片", None, 1.0,
+                          "box") for i, (d, _, name) in enumerate(names)],
+                        schema=["file_id", "source_row", "sheet", "distributor_code", "sale_date", "buyer_code",
+                                "buyer_name", "buyer_address", "product_name", "spec", "manufacturer",
+                                "quantity", "unit"], orient="row")
+    with connect(settings) as con:
+        for table, frame in {"master__customers": cust, "master__distributors": dist,
+                             "master__products": prod, "flow__lines": flow}.items():
+            con.register("_frame", frame.to_arrow())
+            con.execute(f"create or replace table raw.{table} as select * from _frame")
+            con.unregister("_frame")
+
+
+def throughput(n_names: int, n_customers: int, seed: int) -> dict[str, object]:
+    world, names = synthetic_names(n_names, n_customers, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(env={}, data_dir=Path(tmp))
+        load_synthetic(settings, world, names)
+        wall, cpu = time.perf_counter(), time.process_time()
+        report = run_matching(settings)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    distinct_strings = len({n for _, _, n in names})
+    return {"names": len(names), "distinct_strings": distinct_strings, "customers": len(world.customers),
+            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "per_minute_wall": int(len(names) / wall * 60), "per_minute_cpu": int(len(names) / cpu * 60),
+            "status": report.customer_status}
+
+
+def quality(seed: int, customers: int = 300, months: int = 6) -> dict[str, object]:
+    from generator.core import generate
+    from ingestion.pipeline import ingest_inbox
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inbox = Path(tmp) / "inbox"
+        generate(inbox, seed=seed, customers=customers, months=months)
+        settings = load_settings(env={}, data_dir=Path(tmp) / "data")
+        ingest_inbox(settings, inbox)
+        report = run_matching(settings)
+        cq = evaluate_warehouse(settings.working_db, inbox / "_truth" / "customer_truth.csv")
+        pq = evaluate_products(settings.working_db, inbox / "_truth" / "product_truth.csv")
+    return {"seed": seed, "customers": cq.to_dict(), "products": pq.to_dict(),
+            "review_queue": report.review_queue_size, "seconds": round(report.seconds, 1)}
+
+
+def real_aliases() -> dict[str, dict[str, float]]:
+    from tests.matching.test_real_aliases import _measure
+
+    return {"with alias table": _measure(True), "rules only": _measure(False)}
+
+
+def render(tp: dict[str, object], seeds: list[dict[str, object]], real: dict[str, dict]) -> str:
+    lines = ["# Matching benchmark", "",
+             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
+             "`uv run --frozen python bench/bench_matching.py --quality`.", "",
+             "## Throughput (target ≥ 50,000 distinct raw names per minute, 2 cores)", "",
+             "| names | distinct strings | master customers | wall s | CPU s | names/min (wall) | names/min (CPU) |",
+             "|---|---|---|---|---|---|---|",
+             f"| {tp['names']:,} | {tp['distinct_strings']:,} | {tp['customers']:,} | {tp['wall_s']} | "
+             f"{tp['cpu_s']} | {tp['per_minute_wall']:,} | {tp['per_minute_cpu']:,} |", "",
+             f"Outcome mix: {tp['status']}.", ""]
+    if seeds:
+        lines += ["## Precision / recall on generated data (generate → ingest → match, default thresholds)", "",
+                  "| seed | raw names | matchable | auto | precision | recall | review queue | unmatched | "
+                  "buyer-kind errors | products precision | products recall | products in review |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for s in seeds:
+            c, p = s["customers"], s["products"]
+            lines.append(f"| {s['seed']}{' (tuned)' if s['seed'] == 1 else ' (unseen)'} | {c['rows']} | "
+                         f"{c['matchable']} | {c['auto']} | {c['precision']:.4f} | {c['recall']:.4f} | "
+                         f"{c['review']} | {c['unmatched']} | {c['buyer_kind_errors']} | "
+                         f"{p['precision']:.4f} | {p['recall']:.4f} | {p['review']} |")
+        lines.append("")
+    if real:
+        lines += ["## Real hospital aliases (tests/data/real_hospital_aliases.csv)", "",
+                  "| run | names | auto | correct | review | precision | recall |", "|---|---|---|---|---|---|---|"]
+        for name, r in real.items():
+            lines.append(f"| {name} | {r['names']} | {r['auto']} | {r['correct']} | {r['review']} | "
+                         f"{r['precision']:.4f} | {r['recall']:.4f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--names", type=int, default=60_000)
+    parser.add_argument("--customers", type=int, default=3_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quality", action="store_true", help="also precision/recall on seeds 1 and 2")
+    parser.add_argument("--write", type=Path, default=None, help="write the markdown report here")
+    args = parser.parse_args(argv)
+    tp = throughput(args.names, args.customers, args.seed)
+    print(tp, flush=True)
+    seeds = [quality(s) for s in (1, 2)] if args.quality else []
+    for s in seeds:
+        print({k: v for k, v in s.items()}, flush=True)
+    real = real_aliases() if args.quality else {}
+    text = render(tp, seeds, real)
+    if args.write:
+        args.write.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0 if tp["per_minute_cpu"] >= TARGET_PER_MINUTE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
