@@ -92,11 +92,9 @@ class CheckReport:
         }
 
     def summary(self) -> str:
-        from sfe.console import Console as _Console  # noqa: PLC0415
-
         rows = [[r.name, r.severity, r.status.upper() if r.status != "pass" else r.status,
                  r.failing_rows, _shorten(r.message, 70)] for r in self.results]
-        table = _Console().table(f"quality gates, run {self.run_id}",
+        table = Console().table(f"quality gates, run {self.run_id}",
                                  ["check", "severity", "status", "failing rows", "message"], rows)
         if self.blocking_failures:
             verdict = (f"FAILED: {len(self.blocking_failures)} blocking check(s) did not pass "

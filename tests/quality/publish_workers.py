@@ -48,7 +48,7 @@ def read_snapshot(settings) -> tuple[str, int]:
     return snapshot_id, n
 
 
-def read_loop(data_dir: str, stop, results, seconds: float = 60.0,
+def read_loop(data_dir: str, stop, results, seconds: float = 300.0,
               max_reads: int = 100_000) -> None:
     """Read the published snapshot until `stop` is set; report (reads, errors, snapshot ids).
 
