@@ -144,3 +144,26 @@ def test_a_code_keeps_its_match_for_new_spellings_in_the_same_run(warehouse: Set
 def test_no_master_means_a_clear_error_not_empty_tables(settings: Settings) -> None:
     report = run_matching(settings)
     assert report.exit_code == 1 and "master/customers.csv" in report.summary()
+
+
+def test_tender_hospitals_and_bidders_are_matched(warehouse: Settings) -> None:
+    import polars as pl
+
+    tenders = pl.DataFrame({
+        "file_id": [9, 9, 9], "source_row": [2, 3, 4], "sheet": [None, None, None],
+        "province": ["江苏省", "江苏省", "北京市"], "tender_name": ["江苏省集采"] * 3,
+        "generic_name": ["阿托伐他汀钙片"] * 3, "spec": ["20mg*14片"] * 3,
+        "bidder": ["华康制药有限公司", "辉瑞制药有限公司", "华康制药"],
+        "result": ["中标", "未中标", "中标"], "hospital_name": ["苏州市一院", "第一人民医院", "北医三院"]})
+    with connect(warehouse) as con:
+        con.register("_t", tenders.to_arrow())
+        con.execute("create table raw.tenders__results as select * from _t")
+    report = run_matching(warehouse)
+    rows = _map(warehouse)
+    assert rows[("江苏省", "", "苏州市一院")]["crm_customer_id"] == "C003"
+    assert rows[("江苏省", "", "第一人民医院")]["match_status"] == "review"  # 苏州 or 无锡
+    assert rows[("北京市", "", "北医三院")]["crm_customer_id"] == "C001"
+    assert report.customer_by_source["tender"]["auto"] == 2
+    with connect(warehouse) as con:
+        own = dict(con.execute("select bidder, is_own_company from matching.bidder_map").fetchall())
+    assert own == {"华康制药有限公司": True, "华康制药": True, "辉瑞制药有限公司": False}
