@@ -31,9 +31,9 @@ PAGES = {
     "数据运营 Data operations": [
         st.Page("views/loads.py", title="数据加载 Loads", icon=":material/upload_file:",
                 url_path="loads"),
-        st.Page("views/matching.py", title="客户匹配 Matching", icon=":material/join:",
+        st.Page("views/match_review.py", title="客户匹配 Matching", icon=":material/join:",
                 url_path="matching"),
-        st.Page("views/quality.py", title="数据质量 Data quality", icon=":material/fact_check:",
+        st.Page("views/data_quality.py", title="数据质量 Data quality", icon=":material/fact_check:",
                 url_path="quality"),
     ],
 }

@@ -10,7 +10,7 @@ from tests.dashboards.conftest import APP
 PAGES = {
     "scorecard": "经营周报 Executive scorecard", "kpi_explorer": "指标浏览 KPI explorer",
     "inventory": "渠道库存 Channel inventory", "loads": "数据加载 Loads",
-    "matching": "客户匹配 Matching", "quality": "数据质量 Data quality",
+    "match_review": "客户匹配 Matching", "data_quality": "数据质量 Data quality",
 }
 
 
@@ -43,3 +43,12 @@ def test_app_navigates_to_every_page(app, page):
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == PAGES[page]
     assert at.success and "2026-10" in at.success[0].value  # the status banner, as of month
+
+
+def test_no_page_file_shadows_a_project_package():
+    """A page script's folder is on sys.path when it runs; views/quality.py once made
+    `import quality.published` execute the Data quality page inside another page."""
+    from tests.dashboards.conftest import VIEWS
+
+    packages = {"sfe", "ingestion", "matching", "quality", "generator", "dashboards", "dags"}
+    assert not {p.stem for p in VIEWS.glob("*.py")} & packages

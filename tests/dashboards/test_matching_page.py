@@ -37,7 +37,7 @@ def fake_stewardship(monkeypatch):
 
 
 def test_matching_page_shows_queue_with_candidates(published, open_page, fake_stewardship):
-    at = open_page("matching")
+    at = open_page("match_review")
     queue = table_with(at, "candidates")
     assert queue.iloc[0]["raw_name"] == "上海一院"
     assert "C1" in queue.iloc[0]["candidates"]
@@ -45,7 +45,7 @@ def test_matching_page_shows_queue_with_candidates(published, open_page, fake_st
 
 
 def test_matching_page_records_a_confirm_decision(published, open_page, fake_stewardship):
-    at = open_page("matching")
+    at = open_page("match_review")
     at.text_input(key="who").input("wang.steward")
     at.text_input(key="why").input("same hospital, abbreviated")
     at.button[0].click().run()
@@ -59,7 +59,7 @@ def test_matching_page_records_a_confirm_decision(published, open_page, fake_ste
 
 
 def test_matching_page_requires_who(published, open_page, fake_stewardship):
-    at = open_page("matching")
+    at = open_page("match_review")
     at.button[0].click().run()
     assert fake_stewardship == []
     assert any("Who" in e.value for e in at.error)
@@ -68,7 +68,7 @@ def test_matching_page_requires_who(published, open_page, fake_stewardship):
 def test_matching_page_without_stewardship_module_reads_snapshot(published, open_page,
                                                                 monkeypatch):
     monkeypatch.setitem(sys.modules, "matching.stewardship", None)
-    at = open_page("matching")
+    at = open_page("match_review")
     assert any("stewardship" in w.value for w in at.warning)
     queue = table_with(at, "raw_name")
     assert list(queue["raw_name"]) == ["上海一院"]
@@ -79,7 +79,7 @@ def test_matching_page_uses_the_real_stewardship_module_on_the_snapshot(publishe
     """matching.stewardship.review_queue reads matching.customer_source_map of the snapshot;
     a decision lands in the append-only decisions file and shows in the log."""
     pytest.importorskip("matching.stewardship")
-    at = open_page("matching")
+    at = open_page("match_review")
     queue = table_with(at, "candidates")
     assert list(queue["raw_name"]) == ["上海一院"]
     at.text_input(key="who").input("wang.steward")

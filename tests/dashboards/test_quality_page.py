@@ -6,7 +6,7 @@ from tests.dashboards.conftest import metrics, table_with
 
 
 def test_quality_page_shows_failing_checks_of_the_snapshot(published, open_page):
-    at = open_page("quality")
+    at = open_page("data_quality")
     m = metrics(at)
     assert m["质量门 Gate status"] == "passed" and str(m["阻断失败 Blocking failures"]) == "0"
     failing = table_with(at, "failing_rows")
@@ -14,7 +14,7 @@ def test_quality_page_shows_failing_checks_of_the_snapshot(published, open_page)
 
 
 def test_quality_page_shows_blocking_failure_and_last_good_publish(published_failed, open_page):
-    at = open_page("quality")
+    at = open_page("data_quality")
     assert str(metrics(at)["阻断失败 Blocking failures"]) == "1"
     failing = table_with(at, "failing_rows").set_index("check_name")
     assert failing.loc["customer_match_rate", "failing_rows"] == 412
@@ -23,7 +23,7 @@ def test_quality_page_shows_blocking_failure_and_last_good_publish(published_fai
 
 
 def test_quality_page_shows_publish_history(published, open_page):
-    at = open_page("quality")
+    at = open_page("data_quality")
     hist = table_with(at, "snapshot_id")
     assert list(hist["snapshot_id"]) == ["snap-20261102", "snap-20261025"]
 
@@ -34,5 +34,5 @@ def test_quality_page_shows_last_refused_publish_from_status_file(published, ope
     (published / "published" / "status.json").write_text(json.dumps({
         "last_attempt": {"outcome": "refused", "reason": "blocking gate flow_completeness failed",
                          "at": "2026-11-09T08:00:00"}}), encoding="utf-8")
-    at = open_page("quality")
+    at = open_page("data_quality")
     assert any("flow_completeness failed" in w.value for w in at.warning)

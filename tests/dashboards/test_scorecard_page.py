@@ -44,3 +44,15 @@ def test_scorecard_page_says_nothing_published_yet(data_dir, open_page):
     at = open_page("scorecard")
     assert "sfe run" in texts(at)
     assert not at.metric
+
+
+def test_scorecard_page_withholds_a_region_whose_data_status_failed(published, open_page):
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.scorecard_weekly set data_status = 'failed' where region_id = 'R-S'")
+    con.close()
+    at = open_page("scorecard")
+    assert any("华南大区 South" in e.value for e in at.error)
+    values = [m.value for m in at.metric]
+    assert "¥1,234,567" in values and "¥456,789" not in values
