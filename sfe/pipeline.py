@@ -76,7 +76,7 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
     calls = {
         "ingest": lambda: _stage("ingest")(settings, inbox, console=console),
         "build": lambda: _stage("build")(settings, console=console),
-        "check": lambda: _stage("check")(settings, console=console),
+        "check": lambda: _stage("check")(settings, console=console, run_id=run.run_id),
         "publish": lambda: _stage("publish")(settings, console=console),
     }
     stopped_at = None
