@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import duckdb
 import polars as pl
 
-from matching.companies import DistributorIndex, is_own_company, own_company_score
+from matching.companies import DistributorHit, DistributorIndex, is_own_company, own_company_score
 from matching.customers import (CustomerIndex, CustomerMatcher, Decision, MasterCustomer, RawBuyer,
                                 Thresholds, load_aliases)
 from matching.divisions import Divisions, short_name
@@ -26,7 +26,8 @@ from matching.normalize import NameRules, Normalizer, basic_clean
 from matching.products import MasterProduct, ProductMatcher
 from matching.sources import (load_customer_master, load_distributors, load_products, load_raw_buyers,
                               load_raw_products, load_bidders, previous_sticky_keys, all_crm_ids)
-from matching.stewardship import StewardDecision, latest_decisions, read_decisions
+from matching.stewardship import (StewardDecision, latest_decisions, read_decisions, read_sticky_keys,
+                                  write_sticky_keys)
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
@@ -123,7 +124,9 @@ def run_matching(settings: Settings, console: Console | None = None) -> MatchRep
         bidder_map = _match_bidders(con, settings, normalizer, report)
         ids = _customer_ids(con, customer_map)
         report.customer_ids = ids.height
-        _write(con, customer_map, product_map, ids, bidder_map)
+        sticky = _sticky_frame(customer_map)
+        _write(con, customer_map, product_map, ids, bidder_map, sticky)
+    write_sticky_keys(settings, sticky)
     report.seconds = time.perf_counter() - started
     console.info(f"    {report.summary()}")
     return report
@@ -140,9 +143,10 @@ def _match_customers(con: duckdb.DuckDBPyConnection, settings: Settings, normali
     console.step(f"matching: {raw.height} raw customer names against {len(index.customers)} customers")
     rows = _customer_rows(raw, matcher, distributors)
     rows = _propagate_codes(rows)
-    rows, report.sticky_applied = _apply_sticky(rows, previous_sticky_keys(con))
+    sticky = {**read_sticky_keys(settings), **previous_sticky_keys(con)}
+    rows, report.sticky_applied = _apply_sticky(rows, sticky)
     known = set(all_crm_ids(con))
-    rows, report.decisions_applied = _apply_decisions(rows, read_decisions(settings), known, index)
+    rows, report.decisions_applied = _apply_decisions(rows, read_decisions(settings), known)
     frame = pl.DataFrame(rows, schema=CUSTOMER_MAP_SCHEMA, orient="row")
     terminal = frame.filter(pl.col("buyer_kind") == "terminal")
     report.customer_status = dict(Counter(terminal["match_status"].to_list()))
@@ -208,7 +212,7 @@ def _customer_rows(raw: pl.DataFrame, matcher: CustomerMatcher,
     return rows
 
 
-def _row(rec: dict, normalized: str, d: Decision, hit) -> dict[str, object]:
+def _row(rec: dict, normalized: str, d: Decision, hit: DistributorHit | None) -> dict[str, object]:
     base = {"source": rec["source"], "distributor_code": rec["distributor_code"],
             "buyer_code": rec["buyer_code"], "raw_name": rec["raw_name"],
             "source_key": rec["buyer_code"] or normalized, "normalized_name": normalized}
@@ -257,7 +261,7 @@ def _apply_sticky(rows: list[dict[str, object]],
 
 
 def _apply_decisions(rows: list[dict[str, object]], decisions: list[StewardDecision],
-                     known: set[str], index: CustomerIndex) -> tuple[list[dict], int]:
+                     known: set[str]) -> tuple[list[dict], int]:
     """Steward decisions override everything; the latest mapping decision per raw name wins."""
     by_key = latest_decisions(decisions)
     applied = 0
@@ -355,11 +359,11 @@ def _sticky_frame(customer_map: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write(con: duckdb.DuckDBPyConnection, customer_map: pl.DataFrame, product_map: pl.DataFrame,
-           ids: pl.DataFrame, bidder_map: pl.DataFrame) -> None:
+           ids: pl.DataFrame, bidder_map: pl.DataFrame, sticky: pl.DataFrame) -> None:
     tables = {"customer_source_map": customer_map.sort("source", "distributor_code", "buyer_code",
                                                        "raw_name"),
               "product_source_map": product_map.sort("distributor_code", "raw_product", "raw_spec"),
-              "customer_ids": ids, "sticky_keys": _sticky_frame(customer_map),
+              "customer_ids": ids, "sticky_keys": sticky,
               "bidder_map": bidder_map.sort("bidder")}
     con.execute("begin transaction")
     try:

@@ -12,7 +12,11 @@ Kinds:
 - `new_customer` — the raw name is a customer missing from the CRM; it gets its own stable key
                    (`crm_customer_id` as given, else `NEW-<hash>`) and customer_id
 
-Dashboards: `review_queue(settings)` to show, `record_decision(...)` to act.
+Dashboards: `review_queue(settings)` / `product_review_queue(settings)` to show,
+`record_decision(...)` to act.
+
+Sticky buyer codes (a code matched once stays matched) are kept in `sticky_keys.csv` here too,
+rewritten by every run, so rebuilding the warehouse from scratch does not forget them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from sfe.config import Settings
 
 KINDS = ("confirm", "reject", "remap", "new_customer")
 DECISIONS_FILE = "decisions.jsonl"
+STICKY_FILE = "sticky_keys.csv"
+STICKY_SCHEMA = {"source": pl.String, "distributor_code": pl.String, "buyer_code": pl.String,
+                 "crm_customer_id": pl.String, "match_status": pl.String}
 
 
 class DecisionError(ValueError):
@@ -98,17 +105,37 @@ def read_decisions(settings: Settings) -> list[StewardDecision]:
     if not path.exists():
         return []
     out: list[StewardDecision] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             doc = json.loads(line)
             out.append(StewardDecision(**{f: doc.get(f) for f in StewardDecision.__dataclass_fields__}))
         except (json.JSONDecodeError, TypeError) as exc:
-            if number < len(path.read_text(encoding="utf-8").splitlines()):
+            if number < len(lines):
                 raise DecisionError(f"{path} line {number} is not a decision ({exc}); "
                                     "fix or remove that line") from exc
     return out
+
+
+def read_sticky_keys(settings: Settings) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """Buyer codes matched on earlier runs, kept beside the decisions so a rebuilt warehouse
+    keeps them too: (source, distributor_code, buyer_code) → (crm_customer_id, status)."""
+    path = settings.stewardship_dir / STICKY_FILE
+    if not path.exists():
+        return {}
+    frame = pl.read_csv(path, schema=STICKY_SCHEMA)
+    return {(s, d, b or ""): (c, st) for s, d, b, c, st in frame.iter_rows() if c}
+
+
+def write_sticky_keys(settings: Settings, frame: pl.DataFrame) -> None:
+    """Replace the sticky-keys file atomically (write aside, then rename)."""
+    path = settings.stewardship_dir / STICKY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    frame.select(list(STICKY_SCHEMA)).write_csv(tmp)
+    os.replace(tmp, path)
 
 
 def latest_decisions(decisions: list[StewardDecision]) -> dict[tuple[str, str, str, str], list[StewardDecision]]:
@@ -147,3 +174,20 @@ def review_queue(settings: Settings, include_unmatched: bool = False,
                strict=True)
     return frame.with_columns(pl.Series("pending_decision", [pending.get(k) for k in keys],
                                         dtype=pl.String))
+
+
+_PRODUCT_QUEUE_SQL = """
+select distributor_code, raw_product, raw_spec, match_score, evidence, candidates
+from matching.product_source_map
+where product_id is null
+order by distributor_code, raw_product, raw_spec
+"""
+
+
+def product_review_queue(settings: Settings, db_path: Path | None = None) -> pl.DataFrame:
+    """Raw products with no product_id yet (their flow rows wait in quarantine), with candidates."""
+    con = duckdb.connect(str(db_path or settings.working_db), read_only=True)
+    try:
+        return con.sql(_PRODUCT_QUEUE_SQL).pl()
+    finally:
+        con.close()

@@ -167,3 +167,13 @@ def test_tender_hospitals_and_bidders_are_matched(warehouse: Settings) -> None:
     with connect(warehouse) as con:
         own = dict(con.execute("select bidder, is_own_company from matching.bidder_map").fetchall())
     assert own == {"华康制药有限公司": True, "华康制药": True, "辉瑞制药有限公司": False}
+
+
+def test_sticky_codes_survive_a_warehouse_rebuild(warehouse: Settings) -> None:
+    run_matching(warehouse)
+    shutil.rmtree(warehouse.warehouse_dir)
+    drifted = [f if f[1] != "S2" else ("D02", "S2", "一院门诊", "", "C003") for f in FLOW]
+    with connect(warehouse) as con:
+        create_raw_tables(con, flow=drifted)
+    run_matching(warehouse)
+    assert _map(warehouse)[("D02", "S2", "一院门诊")]["match_method"] == "sticky_code"

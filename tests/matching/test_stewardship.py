@@ -119,3 +119,11 @@ def test_a_half_written_last_line_is_ignored(settings: Settings) -> None:
     with decisions_path(settings).open("a", encoding="utf-8") as fh:
         fh.write('{"decision_id": "abc", "kind": "conf')
     assert len(read_decisions(settings)) == 1
+
+
+def test_product_review_queue_lists_unknown_products(warehouse: Settings) -> None:
+    from matching.stewardship import product_review_queue
+
+    run_matching(warehouse)
+    queue = product_review_queue(warehouse)
+    assert set(queue["raw_product"].to_list()) == {"不知名药品"}
