@@ -113,13 +113,15 @@ def scorecard_context(settings: Settings, week: dt.date | str | None = None) -> 
                          f"{min(weeks)} … {max(weeks)}")
     rows = data.scorecard(week, settings, scoped=False)
     refuse = bool(status["refuse"])
+    blocked = "blocked 未通过: " + (", ".join(status["blocking_failures"]) or "gate status failed")
     regions = []
     for rec in rows.to_dict("records"):
         withheld = refuse or data.is_failed(rec.get("data_status"))
         growth = rec.get("growth")
         regions.append({
             "region_id": rec["region_id"], "name": rec.get("region_name") or rec["region_id"],
-            "data_status": str(rec.get("data_status") or "unknown"), "withheld": withheld,
+            "data_status": blocked if refuse else str(rec.get("data_status") or "unknown"),
+            "withheld": withheld,
             "status_class": "bad" if withheld else "ok",
             "growth_class": "" if growth is None or _isna(growth) else ("neg" if growth < 0 else "pos"),
             "vals": {key: _fmt(key, rec.get(key)) for key, _, _ in FIELDS},
