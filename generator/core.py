@@ -10,7 +10,8 @@ from pathlib import Path
 
 from generator.delivery import FileRecord, deliver_flow, inventory_files, plan_events
 from generator.economy import build_economy, month_starts
-from generator.profiles import build_profile
+from generator.profiles import Profile, build_profile, new_erp
+from generator.rand import py_rng
 from generator.calls import write_calls
 from generator.systems import write_activities, write_master, write_sellin, write_targets
 from generator.tenders import write_tenders
@@ -82,6 +83,16 @@ def _volume_for_rows(world, seed: int, months, rows: int | None) -> tuple[float,
     return max(1.0, 3.0 * factor / max(mean_q, 1.0)), factor
 
 
+def erp_changes(seed: int, profiles: dict[str, Profile], months: int, bulk: bool) -> dict[str, Profile]:
+    """Two monthly distributors change ERP (file format and headers) half-way through."""
+    if months < 4:
+        return profiles
+    monthly = sorted(code for code, p in profiles.items() if p.cadence == "monthly")
+    for code in py_rng(seed, "erp-changes").sample(monthly, min(2, len(monthly))):
+        profiles[code] = new_erp(profiles[code], seed, months // 2, bulk)
+    return profiles
+
+
 def generate(out: Path, seed: int = 1, customers: int = 2000, months: int = 24, rows: int | None = None,
              console=None, company: str = DEFAULT_COMPANY) -> GenerateResult:
     if customers < 20 or months < 2:
@@ -102,7 +113,8 @@ def generate(out: Path, seed: int = 1, customers: int = 2000, months: int = 24, 
     volume, factor = _volume_for_rows(world, seed, month_list, rows)
     econ = build_economy(world, seed, month_list, volume)
     bulk = bool(rows and rows > BULK_ROWS)
-    profiles = {d.code: build_profile(seed, d.code, i, bulk) for i, d in enumerate(world.distributors)}
+    profiles = erp_changes(seed, {d.code: build_profile(seed, d.code, i, bulk)
+                                  for i, d in enumerate(world.distributors)}, months, bulk)
     plan = plan_events(seed, world, profiles, econ)
     say("writing distributor flow files")
     flow = deliver_flow(out, world, econ, profiles, plan, seed, factor, console)

@@ -332,6 +332,11 @@ def deliver_distributor(w: FlowWriter, di: int, seed: int, by_dm: dict, factor: 
     prev: Lines | None = None
     quarter: list[Lines] = []
     for mi, m in enumerate(econ.months):
+        w.prof = prof.at(mi)
+        w.ext = w.prof.fmt
+        if mi == prof.switch_month:
+            acc.anomalies.append(("format_change", d.code, "", f"{m:%Y-%m}",
+                                  f"new ERP: files change from {prof.fmt} to {w.prof.fmt}, new headers"))
         lines = month_lines(w.world, econ, w.book, prof, di, mi, seed, by_dm, factor)
         np.add.at(acc.cell_amount, lines.cell, lines.amount)
         key = (d.code, mi)
@@ -475,9 +480,10 @@ def inventory_files(out: Path, world: World, econ: Economy, profiles: dict[str, 
     for di, d in enumerate(world.distributors):
         if not d.flow_required:
             continue
-        prof = profiles[d.code]
+        base = profiles[d.code]
         (out / "inventory" / d.code).mkdir(parents=True, exist_ok=True)
         for mi, m in enumerate(econ.months):
+            prof = base.at(mi)
             end = month_end(m)
             if rng.random() < 0.05:
                 flow.anomalies.append(("missing_stock_report", d.code, "", f"{m:%Y-%m}", "no stock report sent"))

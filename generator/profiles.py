@@ -5,7 +5,7 @@ how returns look, naming of buyers and products, when files arrive.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator import reference as ref
 from generator.rand import py_rng
@@ -42,6 +42,14 @@ class Profile:
     late_prone: bool
     name_style: int
     pad_commas: bool
+    switch_month: int | None = None  # from this month index on, the files look like `after`
+    after: Profile | None = None
+
+    def at(self, month_index: int) -> Profile:
+        """The profile in force for a month: distributors sometimes change ERP mid-period."""
+        if self.after is not None and self.switch_month is not None and month_index >= self.switch_month:
+            return self.after
+        return self
 
     @property
     def english(self) -> bool:
@@ -112,3 +120,21 @@ def build_profile(seed: int, code: str, index: int, bulk: bool) -> Profile:
         cadence="weekly" if index % 11 == 3 else "quarterly" if index % 21 == 8 else "monthly",
         arrival_day=rng.randint(3, 12), late_prone=rng.random() < 0.15,
         name_style=rng.randrange(4), pad_commas=rng.random() < 0.5)
+
+
+def new_erp(prof: Profile, seed: int, switch_month: int, bulk: bool) -> Profile:
+    """The same distributor after an ERP change: new file format, headers, titles, date style.
+
+    Buyer naming, products, units and how returns look stay the same (the people did not change).
+    """
+    rng = py_rng(seed, f"profile-switch:{prof.code}")
+    formats = [f for f in (("csv", "txt") if bulk else ("xlsx", "csv", "xls", "txt")) if f != prof.fmt]
+    fmt = rng.choice(formats)
+    headers = {f: rng.choice([h for h in ref.FLOW_HEADERS[f] if h != prof.headers[f]] or ref.FLOW_HEADERS[f])
+               for f in prof.fields} if not prof.english else prof.headers
+    after = replace(prof, fmt=fmt, headers=headers, encoding=rng.choice(["utf-8-sig", "gbk", "utf-8"]),
+                    title_rows=rng.choice([0, 1, 2]), total_row=not prof.total_row,
+                    date_style=rng.choice([d for d in DATE_STYLES if d != prof.date_style]),
+                    thousands=not prof.thousands, name_style=(prof.name_style + 1) % 4,
+                    switch_month=None, after=None)
+    return replace(prof, switch_month=switch_month, after=after)
