@@ -267,3 +267,25 @@ def test_report_json_shape_and_exit_code(put, ingest):
     assert payload["totals"]["by_status"]["rejected"] == 1
     assert report.exit_code == 1
     assert "rejected" in report.summary()
+
+
+def test_footer_note_rows_are_not_data(put, ingest, query):
+    rows = [ROW, "制表人：张敏　审核：,,,,,,,", "注：本表数据仅供核对使用", ROW]
+    put("flow/D001/march.csv", flow_csv(rows))
+    f = ingest().files[0]
+    assert (f.status, f.rows_read, f.rows_loaded) == ("loaded", 2, 2)
+    assert any("note rows" in r for r in f.reasons)
+
+
+def test_unknown_product_is_quarantined_against_the_product_master(put, ingest, query):
+    put("master/products_20261031.csv",
+        "product_id,generic_name,brand_name,spec,dosage_form,pack_size,case_size,list_price,is_own\n"
+        "P001,阿莫西林胶囊,康莫,0.25g*24粒,胶囊剂,24,200,12.5,1\n"
+        "P002,瑞舒伐他汀钙片,可定,10mg*7片,片剂,7,240,39.7,0\n")
+    rows = [ROW, ROW.replace("阿莫西林胶囊", "瑞舒伐他汀片"), ROW.replace("阿莫西林胶囊", "可定 10mg"),
+            ROW.replace("阿莫西林胶囊", "复方丹参滴丸")]
+    put("flow/D001/march.csv", flow_csv(rows), age=99_999)  # older than the master: masters go first
+    report = ingest()
+    flow = by_path(report)["flow/D001/march.csv"]
+    assert (flow["rows_loaded"], flow["rows_quarantined"]) == (3, 1)
+    assert query("select source_row, column_name from quarantine.rows") == [(5, "产品名称")]
