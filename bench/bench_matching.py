@@ -19,6 +19,7 @@ against `_truth/` with `matching.evaluate`; plus the real hospital alias set of 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -99,6 +100,7 @@ def throughput(n_names: int, n_customers: int, seed: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(env={}, data_dir=Path(tmp))
         load_synthetic(settings, world, names)
+        load_before = os.getloadavg()[0]
         wall, cpu = time.perf_counter(), time.process_time()
         report = run_matching(settings)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -106,7 +108,8 @@ def throughput(n_names: int, n_customers: int, seed: int) -> dict[str, object]:
     return {"names": len(names), "distinct_strings": distinct_strings, "customers": len(world.customers),
             "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
             "per_minute_wall": int(len(names) / wall * 60), "per_minute_cpu": int(len(names) / cpu * 60),
-            "status": report.customer_status}
+            "status": report.customer_status,
+            "load_avg": round(max(load_before, os.getloadavg()[0]), 1), "cores": os.cpu_count()}
 
 
 def quality(seed: int, customers: int = 300, months: int = 6) -> dict[str, object]:
@@ -140,7 +143,9 @@ def render(tp: dict[str, object], seeds: list[dict[str, object]], real: dict[str
              "|---|---|---|---|---|---|---|",
              f"| {tp['names']:,} | {tp['distinct_strings']:,} | {tp['customers']:,} | {tp['wall_s']} | "
              f"{tp['cpu_s']} | {tp['per_minute_wall']:,} | {tp['per_minute_cpu']:,} |", "",
-             f"Outcome mix: {tp['status']}.", ""]
+             f"Outcome mix: {tp['status']}. Load average while measuring: {tp['load_avg']} on "
+             f"{tp['cores']} cores (other engineers' jobs share the machine): wall time is what this "
+             "run got, CPU time is what matching costs.", ""]
     if seeds:
         lines += ["## Precision / recall on generated data (generate → ingest → match, default thresholds)", "",
                   "| seed | raw names | matchable | auto | precision | recall | review queue | unmatched | "
