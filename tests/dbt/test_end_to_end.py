@@ -26,14 +26,13 @@ pytestmark = [
                        reason="end-to-end build takes minutes; set SFE_E2E=1 to run it"),
 ]
 
-generator_core = pytest.importorskip("generator.core")
-ingestion_pipeline = pytest.importorskip("ingestion.pipeline")
-
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, object]:
     from sfe.build import build
 
+    generator_core = pytest.importorskip("generator.core")
+    ingestion_pipeline = pytest.importorskip("ingestion.pipeline")
     root = tmp_path_factory.mktemp("e2e")
     inbox = root / "inbox"
     settings = load_settings(env={}, data_dir=root / "data")

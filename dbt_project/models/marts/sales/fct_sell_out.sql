@@ -7,6 +7,7 @@
     )
 }}
 -- depends_on: {{ ref('stg_audit__file_registry') }}
+-- depends_on: {{ ref('stg_flow__lines') }}
 -- one row per usable flow line (net of returns: returns are negative)
 with credited as (
     select * from {{ ref('int_sell_out_lines_credited') }}
