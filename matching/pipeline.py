@@ -5,6 +5,23 @@ matches them (customers, distributors as buyers, products, tender bidders), appl
 codes and steward decisions, and replaces `matching.customer_source_map`,
 `matching.product_source_map`, `matching.customer_ids`, `matching.sticky_keys` and
 `matching.bidder_map` whole. Running it twice gives the same tables.
+
+`match_method` says how a row got its answer (the `evidence` JSON says which features agreed):
+
+| method | meaning |
+|---|---|
+| `exact_name` | the raw name is, letter for letter, one customer's official name |
+| `fuzzy:name` / `fuzzy:bracket_alias` | rapidfuzz on the normalised name / on a bracketed alias of the master name |
+| `fuzzy:alias_table` / `fuzzy:alias_literal` | a known abbreviation (`matching/data/hospital_aliases.csv`) |
+| `ambiguous` | scored high, but another customer scored within the margin: review |
+| `buyer_code` | another spelling under the same buyer code was matched in this run |
+| `sticky_code` | the buyer code was matched on an earlier run (evidence.sticky = today's result) |
+| `steward:confirm|remap|new_customer|reject` | a steward decision (`matching.stewardship`) |
+| `distributor:code|name|alias|fuzzy` | the buyer is another distributor (`buyer_kind` = distributor) |
+| `no_candidate` | nothing close enough in the master |
+
+Thresholds: `match_auto_score` (score for auto), `match_review_score` (below: unmatched) from
+settings; an auto match also needs `AMBIGUITY_MARGIN` over the runner-up.
 """
 
 from __future__ import annotations
@@ -48,6 +65,7 @@ class MatchReport:
     bidders: int = 0
     own_bidders: int = 0
     decisions_applied: int = 0
+    decisions_unknown_customer: list[str] = field(default_factory=list)
     sticky_applied: int = 0
     customer_ids: int = 0
     seconds: float = 0.0
@@ -66,6 +84,7 @@ class MatchReport:
                 "distributor_buyers": self.distributor_buyers, "product_status": self.product_status,
                 "review_queue_size": self.review_queue_size, "bidders": self.bidders,
                 "own_bidders": self.own_bidders, "decisions_applied": self.decisions_applied,
+                "decisions_unknown_customer": self.decisions_unknown_customer,
                 "sticky_applied": self.sticky_applied, "customer_ids": self.customer_ids,
                 "seconds": round(self.seconds, 2), "error": self.error, "exit_code": self.exit_code}
 
@@ -146,7 +165,11 @@ def _match_customers(con: duckdb.DuckDBPyConnection, settings: Settings, normali
     sticky = {**read_sticky_keys(settings), **previous_sticky_keys(con)}
     rows, report.sticky_applied = _apply_sticky(rows, sticky)
     known = set(all_crm_ids(con))
-    rows, report.decisions_applied = _apply_decisions(rows, read_decisions(settings), known)
+    rows = _apply_decisions(rows, read_decisions(settings), known, report)
+    if report.decisions_unknown_customer:
+        console.warn(f"{len(report.decisions_unknown_customer)} steward decision(s) name a "
+                     "crm_customer_id that is in no customer master snapshot; they were not applied "
+                     f"(decision ids: {', '.join(report.decisions_unknown_customer[:5])})")
     frame = pl.DataFrame(rows, schema=CUSTOMER_MAP_SCHEMA, orient="row")
     terminal = frame.filter(pl.col("buyer_kind") == "terminal")
     report.customer_status = dict(Counter(terminal["match_status"].to_list()))
@@ -261,29 +284,42 @@ def _apply_sticky(rows: list[dict[str, object]],
 
 
 def _apply_decisions(rows: list[dict[str, object]], decisions: list[StewardDecision],
-                     known: set[str]) -> tuple[list[dict], int]:
-    """Steward decisions override everything; the latest mapping decision per raw name wins."""
+                     known: set[str], report: MatchReport) -> list[dict[str, object]]:
+    """Steward decisions override everything, replayed in the order they were made: a mapping
+    (confirm, remap, new_customer) sets the customer, a reject removes that customer."""
     by_key = latest_decisions(decisions)
-    applied = 0
     for r in rows:
         history = by_key.get((r["source"], r["distributor_code"], r["buyer_code"], r["raw_name"]))
         if not history:
             continue
-        applied += 1
-        rejected = {d.crm_customer_id for d in history if d.kind == "reject"}
-        mapping = [d for d in history if d.kind != "reject"]
-        last = mapping[-1] if mapping else None
-        if last is not None and last.crm_customer_id not in rejected | {None}:
-            if last.kind == "new_customer" or last.crm_customer_id in known:
-                r.update(buyer_kind="terminal", buyer_distributor_code=None,
-                         crm_customer_id=last.crm_customer_id, match_status="manual",
-                         match_method=f"steward:{last.kind}", match_score=1.0)
-                continue
-        if r["crm_customer_id"] in rejected or (r["match_status"] == "manual" and last is None):
+        report.decisions_applied += 1
+        mapped, rejected = _replay(history)
+        if mapped is not None and (mapped.kind == "new_customer" or mapped.crm_customer_id in known):
+            r.update(buyer_kind="terminal", buyer_distributor_code=None,
+                     crm_customer_id=mapped.crm_customer_id, match_status="manual",
+                     match_method=f"steward:{mapped.kind}", match_score=1.0)
+            continue
+        if mapped is not None:
+            report.decisions_unknown_customer.append(mapped.decision_id)
+        if r["crm_customer_id"] in rejected or r["match_status"] == "manual":
             r.update(crm_customer_id=None, match_status="review", match_method="steward:reject")
         cands = [c for c in json.loads(str(r["candidates"]) or "[]") if c["crm_customer_id"] not in rejected]
         r["candidates"] = json.dumps(cands, ensure_ascii=False)
-    return rows, applied
+    return rows
+
+
+def _replay(history: list[StewardDecision]) -> tuple[StewardDecision | None, set[str | None]]:
+    mapped: StewardDecision | None = None
+    rejected: set[str | None] = set()
+    for d in history:
+        if d.kind == "reject":
+            rejected.add(d.crm_customer_id)
+            if mapped is not None and mapped.crm_customer_id == d.crm_customer_id:
+                mapped = None
+        else:
+            mapped = d
+            rejected.discard(d.crm_customer_id)
+    return mapped, rejected
 
 
 def _match_products(con: duckdb.DuckDBPyConnection, settings: Settings, normalizer: Normalizer,

@@ -127,3 +127,19 @@ def test_product_review_queue_lists_unknown_products(warehouse: Settings) -> Non
     run_matching(warehouse)
     queue = product_review_queue(warehouse)
     assert set(queue["raw_product"].to_list()) == {"不知名药品"}
+
+
+def test_a_confirm_after_a_reject_of_the_same_customer_wins(warehouse: Settings) -> None:
+    for kind in ("reject", "confirm"):
+        record_decision(warehouse, kind, source="flow", distributor_code="D02", buyer_code="",
+                        raw_name="第一人民医院药房", crm_customer_id="C004", who="li.na")
+    run_matching(warehouse)
+    assert _row(warehouse, "D02", "", "第一人民医院药房")["crm_customer_id"] == "C004"
+
+
+def test_a_decision_for_an_unknown_customer_is_reported_not_applied(warehouse: Settings) -> None:
+    decision = record_decision(warehouse, "remap", source="flow", distributor_code="D02",
+                               raw_name="第一人民医院药房", crm_customer_id="C404", who="li.na")
+    report = run_matching(warehouse)
+    assert report.decisions_unknown_customer == [decision.decision_id]
+    assert _row(warehouse, "D02", "", "第一人民医院药房")["match_status"] == "review"
