@@ -59,11 +59,16 @@ st.dataframe(
 st.caption("盒 Quantities in boxes. 差异 Variance = reported − computed (blank when not reported); "
            "blank sales = no flow received for the month (see 数据加载 Loads).")
 
-doi = inv.dropna(subset=["days_of_inventory"])
+doi = inv.dropna(subset=["days_of_inventory"]).nlargest(20, "days_of_inventory")
 if len(doi):
-    fig = px.bar(doi, x="distributor_name", y="days_of_inventory", color="product_name",
-                 barmode="group", labels={"distributor_name": "经销商 Distributor",
-                                          "days_of_inventory": "库存天数 DOI",
-                                          "product_name": "产品 Product"})
-    fig.add_hline(y=threshold, line_dash="dash", annotation_text=f"阈值 threshold {threshold:g}")
+    st.subheader("库存天数最高 Highest days of inventory (top 20)")
+    doi = doi.assign(item=doi["distributor_name"].astype(str) + " · " + doi["product_name"].astype(str),
+                     over=doi["days_of_inventory"] > threshold)
+    fig = px.bar(doi.sort_values("days_of_inventory"), x="days_of_inventory", y="item",
+                 orientation="h", color="over",
+                 color_discrete_map={True: "#d64545", False: "#6b8fb5"},
+                 labels={"item": "", "days_of_inventory": "库存天数 DOI (days)",
+                         "over": f"超过 over {threshold:g}"})
+    fig.add_vline(x=threshold, line_dash="dash", annotation_text=f"阈值 threshold {threshold:g}")
+    fig.update_layout(height=max(300, 28 * len(doi)), showlegend=False)
     st.plotly_chart(fig, width="stretch", key="doi_bar")

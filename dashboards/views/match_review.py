@@ -62,7 +62,16 @@ else:
         shown["candidates"] = shown["candidates"].map(
             lambda v: "; ".join(f"{c.get('crm_customer_id')} {c.get('name', '')} "
                                 f"({c.get('score', '')})" for c in _candidates(v)[:3]))
-    st.dataframe(shown, hide_index=True, key="queue_table")
+    first = [c for c in ("source", "distributor_code", "buyer_code", "raw_name", "candidates",
+                         "match_score", "match_method", "pending_decision") if c in shown]
+    st.dataframe(shown[first], hide_index=True, key="queue_table",
+                 column_config={"distributor_code": "经销商 Distributor",
+                                "buyer_code": "客户编码 Buyer code", "raw_name": "原始名称 Raw name",
+                                "candidates": "候选 Candidates (top 3)",
+                                "match_score": st.column_config.NumberColumn("得分 Score",
+                                                                             format="%.2f"),
+                                "match_method": "方法 Method",
+                                "pending_decision": "待生效决定 Pending decision"})
 
     if writable:
         st.subheader("记录决定 Record a decision")
@@ -72,6 +81,10 @@ else:
         cands = _candidates(row.get("candidates"))
         suggested = (row.get("suggested_crm_customer_id") or row.get("crm_customer_id")
                      or (cands[0].get("crm_customer_id") if cands else "") or "")
+        if cands:
+            st.dataframe(pd.DataFrame(cands), hide_index=True, key="candidates_table",
+                         column_config={"crm_customer_id": "CRM 客户编码", "name": "名称 Name",
+                                        "city": "城市 City", "score": "得分 Score"})
         with st.form("decision"):
             kind = st.radio("决定 Decision", list(KINDS), format_func=KINDS.get, key="kind")
             options = [c.get("crm_customer_id") for c in cands if c.get("crm_customer_id")]
