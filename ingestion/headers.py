@@ -45,6 +45,7 @@ def _synonym_doc(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+@lru_cache(maxsize=32)
 def synonyms_for(source: Source, path: Path = SYNONYMS_FILE) -> dict[str, str]:
     """normalised header → canonical field, for one source (canonical names always included)."""
     table: dict[str, str] = {}
@@ -167,7 +168,7 @@ def _position(frame: pl.DataFrame, header_row: int, row_col: str) -> int:
 
 
 def header_lookup(source: Source, mapping: Mapping) -> dict[str, str]:
-    lookup = synonyms_for(source)
+    lookup = dict(synonyms_for(source))
     lookup.update(mapping.columns)
     return lookup
 

@@ -155,16 +155,21 @@ class _Plan:
         }[f.kind]
 
     def with_parsed(self, data: pl.DataFrame) -> pl.DataFrame:
-        """Add `__p_<field>`: every typed column parsed once, on its distinct values."""
-        for f in self.source.fields:
-            col = self.header.columns.get(f.name)
-            if col is not None and f.kind != "text":
-                data = map_distinct(data, col, self._parser(f), f"__p_{f.name}")
+        """Add `__p_<field>`: every typed column parsed once (on its distinct values when the
+        frame is large), plus `__p_known_product` when the product master is known."""
+        parsers = {f"__p_{f.name}": (self.header.columns[f.name], self._parser(f))
+                   for f in self.source.fields
+                   if f.kind != "text" and f.name in self.header.columns}
         product = self.header.columns.get("product_name")
         if self.ctx.product_keys and product and self.source.per_distributor:
             keys = list(self.ctx.product_keys)
-            data = map_distinct(data, product, lambda e: values.product_text(e).str.contains_any(
-                keys), "__p_known_product")
+            parsers["__p_known_product"] = (
+                product, lambda e: values.product_text(e).str.contains_any(keys))
+        if data.height < SMALL_FRAME:
+            return data.with_columns([parse(pl.col(col)).alias(out)
+                                      for out, (col, parse) in parsers.items()])
+        for out, (col, parse) in parsers.items():
+            data = map_distinct(data, col, parse, out)
         return data
 
     def _unknown_product(self) -> tuple[pl.Expr, str] | None:
@@ -269,6 +274,7 @@ class _Plan:
 
 _NULL_TYPES = {"date": pl.Date, "timestamp": pl.Datetime("us"), "number": pl.Float64,
                "int": pl.Int32, "bool": pl.Boolean}
+SMALL_FRAME = 20_000  # below this, parse columns directly in one pass
 DISTINCT_SHARE = 0.5  # parse on distinct values when they are at most this share of the rows
 
 

@@ -59,8 +59,11 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     files = discover(inbox)
     with connect(settings) as con:
         ensure_tables(con)
+        products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
         for item in console.track(files, description="ingesting files", total=len(files)):
-            result = ingest_file(con, settings, item, run_id, console)
+            if products is None and item.folder != "master":
+                products = load_product_keys(con)
+            result = ingest_file(con, settings, item, run_id, console, products or ())
             _mark_superseded(report, result)
             report.files.append(result)
     return report
@@ -81,7 +84,7 @@ def ingest_command(settings: Settings, args: argparse.Namespace, console: Consol
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxFile,
-                run_id: str, console: Console) -> FileResult:
+                run_id: str, console: Console, products: tuple[str, ...] = ()) -> FileResult:
     """One file, start to end; never raises (an unexpected error rejects the file)."""
     raw = item.path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
@@ -101,7 +104,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         registry.insert(con, reg)
         return _result(reg, reg.status, reg.reasons, reg.file_id)
     try:
-        outcome = _read_and_parse(settings, item, raw, _product_keys(con, item))
+        per_distributor = item.source is not None and item.source.per_distributor
+        outcome = _read_and_parse(settings, item, raw, products if per_distributor else ())
         return _load(con, item, reg, outcome, known)
     except Rejected as exc:
         reg.reasons = [str(exc)]
@@ -140,10 +144,8 @@ def _record_unloaded(con: duckdb.DuckDBPyConnection, reg: Registration,
 
 # -- reading and parsing ----------------------------------------------------------------------
 
-def _product_keys(con: duckdb.DuckDBPyConnection, item: InboxFile) -> tuple[str, ...]:
+def load_product_keys(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Names from the product master (every snapshot), for the unknown-product check."""
-    if item.source is None or not item.source.per_distributor:
-        return ()
     rows = con.execute("select distinct generic_name, brand_name from raw.master__products"
                        ).fetchall()
     return tuple(product_keys([n for row in rows for n in row if n]))
