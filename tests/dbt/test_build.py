@@ -299,3 +299,20 @@ def test_build_without_the_matching_stage_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib, "import_module", missing)
     with pytest.raises(StageNotBuilt, match="matching"):
         build(settings)
+
+
+def test_build_report_fails_and_names_each_failure():
+    from sfe.build import BuildFailure
+
+    report = BuildReport(models={"success": 3}, tests={"pass": 5, "fail": 1},
+                         failures=[BuildFailure("unique_fct_sell_out_id", "test", "fail",
+                                                "Got 2 results, configured to fail if != 0")],
+                         seconds=1.5, log_path="/tmp/dbt.log")
+    assert report.exit_code == 1
+    payload = report.to_dict()
+    assert payload["failures"] == [{"name": "unique_fct_sell_out_id", "resource_type": "test",
+                                    "status": "fail",
+                                    "message": "Got 2 results, configured to fail if != 0"}]
+    assert payload["models"] == {"success": 3} and payload["seconds"] == 1.5
+    text = report.summary()
+    assert "FAILED" in text and "unique_fct_sell_out_id" in text and "/tmp/dbt.log" in text

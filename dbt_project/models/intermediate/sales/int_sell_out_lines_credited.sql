@@ -17,10 +17,12 @@ product_lines as (
 
 candidates as (
     select
+        lines.month,
         lines.sell_out_line_id,
         alignments.territory_id,
         row_number() over (
-            partition by lines.sell_out_line_id
+            -- month in the partition lets an incremental month filter reach this window
+            partition by lines.month, lines.sell_out_line_id
             order by product_lines.specificity, alignments.valid_from desc,
                 alignments.territory_id
         ) as preference
@@ -41,7 +43,8 @@ final as (
         candidates.territory_id
     from lines
     left join candidates
-        on lines.sell_out_line_id = candidates.sell_out_line_id
+        on lines.month = candidates.month
+        and lines.sell_out_line_id = candidates.sell_out_line_id
         and candidates.preference = 1
 )
 
