@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 
 from generator import reference as ref
 from generator.rand import py_rng
-from generator.world import World
 
 DATE_STYLES = ["iso", "slash", "compact", "cn", "iso_time"]
 
