@@ -179,3 +179,17 @@ def test_warehouse_publish_refusal_fails_the_task_without_retry(dagbag, monkeypa
     publish = dagbag.dags["sfe_warehouse"].get_task("publish").python_callable
     with pytest.raises(AirflowFailException, match="gate failed"):
         publish({"exit_code": 1})
+
+
+def test_scorecard_render_task_renders_from_the_published_snapshot(dagbag, monkeypatch, settings):
+    import dashboards.scorecard as sc
+    from tests.dashboards.snapshot_fixture import build_snapshot
+
+    build_snapshot(settings.published_db)
+    monkeypatch.setattr(sc, "find_chromium", lambda: None)
+    monkeypatch.setenv("SFE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("SFE_CONFIG", raising=False)
+    render = dagbag.dags["sfe_weekly_scorecard"].get_task("render").python_callable
+    path = Path(render(params={"week": "2026-10-12"}))
+    assert path.name == "scorecard-2026-10-12.html" and path.exists()
+    assert Path(render(params={})).name == "scorecard-2026-10-19.html"  # latest complete week
