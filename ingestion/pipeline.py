@@ -86,7 +86,12 @@ def ingest_command(settings: Settings, args: argparse.Namespace, console: Consol
 def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxFile,
                 run_id: str, console: Console, products: tuple[str, ...] = ()) -> FileResult:
     """One file, start to end; never raises (an unexpected error rejects the file)."""
-    raw = item.path.read_bytes()
+    try:
+        raw = item.path.read_bytes()
+    except OSError as exc:
+        return FileResult(item.rel, item.source.name if item.source else None, "rejected",
+                          reasons=[f"cannot be opened ({exc.strerror}); check the file's "
+                                   "permissions or copy it again"])
     sha = hashlib.sha256(raw).hexdigest()
     reg = Registration(item.rel, sha, item.source.name if item.source else (item.folder or None),
                        item.source.entity if item.source else None, item.distributor_code,

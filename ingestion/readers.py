@@ -188,7 +188,7 @@ def read_text(raw: bytes, encoding: str | None = None, delimiter: str | None = N
     sample = [ln for ln in text[:200_000].splitlines()[:SNIFF_LINES] if ln.strip()]
     delim = delimiter or sniff_delimiter(sample)
     notes = (f"{bad} undecodable bytes in {used}; rows holding them are quarantined",) if bad else ()
-    damaged = bool(bad) or re.search(DAMAGE, text) is not None
+    damaged = bool(bad) or bool(pl.Series([text]).str.contains(DAMAGE).item())
     same_bytes = raw[3:] if used == "utf-8-sig" else raw if used == "utf-8" else None
     frame = fast_split(text, delim, same_bytes) if not damaged else None
     if frame is None:
