@@ -159,3 +159,24 @@ def test_loaded_flow_files_add_up_to_the_truth(small_inbox) -> None:
         assert abs(parsed.get(key, 0.0) - truth.get(key, 0.0)) < 0.01, key
         compared += 1
     assert compared > 50
+
+
+def test_every_tender_hospital_has_a_truth_row(small_inbox) -> None:
+    out, _ = small_inbox
+    truth = {(r["distributor_code"], r["raw_name"]) for r in read_truth(out, "customer_truth")
+             if r["source"] == "tender"}
+    hospital_headers = {v["hospital_name"] for v in ref.TENDER_HEADERS}
+    province_headers = {v["province"] for v in ref.TENDER_HEADERS}
+    bidder_headers = {v["bidder"] for v in ref.TENDER_HEADERS}
+    seen = 0
+    for f in _readable(out, "tenders"):
+        header, rows = table(out / f["path"], bidder_headers)
+        assert len(rows) == int(f["rows"]), f["path"]
+        h_i, p_i = column(header, hospital_headers), column(header, province_headers)
+        if h_i is None:
+            continue
+        for r in rows:
+            if r[h_i].strip():
+                assert (r[p_i].strip(), r[h_i].strip()) in truth, (f["path"], r[h_i])
+                seen += 1
+    assert seen > 0
