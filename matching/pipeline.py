@@ -43,8 +43,8 @@ from matching.normalize import NameRules, Normalizer, basic_clean
 from matching.products import MasterProduct, ProductMatcher
 from matching.sources import (load_customer_master, load_distributors, load_products, load_raw_buyers,
                               load_raw_products, load_bidders, previous_sticky_keys, all_crm_ids)
-from matching.stewardship import (StewardDecision, latest_decisions, read_decisions, read_sticky_keys,
-                                  write_sticky_keys)
+from matching.stewardship import (StewardDecision, latest_decisions, read_decisions,
+                                  read_product_decisions, read_sticky_keys, write_sticky_keys)
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
@@ -327,10 +327,15 @@ def _match_products(con: duckdb.DuckDBPyConnection, settings: Settings, normaliz
     products = [MasterProduct(**r) for r in load_products(con).iter_rows(named=True)]
     matcher = ProductMatcher(products, thresholds.auto, thresholds.review)
     by_product = {p.product_id: p for p in products}
+    decisions = read_product_decisions(settings)
     rows = []
     for rec in load_raw_products(con).iter_rows(named=True):
         own = _own_manufacturer(rec.pop("manufacturers") or [], settings, normalizer)
         d = matcher.match(rec["raw_product"], rec["raw_spec"], own)
+        steward = decisions.get((rec["distributor_code"], rec["raw_product"], rec["raw_spec"]))
+        if steward is not None and (steward.product_id is None or steward.product_id in by_product):
+            d = replace(d, product_id=steward.product_id, status="manual" if steward.product_id else "review",
+                        method="steward:product", score=1.0)
         p = by_product.get(d.product_id) if d.product_id else None
         rows.append({**rec, "product_id": d.product_id, "match_status": d.status,
                      "match_method": d.method, "match_score": round(d.score, 4),

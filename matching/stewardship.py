@@ -13,7 +13,8 @@ Kinds:
                    (`crm_customer_id` as given, else `NEW-<hash>`) and customer_id
 
 Dashboards: `review_queue(settings)` / `product_review_queue(settings)` to show,
-`record_decision(...)` to act.
+`record_decision(...)` / `record_product_decision(...)` to act. Product decisions go to
+`product_decisions.jsonl` beside the customer decisions, same rules.
 
 Sticky buyer codes (a code matched once stays matched) are kept in `sticky_keys.csv` here too,
 rewritten by every run, so rebuilding the warehouse from scratch does not forget them.
@@ -89,13 +90,7 @@ def record_decision(settings: Settings, kind: str, *, source: str, distributor_c
         decision_id=uuid.uuid4().hex, kind=kind, source=source, distributor_code=distributor_code,
         buyer_code=buyer_code or "", raw_name=raw_name, crm_customer_id=crm_customer_id,
         who=who, at=datetime.now(UTC).isoformat(timespec="seconds"), why=why)
-    path = decisions_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(asdict(decision), ensure_ascii=False) + "\n"
-    with path.open("a", encoding="utf-8") as fh:  # one write per line: appends do not interleave
-        fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
+    _append(decisions_path(settings), asdict(decision))
     return decision
 
 
@@ -174,6 +169,61 @@ def review_queue(settings: Settings, include_unmatched: bool = False,
                strict=True)
     return frame.with_columns(pl.Series("pending_decision", [pending.get(k) for k in keys],
                                         dtype=pl.String))
+
+
+PRODUCT_DECISIONS_FILE = "product_decisions.jsonl"
+
+
+@dataclass(frozen=True)
+class ProductStewardDecision:
+    """`product_id` for one raw product of one distributor; None = not a product we track."""
+
+    decision_id: str
+    distributor_code: str
+    raw_product: str
+    raw_spec: str
+    product_id: str | None
+    who: str
+    at: str
+    why: str
+
+
+def record_product_decision(settings: Settings, *, distributor_code: str, raw_product: str,
+                            raw_spec: str = "", product_id: str | None, who: str,
+                            why: str = "") -> ProductStewardDecision:
+    """Map a raw product (name + spec as the distributor wrote them) to a product_id; applied by
+    the next `run_matching` (its quarantined flow rows then count). Appended, never edited."""
+    if not who.strip():
+        raise DecisionError("a decision needs 'who' (the steward's name or login)")
+    decision = ProductStewardDecision(uuid.uuid4().hex, distributor_code, raw_product, raw_spec or "",
+                               product_id or None, who, datetime.now(UTC).isoformat(timespec="seconds"),
+                               why)
+    _append(settings.stewardship_dir / PRODUCT_DECISIONS_FILE, asdict(decision))
+    return decision
+
+
+def read_product_decisions(settings: Settings) -> dict[tuple[str, str, str], ProductStewardDecision]:
+    """The latest decision per (distributor_code, raw_product, raw_spec)."""
+    path = settings.stewardship_dir / PRODUCT_DECISIONS_FILE
+    out: dict[tuple[str, str, str], ProductStewardDecision] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a half-written last line
+        d = ProductStewardDecision(**{f: doc.get(f) for f in ProductStewardDecision.__dataclass_fields__})
+        out[(d.distributor_code, d.raw_product, d.raw_spec or "")] = d
+    return out
+
+
+def _append(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:  # one write per line: appends do not interleave
+        fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 _PRODUCT_QUEUE_SQL = """

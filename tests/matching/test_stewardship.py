@@ -143,3 +143,21 @@ def test_a_decision_for_an_unknown_customer_is_reported_not_applied(warehouse: S
     report = run_matching(warehouse)
     assert report.decisions_unknown_customer == [decision.decision_id]
     assert _row(warehouse, "D02", "", "第一人民医院药房")["match_status"] == "review"
+
+
+def test_a_product_decision_maps_an_unknown_product_with_its_unit_factors(warehouse: Settings) -> None:
+    from matching.stewardship import product_review_queue, record_product_decision
+
+    run_matching(warehouse)
+    record_product_decision(warehouse, distributor_code="D01", raw_product="不知名药品", raw_spec="1g",
+                            product_id="P02", who="li.na", why="the distributor's own name for 阿莫仙")
+    shutil.rmtree(warehouse.warehouse_dir)  # decisions live outside the warehouse
+    with connect(warehouse) as con:
+        create_raw_tables(con)
+    run_matching(warehouse)
+    with connect(warehouse) as con:
+        row = con.execute("select product_id, match_status, match_method, box_factor_case "
+                          "from matching.product_source_map where distributor_code = 'D01' "
+                          "and raw_product = '不知名药品'").fetchall()[0]
+    assert row == ("P02", "manual", "steward:product", 300.0)
+    assert "D01" not in product_review_queue(warehouse)["distributor_code"].to_list()
