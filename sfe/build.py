@@ -216,16 +216,43 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
         report.error = f"dbt {command} did not succeed; see {report.log_path}"
 
 
+def _wait_for_warehouse(settings: Settings) -> str | None:
+    """Wait (a while) for another writer to finish; dbt itself would fail at once on the lock.
+    The probe connection is closed before dbt opens its own."""
+    from sfe.warehouse import WarehouseBusy, connect
+
+    try:
+        with connect(settings):
+            pass
+    except WarehouseBusy as exc:
+        return f"{exc}; dbt not run"
+    return None
+
+
 def build(settings: Settings, select: Sequence[str] | None = None, console: Console | None = None,
           run_matching_step: bool = True) -> BuildReport:
     """Match customers/products (unless `run_matching_step` is False), then `dbt build`."""
     console = console or Console(quiet=True)
+    if isinstance(select, str):
+        select = select.split()
     if not settings.working_db.exists():
         raise UsageError(f"no warehouse at {settings.working_db}; run 'sfe ingest' first")
     started = time.perf_counter()
     report = BuildReport()
     if run_matching_step:
         report.matching = _run_matching(settings, console)
+        matching_error = (report.matching or {}).get("error")
+        if matching_error:
+            report.error = f"matching failed, dbt not run: {matching_error}"
+            report.seconds = time.perf_counter() - started
+            console.warn(report.error)
+            return report
+    busy = _wait_for_warehouse(settings)
+    if busy:
+        report.error = busy
+        report.seconds = time.perf_counter() - started
+        console.warn(busy)
+        return report
     console.step("dbt build (seeds, models, tests, unit tests)"
                  + (f" --select {' '.join(select)}" if select else ""))
     run_dbt(settings, "build", select, console, report)

@@ -29,9 +29,9 @@ final as (
         territory_level,
         parent_id,
         {{ dbt.concat([
-            "coalesce(p3_id || '/', '')",
-            "coalesce(p2_id || '/', '')",
-            "coalesce(p1_id || '/', '')",
+            "coalesce(" ~ dbt.concat(["p3_id", "'/'"]) ~ ", '')",
+            "coalesce(" ~ dbt.concat(["p2_id", "'/'"]) ~ ", '')",
+            "coalesce(" ~ dbt.concat(["p1_id", "'/'"]) ~ ", '')",
             "territory_id"
         ]) }} as territory_path,
         case
