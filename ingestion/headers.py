@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from ingestion.sources import Source
+from ingestion.sources import FLOW, INVENTORY, TENDERS, Source
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
 SCAN_ROWS = 40
@@ -72,6 +72,7 @@ class Mapping:
     path: Path | None = None
 
 
+ANY_FIELD = {f.name for s in (FLOW, INVENTORY, TENDERS) for f in s.fields} | {"ignore"}
 _MAPPING_KEYS = {"distributor_code", "name", "columns", "unit", "date_format", "sheet",
                  "header_row", "encoding", "delimiter", "notes"}
 
@@ -92,7 +93,12 @@ def load_mapping(mappings_dir: Path, distributor_code: str | None, source: Sourc
         raise MappingError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(_MAPPING_KEYS)}")
     known = {f.name for f in source.fields}
     columns: dict[str, str] = {}
+    if not isinstance(doc.get("columns") or {}, dict):
+        raise MappingError(f"{path}: 'columns' must map header text to a field name")
     for header, target in (doc.get("columns") or {}).items():
+        if target not in ANY_FIELD:
+            raise MappingError(f"{path}: column '{header}' maps to unknown field '{target}'; "
+                               f"use one of {sorted(ANY_FIELD)}")
         if target not in known and target != "ignore":
             continue  # a mapping may hold columns of the other per-distributor source
         columns[normalise_header(str(header))[0]] = target

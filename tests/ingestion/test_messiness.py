@@ -289,3 +289,13 @@ def test_unknown_product_is_quarantined_against_the_product_master(put, ingest, 
     flow = by_path(report)["flow/D001/march.csv"]
     assert (flow["rows_loaded"], flow["rows_quarantined"]) == (3, 1)
     assert query("select source_row, column_name from quarantine.rows") == [(5, "产品名称")]
+
+
+def test_mapping_with_an_unknown_field_rejects_naming_the_file(settings, inbox, put, tmp_path):
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "D009.yaml").write_text("columns:\n  开单日: sale_dat\n", encoding="utf-8")
+    put("flow/D009/march.csv", flow_csv([ROW]))
+    f = ingest_inbox(replace(settings, mappings_dir=mappings), inbox).files[0]
+    assert f.status == "rejected"
+    assert "D009.yaml" in f.reasons[0] and "sale_dat" in f.reasons[0]
