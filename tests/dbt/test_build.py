@@ -316,3 +316,35 @@ def test_build_report_fails_and_names_each_failure():
     assert payload["models"] == {"success": 3} and payload["seconds"] == 1.5
     text = report.summary()
     assert "FAILED" in text and "unique_fct_sell_out_id" in text and "/tmp/dbt.log" in text
+
+
+def test_dim_territory_flattens_the_hierarchy(con):
+    row = one(con, "select territory_path, region_id, district_id, level from marts.dim_territory "
+                   "where territory_id = 'T2'")
+    assert row == ("N1/R1/D1/T2", "R1", "D1", "territory")
+
+
+def test_project_layout_follows_the_house_style(built):
+    """DAG integrity: naming per layer, only staging reads sources, grain first in every
+    description, a contract on every mart and a unit test on every KPI mart."""
+    import json
+
+    settings, _ = built
+    manifest = json.loads((settings.dbt_target_dir / "target" / "manifest.json").read_text())
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    unit_tested = {n["model"] for n in manifest.get("unit_tests", {}).values()}
+    for name, node in models.items():
+        layer = node["fqn"][1]
+        assert node["description"].lower().startswith("one row per"), name
+        if layer == "staging":
+            assert name.startswith("stg_") and "__" in name, name
+        else:
+            assert not [d for d in node["depends_on"]["nodes"] if d.startswith("source.")], name
+        if layer == "intermediate":
+            assert name.startswith("int_"), name
+        if layer == "marts":
+            assert name.split("_")[0] in {"dim", "fct", "kpi", "map", "bridge", "scorecard"}, name
+            assert node["config"]["contract"]["enforced"], name
+            assert node["schema"] == "marts"
+        if name.startswith("kpi_") or name == "scorecard_weekly":
+            assert name in unit_tested, f"{name} has no unit test"
