@@ -15,6 +15,11 @@ ALIGN_START = date(2023, 1, 1)
 PRODUCT_LINE = "ALL"
 
 
+def align_start(months: list[date]) -> date:
+    """Alignments and reps predate the data: 2023-01-01, or earlier for long histories."""
+    return min(ALIGN_START, date(months[0].year - 1, 1, 1))
+
+
 @dataclass
 class City:
     province: str
@@ -383,10 +388,10 @@ def build_alignment(seed: int, customers: list[Customer], city_terr, cities, mon
             span = (last - first).days
             move = first + timedelta(days=rng.randint(span // 4, span * 3 // 4))
             new = rng.choice(siblings)
-            rows.append((c.crm_id, home, PRODUCT_LINE, ALIGN_START, move - timedelta(days=1)))
+            rows.append((c.crm_id, home, PRODUCT_LINE, align_start(months), move - timedelta(days=1)))
             rows.append((c.crm_id, new, PRODUCT_LINE, move, None))
         else:
-            rows.append((c.crm_id, home, PRODUCT_LINE, ALIGN_START, None))
+            rows.append((c.crm_id, home, PRODUCT_LINE, align_start(months), None))
     return rows
 
 
@@ -401,7 +406,7 @@ def build_reps(seed: int, territories: list[Territory], months: list[date]
     for t in (t for t in territories if t.level == "territory"):
         n += 1
         rep = f"REP{n:04d}"
-        start = ALIGN_START + timedelta(days=rng.randint(0, 400))
+        start = min(align_start(months) + timedelta(days=rng.randint(0, 400)), first)
         if rng.random() < 0.25 and len(months) > 2:
             leave = first + timedelta(days=rng.randint(span // 5, span * 4 // 5))
             rows.append((rep, person_name(rng), t.territory_id, start, leave))
