@@ -131,6 +131,22 @@ def quality(seed: int, customers: int = 300, months: int = 6) -> dict[str, objec
             "sweep": sweep}
 
 
+def scale_check(seed: int, customers: int = 2000, months: int = 6) -> dict[str, object]:
+    """A bigger master (more same-name hospitals and chain-pharmacy branches per province):
+    raw names from `_truth/` loaded directly (no ingestion, so no buyer addresses)."""
+    from generator.core import generate
+    from tests.matching.generated import load_generated
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inbox = Path(tmp) / "inbox"
+        generate(inbox, seed=seed, customers=customers, months=months)
+        settings = load_settings(env={}, data_dir=Path(tmp) / "data")
+        load_generated(settings, inbox)
+        report = run_matching(settings)
+        cq = evaluate_warehouse(settings.working_db, inbox / "_truth" / "customer_truth.csv")
+    return {"seed": seed, "customers": customers, **cq.to_dict(), "seconds": round(report.seconds, 1)}
+
+
 SWEEP = (0.80, 0.85, 0.90, 0.95, 0.99)
 
 
@@ -157,7 +173,8 @@ def real_aliases() -> dict[str, dict[str, float]]:
     return {"with alias table": _measure(True), "rules only": _measure(False)}
 
 
-def render(tp: dict[str, object], seeds: list[dict[str, object]], real: dict[str, dict]) -> str:
+def render(tp: dict[str, object], seeds: list[dict[str, object]], real: dict[str, dict],
+           scale: list[dict[str, object]]) -> str:
     lines = ["# Matching benchmark", "",
              f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
              "`uv run --frozen python bench/bench_matching.py --quality`.", "",
@@ -189,6 +206,14 @@ def render(tp: dict[str, object], seeds: list[dict[str, object]], real: dict[str
             cells = [f"{r['precision']:.3f} / {r['recall']:.3f} / {r['review']}" for r in s["sweep"]]
             lines.append(f"| {s['seed']} | " + " | ".join(cells) + " |")
         lines.append("")
+    if scale:
+        lines += ["## Scale check: 2,000-customer master, names from `_truth/` (no ingestion, no addresses)", "",
+                  "| seed | raw names | matchable | auto | precision | recall | review | unmatched |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in scale:
+            lines.append(f"| {r['seed']} | {r['rows']} | {r['matchable']} | {r['auto']} | "
+                         f"{r['precision']:.4f} | {r['recall']:.4f} | {r['review']} | {r['unmatched']} |")
+        lines.append("")
     if real:
         lines += ["## Real hospital aliases (tests/data/real_hospital_aliases.csv)", "",
                   "| run | names | auto | correct | review | precision | recall |", "|---|---|---|---|---|---|---|"]
@@ -213,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     for s in seeds:
         print({k: v for k, v in s.items()}, flush=True)
     real = real_aliases() if args.quality else {}
-    text = render(tp, seeds, real)
+    scale = [scale_check(s) for s in (1, 2)] if args.quality else []
+    for r in scale:
+        print({k: v for k, v in r.items() if k != "wrong"}, flush=True)
+    text = render(tp, seeds, real, scale)
     if args.write:
         args.write.write_text(text + "\n", encoding="utf-8")
     print(text)

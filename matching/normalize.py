@@ -208,6 +208,11 @@ class Normalizer:
         if m and not self.divisions.starts_with_district(rest):  # 市中区 is a district of 济南
             level = level or _LEVELS[m.group(1)]
             rest = rest[1:]
+            inner = self.divisions.strip_prefix(rest, keep=GENERIC_ALONE)  # '徐州 市云龙区…'
+            if inner.level:
+                place = Place(place.province or inner.province, place.city or inner.city,
+                              inner.district or place.district, inner.level, inner.rest)
+                level, rest = inner.level, inner.rest
         return place, level, rest
 
     def canonical(self, text: str) -> str:
