@@ -16,7 +16,7 @@ import polars as pl
 
 from ingestion import values
 from ingestion.headers import HeaderMatch, normalise_header
-from ingestion.readers import DAMAGE, NFIELDS, ROW, Grid
+from ingestion.readers import DAMAGE, ROW, Grid
 from ingestion.schemas import schema_failures
 from ingestion.sources import Field, Source
 
@@ -243,12 +243,11 @@ class _Plan:
     def first_error(self, data: pl.DataFrame, grid: Grid) -> list[pl.Expr]:
         checks: list[tuple[pl.Expr, str | None]] = []
         beyond = _cells(data)[self.header.width:]
-        if NFIELDS in data.columns and beyond:
+        if grid.encoding is not None and beyond:  # text files: values past the header shift
             extra = pl.any_horizontal([pl.col(c).is_not_null() for c in beyond])
-            checks.append((pl.when(extra).then(pl.format(
-                "row has {} fields but the header has {}: a value probably holds an unquoted "
-                "delimiter; quote it or fix the row", pl.col(NFIELDS),
-                pl.lit(self.header.width))), None))
+            checks.append((pl.when(extra).then(pl.lit(
+                f"row has more fields than the header's {self.header.width}: a value probably "
+                "holds an unquoted delimiter; quote it or fix the row")), None))
         if grid.damaged:
             has_bad = pl.any_horizontal([pl.col(c).str.contains(DAMAGE).fill_null(False)
                                          for c in _cells(data)])

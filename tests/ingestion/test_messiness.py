@@ -299,3 +299,10 @@ def test_mapping_with_an_unknown_field_rejects_naming_the_file(settings, inbox, 
     f = ingest_inbox(replace(settings, mappings_dir=mappings), inbox).files[0]
     assert f.status == "rejected"
     assert "D009.yaml" in f.reasons[0] and "sale_dat" in f.reasons[0]
+
+
+def test_unquoted_delimiter_in_an_early_row_is_quarantined(put, ingest, query):
+    put("flow/D001/march.csv", flow_csv([ROW.replace(",10,", ",1,234,"), ROW, ROW]))
+    f = ingest().files[0]
+    assert (f.rows_loaded, f.rows_quarantined) == (2, 1)
+    assert "more fields than the header" in query("select reason from quarantine.rows")[0][0]
