@@ -410,7 +410,10 @@ def _write(con: duckdb.DuckDBPyConnection, customer_map: pl.DataFrame, product_m
     try:
         for name, frame in tables.items():
             con.register("_frame", frame.to_arrow())
-            con.execute(f"create or replace table matching.{name} as select * from _frame")
+            json_cols = [c for c in ("evidence", "candidates") if c in frame.columns]
+            replace_json = (f" replace ({', '.join(f'{c}::json as {c}' for c in json_cols)})"
+                            if json_cols else "")
+            con.execute(f"create or replace table matching.{name} as select *{replace_json} from _frame")
             con.unregister("_frame")
         con.execute("commit")
     except Exception:
