@@ -38,3 +38,18 @@ def test_refuses_a_foreign_non_empty_folder(tmp_path) -> None:
     with pytest.raises(UsageError):
         generate(tmp_path, customers=30, months=2)
     assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def test_same_bytes_across_processes_with_different_hash_seeds(tmp_path) -> None:
+    """Set/dict iteration order must never leak into the output (PYTHONHASHSEED differs)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from generator import generate; "
+            "generate(Path(sys.argv[1]), seed=11, customers=40, months=3)")
+    root = Path(__file__).resolve().parents[2]
+    for name, hash_seed in (("a", "1"), ("b", "4242")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], check=True, cwd=root, env=env)
+    assert _snapshot(tmp_path / "a") == _snapshot(tmp_path / "b")
