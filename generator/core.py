@@ -52,9 +52,11 @@ class GenerateResult:
 
     def summary(self) -> str:
         files = ", ".join(f"{k} {v}" for k, v in self.files_per_source.items())
+        statuses = ", ".join(f"{k} {v}" for k, v in self.expected_status.items())
         return (f"generated inbox {self.out} (seed {self.seed}, {self.customers} customers, "
                 f"{self.months} months) in {self.seconds:.1f}s\n"
                 f"  files: {files}\n  flow rows: {self.flow_rows:,}; calls: {self.calls:,}\n"
+                f"  expected load outcome: {statuses}\n"
                 f"  truth: {self.out / '_truth'}")
 
 
