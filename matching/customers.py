@@ -237,16 +237,25 @@ class CustomerMatcher:
 
     # -- scoring ---------------------------------------------------------------------------------
     def _upper_bound(self, norm: Normalized, k: int) -> float:
-        """No feature adds more than DISTRIBUTOR_CITY_BONUS to the name similarity."""
-        key, kind = self.index.key_text[k], self.index.key_kind[k]
-        if kind == "alias_literal":
+        """No feature adds more than DISTRIBUTOR_CITY_BONUS to the name similarity, and a written
+        province or city that differs costs what `_geo_score` takes off (kept lean: hot path)."""
+        index = self.index
+        key = index.key_text[k]
+        if index.key_kind[k] == "alias_literal":
             return 1.0 if key == norm.full else 0.0
-        cand = self.index.customers[self.index.key_owner[k]]
-        geo = _geo_penalty(norm.province, cand.province, 0.5) + _geo_penalty(norm.city, cand.city, 0.4)
-        if cand.district and norm.core.startswith(cand.district) and norm.core[len(cand.district):] == key:
+        cand = index.customers[index.key_owner[k]]
+        geo = 0.0
+        if norm.province and cand.province and norm.province != cand.province:
+            geo += 0.5
+        if norm.city and cand.city and norm.city != cand.city:
+            geo += 0.4
+        core = norm.core
+        if key == core:
             return 1.0 - geo
-        sim = 1.0 if key == norm.core else name_similarity(norm.core, key) + DISTRIBUTOR_CITY_BONUS
-        return sim - geo
+        district = cand.district
+        if district and core.startswith(district) and core[len(district):] == key:
+            return 1.0 - geo
+        return name_similarity(core, key) + DISTRIBUTOR_CITY_BONUS - geo
 
     def decide(self, buyer: RawBuyer, norm: Normalized, keys: set[int]) -> Decision:
         """Score keys best-first by name similarity, an upper bound of the final score, and stop

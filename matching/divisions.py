@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ _DISTRICT_INSTITUTIONS = ("人民医院", "中医", "妇幼", "医院", "卫生"
 MUNICIPALITIES = frozenset({"北京", "上海", "天津", "重庆"})
 
 
+@lru_cache(maxsize=8192)
 def short_name(name: str) -> str:
     """'江苏省' → '江苏', '广西壮族自治区' → '广西', '海淀区' → '海淀' (never shorter than 2 chars)."""
     name = (name or "").strip()

@@ -121,6 +121,7 @@ class Normalizer:
         self.rules = rules
         self.divisions = divisions
         self._cache: dict[tuple[str, str], Normalized] = {}
+        self._canonical: dict[str, str] = {}
 
     def name(self, raw: str, address: str = "") -> Normalized:
         key = (raw, address)
@@ -217,6 +218,12 @@ class Normalizer:
 
     def canonical(self, text: str) -> str:
         """Noise off, universities shortened, abbreviation patterns rewritten to one form."""
+        hit = self._canonical.get(text)
+        if hit is None:
+            hit = self._canonical[text] = self._rewrite(text)
+        return hit
+
+    def _rewrite(self, text: str) -> str:
         for pattern, repl in self.rules.homophones:
             text = pattern.sub(repl, text)
         text = self._shorten_universities(self._strip_noise(text))
