@@ -51,6 +51,7 @@ class BuildReport:
     matching: dict[str, Any] | None = None
     log_path: str = ""
     error: str | None = None
+    rebuilt_all_months: bool | None = None
 
     @property
     def exit_code(self) -> int:
@@ -61,7 +62,8 @@ class BuildReport:
                 "models": self.models, "tests": self.tests,
                 "failures": [f.to_dict() for f in self.failures],
                 "seconds": round(self.seconds, 2), "dbt_seconds": round(self.dbt_seconds, 2),
-                "matching": self.matching, "log_path": self.log_path, "error": self.error}
+                "matching": self.matching, "rebuilt_all_months": self.rebuilt_all_months,
+                "log_path": self.log_path, "error": self.error}
 
     def summary(self) -> str:
         def fmt(counts: dict[str, int]) -> str:
@@ -144,13 +146,15 @@ class _Progress:
                                   f", {self.failed} failed")
 
 
-def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = None) -> list[str]:
+def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = None,
+             extra_vars: dict[str, object] | None = None) -> list[str]:
     """The dbt command line `build` uses (also handy for `dbt docs generate` by hand)."""
     target = settings.dbt_target_dir
+    dbt_vars = {**settings.dbt_vars(), **(extra_vars or {})}
     args = [*command.split(),
             "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
-            "--vars", json.dumps(settings.dbt_vars(), ensure_ascii=False),
+            "--vars", json.dumps(dbt_vars, ensure_ascii=False),
             "--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
     if select:
         # only tests whose parents are all built (or upstream of) the selection
@@ -184,7 +188,7 @@ def _release_duckdb() -> None:
 
 
 def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, console: Console,
-            report: BuildReport) -> None:
+            report: BuildReport, extra_vars: dict[str, object] | None = None) -> None:
     from dbt.cli.main import dbtRunner  # imported lazily: dbt costs seconds to import
 
     progress = _Progress(console)
@@ -193,7 +197,8 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
     started = time.perf_counter()
     with _env(dbt_env(settings)):
         try:
-            result = dbtRunner(callbacks=[progress]).invoke(dbt_args(settings, command, select))
+            result = dbtRunner(callbacks=[progress]).invoke(
+                dbt_args(settings, command, select, extra_vars))
         finally:
             _release_duckdb()
     report.dbt_seconds += time.perf_counter() - started
@@ -214,6 +219,54 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
                 message=" ".join(message)[:500] or status))
     if not result.success and not report.failures:
         report.error = f"dbt {command} did not succeed; see {report.log_path}"
+
+
+_FINGERPRINT_SQL = {
+    # what, besides new files, changes facts of months already built
+    "customer_map": "select count(*), coalesce(sum(hash(source, distributor_code, buyer_code, "
+                    "raw_name, buyer_kind, buyer_distributor_code, crm_customer_id, match_status)),"
+                    " 0) from matching.customer_source_map",
+    "product_map": "select count(*), coalesce(sum(hash(distributor_code, raw_product, raw_spec, "
+                   "product_id, box_factor_min_unit, box_factor_case)), 0) "
+                   "from matching.product_source_map",
+    "master": "select max(snapshot_date) from raw.master__customer_alignment",
+    "products": "select max(snapshot_date) from raw.master__products",
+    "rep_assignments": "select max(snapshot_date) from raw.master__rep_assignments",
+    "hcps": "select max(snapshot_date) from raw.master__hcps",
+}
+
+
+def _inputs_fingerprint(settings: Settings) -> dict[str, str] | None:
+    """Matching results and master snapshots the incremental facts were built from. When they
+    change, every month is rebuilt (steward decisions and re-matches reach history); when only
+    new files arrived, only their months are. Read before dbt starts, on a closed connection."""
+    from sfe.warehouse import connect
+
+    out: dict[str, str] = {}
+    try:
+        with connect(settings) as con:
+            for key, sql in _FINGERPRINT_SQL.items():
+                try:
+                    out[key] = str(con.execute(sql).fetchone())
+                except Exception:  # noqa: BLE001 - a missing table just means "unknown"
+                    out[key] = "missing"
+    except Exception:  # noqa: BLE001 - the warehouse check below reports lock problems
+        return None
+    return out
+
+
+def _state_file(settings: Settings) -> Path:
+    return settings.dbt_target_dir / "last_build_inputs.json"
+
+
+def _needs_full_rebuild(settings: Settings, fingerprint: dict[str, str] | None) -> bool:
+    if fingerprint is None:
+        return True
+    try:
+        previous = json.loads(_state_file(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return previous != fingerprint
 
 
 def _wait_for_warehouse(settings: Settings) -> str | None:
@@ -253,9 +306,17 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
         report.seconds = time.perf_counter() - started
         console.warn(busy)
         return report
+    fingerprint = _inputs_fingerprint(settings)
+    rebuild_all = _needs_full_rebuild(settings, fingerprint)
+    report.rebuilt_all_months = rebuild_all
     console.step("dbt build (seeds, models, tests, unit tests)"
-                 + (f" --select {' '.join(select)}" if select else ""))
-    run_dbt(settings, "build", select, console, report)
+                 + (f" --select {' '.join(select)}" if select else "")
+                 + ("; matching or master data changed: every month rebuilt" if rebuild_all
+                    else "; only months touched by new files rebuilt"))
+    run_dbt(settings, "build", select, console, report,
+            extra_vars={"rebuild_all_months": True} if rebuild_all else None)
+    if fingerprint is not None and not report.error and not report.failures and not select:
+        _state_file(settings).write_text(json.dumps(fingerprint), encoding="utf-8")
     report.seconds = time.perf_counter() - started
     if report.failures or report.error:
         console.warn(f"build finished with {len(report.failures)} failure(s); "

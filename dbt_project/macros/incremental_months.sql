@@ -4,15 +4,14 @@
     full, so a re-sent (superseding) file replaces its period exactly and running twice changes
     nothing. Set var rebuild_all_months (or --full-refresh) to rebuild everything, e.g. after
     steward decisions that change the matches of old months.
-    The model calls is_incremental() itself (so unit tests can override it) and renders this
-    predicate inside `{% if is_incremental() %} where ... {% endif %}`.
+    The model checks is_incremental() and var('rebuild_all_months') itself (so unit tests can
+    override both) and renders this predicate inside
+    `{% if is_incremental() and not var('rebuild_all_months', false) %} where ... {% endif %}`.
+    `sfe build` sets rebuild_all_months when matching results or master snapshots changed.
 
     date_col: the date column of `lines`
     lines:    a relation holding (file_id, <date_col>) for every current source row -#}
 {% macro months_touched_since_last_build(date_col, lines) -%}
-    {%- if var('rebuild_all_months', false) -%}
-    1 = 1
-    {%- else -%}
     month in (
         select distinct {{ month_key('changed.' ~ date_col) }}
         from {{ lines }} as changed
@@ -23,5 +22,4 @@
             from {{ this }}
         )
     )
-    {%- endif -%}
 {%- endmacro %}

@@ -99,6 +99,7 @@ def test_build_runs_every_model_test_and_unit_test_green(built):
     assert report.error is None, report.summary()
     assert report.failures == [], report.summary()
     assert report.exit_code == 0
+    assert report.rebuilt_all_months is True  # first build: nothing to be incremental on
     assert report.models.get("success", 0) >= 50
     assert report.tests.get("pass", 0) >= 150
     payload = report.to_dict()
@@ -242,6 +243,8 @@ def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path)
     copy = _settings(tmp_path / "data")
     copy.warehouse_dir.mkdir(parents=True)
     shutil.copy(settings.working_db, copy.working_db)
+    copy.dbt_target_dir.mkdir(parents=True)  # same matching and master: incremental run
+    shutil.copy(settings.dbt_target_dir / "last_build_inputs.json", copy.dbt_target_dir)
     con = duckdb.connect(str(copy.working_db))
     try:
         con.execute("delete from raw.flow__lines where file_id = 11")
@@ -259,6 +262,7 @@ def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path)
         con.close()
     report = build(copy, select=["fct_sell_out"], run_matching_step=False)
     assert report.exit_code == 0, report.summary()
+    assert report.rebuilt_all_months is False
     con = duckdb.connect(str(copy.working_db), read_only=True)
     try:
         by_month = dict(con.execute("select month, count(*) from marts.fct_sell_out group by month"
@@ -348,3 +352,22 @@ def test_project_layout_follows_the_house_style(built):
             assert node["schema"] == "marts"
         if name.startswith("kpi_") or name == "scorecard_weekly":
             assert name in unit_tested, f"{name} has no unit test"
+
+
+def test_changed_matching_or_master_data_triggers_a_rebuild_of_every_month(built, tmp_path):
+    from sfe.build import _inputs_fingerprint, _needs_full_rebuild
+
+    settings, _ = built
+    copy = _settings(tmp_path / "data")
+    copy.warehouse_dir.mkdir(parents=True)
+    shutil.copy(settings.working_db, copy.working_db)
+    copy.dbt_target_dir.mkdir(parents=True)
+    shutil.copy(settings.dbt_target_dir / "last_build_inputs.json", copy.dbt_target_dir)
+    assert _needs_full_rebuild(copy, _inputs_fingerprint(copy)) is False
+    con = duckdb.connect(str(copy.working_db))
+    try:  # a steward confirms the clinic as C3
+        con.execute("update matching.customer_source_map set crm_customer_id = 'C3', "
+                    "match_status = 'manual' where raw_name = '某某诊所'")
+    finally:
+        con.close()
+    assert _needs_full_rebuild(copy, _inputs_fingerprint(copy)) is True

@@ -39,6 +39,6 @@ final as (
 )
 
 select * from final
-{% if is_incremental() %}
+{% if is_incremental() and not var('rebuild_all_months', false) %}
 where {{ months_touched_since_last_build('sale_date', ref('stg_flow__lines')) }}
 {% endif %}
