@@ -24,7 +24,6 @@ from sfe.config import PROJECT_ROOT, Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, StageNotBuilt, UsageError
 
-_MODEL_TYPES = {"model", "seed", "snapshot"}
 _TEST_TYPES = {"test", "unit_test"}
 _BAD = {"error", "fail", "runtime error"}
 
