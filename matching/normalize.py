@@ -101,7 +101,6 @@ class Normalized:
     level: str = ""  # province|city|district: the level the name itself claims ('市一院' → city)
     ordinal: str = ""  # '一' for 第一…, '' when none
     types: frozenset[str] = frozenset()
-    geo_from_text: bool = False  # province/city came from the name or address (not from context)
     full: str = ""  # `Normalizer.literal` of the name: place words kept
     address_place: tuple[str, str, str] = ("", "", "")  # (province, city, district) of the address
 
@@ -152,7 +151,6 @@ class Normalizer:
             province=province, city=city, district=district, level=level,
             ordinal=m.group(1) if m else "",
             types=frozenset(t for t in self.rules.types if t in core),
-            geo_from_text=bool(province or city or district),
             full=self.literal(outer), address_place=(addr.province, addr.city, addr.district),
         )
 
