@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -20,6 +21,7 @@ from ingestion.readers import DAMAGE, ROW, Grid
 from ingestion.schemas import schema_failures
 from ingestion.sources import Field, Source
 
+Parser = Callable[[pl.Expr], pl.Expr]
 POS = "_pos"
 KIND = "_kind"
 EXPECTED = {
@@ -145,7 +147,7 @@ class _Plan:
     def originals_by_field(self) -> dict[str, str]:
         return {f: self.header.originals[c] for f, c in self.header.columns.items()}
 
-    def _parser(self, f: Field):  # noqa: ANN202 - Callable[[pl.Expr], pl.Expr]
+    def _parser(self, f: Field) -> Parser:
         if f.kind == "date":
             return lambda e: values.parse_date(e, self.ctx.date_format)
         return {
@@ -277,7 +279,7 @@ SMALL_FRAME = 20_000  # below this, parse columns directly in one pass
 DISTINCT_SHARE = 0.5  # parse on distinct values when they are at most this share of the rows
 
 
-def map_distinct(frame: pl.DataFrame, col: str, parser, out: str) -> pl.DataFrame:  # noqa: ANN001
+def map_distinct(frame: pl.DataFrame, col: str, parser: Parser, out: str) -> pl.DataFrame:
     """frame + `out` = parser(col), computed once per distinct value (dates, units, doc types
     and most quantities repeat a lot) and joined back; direct when values are mostly distinct."""
     distinct = frame.select(pl.col(col).unique()).drop_nulls()
