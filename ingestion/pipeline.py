@@ -213,7 +213,7 @@ def _read_grids(item: InboxFile, raw: bytes, mapping: Mapping) -> list[Grid]:
         else:
             grids = [read_text(raw, mapping.encoding, mapping.delimiter)]
     except ReadError as exc:
-        raise Rejected(f"{item.rel} {exc}") from exc
+        raise Rejected(f"the file {exc}") from exc
     if not grids:
         raise Rejected("the workbook has no sheet with data")
     return grids
