@@ -28,6 +28,7 @@ from matching.normalize import ORDINAL, Normalized, Normalizer
 TOP_K = 6
 MAX_EXTRA = 12
 AMBIGUITY_MARGIN = 0.05
+STREET_CONFLICT = 0.06  # an address on another street: likely another branch of the same name
 DISTRIBUTOR_CITY_BONUS = 0.02  # a buyer in the seller's own city is a little more likely
 _GENERIC = ("医院", "人民", "中医", "中心", "妇幼保健院", "保健院", "卫生院", "大学", "附属", "第",
             "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "市", "省", "县", "区")
@@ -355,9 +356,12 @@ def score_pair(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, key: str
         core, district, level = key, cand.district, "district"  # '丰台中医院': 区 left out
     sim = 1.0 if key == core else name_similarity(core, key)
     ev["name_sim"] = round(sim, 4)
-    if norm.clean and norm.clean == cand.literal:
-        ev["exact_name"] = True
+    if norm.clean and (norm.clean == cand.literal or norm.written == cand.norm.written):
+        ev["exact_name"] = True  # letter for letter (slips, desk suffix, spaces aside) its name
     score = sim + _geo_score(buyer, norm, cand, district, ev)
+    if norm.street and cand.norm.street:  # the seller wrote an address: its street must fit
+        ev["street"] = "agree" if norm.street == cand.norm.street else "conflict"
+        score -= STREET_CONFLICT if ev["street"] == "conflict" else 0.0
     score += _marker_score(norm, core, key, key_kind, types, ev, key_markers)
     ev["level"] = _geo(level, key_level)
     score -= 0.25 if ev["level"] == "conflict" else 0.0

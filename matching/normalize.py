@@ -103,6 +103,18 @@ class Normalized:
     types: frozenset[str] = frozenset()
     full: str = ""  # `Normalizer.literal` of the name: place words kept
     address_place: tuple[str, str, str] = ("", "", "")  # (province, city, district) of the address
+    written: str = ""  # the whole name as written (a typed place prefix kept), slips and desk fixed
+    street: str = ""  # street and house number of the address ('朝阳路601号'), '' when none
+
+
+_STREET = re.compile(r"([\u4e00-\u9fff]{2}(?:大道|路|街|巷|弄))(\d+)号")
+
+
+def street_of(address: str) -> str:
+    """'广东省广州市白云区朝阳路601号' → '朝阳路601号': the last street + house number of an address
+    (what tells two same-named institutions of one city apart when the seller writes it)."""
+    hits = _STREET.findall(basic_clean(address)) if address else []
+    return f"{hits[-1][0]}{hits[-1][1]}号" if hits else ""
 
 
 def basic_clean(text: str) -> str:
@@ -152,6 +164,8 @@ class Normalizer:
             ordinal=m.group(1) if m else "",
             types=frozenset(t for t in self.rules.types if t in core),
             full=self.literal(outer), address_place=(addr.province, addr.city, addr.district),
+            written=self.literal(raw_prefix + outer) if raw_prefix else self.literal(outer),
+            street=street_of(address),
         )
 
     def literal(self, text: str) -> str:

@@ -40,7 +40,7 @@ from matching.customers import (CustomerIndex, CustomerMatcher, Decision, Master
                                 Thresholds, load_aliases)
 from matching.divisions import Divisions, short_name
 from matching.normalize import NameRules, Normalizer, basic_clean
-from matching.products import MasterProduct, ProductMatcher
+from matching.products import MasterProduct, Prices, ProductMatcher
 from matching.sources import (load_customer_master, load_distributors, load_products, load_raw_buyers,
                               load_raw_products, load_bidders, previous_sticky_keys, all_crm_ids)
 from matching.stewardship import (StewardDecision, latest_decisions, read_decisions,
@@ -328,10 +328,19 @@ def _match_products(con: duckdb.DuckDBPyConnection, settings: Settings, normaliz
     matcher = ProductMatcher(products, thresholds.auto, thresholds.review)
     by_product = {p.product_id: p for p in products}
     decisions = read_product_decisions(settings)
+    records = load_raw_products(con).to_dicts()
+    inputs = [(_own_manufacturer(rec.pop("manufacturers") or [], settings, normalizer),
+               Prices(rec.pop("price_box"), rec.pop("price_min_unit"), rec.pop("price_case")))
+              for rec in records]
+    found = [matcher.match(rec["raw_product"], rec["raw_spec"], own, prices)
+             for rec, (own, prices) in zip(records, inputs, strict=True)]
+    own_feeds = own_only_feeds([r["distributor_code"] for r in records], found, by_product)
     rows = []
-    for rec in load_raw_products(con).iter_rows(named=True):
-        own = _own_manufacturer(rec.pop("manufacturers") or [], settings, normalizer)
-        d = matcher.match(rec["raw_product"], rec["raw_spec"], own)
+    for rec, (own, prices), d in zip(records, inputs, found, strict=True):
+        if d.status != "auto" and own is None and rec["distributor_code"] in own_feeds:
+            again = matcher.match(rec["raw_product"], rec["raw_spec"], True, prices)
+            if again.status == "auto":  # a feed of our products only: the maker is us
+                d = replace(again, evidence={**again.evidence, "manufacturer_from": "distributor_feed"})
         steward = decisions.get((rec["distributor_code"], rec["raw_product"], rec["raw_spec"]))
         if steward is not None and (steward.product_id is None or steward.product_id in by_product):
             d = replace(d, product_id=steward.product_id, status="manual" if steward.product_id else "review",
@@ -346,6 +355,22 @@ def _match_products(con: duckdb.DuckDBPyConnection, settings: Settings, normaliz
     frame = pl.DataFrame(rows, schema=PRODUCT_MAP_SCHEMA, orient="row")
     report.product_status = dict(Counter(frame["match_status"].to_list()))
     return frame
+
+
+OWN_FEED_MIN_MATCHES = 5
+
+
+def own_only_feeds(distributors: list[str], decisions: list, by_product: dict[str, MasterProduct]) -> set[str]:
+    """Distributors whose confidently matched products are all our company's (at least
+    OWN_FEED_MIN_MATCHES of them): a 流向 feed sent to us carries our products, so a line that
+    names no maker is ours when our product and a competitor's share name, strength and pack."""
+    seen: dict[str, set[bool | None]] = {}
+    counts: Counter[str] = Counter()
+    for code, d in zip(distributors, decisions, strict=True):
+        if d.status == "auto" and d.product_id in by_product:
+            seen.setdefault(code, set()).add(by_product[d.product_id].is_own)
+            counts[code] += 1
+    return {c for c, flags in seen.items() if flags == {True} and counts[c] >= OWN_FEED_MIN_MATCHES}
 
 
 def _own_manufacturer(manufacturers: list[str], settings: Settings,

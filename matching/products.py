@@ -77,6 +77,7 @@ class MasterProduct:
     pack_size: int | None
     case_size: int | None
     is_own: bool | None = None
+    list_price: float | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -89,6 +90,28 @@ class MasterProduct:
     @property
     def parsed(self) -> Spec:
         return parse_spec(self.spec)
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Median selling price the distributor wrote per unit (NULL when it writes none)."""
+
+    box: float | None = None
+    min_unit: float | None = None
+    case: float | None = None
+
+    def per_box(self, product: MasterProduct) -> float | None:
+        """The box price these rows imply for `product` (min unit × pack, case ÷ case size)."""
+        if self.box:
+            return self.box
+        if self.min_unit and product.pack_size:
+            return self.min_unit * product.pack_size
+        if self.case and product.case_size:
+            return self.case / product.case_size
+        return None
+
+
+PRICE_BAND = (0.6, 1.6)  # distributor price ÷ list price outside this: not this product
 
 
 @dataclass
@@ -119,8 +142,8 @@ def _name_score(raw_name: str, product: MasterProduct) -> tuple[float, str]:
 
 
 def score_product(raw_name: str, spec: Spec, product: MasterProduct,
-                  own: bool | None = None) -> tuple[float, dict[str, object]]:
-    """Name similarity, minus what the spec, dosage form and manufacturer contradict."""
+                  own: bool | None = None, prices: Prices | None = None) -> tuple[float, dict[str, object]]:
+    """Name similarity, minus what the spec, dosage form, manufacturer and price contradict."""
     sim, which = _name_score(raw_name, product)
     master = product.parsed
     ev: dict[str, object] = {"name_sim": round(sim, 4), "name_key": which}
@@ -136,6 +159,12 @@ def score_product(raw_name: str, spec: Spec, product: MasterProduct,
         score -= 0.5 if ev["strength"] == "conflict" else 0.0
     else:
         ev["strength"] = "unknown"
+    per_box = prices.per_box(product) if prices is not None else None
+    if per_box and product.list_price:  # two makers' identical generics differ in price
+        ratio = per_box / product.list_price
+        ev["price"] = "agree" if PRICE_BAND[0] <= ratio <= PRICE_BAND[1] else "conflict"
+        ev["price_ratio"] = round(ratio, 3)
+        score -= 0.3 if ev["price"] == "conflict" else 0.0
     if spec.pack and product.pack_size:
         ev["pack"] = "agree" if spec.pack == product.pack_size else "conflict"
         score -= 0.2 if ev["pack"] == "conflict" else 0.0
@@ -150,11 +179,14 @@ class ProductMatcher:
         self.products = list(products)
         self.auto, self.review, self.margin = auto, review, margin
 
-    def match(self, raw_product: str, raw_spec: str, own: bool | None = None) -> ProductDecision:
-        """`own`: the rows' manufacturer is (True) or is not (False) our company; None unknown."""
+    def match(self, raw_product: str, raw_spec: str, own: bool | None = None,
+              prices: Prices | None = None) -> ProductDecision:
+        """`own`: the rows' manufacturer is (True) or is not (False) our company; None unknown.
+        `prices`: what the distributor charged for it (a price far from a product's list price
+        rules that product out)."""
         name = strip_spec(raw_product)
         spec = parse_spec(f"{raw_product} {raw_spec or ''}")
-        scored = sorted(((score_product(name, spec, p, own), p) for p in self.products),
+        scored = sorted(((score_product(name, spec, p, own, prices), p) for p in self.products),
                         key=lambda sp: (-sp[0][0], sp[1].product_id))
         if not scored:
             return ProductDecision(None, "unmatched", "no_master", 0.0, {}, [])

@@ -16,6 +16,12 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
                        "where table_schema = ? and table_name = ?", [schema, table]).fetchall()
     return bool(rows and rows[0][0])
 
+def columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    rows = con.execute("select column_name from information_schema.columns "
+                       "where table_schema = ? and table_name = ?", [schema, table]).fetchall()
+    return {r[0] for r in rows}
+
+
 _RAW_BUYERS_SCHEMA = {"source": pl.String, "distributor_code": pl.String, "buyer_code": pl.String,
                       "raw_name": pl.String, "address": pl.String,
                       "addresses": pl.List(pl.String), "context_province": pl.String,
@@ -56,10 +62,13 @@ def load_distributors(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def load_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    cols = "product_id, generic_name, brand_name, spec, dosage_form, pack_size, case_size, is_own"
+    cols = ("product_id, generic_name, brand_name, spec, dosage_form, pack_size, case_size, is_own, "
+            "list_price")
     schema = {"product_id": pl.String, "generic_name": pl.String, "brand_name": pl.String,
               "spec": pl.String, "dosage_form": pl.String, "pack_size": pl.Int64,
-              "case_size": pl.Int64, "is_own": pl.Boolean}
+              "case_size": pl.Int64, "is_own": pl.Boolean, "list_price": pl.Float64}
+    if table_exists(con, "raw", "master__products") and "list_price" not in columns(con, "raw", "master__products"):
+        cols = cols.replace("list_price", "null::double as list_price")
     sql = _latest("master__products", cols) + " order by product_id"
     return _frame(con, "master__products", sql, schema)
 
@@ -106,20 +115,30 @@ def load_raw_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Distinct (distributor_code, raw_product, raw_spec) from flow and inventory, with the
     manufacturers flow rows named for it (inventory has none)."""
     schema = {"distributor_code": pl.String, "raw_product": pl.String, "raw_spec": pl.String,
-              "manufacturers": pl.List(pl.String)}
+              "manufacturers": pl.List(pl.String), "price_box": pl.Float64,
+              "price_min_unit": pl.Float64, "price_case": pl.Float64}
     parts = []
     if table_exists(con, "raw", "flow__lines"):
-        parts.append("select distributor_code, product_name, coalesce(spec, '') as spec, manufacturer "
-                     "from raw.flow__lines")
+        have = columns(con, "raw", "flow__lines")
+        sale = "doc_type = 'sale' and " if "doc_type" in have else ""
+        price = (f"case when {sale}unit_price > 0 then unit_price end"
+                 if {"unit_price", "unit"} <= have else "null::double")
+        unit = "unit" if "unit" in have else "null::varchar"
+        parts.append(f"select distributor_code, product_name, coalesce(spec, '') as spec, manufacturer, "
+                     f"{unit} as unit, {price} as price from raw.flow__lines")
     if table_exists(con, "raw", "inventory__lines"):
         parts.append("select distributor_code, product_name, coalesce(spec, '') as spec, "
-                     "null::varchar as manufacturer from raw.inventory__lines")
+                     "null::varchar as manufacturer, null::varchar as unit, null::double as price "
+                     "from raw.inventory__lines")
     if not parts:
         return pl.DataFrame(schema=schema)
     sql = (f"select distributor_code, product_name as raw_product, spec as raw_spec, "
            f"list(distinct manufacturer order by manufacturer) filter (where manufacturer is not null) "
-           f"as manufacturers from ({' union all '.join(parts)}) where product_name is not null "
-           f"group by all order by 1, 2, 3")
+           f"as manufacturers, median(price) filter (where unit = 'box') as price_box, "
+           f"median(price) filter (where unit = 'min_unit') as price_min_unit, "
+           f"median(price) filter (where unit = 'case') as price_case "
+           f"from ({' union all '.join(parts)}) where product_name is not null "
+           f"group by 1, 2, 3 order by 1, 2, 3")
     return pl.DataFrame(con.sql(sql).pl(), schema=schema)
 
 
