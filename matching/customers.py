@@ -93,6 +93,15 @@ def distinctive(core: str) -> str:
     return core
 
 
+def branch_without_city(core: str, city: str) -> str:
+    """'国药控股国大药房北京建设路店' → '国药控股国大药房建设路店': a chain outlet named brand + its
+    city + branch is written by sellers as brand + branch ('国药控股国大药房(建设路店)')."""
+    if len(city) < 2 or core.startswith(city) or not core.endswith("店"):
+        return ""
+    head, found, tail = core.partition(city)
+    return f"{head}{tail}" if found and len(head) >= 2 and len(tail) >= 2 else ""
+
+
 def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
@@ -124,6 +133,9 @@ class CustomerIndex:
             index._add(cust.norm.core, i, "name", cust.norm.level)
             for alias_core, level in zip(cust.norm.aliases, cust.norm.alias_levels, strict=True):
                 index._add(alias_core, i, "bracket_alias", level)
+            branch = branch_without_city(cust.norm.core, cust.city)
+            if branch:
+                index._add(branch, i, "branch_alias", cust.norm.level)
             for alias in by_full.get(cust.norm.core, []):
                 if alias.city and cust.city and alias.city != cust.city:
                     continue
@@ -297,7 +309,13 @@ class CustomerMatcher:
         second = ranked[1][1][0] if len(ranked) > 1 else 0.0
         evidence = {**evidence, "core": norm.core, "margin": round(best - second, 4)}
         t = self.thresholds
-        clear = best - second >= t.margin or _only_exact_name(ranked)
+        clear = round(best - second, 6) >= t.margin or _only_exact_name(ranked)
+        if not clear and best >= t.auto:
+            pick = _only_without_district(ranked, norm, t.margin)
+            if pick is not None:
+                owner, (best, evidence) = pick
+                evidence = {**evidence, "core": norm.core, "margin": 0.0, "tie_break": "no_district"}
+                clear = True
         if buyer.addresses > 1:
             evidence["addresses"] = buyer.addresses  # one raw name, several places: several buyers
             clear = False
@@ -308,6 +326,21 @@ class CustomerMatcher:
         status = "review" if best >= t.review else "unmatched"
         method = "ambiguous" if best >= t.auto else f"fuzzy:{evidence['key']}"
         return Decision(status, None, best, method, evidence, top)
+
+
+def _only_without_district(ranked: list[tuple[int, tuple[float, dict[str, object]]]],
+                           norm: Normalized, margin: float
+                           ) -> tuple[int, tuple[float, dict[str, object]]] | None:
+    """Among candidates tied at the top, the one institution whose official name claims no
+    district, when the raw name (and its address) names no district either: '妇幼保健院' from a
+    city's seller is the city's 妇幼保健院, not one of its district ones ('东城区妇幼保健院'),
+    which sellers write with their district."""
+    if norm.district or norm.level == "district":
+        return None
+    best = ranked[0][1][0]
+    tied = [r for r in ranked if round(best - r[1][0], 6) < margin]
+    plain = [r for r in tied if r[1][1].get("key_level") != "district"]
+    return plain[0] if len(plain) == 1 and len(tied) > 1 else None
 
 
 def _only_exact_name(ranked: list[tuple[int, tuple[float, dict[str, object]]]]) -> bool:
@@ -364,6 +397,7 @@ def score_pair(buyer: RawBuyer, norm: Normalized, cand: MasterCustomer, key: str
         score -= STREET_CONFLICT if ev["street"] == "conflict" else 0.0
     score += _marker_score(norm, core, key, key_kind, types, ev, key_markers)
     ev["level"] = _geo(level, key_level)
+    ev["key_level"] = key_level
     score -= 0.25 if ev["level"] == "conflict" else 0.0
     return max(0.0, min(1.0, score)), ev
 
