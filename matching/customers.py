@@ -93,6 +93,15 @@ def distinctive(core: str) -> str:
     return core
 
 
+def _same_institution(full: Normalized, cust: MasterCustomer) -> bool:
+    """The alias table's full name is this customer's name: same core, and the places and the
+    level the full name writes agree with the customer's."""
+    return ((not full.province or full.province == cust.province)
+            and (not full.city or full.city == cust.city)
+            and (not full.district or full.district == cust.district)
+            and full.level == cust.norm.level)
+
+
 def branch_without_city(core: str, city: str) -> str:
     """'国药控股国大药房北京建设路店' → '国药控股国大药房建设路店': a chain outlet named brand + its
     city + branch is written by sellers as brand + branch ('国药控股国大药房(建设路店)')."""
@@ -128,7 +137,8 @@ class CustomerIndex:
         index = cls(list(customers))
         by_full = defaultdict(list)
         for alias in aliases:
-            by_full[normalizer.name(alias.full_name).core].append(alias)
+            full = normalizer.name(alias.full_name)
+            by_full[full.core].append((alias, full))
         for i, cust in enumerate(index.customers):
             index._add(cust.norm.core, i, "name", cust.norm.level)
             for alias_core, level in zip(cust.norm.aliases, cust.norm.alias_levels, strict=True):
@@ -136,8 +146,10 @@ class CustomerIndex:
             branch = branch_without_city(cust.norm.core, cust.city)
             if branch:
                 index._add(branch, i, "branch_alias", cust.norm.level)
-            for alias in by_full.get(cust.norm.core, []):
+            for alias, full in by_full.get(cust.norm.core, []):
                 if alias.city and cust.city and alias.city != cust.city:
+                    continue
+                if not _same_institution(full, cust):  # '江苏省人民医院' is not '玄武区人民医院'
                     continue
                 index._add(normalizer.literal(alias.alias), i, "alias_literal", "")
                 norm = normalizer.name(alias.alias)
