@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sys
+import types
 import os
 import queue
 import random
@@ -33,7 +35,10 @@ def publish_marker(settings, n: int) -> str:
     return report.snapshot_id
 
 
-def test_readers_in_other_processes_see_old_or_new_never_a_mix(warehouse) -> None:
+def test_readers_in_other_processes_see_old_or_new_never_a_mix(warehouse, monkeypatch) -> None:
+    # spawn re-runs the parent's __main__ file in each child; under xdist that can be whatever
+    # script another test ran last (a Streamlit page under AppTest), so give it a blank one.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     settings = replace(warehouse, snapshots_kept=2)  # pruning happens under the readers too
     first = publish_marker(settings, 0)
     ctx = multiprocessing.get_context("spawn")
