@@ -6,8 +6,12 @@ province written in the name or address, else the distributor's), scored in one 
 character bigrams or are exactly equal. Each candidate is then scored on features a steward can
 read back in `evidence`: name similarity and which key matched (name, bracketed alias, alias
 table), province/city/district agreement, ordinal (第一/第二…), institution type (中医, 妇幼…) and
-administrative level (省/市/区). The decision needs both a high score and a clear margin over the
-runner-up, so look-alikes (第一人民医院 in two cities) go to review rather than being guessed.
+administrative level (省/市/区), and when the seller writes an address, its street and house number
+(a different street costs STREET_CONFLICT). The decision needs both a high score and a clear margin
+over the runner-up, so look-alikes (第一人民医院 in two cities) go to review rather than being
+guessed. Two tie-breaks only: the raw name is letter for letter (slips and desk suffixes aside) the
+official name of exactly one tied candidate, or it names no district and exactly one tied candidate
+is not a district institution ('妇幼保健院' → the city's, not '东城区妇幼保健院').
 """
 
 from __future__ import annotations
