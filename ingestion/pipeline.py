@@ -22,6 +22,7 @@ import polars as pl
 from ingestion import registry
 from ingestion.ddl import ensure_tables
 from ingestion.discover import InboxFile, discover, title_date
+from ingestion.file_decisions import load_file_decisions
 from ingestion.headers import (HeaderMatch, MappingError, Mapping, find_header, fixed_header,
                                header_lookup, load_mapping)
 from ingestion.parse import FileContext, Parsed, parse_grid
@@ -57,13 +58,15 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     run_id = f"ingest-{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     report = IngestReport(str(inbox), run_id)
     files = discover(inbox)
+    resolutions = load_file_decisions(settings)
     with connect(settings) as con:
         ensure_tables(con)
         products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
         for item in console.track(files, description="ingesting files", total=len(files)):
             if products is None and item.folder != "master":
                 products = load_product_keys(con)
-            result = ingest_file(con, settings, item, run_id, console, products or ())
+            result = ingest_file(con, settings, item, run_id, console, products or (),
+                                 resolution=resolutions.get(item.rel))
             _mark_superseded(report, result)
             report.files.append(result)
     return report
@@ -84,8 +87,10 @@ def ingest_command(settings: Settings, args: argparse.Namespace, console: Consol
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxFile,
-                run_id: str, console: Console, products: tuple[str, ...] = ()) -> FileResult:
-    """One file, start to end; never raises (an unexpected error rejects the file)."""
+                run_id: str, console: Console, products: tuple[str, ...] = (),
+                resolution: str | None = None) -> FileResult:
+    """One file, start to end; never raises (an unexpected error rejects the file).
+    `resolution` is sales ops' decision for a conflicting file ('replace' or 'add')."""
     try:
         raw = item.path.read_bytes()
     except OSError as exc:
@@ -111,7 +116,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     try:
         per_distributor = item.source is not None and item.source.per_distributor
         outcome = _read_and_parse(settings, item, raw, products if per_distributor else ())
-        return _load(con, item, reg, outcome, known)
+        return _load(con, item, reg, outcome, known, resolution)
     except Rejected as exc:
         reg.reasons = [str(exc)]
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
@@ -273,7 +278,7 @@ def _period_column(source: Source) -> str | None:
 # -- loading ----------------------------------------------------------------------------------
 
 def _load(con: duckdb.DuckDBPyConnection, item: InboxFile, reg: Registration, outcome: Outcome,
-          known: registry.Known | None) -> FileResult:
+          known: registry.Known | None, resolution: str | None = None) -> FileResult:
     source = item.source
     assert source is not None
     parsed = outcome.parsed
@@ -285,7 +290,8 @@ def _load(con: duckdb.DuckDBPyConnection, item: InboxFile, reg: Registration, ou
         reg.period_start = parsed.loaded[outcome.period_col].min()
         reg.period_end = parsed.loaded[outcome.period_col].max()
         decision = registry.decide(con, source.table, source.name, item.distributor_code or "",
-                                   parsed.loaded, outcome.period_col, item.received_at)
+                                   parsed.loaded, outcome.period_col, item.received_at,
+                                   resolution)
     if decision.status != "loaded":
         return _hold(con, reg, decision, known)
     reg.status = "partial" if reg.rows_quarantined else "loaded"

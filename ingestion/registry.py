@@ -128,14 +128,21 @@ def _active_overlapping(con: duckdb.DuckDBPyConnection, table: str, source: str,
 
 
 def decide(con: duckdb.DuckDBPyConnection, table: str, source: str, distributor: str,
-           loaded: pl.DataFrame, date_col: str, received_at: dt.datetime) -> Decision:
-    """Supersede, add or hold a flow/inventory file against what is already loaded."""
+           loaded: pl.DataFrame, date_col: str, received_at: dt.datetime,
+           resolution: str | None = None) -> Decision:
+    """Supersede, add or hold a flow/inventory file against what is already loaded.
+
+    `resolution` is sales ops' decision for a file that would be a conflict: 'replace' makes it
+    replace every overlapping file it shares products with; 'add' loads it beside them."""
     start, end = loaded[date_col].min(), loaded[date_col].max()
     products = frozenset(loaded["product_name"].drop_nulls().unique().to_list())
     supersedes: list[int] = []
     for old in _active_overlapping(con, table, source, distributor, start, end):
-        if not (products & old.products):
-            continue  # same period, other products: a split file that adds up
+        if not (products & old.products) or resolution == "add":
+            continue  # same period, other products (a split file), or decided: adds up
+        if resolution == "replace":
+            supersedes.append(old.file_id)
+            continue
         covers = start <= old.start and end >= old.end
         if covers and received_at >= old.received_at:
             supersedes.append(old.file_id)
@@ -146,8 +153,9 @@ def decide(con: duckdb.DuckDBPyConnection, table: str, source: str, distributor:
                 f"already covers {old.start}..{old.end}; nothing loaded"))
         return Decision("conflict", other=old.file_id, reason=(
             f"period {start}..{end} overlaps {old.path} (file {old.file_id}, {old.start}.."
-            f"{old.end}) only in part; nothing loaded. Decide: remove one of the two files, or "
-            "re-send one file covering the whole period"))
+            f"{old.end}) only in part; nothing loaded. Decide in stewardship/file_decisions.yaml "
+            "('<this path>: replace' or ': add') and ingest again, or re-send one file covering "
+            "the whole period"))
     return Decision("loaded", supersedes=tuple(supersedes))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from sfe.report import UsageError
 from tests.ingestion.conftest import by_path, flow_csv
 
 TABLES = ("raw.flow__lines", "raw.inventory__lines", "raw.master__customers", "quarantine.rows")
@@ -56,6 +59,43 @@ def test_partial_overlap_is_a_conflict_naming_both_files(put, ingest, query):
     assert query("select conflict_with from audit.file_registry where path like '%mid%'") == [(1,)]
     assert query("select count(*) from raw.flow__lines") == [(2,)]
     assert report.exit_code == 1
+
+
+def _decide(settings, text: str) -> None:
+    path = settings.stewardship_dir / "file_decisions.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_a_conflict_decided_replace_replaces_the_older_file_on_the_next_run(
+        put, ingest, query, settings):
+    put("flow/D001/march.csv", flow_csv([_row("2026-03-01"), _row("2026-03-31")]))
+    put("flow/D001/mid.csv", flow_csv([_row("2026-03-20", qty=3), _row("2026-04-10", qty=3)]))
+    ingest()
+    _decide(settings, "flow/D001/mid.csv: replace\n")
+    report = ingest()
+    assert by_path(report)["flow/D001/mid.csv"]["status"] == "loaded"
+    assert query("select path, status from audit.file_registry order by 1") == [
+        ("flow/D001/march.csv", "superseded"), ("flow/D001/mid.csv", "loaded")]
+    assert query("select sum(quantity) from raw.flow__lines") == [(6.0,)]
+
+
+def test_a_conflict_decided_add_loads_beside_the_older_file(put, ingest, query, settings):
+    put("flow/D001/march.csv", flow_csv([_row("2026-03-01"), _row("2026-03-31")]))
+    put("flow/D001/mid.csv", flow_csv([_row("2026-03-20", qty=3), _row("2026-04-10", qty=3)]))
+    ingest()
+    _decide(settings, "flow/D001/mid.csv: ADD\n")
+    ingest()
+    assert query("select path, status from audit.file_registry order by 1") == [
+        ("flow/D001/march.csv", "loaded"), ("flow/D001/mid.csv", "loaded")]
+    assert query("select sum(quantity) from raw.flow__lines") == [(26.0,)]
+
+
+def test_a_decision_word_other_than_replace_or_add_is_a_usage_error(put, ingest, settings):
+    put("flow/D001/march.csv", flow_csv([_row("2026-03-01")]))
+    _decide(settings, "flow/D001/march.csv: keep both\n")
+    with pytest.raises(UsageError, match="replace, add"):
+        ingest()
 
 
 def test_weekly_files_and_product_line_splits_add_up(put, ingest, query):
