@@ -510,13 +510,10 @@ def own_products(settings: Settings | None = None) -> pd.DataFrame:
                settings=settings)
 
 
-def coverage(month: str | None, territory_ids: Sequence[str], product_id: str | None = None,
-             settings: Settings | None = None, by: str = "territory_id") -> pd.DataFrame:
-    """kpi_coverage rows for the given territories (one month, or every month when None).
-    With product_id None the products are summed (rate = covered / target over products);
-    `by="product_id"` gives one row per product over the territories instead."""
-    settings = settings or get_settings()
-    _require("marts.kpi_coverage", settings)
+def _territory_month_product(territory_ids: Sequence[str], month: str | None,
+                             product_id: str | None, settings: Settings) -> tuple[list[str], list]:
+    """Where-conditions shared by the territory KPI marts: access scope, the territories asked
+    for, and optionally one month and one product."""
     where, params = scope_clause("territory_id", settings=settings)
     conds = [where, "list_contains(?::varchar[], territory_id::varchar)"]
     params = [*params, list(territory_ids)]
@@ -526,6 +523,17 @@ def coverage(month: str | None, territory_ids: Sequence[str], product_id: str | 
     if product_id is not None:
         conds.append("product_id = ?")
         params.append(product_id)
+    return conds, params
+
+
+def coverage(month: str | None, territory_ids: Sequence[str], product_id: str | None = None,
+             settings: Settings | None = None, by: str = "territory_id") -> pd.DataFrame:
+    """kpi_coverage rows for the given territories (one month, or every month when None).
+    With product_id None the products are summed (rate = covered / target over products);
+    `by="product_id"` gives one row per product over the territories instead."""
+    settings = settings or get_settings()
+    _require("marts.kpi_coverage", settings)
+    conds, params = _territory_month_product(territory_ids, month, product_id, settings)
     return run(
         f"""
         select month, {_group(by)}, sum(target_customers) as target_customers,
@@ -542,15 +550,7 @@ def achievement(month: str | None, territory_ids: Sequence[str], product_id: str
     """kpi_target_achievement for the given territories, products summed unless one is given."""
     settings = settings or get_settings()
     _require("marts.kpi_target_achievement", settings)
-    where, params = scope_clause("territory_id", settings=settings)
-    conds = [where, "list_contains(?::varchar[], territory_id::varchar)"]
-    params = [*params, list(territory_ids)]
-    if month is not None:
-        conds.append("month = ?")
-        params.append(month)
-    if product_id is not None:
-        conds.append("product_id = ?")
-        params.append(product_id)
+    conds, params = _territory_month_product(territory_ids, month, product_id, settings)
     return run(
         f"""
         select month, {_group(by)}, sum(target_amount) as target_amount,

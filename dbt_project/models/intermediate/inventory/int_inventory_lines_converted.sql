@@ -21,12 +21,7 @@ final as (
         lines.snapshot_date,
         {{ month_key('lines.snapshot_date') }} as month,
         product_map.product_id,
-        lines.quantity * case lines.unit
-            when 'box' then 1.0
-            when 'min_unit' then coalesce(
-                product_map.box_factor_min_unit, 1.0 / nullif(products.pack_size, 0))
-            when 'case' then coalesce(product_map.box_factor_case, products.case_size)
-        end as qty_boxes
+        lines.quantity * {{ box_factor('lines.unit') }} as qty_boxes
     from lines
     left join product_map
         on lines.distributor_code = product_map.distributor_code

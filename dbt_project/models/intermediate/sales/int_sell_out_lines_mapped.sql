@@ -28,12 +28,7 @@ with_product as (
         lines.*,
         product_map.product_id,
         products.list_price,
-        case lines.unit
-            when 'box' then 1.0
-            when 'min_unit' then coalesce(
-                product_map.box_factor_min_unit, 1.0 / nullif(products.pack_size, 0))
-            when 'case' then coalesce(product_map.box_factor_case, products.case_size)
-        end as box_factor,
+        {{ box_factor('lines.unit') }} as box_factor,
         case
             when lines.doc_type = 'return' then -1 * abs(lines.quantity)
             else lines.quantity
