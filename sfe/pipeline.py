@@ -60,12 +60,32 @@ class RunReport:
             return ""
         lines = [f"run {self.run.run_id}: {self.run.status}"]
         for s in self.run.steps:
-            note = f"  {s.error}" if s.error else ""
-            lines.append(f"  {s.name:<8} {s.status:<16} {s.seconds:7.1f}s{note}")
+            note = s.error or step_note(s.name, s.detail)
+            lines.append(f"  {s.name:<8} {s.status:<16} {s.seconds:7.1f}s  {note}".rstrip())
         if self.stopped_at:
             lines.append(f"  stopped at '{self.stopped_at}'; the published snapshot is unchanged")
         lines.append(f"  gates: {self.gate_status}; published: {self.published_snapshot or 'nothing new'}")
         return "\n".join(lines)
+
+
+def step_note(step: str, detail: dict[str, Any]) -> str:
+    """One line a person reads beside each step of the run summary."""
+    if step == "ingest":
+        totals = detail.get("totals", {})
+        counts = ", ".join(f"{status} {n}" for status, n in totals.get("by_status", {}).items() if n)
+        return (f"{totals.get('files', 0)} files ({counts}); {totals.get('rows_loaded', 0):,} rows "
+                f"loaded, {totals.get('rows_quarantined', 0):,} quarantined — reasons: "
+                "'sfe ingest --json' or the Loads page")
+    if step == "build":
+        failed = [f.get("name") for f in detail.get("failures", [])]
+        return f"failed: {', '.join(failed[:5])}" if failed else ""
+    if step == "check":
+        blocking, warnings = detail.get("blocking_failures", []), detail.get("warnings", [])
+        note = f"blocking: {', '.join(blocking)}; " if blocking else ""
+        return f"{note}warnings: {', '.join(warnings) or 'none'}; report: {detail.get('report')}"
+    if step == "publish":
+        return detail.get("reason") or f"{detail.get('outcome', '')} {detail.get('snapshot') or ''}"
+    return ""
 
 
 def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console | None = None,

@@ -76,3 +76,15 @@ def test_status_shows_last_run(settings, monkeypatch) -> None:
     assert data["last_run"]["run_id"] == run.run.run_id
     assert [s["name"] for s in data["last_run"]["steps"]] == list(pipeline.STEPS)
     assert data["gate_status"] == "passed"
+
+
+def test_summary_says_why_a_step_needs_attention(settings, monkeypatch) -> None:
+    ingest = FakeReport(exit_code=1, payload={"totals": {
+        "files": 4, "by_status": {"loaded": 3, "rejected": 1, "partial": 0},
+        "rows_loaded": 1200, "rows_quarantined": 0}})
+    check = FakeReport(exit_code=1, payload={"blocking_failures": ["flow_completeness"],
+                                             "warnings": [], "report": "q.html"})
+    _fake_stages(monkeypatch, [], {"ingest": ingest, "check": check})
+    text = pipeline.run_pipeline(settings).summary()
+    assert "4 files (loaded 3, rejected 1); 1,200 rows loaded" in text
+    assert "blocking: flow_completeness" in text
