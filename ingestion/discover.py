@@ -12,10 +12,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from ingestion.sources import BY_FOLDER, Source, master_for
+
+# kpis.md: the business time zone is Asia/Shanghai; arrival times (on-time flow, which re-send
+# is newer) are naive local times there, whatever the server's own zone.
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 
 KNOWN_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".jsonl",
                   ".ndjson", ".json", ".dat"}
@@ -51,7 +56,7 @@ def _visible(inbox: Path, path: Path) -> bool:
 def _describe(inbox: Path, path: Path) -> InboxFile:
     rel_parts = path.relative_to(inbox).parts
     rel = "/".join(rel_parts)
-    received = dt.datetime.fromtimestamp(path.stat().st_mtime)
+    received = dt.datetime.fromtimestamp(path.stat().st_mtime, BUSINESS_TZ).replace(tzinfo=None)
     folder = rel_parts[0] if len(rel_parts) > 1 else ""
     source, distributor, problem = _classify(rel_parts, path)
     return InboxFile(path, rel, folder, source, distributor, received, name_date(path.stem),

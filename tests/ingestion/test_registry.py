@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+
 import pytest
 
 from sfe.report import UsageError
@@ -142,3 +145,14 @@ def test_inventory_resend_for_same_snapshot_supersedes(put, ingest, query):
     put("inventory/D001/stock_20260331_fix.csv", "品名,数量\n阿莫西林,90\n")
     ingest()
     assert query("select quantity from raw.inventory__lines") == [(90.0,)]
+
+
+def test_arrival_time_is_business_local_time_whatever_the_server_zone(put, ingest, query):
+    """A file that reached the inbox at 2026-11-11 01:30 in Shanghai (2026-11-10 17:30 UTC)
+    arrived on the 11th: late for October, even on a server running in UTC."""
+    path = put("flow/D001/oct.csv", flow_csv([_row("2026-10-05")]))
+    stamp = dt.datetime(2026, 11, 10, 17, 30, tzinfo=dt.timezone.utc).timestamp()
+    os.utime(path, (stamp, stamp))
+    ingest()
+    assert query("select received_at from audit.file_registry") == [
+        (dt.datetime(2026, 11, 11, 1, 30),)]
