@@ -64,7 +64,9 @@ region_daily_sales as (
 weeks as (
     select distinct
         days.week_start,
-        cast({{ dbt.dateadd('day', 6, 'days.week_start') }} as date) as week_end
+        cast({{ dbt.dateadd('day', 6, 'days.week_start') }} as date) as week_end,
+        -- last year's week lies inside the data: else its sell-out is unknown (NULL), not 0
+        {{ dbt.dateadd('day', -364, 'days.week_start') }} >= bounds.first_day as has_last_year
     from days
     cross join (select min(month_start) as first_day, max(month_end) as last_day from months) as bounds
     where days.date_day between bounds.first_day and bounds.last_day
@@ -73,6 +75,7 @@ weeks as (
 week_regions as (
     select
         weeks.week_start,
+        weeks.has_last_year,
         weeks.week_end,
         {{ month_key('weeks.week_end') }} as as_of_month,
         cast({{ dbt.date_trunc('month', 'weeks.week_end') }} as date) as as_of_month_start,
@@ -180,9 +183,13 @@ final as (
         week_regions.week_start,
         week_regions.region_id,
         cast(coalesce(sales.sell_out_amount, 0) as double) as sell_out_amount,
-        cast(coalesce(sales.sell_out_amount_ly, 0) as double) as sell_out_amount_ly,
-        {{ safe_divide('sales.sell_out_amount - sales.sell_out_amount_ly',
-                       'sales.sell_out_amount_ly') }} as growth,
+        case when week_regions.has_last_year
+            then cast(coalesce(sales.sell_out_amount_ly, 0) as double)
+        end as sell_out_amount_ly,
+        case when week_regions.has_last_year
+            then {{ safe_divide('sales.sell_out_amount - sales.sell_out_amount_ly',
+                                'sales.sell_out_amount_ly') }}
+        end as growth,
         {{ safe_divide('sales.mtd_amount', 'targets.month_target') }} as mtd_achievement_rate,
         {{ safe_divide('sales.ytd_amount', 'targets.ytd_target') }} as ytd_achievement_rate,
         {{ safe_divide('region_coverage.covered_customers', 'region_coverage.target_customers') }}
