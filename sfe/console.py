@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO, TypeVar
 
@@ -53,16 +52,6 @@ class Console:
 
         yield from track(items, description=description, total=total,
                          console=self._rich(), transient=True)
-
-    @contextmanager
-    def status(self, message: str) -> Iterator[None]:
-        """A spinner for one long call whose progress we cannot count."""
-        if self.quiet or not self.stream.isatty():
-            self.step(message)
-            yield
-            return
-        with self._rich().status(message):
-            yield
 
     def table(self, title: str, columns: list[str], rows: list[list[object]]) -> str:
         """Render a small table as text (for summaries printed to stdout)."""
