@@ -3,9 +3,10 @@
 Only the published snapshot (`settings.published_db`) is read, always read-only; the working
 warehouse is never opened here, so a running build can neither block nor half-show a dashboard.
 
-* The connection is cached with `st.cache_resource`, keyed on the snapshot file's identity
-  (inode + mtime): when `sfe publish` atomically swaps in a new snapshot, the next rerun opens it
-  and the old connection is closed.
+* The connection is cached with `st.cache_resource`, keyed on the snapshot file that
+  current.duckdb links to (`quality.published.current_snapshot_file`; never current.duckdb by
+  name, which a publish renames): when `sfe publish` swaps in a new snapshot, the next rerun
+  opens it and the old connection is closed.
 * Query results are cached with `st.cache_data`, keyed on the same identity, so they too are
   dropped when a new snapshot appears.
 * Access control enters every territory-scoped query through one function, `scope_clause`.
@@ -27,6 +28,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from quality.published import current_snapshot_file
 from sfe.config import Settings, load_settings
 
 NO_DATA_MESSAGE = "no published data yet — run `sfe run` (or `sfe demo`) to build and publish a snapshot"
@@ -52,10 +54,10 @@ def get_settings() -> Settings:
 
 
 def _snapshot_key(settings: Settings) -> tuple[str, str]:
-    path = Path(settings.published_db).resolve()
     try:
+        path = current_snapshot_file(settings).resolve()
         st_ = path.stat()
-    except FileNotFoundError:
+    except FileNotFoundError:  # NoPublishedSnapshot, or pruned this instant
         raise DataUnavailable(NO_DATA_MESSAGE) from None
     return str(path), f"{st_.st_ino}:{st_.st_mtime_ns}:{st_.st_size}"
 
@@ -786,10 +788,8 @@ def review_queue(settings: Settings | None = None) -> pd.DataFrame:
     if func is None:
         raise StewardshipMissing("matching.stewardship has no review_queue(settings) yet")
     _require("matching.customer_source_map", settings)
-    try:  # the stewardship function reads the published snapshot, never the working warehouse
-        frame = func(settings, db_path=settings.published_db)
-    except TypeError:
-        frame = func(settings)
+    # read from the published snapshot, never the working warehouse
+    frame = func(settings, db_path=Path(_snapshot_key(settings)[0]))
     if hasattr(frame, "to_pandas"):
         frame = frame.to_pandas()
     return pd.DataFrame(frame)

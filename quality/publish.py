@@ -9,8 +9,9 @@ Steps (each safe to interrupt, even with SIGKILL: current.duckdb is always a com
 3. Stamp the copy: `audit.publish_info` (one row), `marts.data_quality_results`,
    `scorecard_weekly.data_status = 'passed'`; checkpoint and close it; fsync.
 4. Rename it to snapshots/<id>.duckdb, hard-link it to a temp name and `os.replace` that onto
-   current.duckdb: one atomic rename. Readers that opened the old file keep reading the old
-   inode; new readers get the new one. Never a mix.
+   current.duckdb: one atomic rename. Readers find the snapshot file current.duckdb is linked
+   to and open that (quality/published.py says why never current.duckdb by name); a reader
+   keeps the snapshot it opened, a new reader gets the new one. Never a mix.
 5. Record the attempt (audit.publish_log, status.json) and prune old snapshots.
 
 A refused publish (blocking failure, no check, data changed since the check) leaves
@@ -31,7 +32,8 @@ from typing import Any
 import duckdb
 
 from quality import store
-from quality.published import (read_publish_info, snapshots_dir, write_status_file)
+from quality.published import (NoPublishedSnapshot, open_published, read_publish_info,
+                              snapshots_dir, write_status_file)
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
@@ -122,8 +124,8 @@ def _current_snapshot_id(settings: Settings) -> str | None:
         except FileNotFoundError:
             continue
     try:
-        con = duckdb.connect(str(settings.published_db), read_only=True)
-    except duckdb.Error:
+        con = open_published(settings)
+    except (duckdb.Error, NoPublishedSnapshot):
         return None
     try:
         info = read_publish_info(con)

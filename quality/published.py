@@ -9,8 +9,12 @@ Layout under settings.published_dir:
     status.json               last good snapshot, last check, last publish attempt and why it
                               was refused (written atomically by `sfe check` / `sfe publish`)
 
-A reader that opened current.duckdb keeps reading the file it opened (the old inode) even when
-a publish swaps in a new one, so no reader ever sees half of a snapshot or a mix of two.
+Readers open the snapshot file that current.duckdb is a hard link to (found by inode), never
+current.duckdb by name: DuckDB opens a database file three times on connect (magic bytes, the
+headers, then the blocks under a read lock), so a publish renaming current.duckdb between two of
+those opens would hand a reader one snapshot's header and another snapshot's blocks (seen as
+"Table publish_info does not exist", or a deserialization error). Snapshot files are written
+once and never replaced, only pruned; a reader that loses one to pruning just resolves again.
 """
 
 from __future__ import annotations
@@ -40,14 +44,39 @@ def snapshots_dir(settings: Settings) -> Path:
     return settings.published_dir / "snapshots"
 
 
-def open_published(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the current published snapshot; close it when done."""
-    path = settings.published_db
-    if not path.exists():
+def current_snapshot_file(settings: Settings) -> Path:
+    """The immutable snapshot file that current.duckdb is: open this one, not current.duckdb."""
+    try:
+        ino = settings.published_db.stat().st_ino
+    except FileNotFoundError:
         raise NoPublishedSnapshot(
-            f"no published warehouse at {path}: nothing has passed the quality gates yet; "
-            "run 'sfe run' (or 'sfe check' then 'sfe publish')")
-    return duckdb.connect(str(path), read_only=True)
+            f"no published warehouse at {settings.published_db}: nothing has passed the quality "
+            "gates yet; run 'sfe run' (or 'sfe check' then 'sfe publish')") from None
+    folder = snapshots_dir(settings)
+    for snap in sorted(folder.glob("*.duckdb"), reverse=True) if folder.is_dir() else []:
+        try:
+            if snap.stat().st_ino == ino:
+                return snap
+        except FileNotFoundError:  # pruned while we looked
+            continue
+    # No hard links on this file system (publish copied the file): status.json names it.
+    named = read_status_file(settings).get("current", {}).get("path")
+    if named and Path(named).is_file():
+        return Path(named)
+    return settings.published_db
+
+
+def open_published(settings: Settings, attempts: int = 5) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the current published snapshot; close it when done."""
+    for attempt in range(attempts):
+        path = current_snapshot_file(settings)
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.Error:
+            if path.exists() or attempt == attempts - 1:
+                raise
+            # pruned between finding and opening it: a newer snapshot is current now
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_status_file(settings: Settings) -> dict[str, Any]:
