@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from generator.ambiguity import AmbiguityIndex
 from generator.delivery import FileRecord, FlowOutput
 from generator.economy import KIND_CUSTOMER, KIND_DISTRIBUTOR, Economy
 from generator.profiles import Profile
@@ -17,20 +18,43 @@ from generator.writers import set_arrival, write_csv_rows
 TRUTH_WRITTEN_AT = datetime(2026, 11, 23, 8, 0)
 
 
-def customer_truth(world: World, flow: FlowOutput, tender_rows: list[tuple]) -> list[tuple]:
-    rows = set(tender_rows)
+def customer_truth(world: World, flow: FlowOutput, tender_rows: list[tuple],
+                   profiles: dict[str, Profile]) -> list[tuple]:
+    """One row per raw buyer name; the last column lists the other customers it could name."""
+    index = AmbiguityIndex(world.cities, world.customers)
+    crm_index = {c.crm_id: i for i, c in enumerate(world.customers)}
+    rows = set()
+    for source, province, code, raw, crm, kind, bdist in tender_rows:
+        cities = {c.city for c in world.cities if c.province == province}
+        others = index.others(raw, crm_index[crm], cities, same_district=False) if crm else []
+        rows.add((source, province, code, raw, crm, kind, bdist, "|".join(others)))
     for code, used in flow.names_used.items():
         book = flow.books[code]
         key_of_row = np.repeat(book.keys, book.count)
+        reach = _cities_sold_to(world, book.keys)
+        with_address = _sends_addresses(profiles[code])
         for r in sorted(used):
             kind, idx = divmod(int(key_of_row[r]), 10_000_000)
-            crm, bkind, bdist = "", "terminal", ""
+            crm, bkind, bdist, others = "", "terminal", "", []
             if kind == KIND_CUSTOMER:
                 crm = world.customers[idx].crm_id
+                others = index.others(book.names[r], idx, reach, with_address)
             elif kind == KIND_DISTRIBUTOR:
                 bkind, bdist = "distributor", world.distributors[idx].code
-            rows.add(("flow", code, book.codes[r], book.names[r], crm, bkind, bdist))
+            rows.add(("flow", code, book.codes[r], book.names[r], crm, bkind, bdist,
+                      "|".join(others)))
     return sorted(rows)
+
+
+def _cities_sold_to(world: World, keys: np.ndarray) -> set[str]:
+    kinds, idx = np.divmod(keys, 10_000_000)
+    return {world.customers[int(i)].city for i in idx[kinds == KIND_CUSTOMER]}
+
+
+def _sends_addresses(prof: Profile) -> bool:
+    """Any of the seller's file layouts carries the buyer address (it tells same names apart)."""
+    versions = [prof] + ([prof.after] if prof.after is not None else [])
+    return any("buyer_address" in v.fields for v in versions)
 
 
 def product_truth(world: World, flow: FlowOutput, profiles: dict[str, Profile]) -> list[list]:
@@ -92,7 +116,8 @@ def write_truth(out: Path, world: World, econ: Economy, flow: FlowOutput, profil
     counts["customer_truth"] = write_csv_rows(
         folder / "customer_truth.csv",
         ["source", "distributor_code", "buyer_code", "raw_name", "crm_customer_id", "buyer_kind",
-         "buyer_distributor_code"], customer_truth(world, flow, tender_rows))
+         "buyer_distributor_code", "ambiguous_with"],
+        customer_truth(world, flow, tender_rows, profiles))
     counts["product_truth"] = write_csv_rows(
         folder / "product_truth.csv",
         ["distributor_code", "raw_product", "raw_spec", "raw_unit", "product_id", "box_factor"],

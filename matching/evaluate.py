@@ -1,10 +1,15 @@
 """Scoring `matching.customer_source_map` against a truth table (the generator's `_truth/`).
 
 Definitions (issue 5):
-- a raw name is *matchable* when the truth gives it exactly one CRM customer (terminal buyer);
+- a raw name is *matchable* when the truth gives it exactly one CRM customer (terminal buyer) and
+  no other customer the seller reaches could be written the same way (`ambiguous_with` empty:
+  the generator's own account of its naming, see generator/ambiguity.py);
+- *ambiguous* names (one true customer, but the name fits others too) are left out of recall;
+  an auto match on one still counts for precision: right if it picked the true customer;
 - *precision* = correct auto/manual matches ÷ all auto/manual terminal matches; an auto match of a
-  name that is not matchable (an outsider, or one name used for two customers) counts as wrong;
-- *recall* = correct auto/manual matches ÷ matchable names;
+  name with no single true customer (an outsider, one name used for two customers) is wrong;
+- *recall* = correct auto/manual matches of matchable names ÷ matchable names; *strict recall*
+  counts the ambiguous names as matchable too;
 - *review queue* = terminal rows left in review; *buyer kind errors* = distributor-vs-terminal
   mistakes.
 """
@@ -24,8 +29,11 @@ Key = tuple[str, str, str, str]
 class MatchQuality:
     rows: int = 0
     matchable: int = 0
+    ambiguous: int = 0  # one true customer, but the name fits another the seller reaches
     auto: int = 0
-    correct: int = 0
+    correct: int = 0  # correct auto/manual matches, ambiguous names included
+    correct_matchable: int = 0
+    ambiguous_auto: int = 0  # ambiguous names auto-matched anyway (a guess, right or wrong)
     review: int = 0
     unmatched: int = 0
     buyer_kind_errors: int = 0
@@ -38,12 +46,17 @@ class MatchQuality:
 
     @property
     def recall(self) -> float:
-        return self.correct / self.matchable if self.matchable else 1.0
+        return self.correct_matchable / self.matchable if self.matchable else 1.0
+
+    @property
+    def strict_recall(self) -> float:
+        total = self.matchable + self.ambiguous
+        return self.correct / total if total else 1.0
 
     def to_dict(self) -> dict[str, object]:
         out = {k: v for k, v in asdict(self).items() if k != "wrong"}
         return {**out, "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "wrong": self.wrong[:20]}
+                "strict_recall": round(self.strict_recall, 4), "wrong": self.wrong[:20]}
 
 
 def read_truth(path: Path) -> dict[Key, list[dict[str, str]]]:
@@ -95,12 +108,17 @@ def _score_row(q: MatchQuality, row: dict, truth_rows: list[dict[str, str]]) -> 
         return
     if kinds == {"distributor"}:
         q.buyer_kind_errors += 1
-    matchable = len(ids) == 1
+    single = len(ids) == 1
+    ambiguous = single and any(t.get("ambiguous_with") for t in truth_rows)
+    matchable = single and not ambiguous
     q.matchable += matchable
+    q.ambiguous += ambiguous
     if row["match_status"] in ("auto", "manual"):
         q.auto += 1
-        if matchable and row["crm_customer_id"] in ids:
+        q.ambiguous_auto += ambiguous
+        if single and row["crm_customer_id"] in ids:
             q.correct += 1
+            q.correct_matchable += matchable
         else:
             q.wrong.append({**_brief(row), "truth": sorted(ids)})
     elif row["match_status"] == "review":

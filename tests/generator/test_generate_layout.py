@@ -9,7 +9,7 @@ from tests.generator.conftest import read_truth
 SOURCES = ["master", "flow", "inventory", "sellin", "calls", "activities", "tenders", "targets"]
 TRUTH_HEADERS = {
     "customer_truth": "source,distributor_code,buyer_code,raw_name,crm_customer_id,buyer_kind,"
-                      "buyer_distributor_code",
+                      "buyer_distributor_code,ambiguous_with",
     "product_truth": "distributor_code,raw_product,raw_spec,raw_unit,product_id,box_factor",
     "inventory_truth": "month,distributor_code,product_id,opening_boxes,purchase_boxes,sales_boxes,"
                        "closing_boxes",

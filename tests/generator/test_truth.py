@@ -180,3 +180,24 @@ def test_every_tender_hospital_has_a_truth_row(small_inbox) -> None:
                 assert (r[p_i].strip(), r[h_i].strip()) in truth, (f["path"], r[h_i])
                 seen += 1
     assert seen > 0
+
+
+def test_ambiguity_model_covers_every_name_the_generator_wrote(small_inbox) -> None:
+    """generator/ambiguity.py must recognise each raw name as a rendering of its own customer,
+    else `ambiguous_with` would miss look-alikes; and it never lists the true customer."""
+    from generator.ambiguity import AmbiguityIndex
+    from generator.economy import month_starts
+    from generator.world import build_world
+    from tests.generator.conftest import SMALL
+
+    world = build_world(SMALL["seed"], SMALL["customers"], month_starts(SMALL["months"]), "华康制药")
+    index = AmbiguityIndex(world.cities, world.customers)
+    position = {c.crm_id: i for i, c in enumerate(world.customers)}
+    terminal = [r for r in read_truth(small_inbox[0], "customer_truth") if r["crm_customer_id"]]
+    assert terminal
+    unrecognised = [r["raw_name"] for r in terminal
+                    if position[r["crm_customer_id"]] not in index.renders(r["raw_name"])]
+    assert unrecognised == []
+    ambiguous = [r for r in terminal if r["ambiguous_with"]]
+    assert all(r["crm_customer_id"] not in r["ambiguous_with"].split("|") for r in ambiguous)
+    assert 0 < len(ambiguous) < 0.2 * len(terminal)
