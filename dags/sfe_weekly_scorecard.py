@@ -5,12 +5,16 @@
    Chinese and English labels, data status shown prominently) plus a PDF when Chromium is
    installed, from the **published** snapshot only. `week` defaults to the latest complete week;
    trigger with `{"week": "YYYY-MM-DD"}` to re-render another Monday.
-2. `send` — `dashboards.scorecard.send_scorecard(settings, path)`: emails it with the `[smtp]`
-   settings. A missing SMTP host fails the task without retrying (configure it, then clear the
-   task).
+2. `send` — `dashboards.scorecard.deliver_scorecard(settings, path)`: emails it with the `[smtp]`
+   settings, one message per recipient, each delivery logged in
+   `<data_dir>/reports/scorecard-sent.jsonl` as it happens. A recipient who already got this
+   week's scorecard from the same snapshot is skipped, so a retry (or clearing the task) resumes
+   where a failure stopped and never mails anyone twice. A missing SMTP host fails the task
+   without retrying (configure it, then clear the task).
 
-Rendering is idempotent (same week and snapshot → same file). Same as
-`sfe scorecard [--week W] --send`.
+Rendering is idempotent (same week and snapshot → same numbers). Same as
+`sfe scorecard [--week W] --send`; to mail a week again on purpose (e.g. a recipient lost it), run
+`sfe scorecard --week W --resend` by hand — the DAG never resends.
 """
 
 from __future__ import annotations
@@ -43,18 +47,18 @@ def sfe_weekly_scorecard():
         return str(render_scorecard(load_settings(), week))
 
     @task
-    def send(path: str) -> list[str]:
-        """Email the rendered scorecard to the configured recipients."""
+    def send(path: str) -> dict:
+        """Email the rendered scorecard to the configured recipients who have not had it yet."""
         from pathlib import Path
 
         from airflow.sdk.exceptions import AirflowFailException
 
-        from dashboards.scorecard import send_scorecard
+        from dashboards.scorecard import deliver_scorecard
         from sfe.config import load_settings
         from sfe.report import UsageError
 
         try:
-            return send_scorecard(load_settings(), Path(path))
+            return deliver_scorecard(load_settings(), Path(path)).to_dict()
         except UsageError as exc:  # configuration, not a transient error: do not retry
             raise AirflowFailException(str(exc)) from exc
 

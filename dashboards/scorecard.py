@@ -1,27 +1,44 @@
 """The weekly scorecard: one HTML page per region from `marts.scorecard_weekly` (optionally PDF),
 emailed to management. Reads the published snapshot only, through `dashboards.data`.
 
-`render_scorecard` and `send_scorecard` are what the weekly DAG calls; `scorecard_command` is the
-`sfe scorecard` adapter.
+`render_scorecard` and `deliver_scorecard` are what the weekly DAG calls (`send_scorecard` is the
+same send, returning only who was emailed); `scorecard_command` is the `sfe scorecard` adapter.
+Sends are logged per recipient in `<reports_dir>/scorecard-sent.jsonl`, and nobody gets the same
+week from the same snapshot twice unless asked (`--resend`).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
 import shutil
 import smtplib
 import ssl
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import make_msgid
+from html import escape, unescape
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; the send log still prevents repeats
+    fcntl = None
 
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
 
+_log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 
@@ -78,8 +95,6 @@ def _parse_week(week: dt.date | str | None) -> dt.date | None:
 
 def _data():
     """dashboards.data, without Streamlit's "no runtime" chatter on a command line."""
-    import logging
-
     import streamlit.runtime.caching.cache_data_api  # noqa: F401  (creates the logger)
 
     for name in ("streamlit.runtime.caching.cache_data_api",
@@ -155,7 +170,8 @@ def render_html(context: dict[str, Any]) -> str:
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                       autoescape=select_autoescape(["html", "j2"]))
-    return env.get_template("scorecard.html.j2").render(**context)
+    # stamped with the week and snapshot so send_scorecard knows what a file was rendered from
+    return _stamp(env.get_template("scorecard.html.j2").render(**context), context)
 
 
 def find_chromium() -> str | None:
@@ -190,7 +206,8 @@ def html_to_pdf(html: Path, pdf: Path, timeout: float = 90) -> str | None:
 def render_scorecard(settings: Settings, week: dt.date | str | None = None,
                      out: Path | None = None, pdf: bool = True) -> Path:
     """Render the scorecard HTML (and a PDF next to it when Chromium is there); returns the HTML
-    path. Idempotent: the same week and snapshot give the same file."""
+    path. Idempotent: the same week and snapshot give the same numbers (only the generation time
+    in the footer differs), and the file is stamped with both (see `_stamp`)."""
     context = scorecard_context(settings, week)
     if out is None:
         out = Path(settings.reports_dir) / f"scorecard-{context['week_start']}.html"
@@ -206,8 +223,154 @@ def render_scorecard(settings: Settings, week: dt.date | str | None = None,
     return out
 
 
-def send_scorecard(settings: Settings, path: Path, week: str | None = None) -> list[str]:
-    """Email the scorecard (HTML body, HTML and PDF attached) to settings.smtp.recipients."""
+# -- sending, at most once per recipient ----------------------------------------------------------
+# The send log is what makes `send` safe to retry (the DAG task has retries: 2) and `--send` safe to
+# run twice: one JSON line per delivery that the SMTP server accepted, appended and fsynced right
+# after that recipient's message went out. A recipient whose line says "this week, this content" is
+# skipped. What "this content" means: the published snapshot the HTML was rendered from (stamped
+# into the HTML by render_html, because the footer's generation time makes every render's bytes
+# differ); for an HTML file without the stamp, its sha256.
+
+SEND_LOG = "scorecard-sent.jsonl"
+_STAMP = re.compile(r'<meta name="sfe-(week-start|snapshot-id)" content="([^"]*)">')
+
+
+@dataclass
+class Delivery:
+    """What one `deliver_scorecard` call did: `sent` got the mail now; `skipped` already had it."""
+    week: str
+    snapshot_id: str | None
+    sha256: str
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"week": self.week, "snapshot_id": self.snapshot_id, "sha256": self.sha256,
+                "sent": self.sent, "skipped": self.skipped}
+
+
+class SendFailed(ScorecardError):
+    """Sending stopped part-way; `delivery` says who got the mail (logged) before it stopped."""
+
+    def __init__(self, message: str, delivery: Delivery):
+        super().__init__(message)
+        self.delivery = delivery
+
+
+def send_log_path(settings: Settings) -> Path:
+    return Path(settings.reports_dir) / SEND_LOG
+
+
+def _stamp(html: str, context: dict[str, Any]) -> str:
+    snapshot = context.get("snapshot_id")
+    tags = f'<meta name="sfe-week-start" content="{escape(str(context["week_start"]))}">\n'
+    if snapshot and snapshot != "—":
+        tags += f'<meta name="sfe-snapshot-id" content="{escape(str(snapshot))}">\n'
+    head = re.search(r"<head[^>]*>\s*(<meta charset[^>]*>\n?)?", html, re.IGNORECASE)
+    return html[:head.end()] + tags + html[head.end():] if head else tags + html
+
+
+def _read_stamp(html: str) -> dict[str, str]:
+    return {key: unescape(value) for key, value in _STAMP.findall(html[:4096])}
+
+
+def _key(recipient: str) -> str:
+    return recipient.strip().lower()
+
+
+def _read_log(log: Path) -> list[dict[str, Any]]:
+    if not log.is_file():
+        return []
+    entries = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:  # a line torn by a crash while writing: that delivery is not proven
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def already_sent(settings: Settings, week: str, snapshot_id: str | None, sha256: str) -> set[str]:
+    """Recipients (lower-cased) the log says got `week`'s scorecard from this snapshot/content."""
+    def same(entry: dict[str, Any]) -> bool:
+        if snapshot_id:
+            return entry.get("snapshot_id") == snapshot_id
+        return not entry.get("snapshot_id") and entry.get("sha256") == sha256
+
+    return {_key(str(e.get("recipient", ""))) for e in _read_log(send_log_path(settings))
+            if e.get("week_start") == week and same(e)}
+
+
+def _append(log: Path, entry: dict[str, Any]) -> None:
+    with log.open("a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell():  # never glue a line onto a torn one
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+        fh.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@contextmanager
+def _send_lock(log: Path) -> Iterator[None]:
+    """One sender at a time per reports dir (a DAG retry and a hand-run `--send` must not race)."""
+    lock = log.with_name(log.name + ".lock")
+    with lock.open("a") as fh:
+        if fcntl is not None:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _message(settings: Settings, week: str, recipient: str, html: str, path: Path,
+             pdf: bytes | None) -> EmailMessage:
+    smtp = settings.smtp
+    msg = EmailMessage()
+    msg["Subject"] = f"{settings.company_name} 经营周报 Weekly scorecard {week}"
+    msg["From"] = smtp.sender
+    msg["To"] = recipient
+    domain = smtp.sender.rpartition("@")[2] or None
+    msg["Message-ID"] = make_msgid("scorecard", domain=domain)
+    msg.set_content("经营周报 Weekly scorecard attached (HTML, and PDF when available).")
+    msg.add_alternative(html, subtype="html")
+    msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html", filename=path.name)
+    if pdf is not None:
+        msg.add_attachment(pdf, maintype="application", subtype="pdf",
+                           filename=path.with_suffix(".pdf").name)
+    return msg
+
+
+@contextmanager
+def _connect(smtp: Any) -> Iterator[smtplib.SMTP]:
+    if smtp.port == 465:
+        with smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=30,
+                              context=ssl.create_default_context()) as server:
+            if smtp.user:
+                server.login(smtp.user, smtp.password)
+            yield server
+    else:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as server:
+            if smtp.use_tls:
+                server.starttls(context=ssl.create_default_context())
+            if smtp.user:
+                server.login(smtp.user, smtp.password)
+            yield server
+
+
+def deliver_scorecard(settings: Settings, path: Path, week: str | None = None,
+                      resend: bool = False) -> Delivery:
+    """Email the scorecard (HTML body, HTML and PDF attached) to each of settings.smtp.recipients
+    that has not already received this week's scorecard from the same snapshot (all of them when
+    `resend`). Every delivery is logged in `<reports_dir>/scorecard-sent.jsonl` as it happens.
+    Raises SendFailed (a ScorecardError) when some recipients could not be sent; running again
+    sends only to those."""
     smtp = settings.smtp
     if not smtp.host:
         raise UsageError("cannot send: no SMTP host configured; set [smtp] host (and recipients) "
@@ -218,39 +381,77 @@ def send_scorecard(settings: Settings, path: Path, week: str | None = None) -> l
     path = Path(path)
     if not path.is_file():
         raise ScorecardError(f"no scorecard at {path}; render it first (sfe scorecard)")
-    week = week or path.stem.replace("scorecard-", "")
-    msg = EmailMessage()
-    msg["Subject"] = f"{settings.company_name} 经营周报 Weekly scorecard {week}"
-    msg["From"] = smtp.sender
-    msg["To"] = ", ".join(smtp.recipients)
     html = path.read_text(encoding="utf-8")
-    msg.set_content("经营周报 Weekly scorecard attached (HTML, and PDF when available).")
-    msg.add_alternative(html, subtype="html")
-    msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html", filename=path.name)
-    pdf = path.with_suffix(".pdf")
-    if pdf.is_file():
-        msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf",
-                           filename=pdf.name)
+    stamp = _read_stamp(html)
+    week = week or stamp.get("week-start") or path.stem.replace("scorecard-", "")
+    pdf_path = path.with_suffix(".pdf")
+    pdf = pdf_path.read_bytes() if pdf_path.is_file() else None
+    delivery = Delivery(week=week, snapshot_id=stamp.get("snapshot-id"),
+                        sha256=hashlib.sha256(html.encode("utf-8")).hexdigest())
+    log = send_log_path(settings)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with _send_lock(log):
+        done = set() if resend else already_sent(settings, week, delivery.snapshot_id,
+                                                 delivery.sha256)
+        todo = []
+        for recipient in smtp.recipients:
+            if _key(recipient) in done:
+                delivery.skipped.append(recipient)
+            elif _key(recipient) not in {_key(r) for r in todo}:
+                todo.append(recipient)
+        if todo:
+            _send_each(settings, todo, delivery, html, path, pdf, log, resend)
+    if delivery.skipped:
+        _log.info("scorecard %s: already sent to %s (snapshot %s); not sent again",
+                  week, ", ".join(delivery.skipped), delivery.snapshot_id or delivery.sha256[:12])
+    return delivery
+
+
+def _send_each(settings: Settings, todo: list[str], delivery: Delivery, html: str, path: Path,
+               pdf: bytes | None, log: Path, resend: bool) -> None:
+    # One message per recipient, logged as soon as the server accepts it. With one message to
+    # everyone, a failure part-way leaves no record of who got it, so a retry must either email
+    # everyone again or risk missing someone; per recipient, a retry resumes exactly where it
+    # stopped. (A crash between the server's "250 OK" and the log line can still repeat that
+    # one recipient; nothing on our side can close that gap.)
+    smtp = settings.smtp
+    refused: dict[str, str] = {}
     try:
-        if smtp.port == 465:
-            with smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=30,
-                                  context=ssl.create_default_context()) as server:
-                _login_and_send(server, smtp, msg)
-        else:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as server:
-                if smtp.use_tls:
-                    server.starttls(context=ssl.create_default_context())
-                _login_and_send(server, smtp, msg)
+        with _connect(smtp) as server:
+            for recipient in todo:
+                msg = _message(settings, delivery.week, recipient, html, path, pdf)
+                try:
+                    server.send_message(msg)
+                except smtplib.SMTPRecipientsRefused as exc:  # this address only: go on
+                    refused[recipient] = "; ".join(f"{code} {text!r}" for code, text in
+                                                   exc.recipients.values()) or str(exc)
+                    continue
+                _append(log, {
+                    "week_start": delivery.week, "recipient": recipient,
+                    "snapshot_id": delivery.snapshot_id, "sha256": delivery.sha256,
+                    "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "message_id": msg["Message-ID"], "resend": resend,
+                })
+                delivery.sent.append(recipient)
     except (OSError, smtplib.SMTPException) as exc:
-        raise ScorecardError(f"sending via {smtp.host}:{smtp.port} failed: {exc}; check the "
-                             "[smtp] settings and that the server is reachable") from exc
-    return list(smtp.recipients)
+        left = [r for r in todo if r not in delivery.sent and r not in refused]
+        raise SendFailed(
+            f"sending via {smtp.host}:{smtp.port} failed: {exc}; "
+            f"sent to {', '.join(delivery.sent) or 'nobody'}, not sent to {', '.join(left)}; "
+            "check the [smtp] settings and that the server is reachable, then run again "
+            "(recipients who already got it are skipped)", delivery) from exc
+    if refused:
+        raise SendFailed(
+            "the SMTP server refused " + "; ".join(f"{r} ({why})" for r, why in refused.items())
+            + f"; sent to {', '.join(delivery.sent) or 'nobody'}. Fix the address in [smtp] "
+            "recipients, then run again (recipients who already got it are skipped)", delivery)
 
 
-def _login_and_send(server: smtplib.SMTP, smtp: Any, msg: EmailMessage) -> None:
-    if smtp.user:
-        server.login(smtp.user, smtp.password)
-    server.send_message(msg)
+def send_scorecard(settings: Settings, path: Path, week: str | None = None,
+                   resend: bool = False) -> list[str]:
+    """Email the scorecard to the configured recipients who have not had it yet (see
+    deliver_scorecard); returns the recipients emailed by this call."""
+    return deliver_scorecard(settings, path, week, resend).sent
 
 
 @dataclass
@@ -261,29 +462,33 @@ class ScorecardReport:
     pdf_note: str | None = None
     data_status: str | None = None
     sent_to: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # had this week's scorecard already
     error: str | None = None
     exit_code: int = EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
         return {"week": self.week, "html": self.html, "pdf": self.pdf, "pdf_note": self.pdf_note,
-                "data_status": self.data_status, "sent_to": self.sent_to, "error": self.error,
-                "exit_code": self.exit_code}
+                "data_status": self.data_status, "sent_to": self.sent_to,
+                "skipped": self.skipped, "error": self.error, "exit_code": self.exit_code}
 
     def summary(self) -> str:
-        if self.error:
-            return f"scorecard: {self.error}"
-        lines = [f"scorecard for the week of {self.week}: {self.html}",
-                 f"  PDF: {self.pdf}" if self.pdf else f"  {self.pdf_note}",
-                 f"  data status: {self.data_status}"]
+        lines = [f"scorecard: {self.error}"] if self.error else [
+            f"scorecard for the week of {self.week}: {self.html}",
+            f"  PDF: {self.pdf}" if self.pdf else f"  {self.pdf_note}",
+            f"  data status: {self.data_status}"]
         if self.sent_to:
             lines.append(f"  emailed to {', '.join(self.sent_to)}")
+        if self.skipped:
+            lines.append(f"  not emailed again (already sent this week's scorecard from this "
+                         f"snapshot): {', '.join(self.skipped)}; use --resend to send anyway")
         return "\n".join(lines)
 
 
 def scorecard_command(settings: Settings, args: argparse.Namespace,
                       console: Console) -> ScorecardReport:
-    """`sfe scorecard [--week YYYY-MM-DD] [--out FILE] [--send]`."""
-    send = bool(getattr(args, "send", False))
+    """`sfe scorecard [--week YYYY-MM-DD] [--out FILE] [--send] [--resend]`."""
+    resend = bool(getattr(args, "resend", False))
+    send = bool(getattr(args, "send", False)) or resend
     if send and not settings.smtp.host:  # say so before any work
         raise UsageError("--send needs an SMTP host: set [smtp] host and recipients in sfe.toml "
                          "or SFE_SMTP_HOST / SFE_SMTP_RECIPIENTS")
@@ -309,9 +514,15 @@ def scorecard_command(settings: Settings, args: argparse.Namespace,
     if send:
         console.step(f"emailing via {settings.smtp.host}")
         try:
-            report.sent_to = send_scorecard(settings, html, context["week_start"])
-        except ScorecardError as exc:
+            delivery = deliver_scorecard(settings, html, context["week_start"], resend=resend)
+        except SendFailed as exc:
+            delivery = exc.delivery
             report.error, report.exit_code = str(exc), EXIT_NEEDS_ATTENTION
+        except ScorecardError as exc:
+            delivery = None
+            report.error, report.exit_code = str(exc), EXIT_NEEDS_ATTENTION
+        if delivery is not None:
+            report.sent_to, report.skipped = delivery.sent, delivery.skipped
     if context["refuse"] and report.exit_code == EXIT_OK:
         report.exit_code = EXIT_NEEDS_ATTENTION
     return report

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--week", default=None, help="week start (a Monday), YYYY-MM-DD")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--send", action="store_true", help="email it via the SMTP settings")
+    p.add_argument("--resend", action="store_true",
+                   help="email it even to recipients who already got this week's scorecard from "
+                        "this snapshot (implies --send)")
     return parser
 
 
