@@ -96,15 +96,28 @@ class AmbiguityIndex:
         return out
 
     def canon(self, text: str) -> str:
+        """Fold the place words at the start: `广东省佛山市 佛山X` and `佛山市X` both read `佛山X`."""
         lead = ""
         for full, short in self.provinces:
-            if text.startswith(full) or text.startswith(short):
-                lead, text = short, text[len(full) if text.startswith(full) else len(short):]
+            for word in (full, short):
+                if text.startswith(word):
+                    lead, text = short, text[len(word):]
+                    break
+            if lead:
                 break
-        for full, short in self.cities:
-            if text.startswith(full):
-                return lead + short + text[len(full):]
-        return lead + text
+        city = self._city_at(text)
+        if city is None:
+            return lead + text
+        full, short = city
+        text = text[len(full) if text.startswith(full) else len(short):]
+        again = self._city_at(text)
+        if again == city:  # a prefix glued to a name that already starts with the city
+            text = text[len(full) if text.startswith(full) else len(short):]
+        return short + text  # a named city makes the province redundant
+
+    def _city_at(self, text: str) -> tuple[str, str] | None:
+        return next(((full, short) for full, short in self.cities
+                     if text.startswith(full) or text.startswith(short)), None)
 
     def renders(self, raw: str) -> set[int]:
         """Customers of whom `raw` is a possible rendering."""

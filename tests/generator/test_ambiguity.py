@@ -70,3 +70,9 @@ def test_clean_undoes_width_spaces_and_department_noise() -> None:
     assert clean("市四院\u3000药剂科") == "市四院"
     assert clean("大参林（光明路店）") == "大参林(光明路店)"
     assert clean("北京  协和医院-门诊药房") == "北京协和医院"
+
+
+def test_place_words_at_the_start_read_alike(index: AmbiguityIndex) -> None:
+    assert index.canon("广东省佛山市佛山万民大药房") == index.canon("佛山市万民大药房") == "佛山万民大药房"
+    assert index.canon("北京市春天大药房") == index.canon("北京春天大药房")
+    assert index.canon("广东省广州市 市四院".replace(" ", "")) == "广州市四院"  # province dropped
