@@ -10,6 +10,7 @@ stays free for `--json`. DuckDB allows one writer: nothing else opens the wareho
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
 import os
@@ -51,6 +52,7 @@ class BuildReport:
     log_path: str = ""
     error: str | None = None
     rebuilt_all_months: bool | None = None
+    up_to_date: bool = False  # nothing changed since the last successful build: dbt not run
 
     @property
     def exit_code(self) -> int:
@@ -62,12 +64,16 @@ class BuildReport:
                 "failures": [f.to_dict() for f in self.failures],
                 "seconds": round(self.seconds, 2), "dbt_seconds": round(self.dbt_seconds, 2),
                 "matching": self.matching, "rebuilt_all_months": self.rebuilt_all_months,
-                "log_path": self.log_path, "error": self.error}
+                "up_to_date": self.up_to_date, "log_path": self.log_path, "error": self.error}
 
     def summary(self) -> str:
         def fmt(counts: dict[str, int]) -> str:
             return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
 
+        if self.up_to_date:
+            return (f"build up to date in {self.seconds:.1f}s: no new files, matches, master data, "
+                    "settings or dbt project changes since the last successful build, so dbt did "
+                    "not run (its tables and test results stand); 'sfe build --force' rebuilds")
         lines = [f"build {'ok' if self.exit_code == EXIT_OK else 'FAILED'} in {self.seconds:.1f}s "
                  f"(dbt {self.dbt_seconds:.1f}s)",
                  f"  models/seeds: {fmt(self.models)}",
@@ -258,6 +264,52 @@ def _state_file(settings: Settings) -> Path:
     return settings.dbt_target_dir / "last_build_inputs.json"
 
 
+def _built_state_file(settings: Settings) -> Path:
+    return settings.dbt_target_dir / "last_build_state.json"
+
+
+_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "dbt_project", "seeds")
+
+
+def _project_fingerprint() -> str:
+    """The dbt project as it is on disk: models, macros, tests, seeds (stewards edit seeds)."""
+    digest = hashlib.sha256()
+    for entry in _PROJECT_FILES:
+        root = PROJECT_ROOT / entry
+        paths = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in paths:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _build_state(settings: Settings, inputs: dict[str, str] | None) -> dict[str, Any] | None:
+    """Everything a full build depends on: when it equals the last successful build's, dbt
+    would rebuild the same tables and rerun the same tests, so `build` skips it."""
+    from sfe.warehouse import connect
+
+    if inputs is None:
+        return None
+    try:
+        with connect(settings) as con:
+            files = con.execute("select count(*), coalesce(sum(hash(r)), 0) "
+                                "from audit.file_registry as r").fetchone()
+    except Exception:  # noqa: BLE001 - unknown state: build
+        return None
+    return {"inputs": inputs, "files": str(files), "project": _project_fingerprint(),
+            "vars": settings.dbt_vars()}
+
+
+def _up_to_date(settings: Settings, state: dict[str, Any] | None) -> bool:
+    if state is None or not (settings.dbt_target_dir / "target" / "run_results.json").is_file():
+        return False
+    try:
+        return json.loads(_built_state_file(settings).read_text(encoding="utf-8")) == state
+    except (OSError, ValueError):
+        return False
+
+
 def _needs_full_rebuild(settings: Settings, fingerprint: dict[str, str] | None) -> bool:
     if fingerprint is None:
         return True
@@ -282,8 +334,9 @@ def _wait_for_warehouse(settings: Settings) -> str | None:
 
 
 def build(settings: Settings, select: Sequence[str] | None = None, console: Console | None = None,
-          run_matching_step: bool = True) -> BuildReport:
-    """Match customers/products (unless `run_matching_step` is False), then `dbt build`."""
+          run_matching_step: bool = True, force: bool = False) -> BuildReport:
+    """Match customers/products (unless `run_matching_step` is False), then `dbt build` — unless
+    nothing it depends on changed since the last successful full build (`force` rebuilds)."""
     console = console or Console(quiet=True)
     if isinstance(select, str):
         select = select.split()
@@ -306,6 +359,14 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
         console.warn(busy)
         return report
     fingerprint = _inputs_fingerprint(settings)
+    state = None if select else _build_state(settings, fingerprint)
+    if not force and _up_to_date(settings, state):
+        report.up_to_date = True
+        report.seconds = time.perf_counter() - started
+        console.step("dbt build skipped: nothing changed since the last successful build "
+                     "(sfe build --force rebuilds)")
+        return report
+    _built_state_file(settings).unlink(missing_ok=True)  # a failed or killed run must rebuild
     rebuild_all = _needs_full_rebuild(settings, fingerprint)
     report.rebuilt_all_months = rebuild_all
     console.step("dbt build (seeds, models, tests, unit tests)"
@@ -316,6 +377,8 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
             extra_vars={"rebuild_all_months": True} if rebuild_all else None)
     if fingerprint is not None and not report.error and not report.failures and not select:
         _state_file(settings).write_text(json.dumps(fingerprint), encoding="utf-8")
+        if state is not None:
+            _built_state_file(settings).write_text(json.dumps(state), encoding="utf-8")
     report.seconds = time.perf_counter() - started
     if report.failures or report.error:
         console.warn(f"build finished with {len(report.failures)} failure(s); "
@@ -340,4 +403,4 @@ def generate_docs(settings: Settings, console: Console | None = None) -> Path:
 
 def build_command(settings: Settings, args: argparse.Namespace, console: Console) -> BuildReport:
     select = getattr(args, "select", None) or None
-    return build(settings, select=select, console=console)
+    return build(settings, select=select, console=console, force=getattr(args, "force", False))

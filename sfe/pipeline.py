@@ -78,7 +78,9 @@ def step_note(step: str, detail: dict[str, Any]) -> str:
                 "'sfe ingest --json' or the Loads page")
     if step == "build":
         failed = [f.get("name") for f in detail.get("failures", [])]
-        return f"failed: {', '.join(failed[:5])}" if failed else ""
+        if failed:
+            return f"failed: {', '.join(failed[:5])}"
+        return "up to date: nothing changed, dbt not run" if detail.get("up_to_date") else ""
     if step == "check":
         blocking, warnings = detail.get("blocking_failures", []), detail.get("warnings", [])
         note = f"blocking: {', '.join(blocking)}; " if blocking else ""

@@ -371,3 +371,62 @@ def test_changed_matching_or_master_data_triggers_a_rebuild_of_every_month(built
     finally:
         con.close()
     assert _needs_full_rebuild(copy, _inputs_fingerprint(copy)) is True
+
+
+def _copy_built(built, tmp_path) -> Settings:
+    """The session's built warehouse and its dbt target folder, in a folder of our own."""
+    settings, _ = built
+    copy = _settings(tmp_path / "data")
+    copy.warehouse_dir.mkdir(parents=True)
+    shutil.copy(settings.working_db, copy.working_db)
+    shutil.copytree(settings.dbt_target_dir, copy.dbt_target_dir)
+    return copy
+
+
+def _record_dbt_runs(monkeypatch, fail: bool = False) -> list[str]:
+    import sfe.build as build_module
+
+    calls: list[str] = []
+
+    def fake_run_dbt(settings, command, select, console, report, extra_vars=None):
+        calls.append(command)
+        if fail:
+            report.failures.append(build_module.BuildFailure("m", "model", "error", "boom"))
+
+    monkeypatch.setattr(build_module, "run_dbt", fake_run_dbt)
+    return calls
+
+
+def test_a_build_with_nothing_new_does_not_rerun_dbt(built, tmp_path, monkeypatch):
+    copy = _copy_built(built, tmp_path)
+    calls = _record_dbt_runs(monkeypatch)
+    report = build(copy, run_matching_step=False)
+    assert calls == [] and report.up_to_date and report.exit_code == 0
+    assert "up to date" in report.summary()
+    build(copy, run_matching_step=False, force=True)
+    assert calls == ["build"]
+
+
+def test_a_new_file_or_a_changed_setting_rebuilds(built, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    copy = _copy_built(built, tmp_path)
+    calls = _record_dbt_runs(monkeypatch)
+    changed = replace(copy, thresholds=replace(copy.thresholds, doi_threshold_days=99))
+    assert not build(changed, run_matching_step=False).up_to_date
+    con = duckdb.connect(str(copy.working_db))
+    try:  # a file arrives: its registry row is enough to make the build stale
+        con.execute("insert into audit.file_registry (file_id, path, status) "
+                    "select max(file_id) + 1, 'flow/DA/new.csv', 'loaded' from audit.file_registry")
+    finally:
+        con.close()
+    assert not build(copy, run_matching_step=False).up_to_date
+    assert calls == ["build", "build"]
+
+
+def test_a_failed_build_is_never_taken_as_up_to_date(built, tmp_path, monkeypatch):
+    copy = _copy_built(built, tmp_path)
+    calls = _record_dbt_runs(monkeypatch, fail=True)
+    assert build(copy, run_matching_step=False, force=True).exit_code != 0
+    assert not build(copy, run_matching_step=False).up_to_date  # the same inputs: dbt again
+    assert calls == ["build", "build"]
