@@ -169,6 +169,7 @@ def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = No
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     return {"SFE_WORKING_DB": str(settings.working_db.resolve()),
+            "SFE_MEMORY_LIMIT": settings.memory_limit,
             "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
             "DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}

@@ -56,6 +56,9 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     access_control: bool = False
+    # DuckDB's memory cap for loads and builds ('4GB', '50%'); beyond it DuckDB spills to disk.
+    # Lower it on a server shared with Airflow and the dashboards.
+    memory_limit: str = "80%"
 
     # -- derived paths -------------------------------------------------------------------------
     @property
@@ -187,6 +190,8 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     env_top = {attr: env[name] for name, attr in _ENV_PATHS.items() if env.get(name)}
     if env.get("SFE_COMPANY_NAME"):
         env_top["company_name"] = env["SFE_COMPANY_NAME"]
+    if env.get("SFE_MEMORY_LIMIT"):
+        env_top["memory_limit"] = env["SFE_MEMORY_LIMIT"]
     if env_top:
         settings = replace(settings, **_coerce(Settings, env_top, "environment"))
     env_smtp = {attr: env[name] for name, attr in _ENV_SMTP.items() if env.get(name)}

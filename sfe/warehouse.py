@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from sfe.config import Settings
+from sfe.config import ConfigError, Settings
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "quarantine", "matching")
 
@@ -45,12 +45,28 @@ def connect(settings: Settings, read_only: bool = False, attempts: int = 30,
         raise FileNotFoundError(f"no warehouse at {settings.working_db}; run 'sfe ingest' first")
     con = _open(settings.working_db, read_only, attempts, wait_seconds)
     try:
+        set_memory_limit(con, settings)
         if not read_only:
             for schema in SCHEMAS:
                 con.execute(f"create schema if not exists {schema}")
         yield con
     finally:
         con.close()
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Apply settings.memory_limit (a SET, not a connect option: other code in this process may
+    open the same file without options, and DuckDB refuses mismatched options on one file)."""
+    try:
+        con.execute(f"set memory_limit = '{_quoted(settings.memory_limit)}'")
+    except duckdb.Error as exc:
+        raise ConfigError(f"memory_limit = {settings.memory_limit!r} is not a size DuckDB "
+                          "understands; use e.g. '4GB' or '50%' in sfe.toml or SFE_MEMORY_LIMIT"
+                          ) from exc
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
