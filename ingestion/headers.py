@@ -4,6 +4,8 @@ A header cell is normalised (full-width → half-width, lower case, no spaces or
 text in brackets removed and kept as a unit hint: "数量（盒）" → "数量" + unit "盒"), then looked up
 in the distributor's mapping file first, then in `synonyms.yaml`. The header row is the row among
 the first `SCAN_ROWS` whose cells name the most canonical fields; rows above it are titles/notes.
+A two-row header (a group row with merged cells over a sub-header row) is read as one row when
+that reading names clearly more fields than the best single row (`_pair_match`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ import polars as pl
 import yaml
 
 from ingestion.sources import FLOW, INVENTORY, TENDERS, Source
+from ingestion.values import UNIT_LOOKUP
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
 SCAN_ROWS = 40
 MIN_SCORE = 2
 _BRACKETS = re.compile(r"[(\[{【（〔<《](.*?)[)\]}】）〕>》]")
 _PUNCT = re.compile(r"[\s_\-.:：/\\*#'\"、,，;；]+")
+# A sub-header is words; a number or a date in the lower row means it is the first data row.
+_DATA_CELL = re.compile(r"^[-+(（]?[\d,.，]+[)）]?$|\d{4}\s*[-/年.]\s*\d")
+_MONEY = {"元", "万元", "rmb", "cny", "¥", "人民币"}  # 金额 over 元: a unit of money, not a field
 
 
 class MappingError(Exception):
@@ -115,6 +121,7 @@ class HeaderMatch:
     unit_hints: dict[str, str]  # canonical field → unit written in its header brackets
     notes: list[str]
     width: int = 0  # cells up to the last non-empty header cell
+    rows: int = 1  # header rows; `position` is the last of them (data starts below it)
 
     @property
     def score(self) -> int:
@@ -153,20 +160,108 @@ def _originals(cells: list[str | None]) -> dict[str, str]:
 
 def find_header(frame: pl.DataFrame, lookup: dict[str, str], header_row: int | None = None,
                 row_col: str = "_row") -> HeaderMatch | None:
-    """The best-scoring header row among the first rows (or the row the mapping names)."""
+    """The best-scoring header row among the first rows (or the row the mapping names); a pair
+    of rows read as one header when that is clearly better (`_pair_match`)."""
     cols = [c for c in frame.columns if c.startswith("c")]
     head = frame.head(SCAN_ROWS)
     if header_row is not None:
         head = head.filter(pl.col(row_col) == header_row)
-    best: HeaderMatch | None = None
-    for position, row in enumerate(head.select(cols).iter_rows()):
-        match = _match_row(list(row), lookup)
-        if best is None or match.score > best.score:
-            match.position = position if header_row is None else _position(frame, header_row, row_col)
-            best = match
-    if best is None or best.score < MIN_SCORE:
+    rows = [list(row) for row in head.select(cols).iter_rows()]
+    singles = [_match_row(row, lookup) for row in rows]
+    if not singles:
         return None
-    return best
+    top = max(range(len(singles)), key=lambda i: singles[i].score)  # first of the best
+    best = singles[top]
+    best.position = top if header_row is None else _position(frame, header_row, row_col)
+    if header_row is None:  # a mapping's header_row names one row: read exactly that row
+        pair = _pair_match(rows, singles, best, lookup)
+        if pair is not None:
+            numbers = head[row_col].to_list()
+            pair.notes.append(f"header read from two rows ({numbers[pair.position - 1]} and "
+                              f"{numbers[pair.position]}): group cells over sub-headers")
+            best = pair
+    return best if best.score >= MIN_SCORE else None
+
+
+def _pair_match(rows: list[list[str | None]], singles: list[HeaderMatch], best: HeaderMatch,
+                lookup: dict[str, str]) -> HeaderMatch | None:
+    """The best reading of two adjacent rows as one header, if it beats the best single row.
+
+    Only pairs holding a best-scoring row are tried: a two-row header always has one row that
+    already looks like the header (the group row), so titles and data blocks stay out.
+    """
+    chosen: HeaderMatch | None = None
+    for p in range(len(rows) - 1):
+        if best.score not in (singles[p].score, singles[p + 1].score):
+            continue
+        texts = _pair_texts(rows[p], rows[p + 1], lookup)
+        if texts is None:
+            continue
+        match = _match_row(texts, lookup)
+        if _beats(match, best) and (chosen is None or _rank(match) > _rank(chosen)):
+            match.position, match.rows = p + 1, 2
+            chosen = match
+    return chosen
+
+
+def _rank(match: HeaderMatch) -> tuple[int, int]:
+    return match.score, len(match.unit_hints)
+
+
+def _beats(pair: HeaderMatch, single: HeaderMatch) -> bool:
+    """Clearly better: no field named twice, every field of the single row still found, and
+    more fields (or as many with a unit written under the quantity)."""
+    return (not pair.notes and set(single.columns) <= set(pair.columns)
+            and _rank(pair) > _rank(single))
+
+
+def _pair_texts(upper: list[str | None], lower: list[str | None],
+               lookup: dict[str, str]) -> list[str | None] | None:
+    """One header text per column from a group row over a sub-header row; None when the lower
+    row holds a number or a date (it is then the first data row, not a sub-header)."""
+    if any(cell and _DATA_CELL.search(cell) for cell in lower):
+        return None
+    groups = _group_labels(upper, lower)
+    return [_combined(u, lo, lookup) for u, lo in zip(groups, lower, strict=True)]
+
+
+def _group_labels(upper: list[str | None], lower: list[str | None]) -> list[str | None]:
+    """The upper label over each column. A horizontal merge reads as the label followed by empty
+    cells (xlsx/xls merged areas, and CSV saves of them), so the label is carried right over
+    the empty cells, but only while there are sub-headers below: a group has sub-headers,
+    a vertically merged column (label above an empty cell) is not a group."""
+    out: list[str | None] = []
+    carry: str | None = None
+    for u, lo in zip(upper, lower, strict=True):
+        if u:
+            carry = u if lo else None
+            out.append(u)
+        else:
+            carry = carry if lo else None
+            out.append(carry)
+    return out
+
+
+def _combined(upper: str | None, lower: str | None, lookup: dict[str, str]) -> str | None:
+    """客户+编码 → 客户编码; 产品+规格 → 规格 when only the sub-header names a field; 数量 over
+    盒 → 数量(盒) (the unit hint, as in `数量（盒）`); else the two texts joined, as written."""
+    if not lower or not upper:
+        return upper or lower
+    joined = f"{upper}{lower}"
+    if normalise_header(joined)[0] in lookup:
+        return joined
+    if normalise_header(upper)[0] in lookup:  # the group names a field: the sub-header refines it
+        if normalise_header(lower)[0] in lookup:
+            return lower
+        if _is_unit(lower):
+            return f"{upper}({lower})"
+    return joined
+
+
+def _is_unit(text: str) -> bool:
+    key, hint = normalise_header(text)
+    word = key or (hint or "")
+    return word in UNIT_LOOKUP or word in _MONEY
 
 
 def _position(frame: pl.DataFrame, header_row: int, row_col: str) -> int:
