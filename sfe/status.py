@@ -29,19 +29,37 @@ class StatusReport:
         run = d.get("last_run")
         if run:
             lines.append(f"last run:     {run['run_id']} ({run['command']}) {run['status']}, "
-                         f"gates {run['gate_status']}, finished {run['finished_at']}")
+                         f"gates {run['gate_status']}, finished {_when(run['finished_at'])} "
+                         "(server time)")
         else:
             lines.append("last run:     none yet (run 'sfe run' or 'sfe demo')")
         lines.append(f"gate status:  {d['gate_status']}")
-        pub = d.get("published") or {}
-        if pub:
-            lines.append("published:    " + ", ".join(f"{k}={v}" for k, v in pub.items()
-                                                      if not isinstance(v, (dict, list))))
+        lines += _published_lines(d.get("published") or {})
         if d.get("working_db_note"):
             lines.append(f"note:         {d['working_db_note']}")
         for source, counts in sorted(d.get("files_by_source", {}).items()):
             lines.append(f"  {source:<12} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         return "\n".join(lines)
+
+
+def _when(value: Any) -> str:
+    """A timestamp to the second ('2026-11-23 16:46:09'), whatever type it arrived as."""
+    return str(value).replace("T", " ")[:19] if value else "?"
+
+
+def _published_lines(pub: dict[str, Any]) -> list[str]:
+    """What readers see: the snapshot, how fresh its data is, and whether it is the latest."""
+    if not pub.get("published"):
+        reason = pub.get("reason") or "nothing has been published yet"
+        return [f"published:    nothing — {reason}"]
+    lines = [f"published:    snapshot {pub.get('snapshot_id')}, data as of "
+             f"{pub.get('as_of_date') or '?'}, published {_when(pub.get('published_at'))} UTC "
+             f"(gate run {pub.get('run_id')})"]
+    status = pub.get("data_status") or "?"
+    if pub.get("reason"):
+        status += f" — the dashboards show this last good snapshot because: {pub['reason']}"
+    lines.append(f"data status:  {status}")
+    return lines
 
 
 def _published_status(settings: Settings) -> dict[str, Any]:
