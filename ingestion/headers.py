@@ -53,13 +53,24 @@ def _synonym_doc(path: Path) -> dict:
 
 @lru_cache(maxsize=32)
 def synonyms_for(source: Source, path: Path = SYNONYMS_FILE) -> dict[str, str]:
-    """normalised header → canonical field, for one source (canonical names always included)."""
+    """normalised header → canonical field, for one source (canonical names always included).
+
+    A master entity reads its own section first (`master.customers:`), then the generic one
+    (`master:`); the first field a name is listed under wins. Names under fields the source
+    does not have are ignored.
+    """
     table: dict[str, str] = {}
+    known = {f.name for f in source.fields}
     for f in source.fields:
         table[normalise_header(f.name)[0]] = f.name
-    for name, names in (_synonym_doc(path).get(source.name) or {}).items():
-        for alias in names or []:
-            table.setdefault(normalise_header(str(alias))[0], name)
+    doc = _synonym_doc(path)
+    sections = ([f"{source.name}.{source.entity}"] if source.entity else []) + [source.name]
+    for section in sections:
+        for name, names in (doc.get(section) or {}).items():
+            if name not in known:
+                continue
+            for alias in names or []:
+                table.setdefault(normalise_header(str(alias))[0], name)
     return table
 
 

@@ -42,8 +42,17 @@ def parse_number(expr: pl.Expr) -> pl.Expr:
     return pl.when(neg).then(-value).otherwise(value)
 
 
+# A rank written out (a distributor tier): 一级 / 1级 / 第二级 / 一级商业 / Tier 1 / T2 → the digit.
+RANK_PATTERN = r"^(?:第\s*)?([1-9一二三四五])\s*级(?:商业公司|商业|经销商|分销商|配送商)?$|^(?i:tier|t)\s*([1-9])$"
+CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
+
+
 def parse_int(expr: pl.Expr) -> pl.Expr:
-    value = parse_number(expr)
+    """An integer (thousands separators, full-width, 12.0), or a rank written out: 一级 → 1."""
+    s = _nfkc(expr)
+    rank = pl.coalesce(s.str.extract(RANK_PATTERN, 1), s.str.extract(RANK_PATTERN, 2))
+    rank = rank.replace(CHINESE_DIGITS)
+    value = parse_number(pl.when(rank.is_not_null()).then(rank).otherwise(s))
     return pl.when(value == value.round(0)).then(value).cast(pl.Int32, strict=False)
 
 

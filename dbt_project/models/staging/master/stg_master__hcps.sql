@@ -14,7 +14,7 @@ renamed as (
         name as hcp_name,
         department,
         title,
-        upper(nullif(grade, '')) as grade,
+        {{ normalise_hcp_grade('grade') }} as grade,
         snapshot_date
     from latest
 )

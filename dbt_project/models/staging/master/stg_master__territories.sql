@@ -11,7 +11,7 @@ renamed as (
     select
         cast(territory_id as {{ dbt.type_string() }}) as territory_id,
         cast(nullif(parent_id, '') as {{ dbt.type_string() }}) as parent_id,
-        lower(level) as territory_level,
+        {{ normalise_territory_level('level') }} as territory_level,
         name as territory_name,
         snapshot_date
     from latest
