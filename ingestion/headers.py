@@ -133,6 +133,9 @@ class HeaderMatch:
     notes: list[str]
     width: int = 0  # cells up to the last non-empty header cell
     rows: int = 1  # header rows; `position` is the last of them (data starts below it)
+    # each row of a two-row header as written ({grid column: text}), so a copy of it further
+    # down (a printed export repeats its header on every page) is skipped, not quarantined
+    written: tuple[dict[str, str], ...] = ()
 
     @property
     def score(self) -> int:
@@ -211,8 +214,13 @@ def _pair_match(rows: list[list[str | None]], singles: list[HeaderMatch], best: 
         match = _match_row(texts, lookup)
         if _beats(match, best) and (chosen is None or _rank(match) > _rank(chosen)):
             match.position, match.rows = p + 1, 2
+            match.written = (_written(rows[p]), _written(rows[p + 1]))
             chosen = match
     return chosen
+
+
+def _written(cells: list[str | None]) -> dict[str, str]:
+    return {f"c{i}": cell for i, cell in enumerate(cells) if cell}
 
 
 def _rank(match: HeaderMatch) -> tuple[int, int]:

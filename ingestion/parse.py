@@ -111,6 +111,11 @@ def _row_kind(body: pl.DataFrame, header: HeaderMatch, source: Source) -> pl.Exp
     repeats = [(pl.col(col) == header.originals[col]).fill_null(False)
                for col in header.columns.values()]
     again = pl.sum_horizontal(repeats) >= min(2, len(repeats))
+    for written in header.written:  # either row of a two-row header, repeated on a new page
+        same = [(pl.col(col) == text).fill_null(False) for col, text in written.items()
+                if col in body.columns]
+        if len(same) >= 2:
+            again = again | (pl.sum_horizontal(same) >= max(2, (len(same) + 1) // 2))
     return (pl.when(blank).then(pl.lit("blank")).when(again).then(pl.lit("header"))
             .when(total & undated).then(pl.lit("total")).when(note).then(pl.lit("note"))
             .otherwise(pl.lit("data")))

@@ -175,3 +175,16 @@ def test_text_only_first_data_row_is_not_a_sub_header(put, ingest, query):
     assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (2, 1, 1), f.reasons
     assert query("select source_row, product_name from raw.inventory__lines") == [(3, "头孢克洛片")]
     assert query("select source_row, column_name from quarantine.rows") == [(2, "数量")]
+
+
+def test_a_two_row_header_repeated_on_every_page_is_skipped(put, ingest, query):
+    """A printed export repeats its (two-row) header on each page: both copied rows are
+    header rows, neither counted nor quarantined."""
+    text = _text([UPPER, LOWER, DATA[0], DATA[1], UPPER, LOWER,
+                  ["2026-03-09", "H004", "北京友谊医院", "头孢克洛片", "0.25g*6", "B003", 4, 48]])
+    put("flow/D006/march.csv", text)
+    f = ingest().files[0]
+    assert (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) == ("loaded", 3, 3, 0), \
+        f.reasons
+    assert query("select source_row, buyer_code from raw.flow__lines order by 1") == [
+        (3, "H001"), (4, "H002"), (7, "H004")]
