@@ -12,7 +12,7 @@ renamed as (
         cast(crm_customer_id as {{ dbt.type_string() }}) as crm_customer_id,
         cast(call_datetime as {{ dbt.type_timestamp() }}) as call_at,
         cast(call_datetime as date) as call_date,
-        channel,
+        {{ normalise_call_channel('channel') }} as channel,
         products as product_ids,
         cast(report_submitted_at as {{ dbt.type_timestamp() }}) as report_submitted_at,
         cast(objective_met as boolean) as is_objective_met,
