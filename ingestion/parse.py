@@ -155,6 +155,8 @@ class _Plan:
     def _parser(self, f: Field) -> Parser:
         if f.kind == "date":
             return lambda e: values.parse_date(e, self.ctx.date_format)
+        if f.name == "quantity":
+            return values.parse_quantity
         return {
             "timestamp": values.parse_timestamp, "number": values.parse_number,
             "int": values.parse_int, "bool": values.parse_bool, "month": values.parse_month,
@@ -167,16 +169,21 @@ class _Plan:
         parsers = {f"__p_{f.name}": (self.header.columns[f.name], self._parser(f))
                    for f in self.source.fields
                    if f.kind != "text" and f.name in self.header.columns}
+        quantity = self.header.columns.get("quantity")
+        if quantity and "unit" in {f.name for f in self.source.fields}:
+            parsers["__p_quantity_unit"] = (quantity, values.quantity_unit)
         product = self.header.columns.get("product_name")
         if self.ctx.product_keys and product and self.source.per_distributor:
             keys = list(self.ctx.product_keys)
             parsers["__p_known_product"] = (
                 product, lambda e: values.product_text(e).str.contains_any(keys))
         if data.height < SMALL_FRAME:
-            return data.with_columns([parse(pl.col(col)).alias(out)
+            data = data.with_columns([parse(pl.col(col)).alias(out)
                                       for out, (col, parse) in parsers.items()])
-        for out, (col, parse) in parsers.items():
-            data = map_distinct(data, col, parse, out)
+        else:
+            for out, (col, parse) in parsers.items():
+                data = map_distinct(data, col, parse, out)
+        self.columns_added = set(data.columns)
         return data
 
     def _unknown_product(self) -> tuple[pl.Expr, str] | None:
@@ -214,16 +221,37 @@ class _Plan:
                                         not in self.header.columns):
             return pl.lit(self.ctx.snapshot_date, pl.Date)
         if name == "unit":
-            return pl.when(self.raw("unit").is_null()).then(pl.lit(self.default_unit)).otherwise(
-                self._parsed(f))
+            return pl.when(self.raw("unit").is_null()).then(pl.coalesce(
+                values.normalise_unit(self._glued_unit()), pl.lit(self.default_unit))
+            ).otherwise(self._parsed(f))
         if name == "raw_unit":
-            return pl.coalesce(self.raw("unit"), pl.lit(self.default_raw_unit, pl.String))
+            return pl.coalesce(self.raw("unit"), self._glued_unit(),
+                               pl.lit(self.default_raw_unit, pl.String))
         if name == "doc_type":
             return pl.when(self._is_return()).then(pl.lit("return")).otherwise(pl.lit("sale"))
         if name in {"quantity", "amount"} and self.source.name == "flow":
             parsed = self._parsed(f)
             return pl.when(self._is_return()).then(-parsed.abs()).otherwise(parsed)
         return self._parsed(f)
+
+    def _glued_unit(self) -> pl.Expr:
+        """The unit typed into the quantity cell (20盒), NULL when none or no quantity column."""
+        if "quantity" not in self.header.columns or "__p_quantity_unit" not in self.columns_added:
+            return pl.lit(None, pl.String)
+        return pl.col("__p_quantity_unit")
+
+    def _unit_conflict(self) -> tuple[pl.Expr, str] | None:
+        """20盒 in the quantity cell but 支 in the unit column: which one is meant is a guess."""
+        unit_col = self.header.columns.get("unit")
+        if unit_col is None or "__p_quantity_unit" not in self.columns_added:
+            return None
+        glued = values.normalise_unit(self._glued_unit())
+        shown = self.header.originals[self.header.columns["quantity"]]
+        clash = glued.is_not_null() & pl.col("__p_unit").is_not_null() & (glued != pl.col("__p_unit"))
+        return pl.when(clash).then(pl.format(
+            "quantity '{}' in column '" + shown + "' names another unit than column '"
+            + self.header.originals[unit_col] + "' ('{}'); correct one of them",
+            pl.col(self.header.columns["quantity"]), pl.col(unit_col))), shown
 
     def values(self) -> list[pl.Expr]:
         return [self.value(f).alias(f.name) for f in self.source.fields]
@@ -265,10 +293,9 @@ class _Plan:
             err = self._field_error(f)
             if err is not None:
                 checks.append(err)
-        self.columns_added = set(data.columns)
-        unknown = self._unknown_product()
-        if unknown is not None:
-            checks.append(unknown)
+        for extra in (self._unit_conflict(), self._unknown_product()):
+            if extra is not None:
+                checks.append(extra)
         if not checks:
             return [pl.lit(None, pl.String).alias("reason"),
                     pl.lit(None, pl.String).alias("column_name")]

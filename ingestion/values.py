@@ -6,6 +6,8 @@ cannot be read; the caller compares with the raw text to tell "empty" from "unpa
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 
 import polars as pl
@@ -45,6 +47,23 @@ def parse_number(expr: pl.Expr) -> pl.Expr:
 # A rank written out (a distributor tier): 一级 / 1级 / 第二级 / 一级商业 / Tier 1 / T2 → the digit.
 RANK_PATTERN = r"^(?:第\s*)?([1-9一二三四五])\s*级(?:商业公司|商业|经销商|分销商|配送商)?$|^(?i:tier|t)\s*([1-9])$"
 CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
+
+
+# a quantity with its unit glued on, as clerks type it: 20盒 · 1,200 支 · 3件 · 12 boxes
+_QTY_UNIT = (r"^(.*\d)\s*(" + "|".join(sorted((re.escape(a) for a in UNIT_LOOKUP), key=len,
+                                                reverse=True)) + r")$")
+
+
+def quantity_unit(expr: pl.Expr) -> pl.Expr:
+    """The unit word written after a quantity ('盒' of '20盒'), as written; NULL when none."""
+    return _nfkc(expr).str.to_lowercase().str.extract(_QTY_UNIT, 2)
+
+
+def parse_quantity(expr: pl.Expr) -> pl.Expr:
+    """A number (see parse_number), also when its unit is glued on: 20盒 → 20."""
+    s = _nfkc(expr)
+    glued = s.str.to_lowercase().str.extract(_QTY_UNIT, 1)
+    return parse_number(pl.when(glued.is_not_null()).then(glued).otherwise(s))
 
 
 def parse_int(expr: pl.Expr) -> pl.Expr:
