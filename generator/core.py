@@ -10,7 +10,7 @@ from pathlib import Path
 
 from generator.delivery import FileRecord, deliver_flow, inventory_files, plan_events
 from generator.economy import build_economy, month_starts
-from generator.profiles import Profile, build_profile, new_erp
+from generator.profiles import Profile, add_layouts, build_profile, new_erp
 from generator.rand import py_rng
 from generator.calls import write_calls
 from generator.systems import write_activities, write_master, write_sellin, write_targets
@@ -117,6 +117,7 @@ def generate(out: Path, seed: int = 1, customers: int = 2000, months: int = 24, 
     bulk = bool(rows and rows > BULK_ROWS)
     profiles = erp_changes(seed, {d.code: build_profile(seed, d.code, i, bulk)
                                   for i, d in enumerate(world.distributors)}, months, bulk)
+    profiles = {code: add_layouts(p, seed) for code, p in profiles.items()}
     plan = plan_events(seed, world, profiles, econ)
     say("writing distributor flow files")
     flow = deliver_flow(out, world, econ, profiles, plan, seed, factor, console)

@@ -22,7 +22,8 @@ from generator.profiles import Profile
 from generator.rand import np_rng, py_rng
 from generator.render import flow_table, format_dates, format_numbers, totals_row
 from generator.world import Distributor, World
-from generator.writers import set_arrival, write_text, xls_bytes, xlsx_bytes, xlsx_frame_bytes
+from generator.writers import (header_merges, set_arrival, write_text, xls_bytes, xlsx_bytes,
+                               xlsx_frame_bytes)
 
 TODAY = datetime(2026, 11, 23, 9, 0)
 
@@ -166,23 +167,31 @@ def footer_rows(prof: Profile, df: pl.DataFrame, lines: Lines, excel: bool, comp
 
 
 def write_table(path: Path, prof: Profile, title: list[str], df: pl.DataFrame,
-                footer: list[list[object]], patch: dict[tuple[int, int], object] | None = None) -> None:
-    """Write one file in the distributor's format. `patch` overrides cells (row, col) of the data."""
+                footer: list[list[object]], patch: dict[tuple[int, int], object] | None = None,
+                header: tuple[tuple[str | None, ...], tuple[str | None, ...]] | None = None) -> None:
+    """Write one file in the distributor's format. `patch` overrides cells (row, col) of the data;
+    `header` is a two-row header (group row, sub-header row) written instead of the column names,
+    with merged cells in xlsx/xls and as the label followed by empty cells in csv/txt."""
     if prof.fmt in ("csv", "txt"):
         if patch:
             df = _patch_text(df, patch)
         sep = "\t" if prof.fmt == "txt" else ","
         write_text(path, title, df, footer, sep, prof.encoding,
-                   crlf=prof.encoding in ("gbk", "gb18030"), pad=prof.pad_commas)
+                   crlf=prof.encoding in ("gbk", "gb18030"), pad=prof.pad_commas, header=header)
         return
     if prof.fmt == "xlsx":
         sheet = "流向" if path.parent.parent.name == "flow" else "库存"
-        path.write_bytes(xlsx_frame_bytes([[t] for t in title], df, footer, patch, sheet))
+        path.write_bytes(xlsx_frame_bytes([[t] for t in title], df, footer, patch, sheet, header=header))
         return
     body = [list(r) for r in df.iter_rows()]
     for (r, c), v in (patch or {}).items():
         body[r][c] = v
-    path.write_bytes(xls_bytes([[t] for t in title] + [list(df.columns)] + body + footer))
+    if header is None:
+        path.write_bytes(xls_bytes([[t] for t in title] + [list(df.columns)] + body + footer))
+        return
+    merges = [(r1 + len(title), c1, r2 + len(title), c2) for r1, c1, r2, c2 in header_merges(header)]
+    path.write_bytes(xls_bytes([[t] for t in title] + [list(h) for h in header] + body + footer,
+                               merges=merges))
 
 
 def _patch_text(df: pl.DataFrame, patch: dict[tuple[int, int], object]) -> pl.DataFrame:
@@ -271,7 +280,8 @@ class FlowWriter:
         quarantined, patch, reasons = 0, None, []
         title = title_lines(self.prof, self.d, self.company, start, end, "flow")
         if damage:
-            patch, reasons = _damage(self.prof, df.height, self.rng, first_line=len(title) + 2)
+            header_rows = 2 if self.prof.header2 else 1
+            patch, reasons = _damage(self.prof, df.height, self.rng, first_line=len(title) + header_rows + 1)
             quarantined += len(patch)
         if unknown:
             before = df.height
@@ -282,7 +292,8 @@ class FlowWriter:
             status = "partial"
         name = file_name(self.prof, self.d, self.company, start, end, "flow", self.ext)
         path = self.dir / (name.replace(f".{self.ext}", f"{suffix}.{self.ext}") if suffix else name)
-        write_table(path, self.prof, title, df, footer_rows(self.prof, df, lines, excel, self.company), patch)
+        write_table(path, self.prof, title, df, footer_rows(self.prof, df, lines, excel, self.company), patch,
+                    header=self.prof.header2)
         set_arrival(path, arrival)
         self.record_usage(lines)
         self.acc.rows_written += df.height

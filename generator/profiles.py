@@ -43,6 +43,9 @@ class Profile:
     pad_commas: bool
     switch_month: int | None = None  # from this month index on, the files look like `after`
     after: Profile | None = None
+    # two-row header (group row over sub-header row), one cell per field; None = one header row
+    header2: tuple[tuple[str | None, ...], tuple[str | None, ...]] | None = None
+    glued_units: bool = False  # no unit column: the quantity cell carries its unit (20盒)
 
     def at(self, month_index: int) -> Profile:
         """The profile in force for a month: distributors sometimes change ERP mid-period."""
@@ -137,3 +140,59 @@ def new_erp(prof: Profile, seed: int, switch_month: int, bulk: bool) -> Profile:
                     thousands=not prof.thousands, name_style=(prof.name_style + 1) % 4,
                     switch_month=None, after=None)
     return replace(prof, switch_month=switch_month, after=after)
+
+
+# Two-row headers the ingestion rule reads: group label + sub-header joined is a synonym
+# (客户+编码 → 客户编码, 产品+规格 → 产品规格), or 数量 over a unit word (→ 数量(盒)).
+BUYER_GROUPS = ["客户", "购货单位", "收货单位"]
+BUYER_SUBS = {"buyer_code": "编码", "buyer_name": "名称", "buyer_address": "地址"}
+PRODUCT_GROUPS = ["产品", "商品", "药品"]
+PRODUCT_SUBS = {"product_name": "名称", "spec": "规格"}
+
+
+def _two_row_header(prof: Profile, rng: random.Random
+                    ) -> tuple[tuple[str | None, ...], tuple[str | None, ...]]:
+    """Group row over sub-header row: 客户 over 编码/名称/地址 (when there are two or more buyer
+    columns), 产品 over 名称/规格, 数量 over 盒 (only without a unit column), the other columns
+    merged down over both rows (label in the upper row, empty below)."""
+    buyer_label, product_label = rng.choice(BUYER_GROUPS), rng.choice(PRODUCT_GROUPS)
+    buyer_group = sum(f in prof.fields for f in BUYER_SUBS) >= 2
+    unit_under_qty = "unit" not in prof.fields and not prof.glued_units and rng.random() < 0.5
+    upper: list[str | None] = []
+    lower: list[str | None] = []
+    for f in prof.fields:
+        if buyer_group and f in BUYER_SUBS:  # buyer fields are adjacent; the first gets the label
+            upper.append(None if any(lo in BUYER_SUBS.values() for lo in lower) else buyer_label)
+            lower.append(BUYER_SUBS[f])
+        elif f in PRODUCT_SUBS:
+            upper.append(product_label if f == "product_name" else None)
+            lower.append(PRODUCT_SUBS[f])
+        elif f == "quantity" and unit_under_qty:
+            upper.append(prof.headers[f])
+            lower.append(prof.box_word)
+        else:
+            upper.append(prof.headers[f])
+            lower.append(None)
+    return tuple(upper), tuple(lower)
+
+
+def add_layouts(prof: Profile, seed: int) -> Profile:
+    """The rarer layouts, drawn from their own stream so every other choice stays as it was:
+    a two-row header (~12 % of Chinese-header distributors) and quantities with the unit glued
+    on (~85 % of those without a unit column: ~12 % of all, as only ~15 % have none). English
+    headers get neither. An ERP change keeps both habits; the two-row header is rebuilt from
+    the new headers."""
+    if prof.english:
+        return prof
+    rng = py_rng(seed, f"layout2:{prof.code}")
+    two_row = rng.random() < 0.12
+    glued = "unit" not in prof.fields and rng.random() < 0.85
+    if not (two_row or glued):
+        return prof
+
+    def apply(p: Profile) -> Profile:
+        p = replace(p, glued_units=glued)
+        return replace(p, header2=_two_row_header(p, rng)) if two_row else p
+
+    before = apply(prof)
+    return replace(before, after=apply(prof.after)) if prof.after is not None else before

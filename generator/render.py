@@ -99,6 +99,9 @@ def flow_table(lines: Lines, book: Book, prof: Profile, world: World, excel: boo
             col = pl.Series(book.manufacturers).gather(lines.prod)
         elif f == "batch_no":
             col = batch
+        elif f == "quantity" and prof.glued_units:  # typed with its unit: 20盒, -5盒 (returns)
+            number = format_numbers(qty, 0, prof.thousands and not excel)
+            col = number + _unit_words(lines, prof, world)
         elif f == "quantity":
             col = pl.Series(np.round(qty).astype(np.int64)) if excel else format_numbers(qty, 0, prof.thousands)
         elif f == "unit":

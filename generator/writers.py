@@ -37,14 +37,23 @@ def _encode(text: str, encoding: str, path: Path) -> bytes:
 
 
 def write_text(path: Path, title: Sequence[str], df: pl.DataFrame, footer: Sequence[Sequence[object]],
-               sep: str, encoding: str, crlf: bool, pad: bool) -> int:
-    """CSV/TXT: title rows, header + data (polars, quoted where needed), total/note rows."""
+               sep: str, encoding: str, crlf: bool, pad: bool,
+               header: Sequence[Sequence[str | None]] | None = None) -> int:
+    """CSV/TXT: title rows, header + data (polars, quoted where needed), total/note rows.
+
+    `header` replaces the one header row of column names with these rows (a two-row header as
+    Excel saves merged cells: the label once, empty cells after it)."""
     nl = "\r\n" if crlf else "\n"
     width = df.width
     parts = []
     for t in title:
         parts.append(t + (sep * (width - 1) if pad else "") + nl)
-    parts.append(df.write_csv(separator=sep, line_terminator=nl, quote_style="necessary"))
+    if header is None:
+        parts.append(df.write_csv(separator=sep, line_terminator=nl, quote_style="necessary"))
+    else:
+        parts += [sep.join(_quote(c or "", sep) for c in row) + nl for row in header]
+        parts.append(df.write_csv(separator=sep, line_terminator=nl, quote_style="necessary",
+                                  include_header=False))
     for row in footer:
         cells = ["" if v is None else str(v) for v in row]
         if not pad:
@@ -204,12 +213,16 @@ def _column_cells(df: pl.DataFrame, name: str, letter: str, rows: pl.Expr) -> pl
 
 
 def xlsx_frame_bytes(title: Sequence[Sequence[object]], df: pl.DataFrame, footer: Sequence[Sequence[object]],
-                     patch: dict[tuple[int, int], object] | None = None, sheet_name: str = "Sheet1") -> bytes:
+                     patch: dict[tuple[int, int], object] | None = None, sheet_name: str = "Sheet1",
+                     header: Sequence[Sequence[str | None]] | None = None) -> bytes:
     """XLSX of title rows, a header, the frame's rows (typed cells) and footer rows, built column-wise.
 
     `patch` replaces single data cells (row, col) with text, e.g. a damaged date or quantity.
+    `header` replaces the row of column names with a two-row header written with real merged
+    cells (`header_merges`).
     """
-    first = len(title) + 2  # sheet row of the first data row
+    head_rows = [list(df.columns)] if header is None else [list(r) for r in header]
+    first = len(title) + len(head_rows) + 1  # sheet row of the first data row
     rows = pl.int_range(first, first + df.height, dtype=pl.Int64).cast(pl.Utf8)
     names = df.columns
     cells = df.select([_column_cells(df, n, _col_letters(i), rows).alias(f"c{i}") for i, n in enumerate(names)])
@@ -220,23 +233,58 @@ def xlsx_frame_bytes(title: Sequence[Sequence[object]], df: pl.DataFrame, footer
                         .alias("x"))["x"] if df.height else pl.Series([], dtype=pl.Utf8)
     parts = [_SHEET_HEAD]
     parts += [_row_xml(i + 1, row) for i, row in enumerate(title)]
-    parts.append(_row_xml(len(title) + 1, names))
+    parts += [_row_xml(len(title) + 1 + i, row) for i, row in enumerate(head_rows)]
     parts.append("".join(body.to_list()))
     parts += [_row_xml(first + df.height + i, row) for i, row in enumerate(footer)]
-    parts.append("</sheetData></worksheet>")
+    parts.append("</sheetData>")
+    if header is not None:
+        merges = header_merges(header)
+        refs = "".join(f'<mergeCell ref="{_col_letters(c1)}{len(title) + 1 + r1}:'
+                       f'{_col_letters(c2)}{len(title) + 1 + r2}"/>' for r1, c1, r2, c2 in merges)
+        parts.append(f'<mergeCells count="{len(merges)}">{refs}</mergeCells>')
+    parts.append("</worksheet>")
     return _package("".join(parts), sheet_name)
 
 
-def xls_bytes(sheet_rows: Iterable[Sequence[object]], sheet_name: str = "Sheet1") -> bytes:
+def header_merges(header: Sequence[Sequence[str | None]]) -> list[tuple[int, int, int, int]]:
+    """Merged areas (first row, first col, last row, last col; 0-based within the header) of a
+    two-row header: a label with nothing below is merged down, a group label over sub-headers
+    is merged right over the empty cells that follow it."""
+    upper, lower = header
+    merges = []
+    for c, label in enumerate(upper):
+        if not label:
+            continue
+        if not lower[c]:
+            merges.append((0, c, 1, c))
+            continue
+        end = c
+        while end + 1 < len(upper) and not upper[end + 1] and lower[end + 1]:
+            end += 1
+        if end > c:
+            merges.append((0, c, 0, end))
+    return merges
+
+
+def xls_bytes(sheet_rows: Iterable[Sequence[object]], sheet_name: str = "Sheet1",
+              merges: Sequence[tuple[int, int, int, int]] = ()) -> bytes:
+    """XLS via xlwt; `merges` (first row, first col, last row, last col; 0-based sheet cells) are
+    written as merged cells holding the value of their first cell."""
     import xlwt
 
     book = xlwt.Workbook(encoding="utf-8")
     sheet = book.add_sheet(sheet_name)
     date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    covered = {(r, c) for r1, c1, r2, c2 in merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
     for r, row in enumerate(sheet_rows):
         if r >= 65535:
             raise GenerateError("xls sheet is limited to 65535 rows")
         for c, v in enumerate(row):
+            if covered and (r, c) in covered:
+                if any((r, c) == (r1, c1) for r1, c1, _, _ in merges):
+                    r2, c2 = next((r2, c2) for r1, c1, r2, c2 in merges if (r1, c1) == (r, c))
+                    sheet.write_merge(r, r2, c, c2, v)
+                continue
             if v is None or v == "":
                 continue
             if isinstance(v, date):

@@ -12,10 +12,12 @@ from pathlib import Path
 import polars as pl
 
 from generator import reference as ref
+from generator.profiles import PRODUCT_GROUPS
 
 BUYER_HEADERS = set(ref.FLOW_HEADERS["buyer_name"]) | {ref.FLOW_HEADERS_EN["buyer_name"]}
 PRODUCT_HEADERS = set(ref.FLOW_HEADERS["product_name"]) | set(ref.INVENTORY_HEADERS["product_name"]) | {"Product"}
 FOOTER_PREFIXES = ("合计", "Total", "制表人", "注：")
+SUB_HEADERS = {"编码", "名称", "地址", "规格", "盒"}
 
 
 def decode(data: bytes) -> str:
@@ -36,13 +38,39 @@ def read_rows(path: Path) -> list[list[str]]:
     return [row for row in csv.reader(io.StringIO(text), delimiter=sep)]
 
 
+def _sub_header(row: list[str]) -> bool:
+    """The lower row of a two-row header: only sub-header words (编码/名称/地址/规格/盒)."""
+    cells = {c.strip() for c in row} - {""}
+    return bool(cells) and cells <= SUB_HEADERS
+
+
+def combine_header(upper: list[str], lower: list[str]) -> list[str]:
+    """One name per column from a group row over a sub-header row, spelled the way a one-row
+    header would be: 产品+名称 → 产品名称, 客户+名称 → 客户, 客户+编码 → 客户编码, 规格 → 规格,
+    数量 over 盒 → 数量."""
+    out, group = [], ""
+    for u, lo in zip(upper, lower + [""] * (len(upper) - len(lower))):
+        u, lo = u.strip(), lo.strip()
+        group = u or group
+        if not lo or lo == "盒":
+            out.append(u)
+        elif lo == "名称":
+            out.append(group + "名称" if group in PRODUCT_GROUPS else group)
+        elif lo == "编码":
+            out.append("客户编码")
+        else:
+            out.append(lo)
+    return out
+
+
 def table(path: Path, header_names: set[str]) -> tuple[list[str], list[list[str]]]:
-    """(header, data rows) — rows between the header row and the footer."""
+    """(header, data rows) — rows between the header row (or two-row header) and the footer."""
     rows = read_rows(path)
     for i, row in enumerate(rows):
-        if any(cell.strip() in header_names for cell in row):
-            header = [c.strip() for c in row]
-            data = [r + [""] * (len(header) - len(r)) for r in rows[i + 1:]
+        two_row = i + 1 < len(rows) and _sub_header(rows[i + 1])
+        header = combine_header(row, rows[i + 1]) if two_row else [c.strip() for c in row]
+        if any(cell in header_names for cell in header):
+            data = [r + [""] * (len(header) - len(r)) for r in rows[i + 1 + two_row:]
                     if r and not str(r[0]).startswith(FOOTER_PREFIXES) and any(c.strip() for c in r)]
             return header, data
     raise ValueError(f"{path}: no header row")
@@ -56,7 +84,8 @@ def column(header: list[str], names: set[str] | list[str]) -> int | None:
 
 
 def parse_number(text: str) -> float:
-    return float(text.replace(",", "").strip())
+    """1,234 · -5 · 20盒 (a quantity typed with its unit)."""
+    return float(re.sub(r"[盒件箱支片粒]$", "", text.replace(",", "").strip()))
 
 
 def parse_date(text: str) -> date:
