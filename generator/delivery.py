@@ -67,6 +67,13 @@ class FlowOutput:
     rows_written: int = 0
 
 
+def _unit_under_quantity(prof: Profile) -> bool:
+    """A two-row header with the box word under the quantity (数量 over 盒)."""
+    if prof.header2 is None:
+        return False
+    return bool(prof.header2[1][prof.fields.index("quantity")])
+
+
 def plan_events(seed: int, world: World, profiles: dict[str, Profile], econ: Economy) -> Plan:
     """Pick the (distributor, month) slots that get a special event; only months with sales."""
     rng = py_rng(seed, "events")
@@ -252,8 +259,9 @@ class FlowWriter:
         min_words = [p.min_unit for p in self.world.products]
         for pi, u in set(zip(lines.prod.tolist(), lines.unit.tolist())):
             word = min_words[pi] if u == UNIT_MIN else self.prof.case_word if u == UNIT_CASE else self.prof.box_word
-            if "unit" not in self.prof.fields:
-                word = ""
+            if "unit" not in self.prof.fields and not self.prof.glued_units:
+                # no unit anywhere, unless the two-row header writes 盒 under 数量
+                word = self.prof.box_word if _unit_under_quantity(self.prof) else ""
             combos.add((self.book.prod_names[pi], self.book.prod_specs[pi], word,
                         self.world.products[pi].product_id))
 

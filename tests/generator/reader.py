@@ -47,13 +47,15 @@ def _sub_header(row: list[str]) -> bool:
 def combine_header(upper: list[str], lower: list[str]) -> list[str]:
     """One name per column from a group row over a sub-header row, spelled the way a one-row
     header would be: 产品+名称 → 产品名称, 客户+名称 → 客户, 客户+编码 → 客户编码, 规格 → 规格,
-    数量 over 盒 → 数量."""
+    数量 over 盒 → 数量(盒)."""
     out, group = [], ""
     for u, lo in zip(upper, lower + [""] * (len(upper) - len(lower))):
         u, lo = u.strip(), lo.strip()
         group = u or group
-        if not lo or lo == "盒":
+        if not lo:
             out.append(u)
+        elif lo == "盒":  # the unit under the quantity: kept as the header's unit hint
+            out.append(f"{u}({lo})")
         elif lo == "名称":
             out.append(group + "名称" if group in PRODUCT_GROUPS else group)
         elif lo == "编码":
@@ -77,10 +79,25 @@ def table(path: Path, header_names: set[str]) -> tuple[list[str], list[list[str]
 
 
 def column(header: list[str], names: set[str] | list[str]) -> int | None:
+    """The first column whose header (without a bracketed unit hint) is one of `names`."""
     for i, h in enumerate(header):
-        if h in names:
+        if h in names or re.sub(r"\(.*\)$", "", h) in names:
             return i
     return None
+
+
+def raw_unit(header: list[str], row: list[str], unit_i: int | None, qty_i: int | None) -> str:
+    """The unit a reader sees: the unit column, else the unit glued to the quantity (20盒),
+    else the unit written under/after the quantity header (数量(盒)); '' when none."""
+    if unit_i is not None:
+        return row[unit_i].strip()
+    if qty_i is None:
+        return ""
+    glued = re.match(r"^-?[\d,.]+\s*(\D+)$", row[qty_i].strip())
+    if glued:
+        return glued.group(1)
+    hint = re.search(r"\((.+)\)$", header[qty_i])
+    return hint.group(1) if hint else ""
 
 
 def parse_number(text: str) -> float:

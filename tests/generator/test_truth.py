@@ -6,7 +6,7 @@ from pathlib import Path
 from generator import reference as ref
 from tests.generator.conftest import read_truth
 from tests.generator.reader import (BUYER_HEADERS, PRODUCT_HEADERS, column, parse_date, parse_number,
-                                    table)
+                                    raw_unit, table)
 
 CODE_HEADERS = set(ref.FLOW_HEADERS["buyer_code"]) | {"Customer Code"}
 SPEC_HEADERS = set(ref.FLOW_HEADERS["spec"]) | set(ref.INVENTORY_HEADERS["spec"]) | {"Spec"}
@@ -70,11 +70,12 @@ def test_product_truth_covers_every_raw_product(small_inbox) -> None:
         for f in _readable(out, kind):
             header, rows = table(out / f["path"], PRODUCT_HEADERS)
             p_i, s_i, u_i = column(header, PRODUCT_HEADERS), column(header, SPEC_HEADERS), column(header, UNIT_HEADERS)
+            q_i = column(header, QTY_HEADERS)
             code = Path(f["path"]).parts[1]
             for r in rows:
                 if not r[p_i].strip():
                     continue  # a damaged row (no product), quarantined by design
-                key = (code, r[p_i].strip(), r[s_i].strip(), r[u_i].strip() if u_i is not None else "")
+                key = (code, r[p_i].strip(), r[s_i].strip(), raw_unit(header, r, u_i, q_i))
                 assert key in truth, (f["path"], key)
     own = {r["product_id"] for r in _master(out, "products") if r["is_own"] == "1"}
     for r in truth.values():
@@ -136,7 +137,8 @@ def test_loaded_flow_files_add_up_to_the_truth(small_inbox) -> None:
             ("p", PRODUCT_HEADERS), ("s", SPEC_HEADERS), ("u", UNIT_HEADERS), ("q", QTY_HEADERS),
             ("d", DATE_HEADERS), ("t", DOC_HEADERS))}
         for r in rows:
-            key = (code, r[idx["p"]].strip(), r[idx["s"]].strip(), r[idx["u"]].strip() if idx["u"] is not None else "")
+            key = (code, r[idx["p"]].strip(), r[idx["s"]].strip(),
+                   raw_unit(header, r, idx["u"], idx["q"]))
             try:
                 qty, day = parse_number(r[idx["q"]]), parse_date(r[idx["d"]])
             except ValueError:
