@@ -23,8 +23,9 @@ UNITS = {
 }
 UNIT_LOOKUP = {alias: unit for unit, aliases in UNITS.items() for alias in aliases}
 RETURN_PATTERN = r"退|冲|负|(?i:return|refund|credit|rtn|cancel)"
-TRUE_TEXT = ("1", "true", "t", "yes", "y", "是", "有", "√", "1.0")
-FALSE_TEXT = ("0", "false", "f", "no", "n", "否", "无", "×", "0.0")
+# 自有/本品 and 竞品 are how a product master marks own and competitor products (is_own)
+TRUE_TEXT = ("1", "true", "t", "yes", "y", "是", "有", "√", "1.0", "自有", "本品", "本公司")
+FALSE_TEXT = ("0", "false", "f", "no", "n", "否", "无", "×", "0.0", "竞品", "竞争产品")
 NOTE_PATTERN = (r"^(?:制表|审核|复核|注[:：]|备注|说明|打印|制单|负责人|联系人|联系电话|电话|数据来源|报送|填报|"
                 r"(?i:note|remark|prepared|printed))")
 TOTAL_PATTERN = r"^(?:本页|本月|总|共)?(?:合\s*计|小\s*计|总\s*计|共\s*计|累\s*计)|^(?i:grand\s*total|sub\s*total|total|sum)\b"

@@ -121,8 +121,15 @@ def test_chinese_header_products_is_own(put, ingest, query):
             ["P002", "阿托伐他汀钙片", "立普妥", "20mg*7", "片剂", "7", "200", "60", "否"]]
     put("master/products_2026-10-31.csv", _csv(header, rows))
     _loaded(ingest(), "master/products_2026-10-31.csv", 2)
+    put("master/products_2026-11-30.csv", _csv(header[:-1] + ["自有/竞品"], [
+        [*rows[0][:-1], "自有"], [*rows[1][:-1], "竞品"]]))
+    _loaded(ingest(), "master/products_2026-11-30.csv", 2)
+    assert query("select product_id, is_own from raw.master__products "
+                 "where snapshot_date = date '2026-11-30' order by 1") == [
+        ("P001", True), ("P002", False)]
     assert query("select product_id, generic_name, brand_name, spec, dosage_form, pack_size, "
-                 "case_size, list_price, is_own from raw.master__products order by 1") == [
+                 "case_size, list_price, is_own from raw.master__products "
+                 "where snapshot_date = date '2026-10-31' order by 1") == [
         ("P001", "瑞舒伐他汀钙片", "可定", "10mg*7", "片剂", 7, 200, 45.5, True),
         ("P002", "阿托伐他汀钙片", "立普妥", "20mg*7", "片剂", 7, 200, 60.0, False),
     ]
