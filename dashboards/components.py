@@ -87,6 +87,18 @@ def status_banner(kpi_page: bool = True) -> dict | None:
     return s
 
 
+def company_wide_page(kpi_page: bool, why: str) -> dict:
+    """The data-status banner, then the page only for users who see every territory (`why`
+    tells the others); stops the script when either says no. Returns the data status."""
+    status = status_banner(kpi_page=kpi_page)
+    if status is None:
+        st.stop()
+    if not data.is_unrestricted():
+        st.info(why)
+        st.stop()
+    return status
+
+
 def _describe(refused: Any) -> str:
     if isinstance(refused, dict):
         when = (refused.get("at") or refused.get("attempted_at") or refused.get("checked_at")

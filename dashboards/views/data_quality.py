@@ -5,15 +5,11 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import status_banner
+from dashboards.components import company_wide_page
 
 st.title("数据质量 Data quality")
-s = status_banner(kpi_page=False)
-if s is None:
-    st.stop()
-if not data.is_unrestricted():
-    st.info("质量门详情仅对全部辖区用户开放 Gate details are shown to users who see every territory.")
-    st.stop()
+s = company_wide_page(False, "质量门详情仅对全部辖区用户开放 Gate details are shown to users who "
+                             "see every territory.")
 
 c = st.columns(3)
 c[0].metric("质量门 Gate status", str(s.get("gate_status")))

@@ -4,15 +4,11 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import fmt_num, status_banner, unavailable
+from dashboards.components import company_wide_page, fmt_num, unavailable
 
 st.title("渠道库存 Channel inventory")
-if status_banner(kpi_page=True) is None:
-    st.stop()
-if not data.is_unrestricted():
-    st.info("经销商库存不按辖区划分 Distributor inventory is not split by territory; "
-            "it is shown to users who see every territory.")
-    st.stop()
+company_wide_page(True, "经销商库存不按辖区划分 Distributor inventory is not split by territory; "
+                        "it is shown to users who see every territory.")
 
 try:
     month_list = data.months("kpi_channel_inventory")

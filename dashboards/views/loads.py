@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import status_banner, unavailable
+from dashboards.components import company_wide_page, unavailable
 
 DATES = {
     "period_start": st.column_config.DateColumn("期间起 From", format="YYYY-MM-DD"),
@@ -15,11 +15,8 @@ DATES = {
 }
 
 st.title("数据加载 Loads")
-if status_banner(kpi_page=False) is None:
-    st.stop()
-if not data.is_unrestricted():
-    st.info("数据加载信息仅对全部辖区用户开放 Load details are shown to users who see every territory.")
-    st.stop()
+company_wide_page(False, "数据加载信息仅对全部辖区用户开放 Load details are shown to users who see "
+                         "every territory.")
 
 try:
     files = data.file_registry()

@@ -7,14 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import status_banner, unavailable
+from dashboards.components import company_wide_page, unavailable
 
 st.title("客户匹配 Matching")
-if status_banner(kpi_page=False) is None:
-    st.stop()
-if not data.is_unrestricted():
-    st.info("匹配审核仅对数据管理员开放 The review queue is for data stewards who see every territory.")
-    st.stop()
+company_wide_page(False, "匹配审核仅对数据管理员开放 The review queue is for data stewards who see "
+                         "every territory.")
 
 KINDS = {"confirm": "确认 Confirm suggested match", "remap": "改配 Remap to another customer",
          "reject": "拒绝 Reject (no match)", "new_customer": "新客户 New customer"}
