@@ -25,6 +25,17 @@ import polars as pl
 Key = tuple[str, str, str, str]
 
 
+def _share(part: int, whole: int) -> float:
+    """part ÷ whole; 1.0 when there is nothing to count (no auto matches: no wrong ones)."""
+    return part / whole if whole else 1.0
+
+
+def _report(quality: object, rates: dict[str, float]) -> dict[str, object]:
+    """The counters, the rates rounded, and the first 20 mistakes."""
+    out = {k: v for k, v in asdict(quality).items() if k != "wrong"}
+    return {**out, **{k: round(v, 4) for k, v in rates.items()}, "wrong": quality.wrong[:20]}
+
+
 @dataclass
 class MatchQuality:
     rows: int = 0
@@ -42,21 +53,19 @@ class MatchQuality:
 
     @property
     def precision(self) -> float:
-        return self.correct / self.auto if self.auto else 1.0
+        return _share(self.correct, self.auto)
 
     @property
     def recall(self) -> float:
-        return self.correct_matchable / self.matchable if self.matchable else 1.0
+        return _share(self.correct_matchable, self.matchable)
 
     @property
     def strict_recall(self) -> float:
-        total = self.matchable + self.ambiguous
-        return self.correct / total if total else 1.0
+        return _share(self.correct, self.matchable + self.ambiguous)
 
     def to_dict(self) -> dict[str, object]:
-        out = {k: v for k, v in asdict(self).items() if k != "wrong"}
-        return {**out, "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "strict_recall": round(self.strict_recall, 4), "wrong": self.wrong[:20]}
+        return _report(self, {"precision": self.precision, "recall": self.recall,
+                              "strict_recall": self.strict_recall})
 
 
 def read_truth(path: Path) -> dict[Key, list[dict[str, str]]]:
@@ -151,16 +160,14 @@ class ProductQuality:
 
     @property
     def precision(self) -> float:
-        return self.correct / self.auto if self.auto else 1.0
+        return _share(self.correct, self.auto)
 
     @property
     def recall(self) -> float:
-        return self.correct / self.known if self.known else 1.0
+        return _share(self.correct, self.known)
 
     def to_dict(self) -> dict[str, object]:
-        out = {k: v for k, v in asdict(self).items() if k != "wrong"}
-        return {**out, "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "wrong": self.wrong[:20]}
+        return _report(self, {"precision": self.precision, "recall": self.recall})
 
 
 def score_products(mapping: pl.DataFrame, truth_csv: Path) -> ProductQuality:
