@@ -32,8 +32,8 @@ from typing import Any
 import duckdb
 
 from quality import store
-from quality.published import (NoPublishedSnapshot, open_published, read_publish_info,
-                              snapshots_dir, write_status_file)
+from quality.published import (NoPublishedSnapshot, current_snapshot_file, open_published,
+                              read_publish_info, snapshots_dir, write_status_file)
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
@@ -112,17 +112,14 @@ def _fsync_file(path: Path) -> None:
 
 
 def _current_snapshot_id(settings: Settings) -> str | None:
-    """Which snapshot current.duckdb is (by inode: no need to open it)."""
+    """Which snapshot current.duckdb is: the name of its snapshot file (no need to open it),
+    else the id stamped inside it."""
     try:
-        ino = settings.published_db.stat().st_ino
-    except FileNotFoundError:
+        snap = current_snapshot_file(settings)
+    except NoPublishedSnapshot:
         return None
-    for snap in snapshots_dir(settings).glob("*.duckdb"):
-        try:
-            if snap.stat().st_ino == ino:
-                return snap.stem
-        except FileNotFoundError:
-            continue
+    if snap.parent == snapshots_dir(settings):
+        return snap.stem
     try:
         con = open_published(settings)
     except (duckdb.Error, NoPublishedSnapshot):
