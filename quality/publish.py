@@ -37,7 +37,7 @@ from quality.published import (NoPublishedSnapshot, current_snapshot_file, open_
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
-from sfe.warehouse import WarehouseBusy, connect
+from sfe.warehouse import WarehouseBusy, connect, sql_string
 
 TMP_PREFIX = ".tmp-"
 LINK_PREFIX = ".current-"
@@ -177,9 +177,8 @@ def _stamp(snapshot: Path, info: dict[str, Any], catalog_alias: str) -> None:
     """Write the publish metadata into the snapshot copy, then checkpoint and close it."""
     con = duckdb.connect()
     try:
-        quoted_path = str(snapshot).replace("'", "''")
         alias = '"' + catalog_alias.replace('"', '""') + '"'
-        con.execute(f"attach '{quoted_path}' as {alias}")
+        con.execute(f"attach {sql_string(str(snapshot))} as {alias}")
         con.execute(f"use {alias}")
         con.execute("create schema if not exists audit")
         con.execute("create schema if not exists marts")

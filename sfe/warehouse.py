@@ -58,15 +58,16 @@ def set_memory_limit(con: duckdb.DuckDBPyConnection, settings: Settings) -> None
     """Apply settings.memory_limit (a SET, not a connect option: other code in this process may
     open the same file without options, and DuckDB refuses mismatched options on one file)."""
     try:
-        con.execute(f"set memory_limit = '{_quoted(settings.memory_limit)}'")
+        con.execute(f"set memory_limit = {sql_string(settings.memory_limit)}")
     except duckdb.Error as exc:
         raise ConfigError(f"memory_limit = {settings.memory_limit!r} is not a size DuckDB "
                           "understands; use e.g. '4GB' or '50%' in sfe.toml or SFE_MEMORY_LIMIT"
                           ) from exc
 
 
-def _quoted(text: str) -> str:
-    return text.replace("'", "''")
+def sql_string(text: str) -> str:
+    """A SQL string literal, for statements that take no parameters (SET, ATTACH)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
