@@ -19,16 +19,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from generator import reference as ref
-from generator.variants import DEPT_SUFFIX
+from generator.variants import DEPT_SUFFIX, FULL_WIDTH
 from generator.world import City, Customer
 
-_HALF = {ord(c) + 0xFEE0: ord(c) for c in "0123456789()ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+_HALF = {wide: narrow for narrow, wide in FULL_WIDTH.items()}  # undoes variants.full_width
 _NOISE = sorted({s.strip() for s in DEPT_SUFFIX}, key=len, reverse=True)
 _PROVINCE_SUFFIXES = ("省", "市", "壮族自治区", "回族自治区", "维吾尔自治区", "自治区")
 
 
 def _unwrap(text: str) -> str:
-    return text.translate(_HALF).replace("\u3000", "").replace(" ", "")
+    return text.translate(_HALF).replace(" ", "")
 
 
 def _strip_noise(text: str) -> str:

@@ -9,13 +9,13 @@ import random
 from generator import reference as ref
 from generator.world import Customer, Distributor, Outsider, Product
 
-_FULL = {ord(c): ord(c) + 0xFEE0 for c in "0123456789()ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
-_FULL[ord(" ")] = 0x3000
+FULL_WIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789()ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+FULL_WIDTH[ord(" ")] = 0x3000
 DEPT_SUFFIX = [" 药剂科", "药剂科", "(药库)", "-门诊药房", " 住院药房", "药学部", " 西药房"]
 
 
 def full_width(text: str) -> str:
-    return text.translate(_FULL)
+    return text.translate(FULL_WIDTH)
 
 
 def stray_spaces(text: str, rng: random.Random) -> str:

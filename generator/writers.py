@@ -275,14 +275,15 @@ def xls_bytes(sheet_rows: Iterable[Sequence[object]], sheet_name: str = "Sheet1"
     book = xlwt.Workbook(encoding="utf-8")
     sheet = book.add_sheet(sheet_name)
     date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    ends = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in merges}  # merge start → its last cell
     covered = {(r, c) for r1, c1, r2, c2 in merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
     for r, row in enumerate(sheet_rows):
         if r >= 65535:
             raise GenerateError("xls sheet is limited to 65535 rows")
         for c, v in enumerate(row):
             if covered and (r, c) in covered:
-                if any((r, c) == (r1, c1) for r1, c1, _, _ in merges):
-                    r2, c2 = next((r2, c2) for r1, c1, r2, c2 in merges if (r1, c1) == (r, c))
+                if (r, c) in ends:
+                    r2, c2 = ends[(r, c)]
                     sheet.write_merge(r, r2, c, c2, v)
                 continue
             if v is None or v == "":
