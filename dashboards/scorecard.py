@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
-from html import escape, unescape
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +170,7 @@ def render_html(context: dict[str, Any]) -> str:
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                       autoescape=select_autoescape(["html", "j2"]))
-    # stamped with the week and snapshot so send_scorecard knows what a file was rendered from
-    return _stamp(env.get_template("scorecard.html.j2").render(**context), context)
+    return env.get_template("scorecard.html.j2").render(**context)
 
 
 def find_chromium() -> str | None:
@@ -207,7 +206,7 @@ def render_scorecard(settings: Settings, week: dt.date | str | None = None,
                      out: Path | None = None, pdf: bool = True) -> Path:
     """Render the scorecard HTML (and a PDF next to it when Chromium is there); returns the HTML
     path. Idempotent: the same week and snapshot give the same numbers (only the generation time
-    in the footer differs), and the file is stamped with both (see `_stamp`)."""
+    in the footer differs), and the template stamps both into the HTML head."""
     context = scorecard_context(settings, week)
     if out is None:
         out = Path(settings.reports_dir) / f"scorecard-{context['week_start']}.html"
@@ -227,9 +226,9 @@ def render_scorecard(settings: Settings, week: dt.date | str | None = None,
 # The send log is what makes `send` safe to retry (the DAG task has retries: 2) and `--send` safe to
 # run twice: one JSON line per delivery that the SMTP server accepted, appended and fsynced right
 # after that recipient's message went out. A recipient whose line says "this week, this content" is
-# skipped. What "this content" means: the published snapshot the HTML was rendered from (stamped
-# into the HTML by render_html, because the footer's generation time makes every render's bytes
-# differ); for an HTML file without the stamp, its sha256.
+# skipped. What "this content" means: the published snapshot the HTML was rendered from (the
+# template stamps it into the <head>, because the footer's generation time makes every render's
+# bytes differ); for an HTML file without the stamp, its sha256.
 
 SEND_LOG = "scorecard-sent.jsonl"
 _STAMP = re.compile(r'<meta name="sfe-(week-start|snapshot-id)" content="([^"]*)">')
@@ -259,15 +258,6 @@ class SendFailed(ScorecardError):
 
 def send_log_path(settings: Settings) -> Path:
     return Path(settings.reports_dir) / SEND_LOG
-
-
-def _stamp(html: str, context: dict[str, Any]) -> str:
-    snapshot = context.get("snapshot_id")
-    tags = f'<meta name="sfe-week-start" content="{escape(str(context["week_start"]))}">\n'
-    if snapshot and snapshot != "—":
-        tags += f'<meta name="sfe-snapshot-id" content="{escape(str(snapshot))}">\n'
-    head = re.search(r"<head[^>]*>\s*(<meta charset[^>]*>\n?)?", html, re.IGNORECASE)
-    return html[:head.end()] + tags + html[head.end():] if head else tags + html
 
 
 def _read_stamp(html: str) -> dict[str, str]:
