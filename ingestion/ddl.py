@@ -36,8 +36,16 @@ create table if not exists audit.file_registry (
     duplicate_of BIGINT,
     superseded_by BIGINT,
     conflict_with BIGINT,
-    run_id VARCHAR
+    run_id VARCHAR,
+    first_seen_at TIMESTAMP
 )"""
+
+# Warehouses created before a column existed get it here; backfill: the best we knew then.
+REGISTRY_MIGRATIONS = (
+    "alter table audit.file_registry add column if not exists first_seen_at TIMESTAMP",
+    "update audit.file_registry set first_seen_at = coalesce(loaded_at, received_at) "
+    "where first_seen_at is null",
+)
 
 QUARANTINE_DDL = """
 create table if not exists quarantine.rows (
@@ -65,4 +73,6 @@ def all_ddl() -> list[str]:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for statement in all_ddl():
+        con.execute(statement)
+    for statement in REGISTRY_MIGRATIONS:
         con.execute(statement)

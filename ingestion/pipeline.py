@@ -1,7 +1,7 @@
 """`sfe ingest`: every file of the inbox into the raw layer, one transaction per file.
 
-Files are taken oldest first (modification time), so a re-send supersedes what it corrects.
-Each file ends loaded, partial (some rows quarantined), rejected, duplicate, superseded or
+Files are taken oldest first (modification time), so a re-send supersedes what it corrects;
+across runs the registry's `first_seen_at` orders versions (registry.py). Each file ends loaded, partial (some rows quarantined), rejected, duplicate, superseded or
 conflict, with reasons; an error in one file never stops the others. A file already recorded
 with the same path and bytes is skipped, so running the same inbox twice changes nothing.
 """
@@ -21,14 +21,14 @@ import polars as pl
 
 from ingestion import registry
 from ingestion.ddl import ensure_tables
-from ingestion.discover import InboxFile, discover, title_date
+from ingestion.discover import BUSINESS_TZ, InboxFile, discover, title_date
 from ingestion.file_decisions import load_file_decisions
 from ingestion.headers import (HeaderMatch, MappingError, Mapping, find_header, fixed_header,
                                header_lookup, load_mapping)
 from ingestion.parse import FileContext, Parsed, parse_grid
 from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
 from ingestion.registry import Registration
-from ingestion.report import FileResult, IngestReport
+from ingestion.report import FUTURE_MTIME_FLAG, FileResult, IngestReport
 from ingestion.sources import Source
 from ingestion.values import product_keys
 from sfe.config import Settings
@@ -36,6 +36,8 @@ from sfe.console import Console
 from sfe.warehouse import connect
 
 RETRY_STATUSES = ("rejected", "conflict")  # re-examined on every run: a mapping may be fixed
+# mtimes this far past the ingest's clock are a sender's clock (or a touch), not an arrival time
+FUTURE_MTIME_TOLERANCE = dt.timedelta(minutes=15)
 
 
 class Rejected(Exception):
@@ -55,7 +57,8 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     inbox = Path(inbox or settings.inbox)
     if not inbox.is_dir():
         raise FileNotFoundError(f"inbox {inbox} does not exist; create it or pass another folder")
-    run_id = f"ingest-{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    seen_at = dt.datetime.now()  # first_seen_at of every file new in this run (one value)
+    run_id = f"ingest-{seen_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     report = IngestReport(str(inbox), run_id)
     files = discover(inbox)
     resolutions = load_file_decisions(settings)
@@ -66,7 +69,7 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
             if products is None and item.folder != "master":
                 products = load_product_keys(con)
             result = ingest_file(con, settings, item, run_id, console, products or (),
-                                 resolution=resolutions.get(item.rel))
+                                 resolution=resolutions.get(item.rel), seen_at=seen_at)
             _mark_superseded(report, result)
             report.files.append(result)
     return report
@@ -88,9 +91,10 @@ def ingest_command(settings: Settings, args: argparse.Namespace, console: Consol
 
 def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxFile,
                 run_id: str, console: Console, products: tuple[str, ...] = (),
-                resolution: str | None = None) -> FileResult:
+                resolution: str | None = None, seen_at: dt.datetime | None = None) -> FileResult:
     """One file, start to end; never raises (an unexpected error rejects the file).
-    `resolution` is sales ops' decision for a conflicting file ('replace' or 'add')."""
+    `resolution` is sales ops' decision for a conflicting file ('replace' or 'add');
+    `seen_at` is this ingest's start, the first_seen_at of files it sees for the first time."""
     try:
         raw = item.path.read_bytes()
     except OSError as exc:
@@ -105,9 +109,17 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     if not raw.strip():
         known = known if known and known.status in RETRY_STATUSES else None
     elif known and known.status not in RETRY_STATUSES:
-        return _result(reg, "duplicate", [f"already ingested as file {known.file_id} "
-                                          f"({known.status}); skipped"], known.file_id)
-    twin = registry.first_with_bytes(con, sha, item.rel) if raw.strip() else None
+        if not _sent_again(item, known):
+            return _result(reg, "duplicate", [f"already ingested as file {known.file_id} "
+                                              f"({known.status}); skipped"], known.file_id)
+        known = None  # an old version copied in again: a new arrival, judged below
+    reg.first_seen_at = (known.first_seen_at if known else None) or seen_at or dt.datetime.now()
+    clock = _future_mtime(item, console)
+    stale = registry.replaced_version(con, sha, known.file_id if known else None) \
+        if raw.strip() else None
+    if stale is not None and resolution is None:
+        return _hold_old_version(con, reg, stale, known, clock)
+    twin = registry.first_with_bytes(con, sha, item.rel) if raw.strip() and not stale else None
     if twin is not None and known is None:
         reg.status, reg.duplicate_of = "duplicate", twin
         reg.reasons = [f"same bytes as file {twin}; skipped (not counted twice)"]
@@ -116,9 +128,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     try:
         per_distributor = item.source is not None and item.source.per_distributor
         outcome = _read_and_parse(settings, item, raw, products if per_distributor else ())
-        return _load(con, item, reg, outcome, known, resolution)
+        return _load(con, item, reg, outcome, known, resolution, clock)
     except Rejected as exc:
-        reg.reasons = [str(exc)]
+        reg.reasons = [str(exc), *clock]
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
         console.warn(f"{item.rel}: unexpected error\n{traceback.format_exc()}")
         reg.reasons = [f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "
@@ -126,6 +138,39 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     reg.status = "rejected"
     reg.rows_read = reg.rows_loaded = reg.rows_quarantined = 0
     reg.period_start = reg.period_end = None
+    return _record_unloaded(con, reg, known)
+
+
+def _sent_again(item: InboxFile, known: registry.Known) -> bool:
+    """A superseded file's bytes put back at its path (a newer mtime): sent again, not a rerun."""
+    return (known.status == "superseded" and known.received_at is not None
+            and item.received_at > known.received_at)
+
+
+def _future_mtime(item: InboxFile, console: Console) -> list[str]:
+    """A reason (and a warning) when the file's mtime lies in the future: its arrival order
+    comes from when the registry first saw it, so the stamp cannot make it win."""
+    now = dt.datetime.now(BUSINESS_TZ).replace(tzinfo=None)
+    if item.received_at <= now + FUTURE_MTIME_TOLERANCE:
+        return []
+    note = (f"{FUTURE_MTIME_FLAG} {item.received_at:%Y-%m-%d %H:%M} (Asia/Shanghai) is later "
+            "than the ingest that read it; arrival order uses when the registry first saw the "
+            "file, not this stamp. Check the sender's or the file server's clock")
+    console.warn(f"{item.rel}: {note}")
+    return [note]
+
+
+def _hold_old_version(con: duckdb.DuckDBPyConnection, reg: Registration,
+                      old: registry.Replaced, known: registry.Known | None,
+                      clock: list[str]) -> FileResult:
+    """Bytes of a superseded file sent again: a person decides; nothing loaded meanwhile."""
+    reg.status, reg.conflict_with = "conflict", old.current_id
+    reg.rows_read = reg.rows_loaded = reg.rows_quarantined = 0
+    reg.reasons = [
+        f"same bytes as {old.path} (file {old.file_id}), an older version that {old.current_path} "
+        f"(file {old.current_id}) replaced; nothing loaded. If the old figures are right after "
+        f"all, write '{reg.path}: replace' in stewardship/file_decisions.yaml and ingest again; "
+        "otherwise remove this file from the inbox", *clock]
     return _record_unloaded(con, reg, known)
 
 
@@ -278,22 +323,23 @@ def _period_column(source: Source) -> str | None:
 # -- loading ----------------------------------------------------------------------------------
 
 def _load(con: duckdb.DuckDBPyConnection, item: InboxFile, reg: Registration, outcome: Outcome,
-          known: registry.Known | None, resolution: str | None = None) -> FileResult:
+          known: registry.Known | None, resolution: str | None = None,
+          clock: list[str] | None = None) -> FileResult:
     source = item.source
     assert source is not None
     parsed = outcome.parsed
     reg.rows_read = parsed.rows_read
     reg.rows_loaded, reg.rows_quarantined = parsed.loaded.height, parsed.quarantined.height
-    reg.reasons = _quarantine_summary(parsed.quarantined) + outcome.notes
+    reg.reasons = _quarantine_summary(parsed.quarantined) + outcome.notes + (clock or [])
     decision = registry.Decision("loaded")
     if outcome.period_col and parsed.loaded.height:
         reg.period_start = parsed.loaded[outcome.period_col].min()
         reg.period_end = parsed.loaded[outcome.period_col].max()
         decision = registry.decide(con, source.table, source.name, item.distributor_code or "",
                                    parsed.loaded, outcome.period_col, item.received_at,
-                                   resolution)
+                                   resolution, reg.first_seen_at)
     if decision.status != "loaded":
-        return _hold(con, reg, decision, known)
+        return _hold(con, reg, decision, known, clock or [])
     reg.status = "partial" if reg.rows_quarantined else "loaded"
     _commit(con, reg, source, parsed, decision.supersedes, known)
     result = _result(reg, reg.status, reg.reasons, reg.file_id)
@@ -305,12 +351,12 @@ def _load(con: duckdb.DuckDBPyConnection, item: InboxFile, reg: Registration, ou
 
 
 def _hold(con: duckdb.DuckDBPyConnection, reg: Registration, decision: registry.Decision,
-          known: registry.Known | None) -> FileResult:
+          known: registry.Known | None, clock: list[str]) -> FileResult:
     """Conflict or stale re-send: recorded, nothing loaded (rows counted as read: none)."""
     held = reg.rows_read
     reg.status = decision.status
     reg.rows_read = reg.rows_loaded = reg.rows_quarantined = 0
-    reg.reasons = [f"{decision.reason} ({held} rows held)"]
+    reg.reasons = [f"{decision.reason} ({held} rows held)", *clock]
     if decision.status == "conflict":
         reg.conflict_with = decision.other
     else:

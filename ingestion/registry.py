@@ -3,12 +3,18 @@
 The registry is the source of truth for loads. A file is known by its bytes (sha256). Flow and
 inventory files of one distributor are compared by period (the date range of their rows):
 
-* the newer file (by modification time) covers the older one's period → the older one's rows
-  are deleted in the same transaction and it becomes `superseded`;
+* the newer file covers the older one's period → the older one's rows are deleted in the same
+  transaction and it becomes `superseded`;
 * the periods are disjoint, or the two files hold disjoint product sets (a month split by
   product line) → both count;
-* otherwise (a partial overlap, or an older re-send arriving after a newer file) the file is
-  held as `conflict` (or `superseded` when a newer loaded file already covers it), loaded nowhere.
+* otherwise (a partial overlap, or a late file inside a loaded one's period) the file is held as
+  `conflict` (or `superseded` when it was first seen before the loaded file covering it), loaded
+  nowhere.
+
+"Newer" is arrival order: when the registry first saw the file (`first_seen_at`, written once
+and kept when a record is replaced), then modification time among files first seen in the same
+ingest. A sender's clock cannot push a file ahead of corrections that arrive after it. Bytes of
+a superseded file sent again are an old version: a `conflict` naming the file that replaced it.
 """
 
 from __future__ import annotations
@@ -44,13 +50,20 @@ class Registration:
     superseded_by: int | None = None
     conflict_with: int | None = None
     file_id: int | None = None
+    first_seen_at: dt.datetime | None = None  # set once per file; None: now
 
     def values(self) -> list[object]:
+        now = dt.datetime.now()
         return [self.file_id, self.path, self.sha256, self.source, self.entity,
                 self.distributor_code, self.period_start, self.period_end, self.received_at,
-                dt.datetime.now(), self.status, self.rows_read, self.rows_loaded,
+                now, self.status, self.rows_read, self.rows_loaded,
                 self.rows_quarantined, self.reasons, self.duplicate_of, self.superseded_by,
-                self.conflict_with, self.run_id]
+                self.conflict_with, self.run_id, self.first_seen_at or now]
+
+
+COLUMNS = ("file_id, path, sha256, source, entity, distributor_code, period_start, period_end, "
+           "received_at, loaded_at, status, rows_read, rows_loaded, rows_quarantined, reasons, "
+           "duplicate_of, superseded_by, conflict_with, run_id, first_seen_at")
 
 
 @dataclass(frozen=True)
@@ -58,14 +71,51 @@ class Known:
     file_id: int
     status: str
     reasons: tuple[str, ...]
+    received_at: dt.datetime | None = None
+    first_seen_at: dt.datetime | None = None
 
 
 def known_path(con: duckdb.DuckDBPyConnection, path: str, sha256: str) -> Known | None:
     """This exact file (same place, same bytes) as the registry last recorded it."""
     row = con.execute(
-        "select file_id, status, reasons from audit.file_registry where path = ? and sha256 = ? "
+        "select file_id, status, reasons, received_at, coalesce(first_seen_at, loaded_at) "
+        "from audit.file_registry where path = ? and sha256 = ? "
         "order by file_id desc limit 1", [path, sha256]).fetchall()
-    return Known(row[0][0], row[0][1], tuple(row[0][2] or ())) if row else None
+    return Known(row[0][0], row[0][1], tuple(row[0][2] or ()), row[0][3], row[0][4]) if row else None
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """A superseded file with the same bytes, and the loaded file that now stands for it."""
+
+    file_id: int
+    path: str
+    current_id: int
+    current_path: str
+
+
+def replaced_version(con: duckdb.DuckDBPyConnection, sha256: str,
+                     exclude_id: int | None = None) -> Replaced | None:
+    """A superseded file holding exactly these bytes (an old version), followed along its
+    `superseded_by` chain to the file that replaced it last."""
+    row = con.execute(
+        "select file_id, path, superseded_by from audit.file_registry where sha256 = ? "
+        "and status = 'superseded' and superseded_by is not null and file_id <> ? "
+        "order by file_id limit 1", [sha256, -1 if exclude_id is None else exclude_id]).fetchall()
+    if not row:
+        return None
+    file_id, path, current = row[0]
+    seen = {file_id}
+    while True:
+        step = con.execute("select path, status, superseded_by from audit.file_registry "
+                           "where file_id = ?", [current]).fetchall()
+        if not step:
+            return Replaced(file_id, path, current, f"file {current}")
+        current_path, status, newer = step[0]
+        if status != "superseded" or newer is None or newer in seen:
+            return Replaced(file_id, path, current, current_path)
+        seen.add(current)
+        current = newer
 
 
 def first_with_bytes(con: duckdb.DuckDBPyConnection, sha256: str, path: str) -> int | None:
@@ -84,8 +134,8 @@ def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
 def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
     if reg.file_id is None:
         reg.file_id = next_file_id(con)
-    con.execute("insert into audit.file_registry values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reg.values())
+    con.execute(f"insert into audit.file_registry ({COLUMNS}) values "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reg.values())
 
 
 def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
@@ -109,32 +159,45 @@ class Candidate:
     end: dt.date
     received_at: dt.datetime
     products: frozenset[str]
+    first_seen_at: dt.datetime | None = None
+
+    def arrival(self) -> tuple[dt.datetime, dt.datetime]:
+        return arrival_key(self.first_seen_at, self.received_at)
+
+
+def arrival_key(first_seen_at: dt.datetime | None,
+                received_at: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    """Arrival order: first seen by the registry, then mtime within one ingest."""
+    return (first_seen_at or dt.datetime.now(), received_at or dt.datetime.min)
 
 
 def _active_overlapping(con: duckdb.DuckDBPyConnection, table: str, source: str,
                         distributor: str, start: dt.date, end: dt.date) -> list[Candidate]:
     rows = con.execute(
-        "select file_id, path, period_start, period_end, received_at from audit.file_registry "
+        "select file_id, path, period_start, period_end, received_at, "
+        "coalesce(first_seen_at, loaded_at) from audit.file_registry "
         "where source = ? and distributor_code = ? and status in ('loaded', 'partial') "
         "and period_start <= ? and period_end >= ? order by file_id",
         [source, distributor, end, start]).fetchall()
     out = []
-    for file_id, path, p_start, p_end, received in rows:
+    for file_id, path, p_start, p_end, received, first_seen in rows:
         products = con.execute(f"select distinct product_name from {table} where file_id = ?",
                                [file_id]).fetchall()
         out.append(Candidate(file_id, path, p_start, p_end, received,
-                             frozenset(p[0] for p in products if p[0] is not None)))
+                             frozenset(p[0] for p in products if p[0] is not None), first_seen))
     return out
 
 
 def decide(con: duckdb.DuckDBPyConnection, table: str, source: str, distributor: str,
            loaded: pl.DataFrame, date_col: str, received_at: dt.datetime,
-           resolution: str | None = None) -> Decision:
+           resolution: str | None = None, first_seen_at: dt.datetime | None = None) -> Decision:
     """Supersede, add or hold a flow/inventory file against what is already loaded.
 
     `resolution` is sales ops' decision for a file that would be a conflict: 'replace' makes it
-    replace every overlapping file it shares products with; 'add' loads it beside them."""
+    replace every overlapping file it shares products with; 'add' loads it beside them.
+    `first_seen_at` is when the registry first saw this file (None: now, a new arrival)."""
     start, end = loaded[date_col].min(), loaded[date_col].max()
+    arrival = arrival_key(first_seen_at, received_at)
     products = frozenset(loaded["product_name"].drop_nulls().unique().to_list())
     supersedes: list[int] = []
     for old in _active_overlapping(con, table, source, distributor, start, end):
@@ -144,18 +207,23 @@ def decide(con: duckdb.DuckDBPyConnection, table: str, source: str, distributor:
             supersedes.append(old.file_id)
             continue
         covers = start <= old.start and end >= old.end
-        if covers and received_at >= old.received_at:
+        if covers and arrival >= old.arrival():
             supersedes.append(old.file_id)
             continue
-        if old.start <= start and old.end >= end and old.received_at > received_at:
+        if old.start <= start and old.end >= end and old.arrival() > arrival:
             return Decision("superseded", other=old.file_id, reason=(
-                f"an older version of {old.path} (file {old.file_id}, received later) which "
-                f"already covers {old.start}..{old.end}; nothing loaded"))
+                f"an older version of {old.path} (file {old.file_id}, which arrived after this "
+                f"file was first seen) which already covers {old.start}..{old.end}; "
+                "nothing loaded"))
+        inside = old.start <= start and old.end >= end
+        how = (f"lies inside the period of {old.path} (file {old.file_id}, {old.start}.."
+               f"{old.end}), which arrived earlier: an older version or a correction of part of it"
+               if inside else f"overlaps {old.path} (file {old.file_id}, {old.start}..{old.end}) "
+               "only in part")
         return Decision("conflict", other=old.file_id, reason=(
-            f"period {start}..{end} overlaps {old.path} (file {old.file_id}, {old.start}.."
-            f"{old.end}) only in part; nothing loaded. Decide in stewardship/file_decisions.yaml "
-            "('<this path>: replace' or ': add') and ingest again, or re-send one file covering "
-            "the whole period"))
+            f"period {start}..{end} {how}; nothing loaded. Decide in "
+            "stewardship/file_decisions.yaml ('<this path>: replace' or ': add') and ingest "
+            "again, or re-send one file covering the whole period"))
     return Decision("loaded", supersedes=tuple(supersedes))
 
 

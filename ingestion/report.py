@@ -11,6 +11,8 @@ from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
 
 NEEDS_PERSON = ("rejected", "conflict", "partial")
 STATUSES = ("loaded", "partial", "rejected", "duplicate", "superseded", "conflict")
+# reasons that flag a file whatever its status (a warning, not a hold)
+FUTURE_MTIME_FLAG = "future modification time:"
 
 
 @dataclass
@@ -28,6 +30,10 @@ class FileResult:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @property
+    def flags(self) -> list[str]:
+        return [r for r in self.reasons if r.startswith(FUTURE_MTIME_FLAG)]
 
 
 @dataclass
@@ -50,6 +56,7 @@ class IngestReport:
             "rows_loaded": sum(f.rows_loaded for f in self.files),
             "rows_quarantined": sum(f.rows_quarantined for f in self.files),
             "superseded_file_ids": list(self.superseded),
+            "flagged_files": [f.path for f in self.files if f.flags],
         }
 
     def to_dict(self) -> dict[str, object]:
@@ -82,6 +89,10 @@ class IngestReport:
         if attention:
             text += console.table("files that need a person", ["file", "status", "first reason"],
                                   attention)
+        flagged = [[f.path, f.status, f.flags[0][:90]] for f in self.files if f.flags][:20]
+        if flagged:
+            text += console.table("flagged files (loaded as usual; check)",
+                                  ["file", "status", "flag"], flagged)
         top = self.top_reasons()
         if top:
             text += console.table("top reasons", ["reason", "files"], [[r, n] for r, n in top])

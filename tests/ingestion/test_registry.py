@@ -111,48 +111,152 @@ def test_weekly_files_and_product_line_splits_add_up(put, ingest, query):
     assert query("select count(*) from raw.flow__lines") == [(6,)]
 
 
-def test_older_resend_arriving_late_is_superseded_not_loaded(put, ingest, query):
+def test_a_late_file_inside_a_loaded_period_is_a_conflict_even_with_an_older_mtime(
+        put, ingest, query):
+    """Arrival order is when the registry first saw a file: an old mtime on a file that arrives
+    later does not make it silently 'older'; a person decides (both files named, exit 1)."""
     put("flow/D001/march_v2.csv", flow_csv([_row("2026-03-01", qty=7), _row("2026-03-31", qty=7)]),
         age=100)
     ingest()
     put("flow/D001/march_v1.csv", flow_csv([_row("2026-03-02"), _row("2026-03-30")]), age=5000)
     report = ingest()
-    assert by_path(report)["flow/D001/march_v1.csv"]["status"] == "superseded"
+    late = by_path(report)["flow/D001/march_v1.csv"]
+    assert late["status"] == "conflict" and "march_v2.csv" in late["reasons"][0]
+    assert report.exit_code == 1
     assert query("select sum(quantity) from raw.flow__lines") == [(14.0,)]
 
 
-def test_rejected_file_is_retried_and_loads_once_fixed(settings, inbox, put, ingest, query,
-                                                       tmp_path):
+def test_a_retried_file_first_seen_before_the_file_covering_it_is_superseded(
+        settings, inbox, put, ingest, query, tmp_path):
+    """A file rejected (no mapping) at its first ingest, fixed after a covering correction was
+    loaded, is the older version by arrival: superseded, nothing loaded."""
     from dataclasses import replace
 
     from ingestion.pipeline import ingest_inbox
 
-    put("flow/D007/march.csv", "开单日,终端,货品,发货量\n2026-03-05,协和,阿莫西林,2\n")
+    put("flow/D007/march_v1.csv", "开单日,终端,货品,发货量\n2026-03-05,协和,阿莫西林胶囊,2\n")
     assert ingest().files[0].status == "rejected"
+    put("flow/D007/march_v2.csv", flow_csv([_row("2026-03-01", qty=7), _row("2026-03-31", qty=7)]))
+    assert by_path(ingest())["flow/D007/march_v2.csv"]["status"] == "loaded"
     mappings = tmp_path / "maps"
     mappings.mkdir()
     (mappings / "D007.yaml").write_text(
         "columns: {开单日: sale_date, 终端: buyer_name, 货品: product_name, 发货量: quantity}\n",
         encoding="utf-8")
-    fixed = ingest_inbox(replace(settings, mappings_dir=mappings), inbox)
-    assert fixed.files[0].status == "loaded"
-    assert query("select file_id, status from audit.file_registry") == [(1, "loaded")]
-    assert query("select count(*) from raw.flow__lines") == [(1,)]
+    report = ingest_inbox(replace(settings, mappings_dir=mappings), inbox)
+    assert by_path(report)["flow/D007/march_v1.csv"]["status"] == "superseded"
+    assert query("select sum(quantity) from raw.flow__lines") == [(14.0,)]
 
 
-def test_inventory_resend_for_same_snapshot_supersedes(put, ingest, query):
-    put("inventory/D001/stock_20260331.csv", "品名,数量\n阿莫西林,100\n")
-    put("inventory/D001/stock_20260331_fix.csv", "品名,数量\n阿莫西林,90\n")
-    ingest()
-    assert query("select quantity from raw.inventory__lines") == [(90.0,)]
-
-
-def test_arrival_time_is_business_local_time_whatever_the_server_zone(put, ingest, query):
-    """A file that reached the inbox at 2026-11-11 01:30 in Shanghai (2026-11-10 17:30 UTC)
-    arrived on the 11th: late for October, even on a server running in UTC."""
-    path = put("flow/D001/oct.csv", flow_csv([_row("2026-10-05")]))
-    stamp = dt.datetime(2026, 11, 10, 17, 30, tzinfo=dt.timezone.utc).timestamp()
+def _future(path, days: int = 400) -> None:
+    stamp = (dt.datetime.now() + dt.timedelta(days=days)).timestamp()
     os.utime(path, (stamp, stamp))
+
+
+def test_a_future_mtime_does_not_win_over_a_later_correction_and_is_flagged(put, ingest, query):
+    """Old code ordered versions by mtime alone: a file stamped a year ahead beat every later
+    correction (the correction was dropped as 'an older version')."""
+    _future(put("flow/D001/march.csv", flow_csv([_row("2026-03-01"), _row("2026-03-31")])))
+    first = ingest()
+    flagged = by_path(first)["flow/D001/march.csv"]
+    assert flagged["status"] == "loaded"
+    assert any(r.startswith("future modification time:") for r in flagged["reasons"])
+    assert first.totals()["flagged_files"] == ["flow/D001/march.csv"]
+    assert "flagged files" in first.summary()
+    put("flow/D001/march_fix.csv", flow_csv([_row("2026-03-01", qty=3), _row("2026-03-31", qty=3)]))
+    second = ingest()
+    assert by_path(second)["flow/D001/march_fix.csv"]["status"] == "loaded"
+    assert query("select path, status, superseded_by from audit.file_registry order by 1") == [
+        ("flow/D001/march.csv", "superseded", 2), ("flow/D001/march_fix.csv", "loaded", None)]
+    assert query("select sum(quantity) from raw.flow__lines") == [(6.0,)]
+    assert query("select count(*) from audit.file_registry where reasons[1] like "
+                 "'future modification time:%' or reasons[2] like 'future modification time:%'"
+                 ) == [(1,)]
+
+
+def test_first_seen_at_is_kept_when_a_record_is_replaced_and_never_moves(
+        settings, inbox, put, ingest, query, tmp_path):
+    from dataclasses import replace
+
+    from ingestion.pipeline import ingest_inbox
+
+    put("flow/D007/march.csv", "开单日,终端,货品,发货量\n2026-03-05,协和,阿莫西林,2\n")
     ingest()
-    assert query("select received_at from audit.file_registry") == [
-        (dt.datetime(2026, 11, 11, 1, 30),)]
+    seen = query("select first_seen_at from audit.file_registry")
+    mappings = tmp_path / "maps"
+    mappings.mkdir()
+    (mappings / "D007.yaml").write_text(
+        "columns: {开单日: sale_date, 终端: buyer_name, 货品: product_name, 发货量: quantity}\n",
+        encoding="utf-8")
+    ingest_inbox(replace(settings, mappings_dir=mappings), inbox)
+    assert query("select status, first_seen_at from audit.file_registry") == [
+        ("loaded", seen[0][0])]
+
+
+def _march_v1_then_v2(put, ingest) -> bytes:
+    v1 = flow_csv([_row("2026-03-01"), _row("2026-03-31")])
+    put("flow/D001/march.csv", v1)
+    ingest()
+    put("flow/D001/march_v2.csv", flow_csv([_row("2026-03-01", qty=7), _row("2026-03-31", qty=7)]))
+    assert by_path(ingest())["flow/D001/march_v2.csv"]["status"] == "loaded"
+    return v1 if isinstance(v1, bytes) else v1.encode("utf-8")
+
+
+def test_an_old_version_sent_again_after_its_correction_is_a_conflict_naming_both(
+        put, ingest, query):
+    """Old code skipped the old bytes as a 'duplicate' with exit 0; the correction stood, but
+    nobody was told that the distributor sent the old figures again."""
+    v1 = _march_v1_then_v2(put, ingest)
+    put("flow/D001/march_again.csv", v1)
+    report = ingest()
+    again = by_path(report)["flow/D001/march_again.csv"]
+    assert again["status"] == "conflict"
+    assert "flow/D001/march.csv" in again["reasons"][0]
+    assert "flow/D001/march_v2.csv" in again["reasons"][0]
+    assert report.exit_code == 1
+    assert query("select conflict_with from audit.file_registry where path like '%again%'") == [
+        (2,)]
+    assert query("select sum(quantity) from raw.flow__lines") == [(14.0,)]
+    before = _snapshot(query)
+    rerun = ingest()  # still a conflict, nothing rewritten
+    assert by_path(rerun)["flow/D001/march_again.csv"]["status"] == "conflict"
+    assert _snapshot(query) == before and rerun.exit_code == 1
+
+
+def test_an_old_version_put_back_at_its_own_path_is_a_conflict(put, ingest, query):
+    v1 = _march_v1_then_v2(put, ingest)
+    assert by_path(ingest())["flow/D001/march.csv"]["status"] == "duplicate"  # untouched: rerun
+    put("flow/D001/march.csv", v1)  # copied in again: a newer mtime
+    report = ingest()
+    assert by_path(report)["flow/D001/march.csv"]["status"] == "conflict"
+    assert report.exit_code == 1
+    assert query("select sum(quantity) from raw.flow__lines") == [(14.0,)]
+
+
+def test_an_old_version_sent_again_and_decided_replace_replaces_the_correction(
+        put, ingest, query, settings):
+    v1 = _march_v1_then_v2(put, ingest)
+    put("flow/D001/march_again.csv", v1)
+    ingest()
+    _decide(settings, "flow/D001/march_again.csv: replace\n")
+    report = ingest()
+    assert by_path(report)["flow/D001/march_again.csv"]["status"] == "loaded"
+    assert query("select path, status from audit.file_registry where status <> 'superseded' "
+                 "order by 1") == [("flow/D001/march_again.csv", "loaded")]
+    assert query("select sum(quantity) from raw.flow__lines") == [(20.0,)]
+
+
+def test_a_registry_without_first_seen_at_is_migrated_and_backfilled(settings, put, ingest,
+                                                                     query):
+    from sfe.warehouse import connect
+
+    put("flow/D001/march.csv", flow_csv([_row("2026-03-01")]))
+    ingest()
+    with connect(settings) as con:  # a warehouse from before the column existed
+        con.execute("alter table audit.file_registry drop column first_seen_at")
+    put("flow/D001/april.csv", flow_csv([_row("2026-04-01")]))
+    ingest()
+    assert query("select path, first_seen_at = loaded_at, first_seen_at <= loaded_at "
+                 "from audit.file_registry order by 1") == [
+        ("flow/D001/april.csv", False, True),   # seen when its ingest started
+        ("flow/D001/march.csv", True, True)]    # backfilled: when it was loaded
