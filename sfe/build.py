@@ -368,13 +368,16 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
                      "(sfe build --force rebuilds)")
         return report
     _built_state_file(settings).unlink(missing_ok=True)  # a failed or killed run must rebuild
-    rebuild_all = _needs_full_rebuild(settings, fingerprint)
+    rebuild_all = force or _needs_full_rebuild(settings, fingerprint)
     report.rebuilt_all_months = rebuild_all
     console.step("dbt build (seeds, models, tests, unit tests)"
                  + (f" --select {' '.join(select)}" if select else "")
-                 + ("; matching or master data changed: every month rebuilt" if rebuild_all
-                    else "; only months touched by new files rebuilt"))
-    run_dbt(settings, "build", select, console, report,
+                 + ("; --force: every table rebuilt from raw (full refresh)" if force
+                    else "; matching or master data changed: every month rebuilt" if rebuild_all
+                    else "; only months touched by new or replaced files rebuilt"))
+    # --force is the way out of any incremental state: dbt rebuilds every table from raw, so
+    # the result equals a fresh build on the same inbox
+    run_dbt(settings, "build --full-refresh" if force else "build", select, console, report,
             extra_vars={"rebuild_all_months": True} if rebuild_all else None)
     if fingerprint is not None and not report.error and not report.failures and not select:
         _state_file(settings).write_text(json.dumps(fingerprint), encoding="utf-8")

@@ -404,7 +404,7 @@ def test_a_build_with_nothing_new_does_not_rerun_dbt(built, tmp_path, monkeypatc
     assert calls == [] and report.up_to_date and report.exit_code == 0
     assert "up to date" in report.summary()
     build(copy, run_matching_step=False, force=True)
-    assert calls == ["build"]
+    assert calls == ["build --full-refresh"]  # --force rebuilds every table from raw
 
 
 def test_a_new_file_or_a_changed_setting_rebuilds(built, tmp_path, monkeypatch):
@@ -429,4 +429,4 @@ def test_a_failed_build_is_never_taken_as_up_to_date(built, tmp_path, monkeypatc
     calls = _record_dbt_runs(monkeypatch, fail=True)
     assert build(copy, run_matching_step=False, force=True).exit_code != 0
     assert not build(copy, run_matching_step=False).up_to_date  # the same inputs: dbt again
-    assert calls == ["build", "build"]
+    assert calls == ["build --full-refresh", "build"]

@@ -3,7 +3,8 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='month',
-        on_schema_change='append_new_columns'
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_months_of_replaced_files('flow') }}"
     )
 }}
 -- depends_on: {{ ref('stg_audit__file_registry') }}
@@ -40,5 +41,5 @@ final as (
 
 select * from final
 {% if is_incremental() and not var('rebuild_all_months', false) %}
-where {{ months_touched_since_last_build('sale_date', ref('stg_flow__lines')) }}
+where {{ months_touched_since_last_build('sale_date', ref('stg_flow__lines'), 'flow') }}
 {% endif %}
