@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("build", "match customers/products and run dbt (seeds, models, tests)")
     p.add_argument("--select", nargs="*", default=None, help="dbt selection, e.g. marts.coverage+")
     p.add_argument("--force", action="store_true",
-                   help="run dbt even when nothing changed since the last successful build")
+                   help="rebuild every table from raw (dbt --full-refresh), even when nothing "
+                        "changed since the last successful build")
 
     add("check", "run the data-quality gates on the working warehouse")
     add("publish", "publish a read-only snapshot if the gates passed")

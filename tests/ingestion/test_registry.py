@@ -260,3 +260,19 @@ def test_a_registry_without_first_seen_at_is_migrated_and_backfilled(settings, p
                  "from audit.file_registry order by 1") == [
         ("flow/D001/april.csv", False, True),   # seen when its ingest started
         ("flow/D001/march.csv", True, True)]    # backfilled: when it was loaded
+
+
+def test_a_two_month_file_replaced_by_decision_keeps_its_period_for_the_month_rebuild(
+        put, ingest, query, settings):
+    """What the build's month set reads (dbt_project/macros/incremental_months.sql): the
+    replaced file stays `superseded` by the new one with its own two-month period, while raw
+    holds no April rows any more."""
+    put("flow/D001/mar_apr.csv", flow_csv([_row("2026-03-10"), _row("2026-04-12")]))
+    put("flow/D001/march.csv", flow_csv([_row("2026-03-01", qty=3), _row("2026-03-31", qty=3)]))
+    assert by_path(ingest())["flow/D001/march.csv"]["status"] == "conflict"
+    _decide(settings, "flow/D001/march.csv: replace\n")
+    assert by_path(ingest())["flow/D001/march.csv"]["status"] == "loaded"
+    assert query("select path, status, period_start, period_end, superseded_by "
+                 "from audit.file_registry where path = 'flow/D001/mar_apr.csv'") == [
+        ("flow/D001/mar_apr.csv", "superseded", dt.date(2026, 3, 10), dt.date(2026, 4, 12), 2)]
+    assert query("select count(*) from raw.flow__lines where month(sale_date) = 4") == [(0,)]
