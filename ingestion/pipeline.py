@@ -1,8 +1,9 @@
 """`sfe ingest`: every file of the inbox into the raw layer, one transaction per file.
 
 Files are taken oldest first (modification time), so a re-send supersedes what it corrects;
-across runs the registry's `first_seen_at` orders versions (registry.py). Each file ends loaded, partial (some rows quarantined), rejected, duplicate, superseded or
-conflict, with reasons; an error in one file never stops the others. A file already recorded
+across runs the registry's `first_seen_at` orders versions (registry.py). Each file ends
+loaded, partial (some rows quarantined), rejected, duplicate, superseded or conflict, with
+reasons; an error in one file never stops the others. A file already recorded
 with the same path and bytes is skipped, so running the same inbox twice changes nothing.
 """
 

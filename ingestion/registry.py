@@ -81,7 +81,10 @@ def known_path(con: duckdb.DuckDBPyConnection, path: str, sha256: str) -> Known 
         "select file_id, status, reasons, received_at, coalesce(first_seen_at, loaded_at) "
         "from audit.file_registry where path = ? and sha256 = ? "
         "order by file_id desc limit 1", [path, sha256]).fetchall()
-    return Known(row[0][0], row[0][1], tuple(row[0][2] or ()), row[0][3], row[0][4]) if row else None
+    if not row:
+        return None
+    file_id, status, reasons, received_at, first_seen_at = row[0]
+    return Known(file_id, status, tuple(reasons or ()), received_at, first_seen_at)
 
 
 @dataclass(frozen=True)
