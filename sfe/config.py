@@ -128,6 +128,8 @@ _ENV_SMTP = {
 
 def _coerce(cls: type, values: dict[str, object], where: str) -> dict[str, object]:
     """Check keys against a dataclass and cast values to the types of its defaults."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a [section] of key = value settings, not {values!r}")
     known = {f.name: f for f in fields(cls)}
     out: dict[str, object] = {}
     defaults = cls()
@@ -177,7 +179,7 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     if path is not None:
         try:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or remove it") from exc
         top = {k: v for k, v in doc.items() if not isinstance(v, dict)}
         settings = replace(settings, **_coerce(Settings, top, str(path)))

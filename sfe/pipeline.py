@@ -47,7 +47,9 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_OK if self.run.status == "ok" else 1
+        if self.run.status == "ok":
+            return EXIT_OK
+        return max(1, *(s.exit_code for s in self.run.steps))  # 2: a step hit a usage error
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run.run_id, "status": self.run.status,

@@ -241,3 +241,15 @@ def test_two_stewards_saving_at_once_both_land(settings: Settings) -> None:
     assert sorted((d.distributor_code, d.raw_name) for d in decisions[1:]) == sorted(
         (who, f"name {i}") for who in ("D01", "D02") for i in range(40))
     assert len(path.read_text(encoding="utf-8").splitlines()) == 81
+
+
+def test_a_run_stopped_by_a_bad_decision_line_exits_2(warehouse: Settings, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    _write(decisions_path(warehouse), _line(kind="rejcet"))
+    inbox = tmp_path / "empty-inbox"
+    inbox.mkdir()
+    code = cli.main(["run", str(inbox), "--json", "--data-dir", str(warehouse.data_dir)])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == EXIT_USAGE
+    assert (payload["stopped_at"], payload["steps"][-1]["exit_code"]) == ("build", EXIT_USAGE)
+    assert "line 1, field 'kind': decision kind 'rejcet'" in payload["steps"][-1]["error"]
