@@ -243,7 +243,13 @@ def read_sticky_keys(settings: Settings) -> dict[tuple[str, str, str], tuple[str
     path = settings.stewardship_dir / STICKY_FILE
     if not path.exists():
         return {}
-    frame = pl.read_csv(path, schema=STICKY_SCHEMA)
+    try:
+        frame = pl.read_csv(path, schema=STICKY_SCHEMA)
+    except pl.exceptions.PolarsError as exc:  # a hand edit: say which file, not a traceback
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DecisionError(f"{path} is not a sticky-keys file ({reason[:200]}); restore it or "
+                            "delete it (the next build writes it again from the warehouse's "
+                            "matching.sticky_keys)") from exc
     return {(s, d, b or ""): (c, st) for s, d, b, c, st in frame.iter_rows() if c}
 
 

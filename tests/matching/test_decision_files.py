@@ -18,8 +18,8 @@ import pytest
 
 from matching.pipeline import run_matching
 from matching.stewardship import (PRODUCT_DECISIONS_FILE, DecisionError, decisions_path,
-                                  read_decisions, read_product_decisions, record_decision,
-                                  record_product_decision)
+                                  read_decisions, read_product_decisions, read_sticky_keys,
+                                  record_decision, record_product_decision)
 from sfe import cli
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.report import EXIT_USAGE
@@ -253,3 +253,10 @@ def test_a_run_stopped_by_a_bad_decision_line_exits_2(warehouse: Settings, tmp_p
     assert code == EXIT_USAGE
     assert (payload["stopped_at"], payload["steps"][-1]["exit_code"]) == ("build", EXIT_USAGE)
     assert "line 1, field 'kind': decision kind 'rejcet'" in payload["steps"][-1]["error"]
+
+
+def test_a_broken_sticky_keys_file_is_an_error_naming_it(settings: Settings) -> None:
+    path = settings.stewardship_dir / "sticky_keys.csv"
+    _write(path, "source,distributor_code", '"flow,D01')
+    with pytest.raises(DecisionError, match="sticky_keys.csv is not a sticky-keys file"):
+        read_sticky_keys(settings)
