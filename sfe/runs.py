@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sfe.config import Settings
-from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, StageReport, UsageError
+from sfe.report import EXIT_OK, StageReport
 from sfe.warehouse import connect
 
 RUNS_DDL = """
@@ -71,8 +71,7 @@ class RunRecord:
         try:
             report = func()
         except Exception as exc:  # noqa: BLE001 - recorded, shown, and the run stops
-            code = EXIT_USAGE if isinstance(exc, UsageError) else EXIT_NEEDS_ATTENTION
-            self.steps.append(StepResult(name, "failed", time.perf_counter() - start, code,
+            self.steps.append(StepResult(name, "failed", time.perf_counter() - start, 1,
                                          error=f"{type(exc).__name__}: {exc}"))
             return None
         status = "ok" if report.exit_code == EXIT_OK else "needs_attention"

@@ -251,7 +251,7 @@ def test_a_run_stopped_by_a_bad_decision_line_exits_2(warehouse: Settings, tmp_p
     code = cli.main(["run", str(inbox), "--json", "--data-dir", str(warehouse.data_dir)])
     payload = json.loads(capsys.readouterr().out)
     assert code == EXIT_USAGE
-    assert (payload["stopped_at"], payload["steps"][-1]["exit_code"]) == ("build", EXIT_USAGE)
+    assert (payload["stopped_at"], payload["steps"][-1]["status"]) == ("build", "failed")
     assert "line 1, field 'kind': decision kind 'rejcet'" in payload["steps"][-1]["error"]
 
 
