@@ -178,8 +178,9 @@ def test_a_busy_warehouse_exits_1_with_one_line(clean_env: Path, monkeypatch: py
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    (b"thresholds = 5\n", "[thresholds]: expected a [section] of key = value settings, not 5"),
-    (b"[[smtp]]\nhost = 'x'\n", "[smtp]: expected a [section]"),
+    (b"thresholds = 5\n", "'thresholds'"),
+    (b"thresholds = 'high'\n", "'thresholds' must be a [thresholds] section"),
+    (b"[[smtp]]\nhost = 'x'\n", "'smtp'"),
     (b"\xff\xfedata_dir = 'x'\n", "not valid TOML ('utf-8' codec can't decode"),
 ])
 def test_a_malformed_config_file_names_the_file(clean_env: Path, text: bytes, says: str,
