@@ -34,7 +34,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -44,6 +44,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from matching.sources import all_crm_ids, load_products
 from sfe.config import Settings
 from sfe.report import UsageError
 
@@ -99,7 +100,7 @@ def record_decision(settings: Settings, kind: str, *, source: str, distributor_c
         buyer_code=buyer_code or "", raw_name=raw_name, crm_customer_id=crm_customer_id,
         who=who, at=datetime.now(UTC).isoformat(timespec="seconds"), why=why)
     doc = asdict(decision)
-    _refuse(customer_problems(doc))
+    _refuse(customer_problems(doc, _master_ids(settings, all_crm_ids)))
     _append(decisions_path(settings), doc)
     return decision
 
@@ -326,9 +327,37 @@ def record_product_decision(settings: Settings, *, distributor_code: str, raw_pr
                                product_id or None, who, datetime.now(UTC).isoformat(timespec="seconds"),
                                why)
     doc = asdict(decision)
-    _refuse(product_problems(doc))
+    problems = product_problems(doc)
+    known = _master_ids(settings, _product_ids)
+    if not problems and known is not None and decision.product_id not in known | {None}:
+        problems.append(("product_id", f"'{decision.product_id}' is not in the product master"))
+    _refuse(problems)
     _append(settings.stewardship_dir / PRODUCT_DECISIONS_FILE, doc)
     return decision
+
+
+def _master_ids(settings: Settings,
+                read: Callable[[duckdb.DuckDBPyConnection], list[str]]) -> set[str] | None:
+    """The master's ids as `read` finds them in the working warehouse, so a typo is refused
+    when the steward saves, not at everyone's next build. None when the warehouse cannot be
+    read now (none yet, a build holds it, no master loaded): the build checks then."""
+    if not settings.working_db.exists():
+        return None
+    try:
+        con = duckdb.connect(str(settings.working_db), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        ids = set(read(con))
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return ids or None
+
+
+def _product_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return load_products(con)["product_id"].drop_nulls().to_list()
 
 
 def product_problems(doc: dict[str, Any]) -> list[Problem]:

@@ -260,3 +260,16 @@ def test_a_broken_sticky_keys_file_is_an_error_naming_it(settings: Settings) -> 
     _write(path, "source,distributor_code", '"flow,D01')
     with pytest.raises(DecisionError, match="sticky_keys.csv is not a sticky-keys file"):
         read_sticky_keys(settings)
+
+
+def test_saving_a_decision_refuses_an_id_the_master_does_not_have(warehouse: Settings) -> None:
+    with pytest.raises(DecisionError, match="'C0O3' is in no customer master snapshot"):
+        record_decision(warehouse, "remap", source="flow", distributor_code="D02",
+                        raw_name="第一人民医院药房", crm_customer_id="C0O3", who="li.na")
+    with pytest.raises(DecisionError, match="'P2' is not in the product master"):
+        record_product_decision(warehouse, distributor_code="D03", raw_product="不知名药品",
+                                raw_spec="1g", product_id="P2", who="li.na")
+    assert not decisions_path(warehouse).exists() and not _product_path(warehouse).exists()
+    record_product_decision(warehouse, distributor_code="D03", raw_product="不知名药品",
+                            raw_spec="1g", product_id=None, who="li.na", why="not ours")
+    assert len(read_product_decisions(warehouse)) == 1

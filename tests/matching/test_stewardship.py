@@ -144,8 +144,9 @@ def test_a_decision_for_an_unknown_customer_fails_the_run_naming_line_and_field(
         warehouse: Settings) -> None:
     record_decision(warehouse, "confirm", source="flow", distributor_code="D02",
                     raw_name="第一人民医院药房", crm_customer_id="C003", who="li.na")
-    record_decision(warehouse, "remap", source="flow", distributor_code="D02",
-                    raw_name="第一人民医院药房", crm_customer_id="C404", who="li.na")
+    with decisions_path(warehouse).open("a", encoding="utf-8") as fh:  # a hand edit
+        fh.write(json.dumps({**json.loads(decisions_path(warehouse).read_text(encoding="utf-8")),
+                             "kind": "remap", "crm_customer_id": "C404"}) + "\n")
     with pytest.raises(DecisionError) as err:
         run_matching(warehouse)
     assert f"{decisions_path(warehouse)} line 2, field 'crm_customer_id'" in str(err.value)
