@@ -65,7 +65,6 @@ class MatchReport:
     bidders: int = 0
     own_bidders: int = 0
     decisions_applied: int = 0
-    decisions_unknown_customer: list[str] = field(default_factory=list)
     sticky_applied: int = 0
     customer_ids: int = 0
     seconds: float = 0.0
@@ -84,7 +83,6 @@ class MatchReport:
                 "distributor_buyers": self.distributor_buyers, "product_status": self.product_status,
                 "review_queue_size": self.review_queue_size, "bidders": self.bidders,
                 "own_bidders": self.own_bidders, "decisions_applied": self.decisions_applied,
-                "decisions_unknown_customer": self.decisions_unknown_customer,
                 "sticky_applied": self.sticky_applied, "customer_ids": self.customer_ids,
                 "seconds": round(self.seconds, 2), "error": self.error, "exit_code": self.exit_code}
 
@@ -165,11 +163,8 @@ def _match_customers(con: duckdb.DuckDBPyConnection, settings: Settings, normali
     sticky = {**read_sticky_keys(settings), **previous_sticky_keys(con)}
     rows, report.sticky_applied = _apply_sticky(rows, sticky)
     known = set(all_crm_ids(con))
-    rows = _apply_decisions(rows, read_decisions(settings), known, report)
-    if report.decisions_unknown_customer:
-        console.warn(f"{len(report.decisions_unknown_customer)} steward decision(s) name a "
-                     "crm_customer_id that is in no customer master snapshot; they were not applied "
-                     f"(decision ids: {', '.join(report.decisions_unknown_customer[:5])})")
+    # a decision naming a crm_customer_id of no snapshot fails here (DecisionError, exit 2)
+    rows = _apply_decisions(rows, read_decisions(settings, known_customers=known), report)
     frame = pl.DataFrame(rows, schema=CUSTOMER_MAP_SCHEMA, orient="row")
     terminal = frame.filter(pl.col("buyer_kind") == "terminal")
     report.customer_status = dict(Counter(terminal["match_status"].to_list()))
@@ -284,7 +279,7 @@ def _apply_sticky(rows: list[dict[str, object]],
 
 
 def _apply_decisions(rows: list[dict[str, object]], decisions: list[StewardDecision],
-                     known: set[str], report: MatchReport) -> list[dict[str, object]]:
+                     report: MatchReport) -> list[dict[str, object]]:
     """Steward decisions override everything, replayed in the order they were made: a mapping
     (confirm, remap, new_customer) sets the customer, a reject removes that customer."""
     by_key = latest_decisions(decisions)
@@ -294,13 +289,11 @@ def _apply_decisions(rows: list[dict[str, object]], decisions: list[StewardDecis
             continue
         report.decisions_applied += 1
         mapped, rejected = _replay(history)
-        if mapped is not None and (mapped.kind == "new_customer" or mapped.crm_customer_id in known):
+        if mapped is not None:
             r.update(buyer_kind="terminal", buyer_distributor_code=None,
                      crm_customer_id=mapped.crm_customer_id, match_status="manual",
                      match_method=f"steward:{mapped.kind}", match_score=1.0)
             continue
-        if mapped is not None:
-            report.decisions_unknown_customer.append(mapped.decision_id)
         if r["crm_customer_id"] in rejected or r["match_status"] == "manual":
             r.update(crm_customer_id=None, match_status="review", match_method="steward:reject")
         cands = [c for c in json.loads(str(r["candidates"]) or "[]") if c["crm_customer_id"] not in rejected]
@@ -327,7 +320,7 @@ def _match_products(con: duckdb.DuckDBPyConnection, settings: Settings, normaliz
     products = [MasterProduct(**r) for r in load_products(con).iter_rows(named=True)]
     matcher = ProductMatcher(products, thresholds.auto, thresholds.review)
     by_product = {p.product_id: p for p in products}
-    decisions = read_product_decisions(settings)
+    decisions = read_product_decisions(settings, known_products=by_product)
     records = load_raw_products(con).to_dicts()
     inputs = [(_own_manufacturer(rec.pop("manufacturers") or [], settings, normalizer),
                Prices(rec.pop("price_box"), rec.pop("price_min_unit"), rec.pop("price_case")))

@@ -3,6 +3,8 @@
 No business logic lives here; every command calls the same function the DAGs and tests call.
 Exit codes: 0 success, 1 the work ran but needs a person, 2 bad usage or config.
 With `--json` stdout carries exactly one JSON object; logs and progress go to stderr.
+Anything a user can cause (bad arguments or config, a missing inbox, an unwritable data
+directory, a bad steward decision line) ends with one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,12 +13,26 @@ import argparse
 import importlib
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from sfe.config import ConfigError, Settings, load_settings
 from sfe.console import Console
-from sfe.report import EXIT_USAGE, StageNotBuilt, StageReport, UsageError
+from sfe.report import (EXIT_NEEDS_ATTENTION, EXIT_USAGE, StageNotBuilt, StageReport, UsageError,
+                        WorkBlocked)
+
+# commands that write under the data directory: it must be writable before they start
+WRITES_DATA = ("ingest", "build", "check", "publish", "run", "demo")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments raise a UsageError, so main() answers them like any other (one line, and a
+    JSON object with --json) instead of argparse printing its usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +47,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sfe", description="Sell-out flow (流向) and SFE KPI warehouse.")
     _common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -119,25 +135,32 @@ def resolve(command: str) -> Callable[[Settings, argparse.Namespace, Console], S
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    as_json = getattr(args, "json", False)
-    console = Console(quiet=getattr(args, "quiet", False) or False)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json, command = "--json" in argv, "sfe"  # until the arguments parse
     try:
+        args = build_parser().parse_args(argv)
+        as_json, command = getattr(args, "json", False), f"sfe {args.command}"
+        console = Console(quiet=getattr(args, "quiet", False) or False)
         overrides = {}
         if getattr(args, "data_dir", None) is not None:
             overrides["data_dir"] = args.data_dir
         settings = load_settings(getattr(args, "config", None), **overrides)
+        check_paths(args, settings, console)
         report = resolve(args.command)(settings, args, console)
     except (ConfigError, UsageError) as exc:
-        if as_json:
-            print(json.dumps({"error": str(exc), "exit_code": EXIT_USAGE}, ensure_ascii=False))
-        print(f"sfe {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(command, str(exc), EXIT_USAGE, as_json)
+    except WorkBlocked as exc:
+        return _fail(command, str(exc), EXIT_NEEDS_ATTENTION, as_json)
+    except OSError as exc:  # a path the user gave or set up: missing, unreadable, unwritable
+        return _fail(command, os_error_message(exc), EXIT_USAGE, as_json)
     except KeyboardInterrupt:
-        print(f"sfe {args.command}: interrupted; the warehouse keeps its last good state",
-              file=sys.stderr)
+        print(f"{command}: interrupted; the warehouse keeps its last good state", file=sys.stderr)
         return 130
+    except Exception as exc:
+        message = database_error_message(exc)
+        if message is None:
+            raise  # a bug: the traceback is what a developer needs
+        return _fail(command, message, EXIT_USAGE, as_json)
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
@@ -145,6 +168,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         if text:
             print(text)
     return report.exit_code
+
+
+def _fail(command: str, message: str, code: int, as_json: bool) -> int:
+    """One line on stderr; with --json also the one JSON object on stdout."""
+    if as_json:
+        print(json.dumps({"error": message, "exit_code": code}, ensure_ascii=False))
+    print(f"{command}: {message}", file=sys.stderr)
+    return code
+
+
+def check_paths(args: argparse.Namespace, settings: Settings, console: Console) -> None:
+    """Refuse, before any work starts, paths the command cannot use."""
+    if args.command in WRITES_DATA:
+        check_writable(settings.data_dir)
+    if args.command in ("ingest", "run"):
+        check_inbox(args.inbox, settings, console)
+
+
+def check_writable(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"the data directory {data_dir} is not writable ({exc.strerror or exc}); fix its "
+            "permissions, or point --data-dir, SFE_DATA_DIR or data_dir in sfe.toml at a "
+            "writable folder") from exc
+
+
+def check_inbox(inbox: Path | None, settings: Settings, console: Console) -> None:
+    """A folder the user named must exist; the default inbox of a fresh set-up is created."""
+    if inbox is not None or settings.inbox_dir is not None:
+        path = inbox if inbox is not None else settings.inbox
+        given = "" if inbox is not None else "configured "
+        if not path.is_dir():
+            state = "is not a folder" if path.exists() else "does not exist"
+            fix = ("check the path, or leave it out to use the configured inbox "
+                   f"({settings.inbox})" if inbox is not None
+                   else "create it, or fix inbox_dir in sfe.toml or SFE_INBOX")
+            raise UsageError(f"the {given}inbox {path} {state}; {fix}")
+        return
+    if settings.inbox.is_dir():
+        return
+    if settings.inbox.exists():
+        raise UsageError(f"the inbox {settings.inbox} is not a folder; move that file away")
+    settings.inbox.mkdir(parents=True)
+    console.warn(f"created the inbox {settings.inbox}; it is empty: put the distributors' files "
+                 "there (master/ first), see docs/runbook.md")
+
+
+def os_error_message(exc: OSError) -> str:
+    if exc.filename is None:  # raised with its own message
+        return str(exc)
+    return (f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__}; check that the "
+            "path exists and that this user may read and write it")
+
+
+def database_error_message(exc: Exception) -> str | None:
+    """DuckDB refusing a file the user set up (unreadable, not a database): what to fix.
+    Without duckdb loaded no exception can be one of its errors."""
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is None or not isinstance(exc, duckdb.IOException | duckdb.PermissionException):
+        return None
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (f"the warehouse could not be opened ({first}); check the files under the data "
+            "directory and their permissions")
 
 
 if __name__ == "__main__":

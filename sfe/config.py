@@ -168,6 +168,15 @@ def find_config_file(explicit: Path | None = None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def _section(doc: dict[str, object], name: str, path: Path) -> dict[str, object]:
+    """A `[name]` table of the config file; `name = 5` or `[[name]]` is an error naming it."""
+    value = doc[name]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: '{name}' must be a [{name}] section of key = value settings, "
+                          f"not {value!r}")
+    return value
+
+
 def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None,
                   **overrides: object) -> Settings:
     """Defaults ← config file ← environment ← explicit overrides (e.g. from the command line)."""
@@ -177,16 +186,16 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     if path is not None:
         try:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or remove it") from exc
         top = {k: v for k, v in doc.items() if not isinstance(v, dict)}
         settings = replace(settings, **_coerce(Settings, top, str(path)))
         if "thresholds" in doc:
             settings = replace(settings, thresholds=Thresholds(
-                **_coerce(Thresholds, doc["thresholds"], f"{path} [thresholds]")))
+                **_coerce(Thresholds, _section(doc, "thresholds", path), f"{path} [thresholds]")))
         if "smtp" in doc:
             settings = replace(settings, smtp=SmtpSettings(
-                **_coerce(SmtpSettings, doc["smtp"], f"{path} [smtp]")))
+                **_coerce(SmtpSettings, _section(doc, "smtp", path), f"{path} [smtp]")))
     env_top = {attr: env[name] for name, attr in _ENV_PATHS.items() if env.get(name)}
     if env.get("SFE_COMPANY_NAME"):
         env_top["company_name"] = env["SFE_COMPANY_NAME"]

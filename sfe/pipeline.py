@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import shutil
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sfe.config import Settings
 from sfe.console import Console
-from sfe.report import EXIT_OK, StageNotBuilt
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, StageNotBuilt, UsageError
 from sfe.runs import RunRecord, new_run_id, record_run
 
 STEPS = ("ingest", "build", "check", "publish")
@@ -44,10 +45,13 @@ class RunReport:
     stopped_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     summary_shown: bool = False  # demo prints it before serving; the CLI must not repeat it
+    usage_error: bool = False  # a step stopped on a usage error (e.g. a bad decision line)
 
     @property
     def exit_code(self) -> int:
-        return EXIT_OK if self.run.status == "ok" else 1
+        if self.run.status == "ok":
+            return EXIT_OK
+        return EXIT_USAGE if self.usage_error else EXIT_NEEDS_ATTENTION
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run.run_id, "status": self.run.status,
@@ -95,6 +99,7 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
     console = console or Console(quiet=True)
     settings.ensure_dirs()
     run = RunRecord(run_id=new_run_id(), command=command)
+    usage: list[UsageError] = []  # a step stopped by one makes the run exit 2
     calls = {
         "ingest": lambda: _stage("ingest")(settings, inbox, console=console),
         "build": lambda: _stage("build")(settings, console=console),
@@ -105,7 +110,7 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
     reports: dict[str, Any] = {}
     for name in STEPS:
         console.step(f"{name}")
-        reports[name] = run.run_step(name, calls[name])
+        reports[name] = run.run_step(name, _noting_usage(calls[name], usage))
         if reports[name] is None:
             stopped_at = name
             console.warn(f"{name} failed: {run.step(name).error}")
@@ -117,7 +122,18 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
     if reports.get("publish") is not None:
         published = reports["publish"].to_dict().get("snapshot")
     record_run(settings, run, gate_status, published)
-    return RunReport(run, gate_status, published, stopped_at)
+    return RunReport(run, gate_status, published, stopped_at, usage_error=bool(usage))
+
+
+def _noting_usage(call: Callable[[], Any], usage: list[UsageError]) -> Callable[[], Any]:
+    """The step as given, remembering a usage error on its way to run_step (which records it)."""
+    def step() -> Any:
+        try:
+            return call()
+        except UsageError as exc:
+            usage.append(exc)
+            raise
+    return step
 
 
 def run_command(settings: Settings, args: argparse.Namespace, console: Console) -> RunReport:

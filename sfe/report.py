@@ -29,3 +29,8 @@ class UsageError(Exception):
 
 class StageNotBuilt(UsageError):
     """A command whose stage does not exist yet must say so, not pretend."""
+
+
+class WorkBlocked(Exception):
+    """The work could not start for a reason outside the user's command (another process holds
+    the warehouse): exit code 1 with one line; trying again later is the fix."""

@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 
 from sfe.config import ConfigError, Settings
+from sfe.report import WorkBlocked
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "quarantine", "matching")
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseBusy(WorkBlocked, RuntimeError):
     """Another process holds the working warehouse's write lock."""
 
 

@@ -113,12 +113,15 @@ def test_bad_decisions_are_refused_with_a_reason(settings: Settings, kind: str, 
                         crm_customer_id=crm, who=who)
 
 
-def test_a_half_written_last_line_is_ignored(settings: Settings) -> None:
+def test_a_half_written_last_line_fails_naming_the_file_and_line(settings: Settings) -> None:
     record_decision(settings, "confirm", source="flow", distributor_code="D01", raw_name="x",
                     crm_customer_id="C001", who="li")
     with decisions_path(settings).open("a", encoding="utf-8") as fh:
         fh.write('{"decision_id": "abc", "kind": "conf')
-    assert len(read_decisions(settings)) == 1
+    with pytest.raises(DecisionError) as err:
+        read_decisions(settings)
+    assert f"{decisions_path(settings)} line 2:" in str(err.value)
+    assert "not one complete JSON object" in str(err.value)
 
 
 def test_product_review_queue_lists_unknown_products(warehouse: Settings) -> None:
@@ -137,12 +140,17 @@ def test_a_confirm_after_a_reject_of_the_same_customer_wins(warehouse: Settings)
     assert _row(warehouse, "D02", "", "第一人民医院药房")["crm_customer_id"] == "C004"
 
 
-def test_a_decision_for_an_unknown_customer_is_reported_not_applied(warehouse: Settings) -> None:
-    decision = record_decision(warehouse, "remap", source="flow", distributor_code="D02",
-                               raw_name="第一人民医院药房", crm_customer_id="C404", who="li.na")
-    report = run_matching(warehouse)
-    assert report.decisions_unknown_customer == [decision.decision_id]
-    assert _row(warehouse, "D02", "", "第一人民医院药房")["match_status"] == "review"
+def test_a_decision_for_an_unknown_customer_fails_the_run_naming_line_and_field(
+        warehouse: Settings) -> None:
+    record_decision(warehouse, "confirm", source="flow", distributor_code="D02",
+                    raw_name="第一人民医院药房", crm_customer_id="C003", who="li.na")
+    with decisions_path(warehouse).open("a", encoding="utf-8") as fh:  # a hand edit
+        fh.write(json.dumps({**json.loads(decisions_path(warehouse).read_text(encoding="utf-8")),
+                             "kind": "remap", "crm_customer_id": "C404"}) + "\n")
+    with pytest.raises(DecisionError) as err:
+        run_matching(warehouse)
+    assert f"{decisions_path(warehouse)} line 2, field 'crm_customer_id'" in str(err.value)
+    assert "'C404' is in no customer master snapshot" in str(err.value)
 
 
 def test_a_product_decision_maps_an_unknown_product_with_its_unit_factors(warehouse: Settings) -> None:
