@@ -251,13 +251,19 @@ def run_dbt_tests(gate: Gate, con: duckdb.DuckDBPyConnection) -> CheckResult:
     total = len(doc.get("results", []))
     if bad:
         failing = sum(int(b["failures"] or 1) for b in bad)
-        names = ", ".join(b["unique_id"].split(".")[-1] for b in bad[:5])
+        names = ", ".join(_node_name(b["unique_id"]) for b in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         return result_for(gate, FAIL, failing_rows=failing, sample=bad[:SAMPLE_ROWS],
                           message=f"{len(bad)} of {total} dbt tests/models failed in build "
                                   f"{build['build_id']} ({generated}): {names}{more}")
     return result_for(gate, PASS, message=f"ok: {total} dbt results of build "
                                           f"{build['build_id']} passed ({generated})")
+
+
+def _node_name(unique_id: str) -> str:
+    """'test.sfe.unique_x_id.38e843137b' → 'unique_x_id' (the name, not the hash dbt appends)."""
+    parts = unique_id.split(".")
+    return parts[2] if len(parts) >= 3 else unique_id
 
 
 def _first_line(exc: BaseException) -> str:

@@ -68,7 +68,7 @@ class Settings:
         for name in ("data_dir", "inbox_dir", "mappings_dir"):
             value = getattr(self, name)
             if value is not None and not Path(value).is_absolute():
-                object.__setattr__(self, name, Path(value).expanduser().absolute())
+                object.__setattr__(self, name, Path(os.path.abspath(Path(value).expanduser())))
 
     # -- derived paths -------------------------------------------------------------------------
     @property

@@ -17,7 +17,8 @@ from sfe.config import load_settings
 from tests.quality.conftest import TODAY, build_clean_marts, record_dbt_build
 
 FAILING = [{"unique_id": "model.sfe.fct_sell_out", "status": "success", "failures": None},
-           {"unique_id": "test.sfe.relationships_fct_sell_out_product_id", "status": "fail",
+           {"unique_id": "test.sfe.relationships_fct_sell_out_product_id.5f2e9a1c0d",
+            "status": "fail",
             "failures": 4, "message": "Got 4 results, configured to fail if != 0"}]
 PASSING = [{"unique_id": "model.sfe.fct_sell_out", "status": "success", "failures": None}]
 
