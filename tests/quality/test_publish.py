@@ -250,3 +250,13 @@ def test_only_the_latest_candidate_is_kept(warehouse) -> None:
     for i in range(3):
         check(warehouse, f"run-{i}")
     assert [p.name for p in cand.candidates_dir(warehouse).iterdir()] == ["run-2.duckdb"]
+
+
+def test_a_killed_checks_half_copied_candidate_is_removed(warehouse) -> None:
+    import quality.candidate as cand
+
+    folder = cand.candidates_dir(warehouse)
+    folder.mkdir(parents=True)
+    (folder / ".tmp-killed.duckdb").write_bytes(b"half a file")
+    check(warehouse, "run-k")
+    assert sorted(p.name for p in folder.iterdir()) == ["run-k.duckdb"]
