@@ -200,8 +200,7 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
         tmp = candidate.freeze(settings, wcon, run_id)
         with candidate.attached(settings, tmp, alias) as con:
             store.ensure_tables(con)
-            results, as_of = _run_gates(con, settings, gate_set, gx_gates, thresholds, today,
-                                        console)
+            results, as_of = _run_gates(con, gate_set, gx_gates, thresholds, today, console)
             finished = utcnow()
             report = CheckReport(run_id, started, finished, results, as_of_month=as_of,
                                  thresholds=thresholds)
@@ -230,8 +229,8 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
     return report
 
 
-def _run_gates(con: duckdb.DuckDBPyConnection, settings: Settings, gate_set: GateSet,
-               gx_gates: list[Any], thresholds: dict[str, Any], today: dt.date,
+def _run_gates(con: duckdb.DuckDBPyConnection, gate_set: GateSet, gx_gates: list[Any],
+               thresholds: dict[str, Any], today: dt.date,
                console: Console) -> tuple[list[CheckResult], str | None]:
     """Every gate on the candidate `con`, in the order of gates.yml, and the as-of month."""
     catalog = Catalog(con)
