@@ -2,19 +2,18 @@
 ### sfe_warehouse — build, check, publish when new raw data lands
 
 Scheduled on the asset **`sfe_raw_warehouse`** (emitted by `sfe_ingest` when files were loaded).
-Each task calls the same function as the command line:
+One task runs the same function as `sfe run`, `sfe.pipeline.run_pipeline`, with the steps after
+ingest: `build` (matching + dbt), `check` (the quality gates, on a frozen candidate snapshot),
+`publish` (promotes that checked snapshot atomically). The run is recorded in `audit.runs`, so
+`sfe status` and the dashboards show it like any `sfe run`.
 
-1. `build` — `sfe.build.build(settings)`: customer/product matching, then dbt seed/run/test
-   (`sfe build`).
-2. `check` — `quality.gates.run_checks(settings)`: the quality gates (`sfe check`).
-3. `publish` — `quality.publish.publish(settings)` (`sfe publish`): atomically switches the
-   published snapshot when the gates passed; otherwise the last good snapshot stays and the task
-   fails without retrying (a person must look at the failing gates on the 数据质量 Data quality
-   page). A successful publish emits the asset **`sfe_published_snapshot`**.
+- Published: the task succeeds and emits the asset **`sfe_published_snapshot`**.
+- A configuration or usage error, failing gates or a refused publish: the task fails at once,
+  without retries (a person must fix the setting or look at the failing gates on the 数据质量
+  Data quality page); the last good snapshot stays published.
+- A transient error (the warehouse busy, a disk hiccup): the task is retried.
 
-All steps are idempotent: a rebuild replaces the same tables, a check writes a new gate run, a
-publish of unchanged data publishes an identical snapshot. Only one run at a time (DuckDB allows a
-single writer).
+All steps are idempotent. Only one run at a time (DuckDB allows a single writer).
 """
 
 from __future__ import annotations
@@ -38,44 +37,32 @@ PUBLISHED_SNAPSHOT = Asset("sfe_published_snapshot")
     default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
 )
 def sfe_warehouse():
-    @task
-    def build() -> dict:
-        """Matching + dbt seed/run/test on the working warehouse (sfe build)."""
-        from sfe.build import build as build_warehouse
-        from sfe.config import load_settings
-
-        report = build_warehouse(load_settings())
-        if report.exit_code:
-            print(f"build needs attention (exit {report.exit_code}); the gates will judge it:\n"
-                  f"{report.summary()}")
-        return {"exit_code": report.exit_code}
-
-    @task
-    def check(_built: dict) -> dict:
-        """Run the quality gates (sfe check); the result decides whether publish may go on."""
-        from quality.gates import run_checks
-        from sfe.config import load_settings
-
-        report = run_checks(load_settings())
-        print(report.summary())
-        return {"exit_code": report.exit_code}
-
     @task(outlets=[PUBLISHED_SNAPSHOT])
-    def publish(_checked: dict) -> dict:
-        """Publish the snapshot when the gates passed; a refusal fails the task (no retry)."""
+    def run_warehouse() -> dict:
+        """build → check → publish through sfe.pipeline.run_pipeline (as `sfe run`)."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from quality.publish import publish as publish_snapshot
-        from sfe.config import load_settings
+        from sfe.config import ConfigError, load_settings
+        from sfe.console import Console
+        from sfe.pipeline import WAREHOUSE_STEPS, failure_kind, run_pipeline
 
-        report = publish_snapshot(load_settings())
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            raise AirflowFailException(f"configuration error (not retried): {exc}") from exc
+        report = run_pipeline(settings, console=Console(), command="dag:sfe_warehouse",
+                              steps=WAREHOUSE_STEPS)
         print(report.summary())
-        if report.exit_code:
-            raise AirflowFailException(f"not published: {report.to_dict().get('reason')}; the "
-                                       "last good snapshot stays published")
+        kind = failure_kind(report)
+        if kind == "permanent":
+            raise AirflowFailException(f"run {report.run.run_id} needs a person (not retried); "
+                                       f"the last good snapshot stays published:\n"
+                                       f"{report.summary()}")
+        if kind == "transient":
+            raise RuntimeError(f"run {report.run.run_id} failed; retrying:\n{report.summary()}")
         return report.to_dict()
 
-    publish(check(build()))
+    run_warehouse()
 
 
 sfe_warehouse()

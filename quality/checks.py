@@ -17,6 +17,7 @@ import duckdb
 import jinja2
 
 from quality.definitions import Gate
+from sfe.builds import latest_build
 
 SAMPLE_ROWS = 10
 
@@ -209,22 +210,32 @@ def run_bounds(con: duckdb.DuckDBPyConnection, gate: Gate, catalog: Catalog) -> 
     return result_for(gate, PASS, message=f"ok{note}")
 
 
-def dbt_run_results(target_dir: Path) -> Path | None:
-    """dbt's run_results.json under settings.dbt_target_dir (sfe build writes target/ there)."""
-    found = [p for p in (target_dir / "target" / "run_results.json",
-                         target_dir / "run_results.json") if p.is_file()]
-    return max(found, key=lambda p: p.stat().st_mtime) if found else None
-
-
-def run_dbt_tests(gate: Gate, target_dir: Path) -> CheckResult:
-    path = dbt_run_results(target_dir)
-    if path is None:
-        return result_for(gate, SKIPPED, message=f"no dbt results (run_results.json) under "
-                                                 f"{target_dir}: dbt has not run here")
+def run_dbt_tests(gate: Gate, con: duckdb.DuckDBPyConnection) -> CheckResult:
+    """The results of the dbt build that made this warehouse (audit.dbt_builds names the file
+    and dbt's invocation_id). No build recorded, no file, or a file another build wrote is a
+    failure: a check that cannot see this build's dbt tests must not let it through."""
+    build = latest_build(con)
+    if build is None:
+        return result_for(gate, FAIL, message="no dbt build is recorded in this warehouse, so "
+                                              "its dbt tests cannot be judged; run 'sfe build'")
+    path = Path(build["run_results_path"])
+    if build["status"] == "error" or not build["invocation_id"]:
+        return result_for(gate, FAIL, message=f"dbt did not run to the end in build "
+                                              f"{build['build_id']}: {build['error'] or '?'}; "
+                                              "fix it and run 'sfe build'")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return result_for(gate, FAIL, message=f"dbt results of build {build['build_id']} are "
+                                              f"missing ({path}); run 'sfe build'")
     except (OSError, json.JSONDecodeError) as exc:
-        return result_for(gate, ERROR, message=f"cannot read {path}: {exc}")
+        return result_for(gate, FAIL, message=f"cannot read dbt results {path}: {exc}; "
+                                              "run 'sfe build'")
+    found = (doc.get("metadata") or {}).get("invocation_id")
+    if found != build["invocation_id"]:
+        return result_for(gate, FAIL, message=(
+            f"{path} holds results of another dbt run (invocation {found}), not of build "
+            f"{build['build_id']} (invocation {build['invocation_id']}); run 'sfe build'"))
     bad = []
     for res in doc.get("results", []):
         status = str(res.get("status", "")).lower()
@@ -240,12 +251,19 @@ def run_dbt_tests(gate: Gate, target_dir: Path) -> CheckResult:
     total = len(doc.get("results", []))
     if bad:
         failing = sum(int(b["failures"] or 1) for b in bad)
-        names = ", ".join(b["unique_id"].split(".")[-1] for b in bad[:5])
+        names = ", ".join(_node_name(b["unique_id"]) for b in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         return result_for(gate, FAIL, failing_rows=failing, sample=bad[:SAMPLE_ROWS],
-                          message=f"{len(bad)} of {total} dbt tests/models failed in the build "
-                                  f"of {generated}: {names}{more}")
-    return result_for(gate, PASS, message=f"ok: {total} dbt results passed ({generated})")
+                          message=f"{len(bad)} of {total} dbt tests/models failed in build "
+                                  f"{build['build_id']} ({generated}): {names}{more}")
+    return result_for(gate, PASS, message=f"ok: {total} dbt results of build "
+                                          f"{build['build_id']} passed ({generated})")
+
+
+def _node_name(unique_id: str) -> str:
+    """'test.sfe.unique_x_id.38e843137b' → 'unique_x_id' (the name, not the hash dbt appends)."""
+    parts = unique_id.split(".")
+    return parts[2] if len(parts) >= 3 else unique_id
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,9 +1,11 @@
-"""`sfe check`: run every quality gate of `quality/gates.yml` on the working warehouse.
+"""`sfe check`: run every quality gate of `quality/gates.yml` on a frozen candidate snapshot of
+the working warehouse (quality/candidate.py): the file `sfe publish` promotes if they pass.
 
 Results go to `audit.gate_results` / `audit.gate_runs` (published along with the data), to an
 HTML report in settings.reports_dir, and to the `last_check` section of published/status.json
 so dashboards know at once when fresh data failed. A blocking check that fails, or cannot run
 (its table is missing), makes the run 'failed': exit code 1, and `sfe publish` refuses it.
+The gate run is stored in the candidate too, so the published snapshot carries its own results.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from quality import store
+from quality import candidate, store
 from quality.checks import (ERROR, FAIL, SKIPPED, Catalog, CheckResult, render, result_for,
                             run_bounds, run_dbt_tests, run_sql)
 from quality.definitions import GateSet, load_gates, resolve_thresholds
@@ -187,57 +189,36 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
 
         gx_runner.preload()
     started = utcnow()
-    console.step(f"checking the working warehouse ({len(gate_set.gates)} quality gates)")
-    by_name: dict[str, CheckResult] = {}
-    with connect(settings) as con:
-        store.ensure_tables(con)
-        catalog = Catalog(con)
-        fp = store.fingerprint(con)
-        variables = template_variables(con, catalog, thresholds, today)
-        for gate in gate_set.gates:
-            if gate.type == "gx":
-                continue
-            t0 = time.perf_counter()
-            try:
-                if gate.type == "sql":
-                    result = run_sql(con, gate, variables, catalog)
-                elif gate.type == "bounds":
-                    result = run_bounds(con, gate, catalog)
-                elif gate.type == "dbt_tests":
-                    result = run_dbt_tests(gate, settings.dbt_target_dir)
-                else:  # pragma: no cover - definitions validate the type
-                    result = result_for(gate, SKIPPED, message=f"unknown type {gate.type}")
-            except Exception as exc:  # noqa: BLE001 - one broken gate must not hide the others
-                result = result_for(gate, ERROR, message=f"{type(exc).__name__}: {exc}")
-            result.seconds = time.perf_counter() - t0
-            by_name[gate.name] = result
-            _say(console, result)
-        if gx_gates:
-            from quality import gx_runner  # noqa: PLC0415
-
-            t0 = time.perf_counter()
-            console.info("    Great Expectations checkpoints ...")
-            for result in gx_runner.run_gx(con, gx_gates, variables, catalog):
-                result.seconds = (time.perf_counter() - t0) / len(gx_gates)
-                by_name[result.name] = result
-                _say(console, result)
-        results = [by_name[g.name] for g in gate_set.gates]
-        finished = utcnow()
-        report = CheckReport(run_id, started, finished, results,
-                             as_of_month=variables["as_of_month"], thresholds=thresholds)
-        report.report_path = str(settings.reports_dir / f"quality-{run_id}.html")
-        run_row = {
-            "run_id": run_id, "started_at": started, "finished_at": finished,
-            "status": report.status, "checks": len(results),
-            "blocking_failures": len(report.blocking_failures),
-            "warnings": len(report.warnings),
-            "errors": sum(r.status == ERROR for r in results),
-            "as_of_month": report.as_of_month, "fingerprint": fp,
-            "report_path": report.report_path,
-        }
-        result_rows = [{**r.to_dict(), "sample": r.sample} for r in results]
-        store.save_run(con, run_row, result_rows)
-        trend = store.history(con)
+    console.step(f"checking a snapshot of the working warehouse ({len(gate_set.gates)} "
+                 "quality gates)")
+    # the writer lock is held throughout: nothing changes the working warehouse while its
+    # copy is checked, and the fingerprint recorded is the data the copy holds
+    with connect(settings) as wcon:
+        store.ensure_tables(wcon)
+        fp = store.fingerprint(wcon)
+        alias = candidate.catalog_alias(wcon)
+        tmp = candidate.freeze(settings, wcon, run_id)
+        with candidate.attached(settings, tmp, alias) as con:
+            store.ensure_tables(con)
+            results, as_of = _run_gates(con, gate_set, gx_gates, thresholds, today, console)
+            finished = utcnow()
+            report = CheckReport(run_id, started, finished, results, as_of_month=as_of,
+                                 thresholds=thresholds)
+            report.report_path = str(settings.reports_dir / f"quality-{run_id}.html")
+            run_row = {
+                "run_id": run_id, "started_at": started, "finished_at": finished,
+                "status": report.status, "checks": len(results),
+                "blocking_failures": len(report.blocking_failures),
+                "warnings": len(report.warnings),
+                "errors": sum(r.status == ERROR for r in results),
+                "as_of_month": report.as_of_month, "fingerprint": fp,
+                "report_path": report.report_path, "candidate_id": run_id,
+            }
+            result_rows = [{**r.to_dict(), "sample": r.sample} for r in results]
+            store.save_run(con, run_row, result_rows)  # published with the data
+            trend = store.history(con)
+        run_row["candidate_sha"] = candidate.seal(settings, tmp, run_id)
+        store.save_run(wcon, run_row, result_rows)  # what `sfe publish` holds the candidate to
     write_report(settings.reports_dir, run_row, result_rows, trend, thresholds,
                  settings.working_db)
     write_status_file(settings, last_check=report.status_section())
@@ -246,6 +227,43 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
                      f"{', '.join(r.name for r in report.blocking_failures)}; "
                      f"see {report.report_path}")
     return report
+
+
+def _run_gates(con: duckdb.DuckDBPyConnection, gate_set: GateSet, gx_gates: list[Any],
+               thresholds: dict[str, Any], today: dt.date,
+               console: Console) -> tuple[list[CheckResult], str | None]:
+    """Every gate on the candidate `con`, in the order of gates.yml, and the as-of month."""
+    catalog = Catalog(con)
+    variables = template_variables(con, catalog, thresholds, today)
+    by_name: dict[str, CheckResult] = {}
+    for gate in gate_set.gates:
+        if gate.type == "gx":
+            continue
+        t0 = time.perf_counter()
+        try:
+            if gate.type == "sql":
+                result = run_sql(con, gate, variables, catalog)
+            elif gate.type == "bounds":
+                result = run_bounds(con, gate, catalog)
+            elif gate.type == "dbt_tests":
+                result = run_dbt_tests(gate, con)
+            else:  # pragma: no cover - definitions validate the type
+                result = result_for(gate, SKIPPED, message=f"unknown type {gate.type}")
+        except Exception as exc:  # noqa: BLE001 - one broken gate must not hide the others
+            result = result_for(gate, ERROR, message=f"{type(exc).__name__}: {exc}")
+        result.seconds = time.perf_counter() - t0
+        by_name[gate.name] = result
+        _say(console, result)
+    if gx_gates:
+        from quality import gx_runner  # noqa: PLC0415
+
+        t0 = time.perf_counter()
+        console.info("    Great Expectations checkpoints ...")
+        for result in gx_runner.run_gx(con, gx_gates, variables, catalog):
+            result.seconds = (time.perf_counter() - t0) / len(gx_gates)
+            by_name[result.name] = result
+            _say(console, result)
+    return [by_name[g.name] for g in gate_set.gates], variables["as_of_month"]
 
 
 def _say(console: Console, result: CheckResult) -> None:

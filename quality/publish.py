@@ -1,11 +1,14 @@
-"""`sfe publish`: make a checked, consistent snapshot of the working warehouse the published one.
+"""`sfe publish`: promote the candidate snapshot `sfe check` checked (quality/candidate.py) to
+the published one, byte for byte what the gates saw plus the publish stamp.
 
 Steps (each safe to interrupt, even with SIGKILL: current.duckdb is always a complete snapshot):
 
-1. Open the working warehouse for writing (DuckDB's one-writer lock keeps builds out), refuse
-   unless the latest gate run passed and the data has not changed since it was checked.
-2. CHECKPOINT (the WAL is folded into the file) and copy the file to
-   snapshots/.tmp-<id>.duckdb; nobody else can write meanwhile.
+1. Open the working warehouse for writing (DuckDB's one-writer lock keeps builds and checks
+   out) and refuse unless the latest gate run passed, its candidate file exists with the
+   sha256 recorded at check time, and the working data still has the content fingerprint it
+   had when it was frozen (any load, build or edit since means: run 'sfe check' again).
+2. Copy the candidate to snapshots/.tmp-<id>.duckdb (the candidate stays, so publishing the
+   same check again gives an identical snapshot).
 3. Stamp the copy: `audit.publish_info` (one row), `marts.data_quality_results`,
    `scorecard_weekly.data_status = 'passed'`; checkpoint and close it; fsync.
 4. Rename it to snapshots/<id>.duckdb, hard-link it to a temp name and `os.replace` that onto
@@ -14,8 +17,8 @@ Steps (each safe to interrupt, even with SIGKILL: current.duckdb is always a com
    keeps the snapshot it opened, a new reader gets the new one. Never a mix.
 5. Record the attempt (audit.publish_log, status.json) and prune old snapshots.
 
-A refused publish (blocking failure, no check, data changed since the check) leaves
-current.duckdb untouched, logs why, and exits 1.
+A refused publish (blocking failure, no check, data or candidate changed since the check)
+leaves current.duckdb untouched, logs why, and exits 1.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from quality import store
+from quality import candidate, store
 from quality.published import (NoPublishedSnapshot, current_snapshot_file, open_published,
                               read_publish_info, snapshots_dir, write_status_file)
 from sfe.config import Settings
@@ -135,14 +138,16 @@ def _clean_leftovers(settings: Settings) -> None:
     """Remove temp files of an interrupted publish (we hold the working DB lock: no other
     publisher runs)."""
     for pattern_dir, prefix in ((snapshots_dir(settings), TMP_PREFIX),
-                                (settings.published_dir, LINK_PREFIX)):
+                                (settings.published_dir, LINK_PREFIX),
+                                (candidate.candidates_dir(settings), candidate.TMP_PREFIX)):
         if not pattern_dir.is_dir():
             continue
         for leftover in pattern_dir.glob(f"{prefix}*"):
             leftover.unlink(missing_ok=True)
 
 
-def _refusal(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str, Any] | None]:
+def _refusal(settings: Settings, con: duckdb.DuckDBPyConnection
+             ) -> tuple[str | None, dict[str, Any] | None]:
     """Why this warehouse may not be published (None when it may), and the gate run."""
     run = store.latest_run(con)
     if run is None:
@@ -155,22 +160,50 @@ def _refusal(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str, Any]
                   if r["severity"] == "blocking" and r["status"] in ("fail", "error")]
         return (f"blocking quality checks did not pass in run {run['run_id']}: "
                 f"{describe_failures(failed)}", run)
+    return _candidate_refusal(settings, con, run), run
+
+
+def _candidate_refusal(settings: Settings, con: duckdb.DuckDBPyConnection,
+                       run: dict[str, Any]) -> str | None:
+    """Why the passed run's candidate may not be promoted: missing, altered, or the working
+    data changed after it was frozen (None when it may)."""
+    again = "; run 'sfe check' again"
+    if not run.get("candidate_id") or not run.get("candidate_sha"):
+        return (f"gate run {run['run_id']} checked no candidate snapshot (an older sfe "
+                f"version){again}")
+    path = candidate.candidate_path(settings, run["candidate_id"])
+    if not path.is_file():
+        return f"the snapshot checked in run {run['run_id']} is missing ({path}){again}"
+    if candidate.file_sha256(path) != run["candidate_sha"]:
+        return (f"the snapshot checked in run {run['run_id']} was altered after the check "
+                f"({path}){again}")
     if run["fingerprint"] != store.fingerprint(con):
-        return (f"the warehouse changed after the last check (run {run['run_id']}); "
-                "run 'sfe check' again", run)
-    return None, run
-
-
-def _as_of_date(con: duckdb.DuckDBPyConnection) -> str | None:
-    for sql in ("select max(sale_date) from marts.fct_sell_out",
-                "select max(month) from marts.fct_sell_out"):
-        try:
-            value = con.execute(sql).fetchone()[0]
-        except duckdb.Error:
-            continue
-        if value is not None:
-            return value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return (f"the warehouse changed after the last check (run {run['run_id']}): it is not "
+                f"the data that was checked{again}")
     return None
+
+
+def _as_of_date(snapshot: Path, alias: str) -> str | None:
+    """The latest sale date (else month) in the checked snapshot itself."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach {sql_string(str(snapshot))} as {_quoted(alias)} (read_only)")
+        con.execute(f"use {_quoted(alias)}")
+        for sql in ("select max(sale_date) from marts.fct_sell_out",
+                    "select max(month) from marts.fct_sell_out"):
+            try:
+                value = con.execute(sql).fetchone()[0]
+            except duckdb.Error:
+                continue
+            if value is not None:
+                return value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return None
+    finally:
+        con.close()
+
+
+def _quoted(alias: str) -> str:
+    return '"' + alias.replace('"', '""') + '"'
 
 
 def _stamp(snapshot: Path, info: dict[str, Any], catalog_alias: str) -> None:
@@ -248,24 +281,24 @@ def publish(settings: Settings, console: Console | None = None) -> PublishReport
         _step("locked")
         store.ensure_tables(con)
         _clean_leftovers(settings)
-        reason, run = _refusal(con)
+        reason, run = _refusal(settings, con)
         if reason is not None:
             return _refused(settings, con, reason, run, t0, console)
         now = utcnow()
         snapshot_id = new_snapshot_id(now)
         tmp = snapshots_dir(settings) / f"{TMP_PREFIX}{snapshot_id}.duckdb"
         final = snapshots_dir(settings) / f"{snapshot_id}.duckdb"
+        checked = candidate.candidate_path(settings, run["candidate_id"])
+        catalog_alias = candidate.catalog_alias(con)
         info = {
             "snapshot_id": snapshot_id, "published_at": now, "run_id": run["run_id"],
-            "gate_status": "passed", "as_of_date": _as_of_date(con),
+            "gate_status": "passed", "as_of_date": _as_of_date(checked, catalog_alias),
             "warnings": run["warnings"], "source_db": str(settings.working_db),
         }
-        catalog_alias = con.execute("select current_database()").fetchone()[0]
         link = settings.published_dir / f"{LINK_PREFIX}{snapshot_id}.tmp"
         try:
-            con.execute("checkpoint")
             _step("checkpointed")
-            shutil.copyfile(settings.working_db, tmp)
+            shutil.copyfile(checked, tmp)  # the checked file itself; it stays for a re-publish
             _step("copied")
             _stamp(tmp, info, catalog_alias)
             _step("stamped")

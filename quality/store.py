@@ -1,6 +1,9 @@
 """Gate results in the working warehouse: `audit.gate_runs`, `audit.gate_results`, and the
 fingerprint that tells `sfe publish` whether the warehouse changed after it was checked.
 
+A gate run also names the candidate snapshot it checked (`candidate_id`, `candidate_sha`):
+`sfe publish` promotes exactly that file, and only while the fingerprint still matches.
+
 Timestamps are UTC (naive TIMESTAMP).
 """
 
@@ -27,6 +30,12 @@ create table if not exists audit.gate_runs (
     report_path varchar
 )
 """
+
+# added after the first release: old warehouses get them on the next check
+GATE_RUNS_COLUMNS = {
+    "candidate_id": "varchar",   # the frozen copy the gates ran on (quality/candidate.py)
+    "candidate_sha": "varchar",  # its sha256 once checked; publish refuses any other bytes
+}
 
 GATE_RESULTS_DDL = """
 create table if not exists audit.gate_results (
@@ -62,15 +71,19 @@ _DATA_SCHEMAS_EXCLUDED = ("audit", "information_schema", "pg_catalog")
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists audit")
     con.execute(GATE_RUNS_DDL)
+    for column, kind in GATE_RUNS_COLUMNS.items():
+        con.execute(f"alter table audit.gate_runs add column if not exists {column} {kind}")
     con.execute(GATE_RESULTS_DDL)
     con.execute(PUBLISH_LOG_DDL)
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """A cheap digest of the data: every table's row count and every view's SQL, outside audit.
+    """A digest of the data outside audit: every table's row count and the sum of its row
+    hashes, and every view's SQL.
 
-    Not a content hash; it catches a build or load that ran between `sfe check` and
-    `sfe publish` (new rows, new or dropped tables, changed views).
+    A content digest, not row counts: a corrected file with as many rows as the one it
+    replaced changes it, so `sfe publish` refuses data that changed after `sfe check`.
+    One scan of each table (DuckDB hashes at memory speed).
     """
     excluded = ", ".join(f"'{s}'" for s in _DATA_SCHEMAS_EXCLUDED)
     tables = con.execute(
@@ -83,8 +96,10 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         "and not internal and not temporary order by all").fetchall()
     digest = hashlib.sha256()
     for schema, table in tables:
-        count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
-        digest.update(f"t|{schema}.{table}|{count}\n".encode())
+        name = ".".join('"' + part.replace('"', '""') + '"' for part in (schema, table))
+        count, hashed = con.execute(
+            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {name} as t").fetchone()
+        digest.update(f"t|{schema}.{table}|{count}|{hashed}\n".encode())
     for schema, view, sql in views:
         digest.update(f"v|{schema}.{view}|{sql}\n".encode())
     return digest.hexdigest()[:16]
@@ -99,10 +114,13 @@ def save_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any],
         con.execute("delete from audit.gate_results where run_id = ?", [run["run_id"]])
         con.execute("delete from audit.gate_runs where run_id = ?", [run["run_id"]])
         con.execute(
-            "insert into audit.gate_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into audit.gate_runs (run_id, started_at, finished_at, status, checks, "
+            "blocking_failures, warnings, errors, as_of_month, fingerprint, report_path, "
+            "candidate_id, candidate_sha) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run["run_id"], run["started_at"], run["finished_at"], run["status"], run["checks"],
              run["blocking_failures"], run["warnings"], run["errors"], run["as_of_month"],
-             run["fingerprint"], run["report_path"]])
+             run["fingerprint"], run["report_path"], run.get("candidate_id"),
+             run.get("candidate_sha")])
         if results:
             con.executemany(
                 "insert into audit.gate_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

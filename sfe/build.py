@@ -53,6 +53,8 @@ class BuildReport:
     error: str | None = None
     rebuilt_all_months: bool | None = None
     up_to_date: bool = False  # nothing changed since the last successful build: dbt not run
+    invocation_id: str | None = None  # dbt's, recorded in audit.dbt_builds (sfe/builds.py)
+    build_id: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -64,7 +66,8 @@ class BuildReport:
                 "failures": [f.to_dict() for f in self.failures],
                 "seconds": round(self.seconds, 2), "dbt_seconds": round(self.dbt_seconds, 2),
                 "matching": self.matching, "rebuilt_all_months": self.rebuilt_all_months,
-                "up_to_date": self.up_to_date, "log_path": self.log_path, "error": self.error}
+                "up_to_date": self.up_to_date, "log_path": self.log_path, "error": self.error,
+                "build_id": self.build_id, "invocation_id": self.invocation_id}
 
     def summary(self) -> str:
         def fmt(counts: dict[str, int]) -> str:
@@ -207,6 +210,9 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
                 dbt_args(settings, command, select, extra_vars))
         finally:
             _release_duckdb()
+    from dbt_common.invocation import get_invocation_id  # the id dbt wrote into run_results
+
+    report.invocation_id = get_invocation_id()
     report.dbt_seconds += time.perf_counter() - started
     if result.exception is not None:
         report.error = f"dbt {command} could not run: {result.exception}"
@@ -379,6 +385,7 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
     # the result equals a fresh build on the same inbox
     run_dbt(settings, "build --full-refresh" if force else "build", select, console, report,
             extra_vars={"rebuild_all_months": True} if rebuild_all else None)
+    _record_build(settings, report, select)
     if fingerprint is not None and not report.error and not report.failures and not select:
         _state_file(settings).write_text(json.dumps(fingerprint), encoding="utf-8")
         if state is not None:
@@ -388,6 +395,20 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
         console.warn(f"build finished with {len(report.failures)} failure(s); "
                      f"see 'sfe build' summary or {report.log_path}")
     return report
+
+
+def _record_build(settings: Settings, report: BuildReport, select: Sequence[str] | None) -> None:
+    """Tie this build's dbt results to the warehouse it built (audit.dbt_builds), so the
+    dbt_tests gate reads these results and no others."""
+    from sfe.builds import BuildRecord, new_build_id, record_build
+    from sfe.warehouse import connect
+
+    report.build_id = new_build_id()
+    status = "error" if report.error else "failed" if report.failures else "ok"
+    path = settings.dbt_target_dir / "target" / "run_results.json"
+    with connect(settings) as con:
+        record_build(con, BuildRecord(report.build_id, report.invocation_id, str(path), status,
+                                      " ".join(select) if select else None, report.error))
 
 
 def generate_docs(settings: Settings, console: Console | None = None) -> Path:

@@ -1,7 +1,9 @@
 """One place for settings: defaults, then `sfe.toml`, then `SFE_*` environment variables.
 
 Every path the product writes is derived from `data_dir`, so a test or a demo can point the whole
-warehouse somewhere else with one setting. Nothing here is global: callers pass `Settings` along.
+warehouse somewhere else with one setting. Paths are made absolute (against the folder `sfe`
+was started in) when the settings are made, so every stage and dbt see the same files.
+Nothing here is global: callers pass `Settings` along.
 """
 
 from __future__ import annotations
@@ -59,6 +61,14 @@ class Settings:
     # DuckDB's memory cap for loads and builds ('4GB', '50%'); beyond it DuckDB spills to disk.
     # Lower it on a server shared with Airflow and the dashboards.
     memory_limit: str = "80%"
+
+    def __post_init__(self) -> None:
+        # Absolute once, here: dbt runs with the project as its folder and the gates read its
+        # results from wherever `sfe` was started; a relative path would mean two places.
+        for name in ("data_dir", "inbox_dir", "mappings_dir"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).is_absolute():
+                object.__setattr__(self, name, Path(os.path.abspath(Path(value).expanduser())))
 
     # -- derived paths -------------------------------------------------------------------------
     @property
@@ -188,8 +198,12 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or remove it") from exc
-        top = {k: v for k, v in doc.items() if not isinstance(v, dict)}
-        settings = replace(settings, **_coerce(Settings, top, str(path)))
+        top = _coerce(Settings, {k: v for k, v in doc.items() if not isinstance(v, dict)},
+                      str(path))
+        for key, value in top.items():  # a path in the file is relative to the file
+            if isinstance(value, Path) and not value.is_absolute():
+                top[key] = path.resolve().parent / value
+        settings = replace(settings, **top)
         if "thresholds" in doc:
             settings = replace(settings, thresholds=Thresholds(
                 **_coerce(Thresholds, _section(doc, "thresholds", path), f"{path} [thresholds]")))

@@ -1,13 +1,16 @@
 """The whole job: ingest → build → check → publish, and `sfe demo` around it.
 
-Each step is the same function the CLI command and the Airflow task call. A step that raises
-stops the run: the published snapshot stays the last good one, and `audit.runs` says why.
+Each step is the same function the CLI command calls; `sfe run` and the Airflow warehouse DAG
+both call `run_pipeline` (the DAG with WAREHOUSE_STEPS), so every run lands in `audit.runs` and
+`sfe status`. A step that raises stops the run: the published snapshot stays the last good one,
+and `audit.runs` says why.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +22,7 @@ from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, StageNotBuilt,
 from sfe.runs import RunRecord, new_run_id, record_run
 
 STEPS = ("ingest", "build", "check", "publish")
+WAREHOUSE_STEPS = ("build", "check", "publish")  # the DAG's: sfe_ingest loads the inbox
 
 
 def _stage(step: str):
@@ -95,7 +99,7 @@ def step_note(step: str, detail: dict[str, Any]) -> str:
 
 
 def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console | None = None,
-                 command: str = "run") -> RunReport:
+                 command: str = "run", steps: Sequence[str] = STEPS) -> RunReport:
     console = console or Console(quiet=True)
     settings.ensure_dirs()
     run = RunRecord(run_id=new_run_id(), command=command)
@@ -108,7 +112,7 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
     }
     stopped_at = None
     reports: dict[str, Any] = {}
-    for name in STEPS:
+    for name in steps:
         console.step(f"{name}")
         reports[name] = run.run_step(name, _noting_usage(calls[name], usage))
         if reports[name] is None:
@@ -134,6 +138,18 @@ def _noting_usage(call: Callable[[], Any], usage: list[UsageError]) -> Callable[
             usage.append(exc)
             raise
     return step
+
+
+def failure_kind(report: RunReport) -> str | None:
+    """For schedulers: None when the run went through; 'transient' when a step raised an error
+    a retry may fix (a lock, the disk); 'permanent' when a person must act first (a setting, a
+    usage mistake, failed gates, a refused publish): retrying would only repeat it."""
+    if report.run.status == "ok":
+        return None
+    failed = next((s for s in report.run.steps if s.status == "failed"), None)
+    if failed is not None and not failed.permanent:
+        return "transient"
+    return "permanent"
 
 
 def run_command(settings: Settings, args: argparse.Namespace, console: Console) -> RunReport:

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sfe.config import Settings
-from sfe.report import EXIT_OK, StageReport
+from sfe.config import ConfigError, Settings
+from sfe.report import EXIT_OK, StageReport, UsageError
 from sfe.warehouse import connect
+
+# errors a retry cannot fix: a setting, a usage mistake (e.g. no warehouse yet), a missing stage
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (ConfigError, UsageError)
 
 RUNS_DDL = """
 create table if not exists audit.runs (
@@ -40,6 +43,7 @@ class StepResult:
     exit_code: int
     detail: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    permanent: bool = False  # the step raised an error a retry cannot fix (PERMANENT_ERRORS)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "seconds": round(self.seconds, 2),
@@ -72,7 +76,8 @@ class RunRecord:
             report = func()
         except Exception as exc:  # noqa: BLE001 - recorded, shown, and the run stops
             self.steps.append(StepResult(name, "failed", time.perf_counter() - start, 1,
-                                         error=f"{type(exc).__name__}: {exc}"))
+                                         error=f"{type(exc).__name__}: {exc}",
+                                         permanent=isinstance(exc, PERMANENT_ERRORS)))
             return None
         status = "ok" if report.exit_code == EXIT_OK else "needs_attention"
         self.steps.append(StepResult(name, status, time.perf_counter() - start,

@@ -5,7 +5,8 @@ settings at import time, so each run gets a fresh sqlite DB under a temp dir):
 
     python tests/dags/dag_test_runner.py OUT.json [--refuse]
 
-Writes {"state", "calls", "tis": {task_id: state}} to OUT.json.
+Writes {"state", "calls", "tis": {task_id: state}, "runs": audit.runs rows} to OUT.json; the
+warehouse is the one SFE_DATA_DIR names (the test points it at a temp folder).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def install_fakes(calls: list[str], refuse: bool) -> None:
     module("quality.gates", "run_checks", FakeReport(1 if refuse else 0))
     module("quality.publish", "publish", FakeReport(
         1, outcome="refused", reason="blocking gate customer_match_rate failed")
-        if refuse else FakeReport(0, outcome="published", snapshot_id="snap-test"))
+        if refuse else FakeReport(
+        0, outcome="published", snapshot_id="snap-test", snapshot="snap-test"))
 
 
 def main() -> None:
@@ -61,11 +63,22 @@ def main() -> None:
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     dag = bag.dags["sfe_warehouse"]
     run = dag.test()
+    import duckdb
+
+    from sfe.config import load_settings
+
+    con = duckdb.connect(str(load_settings().working_db), read_only=True)
+    try:
+        runs = con.execute("select command, status, gate_status, published_snapshot "
+                           "from audit.runs").fetchall()
+    finally:
+        con.close()
     out.write_text(json.dumps({
         "state": str(getattr(run.state, "value", run.state)),
         "calls": calls,
         "tis": {ti.task_id: str(getattr(ti.state, "value", ti.state))
                 for ti in run.get_task_instances()},
+        "runs": [list(r) for r in runs],
     }))
 
 

@@ -15,8 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 # Stage modules a DAG file must not import at parse time (tasks import them when they run).
-STAGE_MODULES = ("sfe.config", "sfe.build", "ingestion.pipeline", "quality.gates",
-                 "quality.publish", "dashboards.scorecard", "dashboards.data")
+STAGE_MODULES = ("sfe.config", "sfe.build", "sfe.pipeline", "ingestion.pipeline",
+                 "quality.gates", "quality.publish", "dashboards.scorecard", "dashboards.data")
 EXPECTED = {"sfe_ingest", "sfe_warehouse", "sfe_weekly_scorecard"}
 
 
@@ -83,12 +83,11 @@ def test_ingest_dag_runs_every_15_minutes_and_emits_raw_warehouse_asset(dagbag):
     assert [a.name for a in outlets] == ["sfe_raw_warehouse"]
 
 
-def test_warehouse_dag_is_scheduled_on_the_raw_asset_and_chains_build_check_publish(dagbag):
+def test_warehouse_dag_is_scheduled_on_the_raw_asset_and_runs_one_pipeline_task(dagbag):
     dag = dagbag.dags["sfe_warehouse"]
     assert "sfe_raw_warehouse" in str(dag.timetable)
-    assert dag.get_task("build").downstream_task_ids == {"check"}
-    assert dag.get_task("check").downstream_task_ids == {"publish"}
-    assert [a.name for a in dag.get_task("publish").outlets] == ["sfe_published_snapshot"]
+    assert [t.task_id for t in dag.tasks] == ["run_warehouse"]
+    assert [a.name for a in dag.get_task("run_warehouse").outlets] == ["sfe_published_snapshot"]
 
 
 def test_scorecard_dag_runs_monday_7am_shanghai_time(dagbag):
@@ -148,7 +147,9 @@ def _dag_test(tmp_path: Path, *extra: str) -> dict:
     home = tmp_path / "airflow_home"
     home.mkdir()
     out = tmp_path / "result.json"
-    env = {**os.environ, **_airflow_env(home), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **_airflow_env(home), "PYTHONPATH": str(ROOT),
+           "SFE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("SFE_CONFIG", None)
     proc = subprocess.run([sys.executable, str(Path(__file__).with_name("dag_test_runner.py")),
                            str(out), *extra], env=env, cwd=str(ROOT), capture_output=True,
                           text=True, timeout=300)
@@ -159,26 +160,105 @@ def _dag_test(tmp_path: Path, *extra: str) -> dict:
 def test_warehouse_dag_test_runs_build_check_publish_in_order(tmp_path):
     result = _dag_test(tmp_path)
     assert result["state"] == "success"
-    assert result["tis"] == {"build": "success", "check": "success", "publish": "success"}
+    assert result["tis"] == {"run_warehouse": "success"}
     assert [c.split(":")[0] for c in result["calls"]] == [
         "sfe.build.build", "quality.gates.run_checks", "quality.publish.publish"]
     assert all(c.endswith(":Settings") for c in result["calls"])  # settings from load_settings()
+    # the same run function as `sfe run`: the run is in audit.runs, where `sfe status` reads it
+    assert result["runs"] == [["dag:sfe_warehouse", "ok", "passed", "snap-test"]]
+
+
+def _fake_stages(monkeypatch, outcomes: dict[str, object]) -> list[str]:
+    """Replace the stage modules run_pipeline imports; an Exception outcome is raised."""
+    import types
+
+    from tests.dags.dag_test_runner import FakeReport
+
+    calls: list[str] = []
+    for module, attr, step in (("sfe.build", "build", "build"),
+                               ("quality.gates", "run_checks", "check"),
+                               ("quality.publish", "publish", "publish")):
+        def fake(settings, _step=step, **_kwargs):
+            calls.append(_step)
+            outcome = outcomes.get(_step, FakeReport(0, outcome="published", snapshot_id="s1"))
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        mod = types.ModuleType(module)
+        setattr(mod, attr, fake)
+        monkeypatch.setitem(sys.modules, module, mod)
+    return calls
+
+
+def _run_task(dagbag, monkeypatch, settings):
+    monkeypatch.setenv("SFE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("SFE_CONFIG", raising=False)
+    return dagbag.dags["sfe_warehouse"].get_task("run_warehouse").python_callable
+
+
+def _runs(settings) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(settings.working_db), read_only=True)
+    try:
+        return con.execute("select command, status, steps->>'$[0].error' from audit.runs"
+                           ).fetchall()
+    finally:
+        con.close()
 
 
 def test_warehouse_publish_refusal_fails_the_task_without_retry(dagbag, monkeypatch, settings):
-    import types
-
     from airflow.sdk.exceptions import AirflowFailException
 
     from tests.dags.dag_test_runner import FakeReport
 
-    fake = types.ModuleType("quality.publish")
-    fake.publish = lambda s, **k: FakeReport(1, outcome="refused", reason="gate failed")
-    monkeypatch.setitem(sys.modules, "quality.publish", fake)
-    monkeypatch.setenv("SFE_DATA_DIR", str(settings.data_dir))
-    publish = dagbag.dags["sfe_warehouse"].get_task("publish").python_callable
+    calls = _fake_stages(monkeypatch, {
+        "check": FakeReport(1, blocking_failures=["customer_match_rate"]),
+        "publish": FakeReport(1, outcome="refused", reason="gate failed")})
+    run = _run_task(dagbag, monkeypatch, settings)
     with pytest.raises(AirflowFailException, match="gate failed"):
-        publish({"exit_code": 1})
+        run()
+    assert calls == ["build", "check", "publish"]
+    assert [r[:2] for r in _runs(settings)] == [("dag:sfe_warehouse", "needs_attention")]
+
+
+def test_a_configuration_error_fails_at_once_without_retry(dagbag, monkeypatch, settings,
+                                                            tmp_path):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    bad = tmp_path / "sfe.toml"
+    bad.write_text("snapshots_kept = 'many'\n", encoding="utf-8")
+    run = _run_task(dagbag, monkeypatch, settings)
+    monkeypatch.setenv("SFE_CONFIG", str(bad))
+    with pytest.raises(AirflowFailException, match="snapshots_kept"):
+        run()
+
+
+def test_a_configuration_error_inside_a_step_fails_without_retry(dagbag, monkeypatch,
+                                                                 settings):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sfe.config import ConfigError
+
+    _fake_stages(monkeypatch, {"build": ConfigError("memory_limit = 'lots' is not a size")})
+    run = _run_task(dagbag, monkeypatch, settings)
+    with pytest.raises(AirflowFailException, match="memory_limit"):
+        run()
+    assert _runs(settings) == [("dag:sfe_warehouse", "failed",
+                                "ConfigError: memory_limit = 'lots' is not a size")]
+
+
+def test_a_transient_error_is_retried(dagbag, monkeypatch, settings):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sfe.warehouse import WarehouseBusy
+
+    _fake_stages(monkeypatch, {"build": WarehouseBusy("working.duckdb is in use")})
+    run = _run_task(dagbag, monkeypatch, settings)
+    with pytest.raises(Exception, match="in use") as caught:
+        run()
+    assert not isinstance(caught.value, AirflowFailException)  # Airflow retries it
+    assert [r[:2] for r in _runs(settings)] == [("dag:sfe_warehouse", "failed")]
 
 
 def test_scorecard_render_task_renders_from_the_published_snapshot(dagbag, monkeypatch, settings):

@@ -10,10 +10,14 @@ the future).
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
+from sfe.builds import BuildRecord, record_build
 from sfe.config import Settings
 
 TODAY = dt.date(2026, 11, 20)
@@ -122,15 +126,41 @@ def build_clean_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("insert into audit.file_registry values (1, 'flow/D1/a.csv', 'partial')")
 
 
+PASSING_DBT_RESULTS = [
+    {"unique_id": "model.sfe.fct_sell_out", "status": "success", "failures": None},
+    {"unique_id": "test.sfe.unique_fct_sell_in_id", "status": "pass", "failures": 0},
+]
+
+
+def record_dbt_build(settings: Settings, results: list[dict[str, Any]], *, build_id: str,
+                     invocation_id: str, written_by: str | None = None,
+                     path: Path | None = None) -> Path:
+    """What `sfe build` leaves: run_results.json (its metadata naming the dbt invocation that
+    wrote it, `written_by`, default this build's) and the build's row in audit.dbt_builds."""
+    path = path or settings.dbt_target_dir / "target" / "run_results.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "metadata": {"generated_at": "2026-11-20T01:00:00Z",
+                     "invocation_id": written_by or invocation_id},
+        "results": results}), encoding="utf-8")
+    con = duckdb.connect(str(settings.working_db))
+    try:
+        record_build(con, BuildRecord(build_id, invocation_id, str(path), "ok"))
+    finally:
+        con.close()
+    return path
+
+
 @pytest.fixture
 def warehouse(settings: Settings) -> Settings:
-    """settings whose working DB holds the clean marts."""
+    """settings whose working DB holds the clean marts, built by a dbt build that passed."""
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.working_db))
     try:
         build_clean_marts(con)
     finally:
         con.close()
+    record_dbt_build(settings, PASSING_DBT_RESULTS, build_id="bld-clean", invocation_id="inv-clean")
     return settings
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from quality.definitions import load_gates
 from quality.gates import run_checks
-from tests.quality.conftest import TODAY, execute
+from tests.quality.conftest import TODAY, execute, record_dbt_build
 
 NON_GX = ["sql", "bounds", "dbt_tests"]
 
@@ -121,23 +121,21 @@ def test_thresholds_come_from_settings(warehouse) -> None:
     assert relaxed.results[0].status == "pass"
 
 
-@pytest.mark.parametrize("subdir", ["target", "."])
-def test_dbt_failures_block(warehouse, subdir: str) -> None:
-    target = warehouse.dbt_target_dir / subdir
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "run_results.json").write_text(json.dumps({
-        "metadata": {"generated_at": "2026-11-20T01:00:00Z"},
-        "results": [
-            {"unique_id": "model.sfe.fct_sell_out", "status": "success", "failures": None},
-            {"unique_id": "test.sfe.unique_fct_sell_in_id", "status": "pass", "failures": 0},
-            {"unique_id": "test.sfe.not_null_dim_customer_customer_id", "status": "fail",
-             "failures": 3, "message": "Got 3 results, configured to fail if != 0"},
-            {"unique_id": "test.sfe.accepted_values_x", "status": "warn", "failures": 2},
-        ]}), encoding="utf-8")
+FAILING_DBT_RESULTS = [
+    {"unique_id": "model.sfe.fct_sell_out", "status": "success", "failures": None},
+    {"unique_id": "test.sfe.unique_fct_sell_in_id", "status": "pass", "failures": 0},
+    {"unique_id": "test.sfe.not_null_dim_customer_customer_id", "status": "fail",
+     "failures": 3, "message": "Got 3 results, configured to fail if != 0"},
+    {"unique_id": "test.sfe.accepted_values_x", "status": "warn", "failures": 2},
+]
+
+
+def test_dbt_failures_block(warehouse) -> None:
+    record_dbt_build(warehouse, FAILING_DBT_RESULTS, build_id="bld-2", invocation_id="inv-2")
     report = run_checks(warehouse, select=["dbt_tests"], today=TODAY)
     (result,) = report.results
     assert result.status == "fail" and result.failing_rows == 3
-    assert "not_null_dim_customer_customer_id" in result.message
+    assert "not_null_dim_customer_customer_id" in result.message and "bld-2" in result.message
     assert report.exit_code == 1
 
 

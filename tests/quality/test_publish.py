@@ -185,3 +185,78 @@ def test_disk_full_during_publish_keeps_the_last_good_snapshot(warehouse, monkey
     assert [p.name for p in warehouse.published_dir.rglob(".*")] == []
     assert sorted(p.stem for p in (warehouse.published_dir / "snapshots").glob("*.duckdb")) \
         == [good.snapshot_id]
+
+
+def test_a_corrected_file_with_the_same_row_count_is_not_published_under_the_old_check(
+        warehouse) -> None:
+    """Issue 11, case 2: check passes, a corrected file is loaded and built (same number of
+    rows, other amounts), publish must refuse: that data was never checked."""
+    check(warehouse, "run-before")
+    execute(warehouse, "update marts.fct_sell_out set amount = amount * 10 "
+                       "where distributor_code = 'D2' and month = '2026-10'")
+    report = publish(warehouse)
+    assert report.outcome == "refused" and report.exit_code == 1
+    assert "changed after the last check" in report.reason and "sfe check" in report.reason
+    assert not warehouse.published_db.exists()
+
+
+def test_publish_promotes_the_checked_candidate_not_the_working_file(warehouse) -> None:
+    """What readers get is the file the gates ran on: its gate run inside, its data."""
+    import quality.candidate as cand
+
+    check(warehouse, "run-c")
+    (checked,) = list(cand.candidates_dir(warehouse).glob("*.duckdb"))
+    assert checked.stem == "run-c"
+    report = publish(warehouse)
+    assert report.outcome == "published"
+    con = open_published(warehouse)
+    try:
+        runs = con.execute("select run_id, status from audit.gate_runs").fetchall()
+        total = con.execute("select sum(amount) from marts.fct_sell_out").fetchone()[0]
+    finally:
+        con.close()
+    assert runs == [("run-c", "passed")]
+    assert total == 6 * (3000 + 2000 + 1500 + 3000 + 2000 + 1500)
+
+
+def test_an_altered_candidate_is_refused(warehouse) -> None:
+    import quality.candidate as cand
+
+    check(warehouse, "run-a")
+    path = cand.candidate_path(warehouse, "run-a")
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("update marts.kpi_coverage set coverage_rate = 0.99")
+    finally:
+        con.close()
+    report = publish(warehouse)
+    assert report.outcome == "refused" and "altered" in report.reason
+    assert "sfe check" in report.reason and not warehouse.published_db.exists()
+
+
+def test_a_missing_candidate_is_refused(warehouse) -> None:
+    import quality.candidate as cand
+
+    check(warehouse, "run-m")
+    cand.candidate_path(warehouse, "run-m").unlink()
+    report = publish(warehouse)
+    assert report.outcome == "refused" and "missing" in report.reason
+    assert "sfe check" in report.reason
+
+
+def test_only_the_latest_candidate_is_kept(warehouse) -> None:
+    import quality.candidate as cand
+
+    for i in range(3):
+        check(warehouse, f"run-{i}")
+    assert [p.name for p in cand.candidates_dir(warehouse).iterdir()] == ["run-2.duckdb"]
+
+
+def test_a_killed_checks_half_copied_candidate_is_removed(warehouse) -> None:
+    import quality.candidate as cand
+
+    folder = cand.candidates_dir(warehouse)
+    folder.mkdir(parents=True)
+    (folder / ".tmp-killed.duckdb").write_bytes(b"half a file")
+    check(warehouse, "run-k")
+    assert sorted(p.name for p in folder.iterdir()) == ["run-k.duckdb"]

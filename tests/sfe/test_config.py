@@ -10,9 +10,9 @@ from sfe.config import ConfigError, load_settings
 def test_defaults_work_without_any_file(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     s = load_settings(env={})
-    assert s.working_db == Path("data/warehouse/working.duckdb")
-    assert s.published_db == Path("data/published/current.duckdb")
-    assert s.inbox == Path("data/inbox")
+    assert s.working_db == tmp_path / "data/warehouse/working.duckdb"
+    assert s.published_db == tmp_path / "data/published/current.duckdb"
+    assert s.inbox == tmp_path / "data/inbox"
     assert s.thresholds.flow_on_time_day == 10
 
 
@@ -34,3 +34,27 @@ def test_wrong_type_names_file_and_key(tmp_path) -> None:
     cfg.write_text('[thresholds]\nroi_window_days = "ninety"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"roi_window_days"):
         load_settings(cfg, env={})
+
+
+def test_relative_paths_are_made_absolute_once_where_sfe_started(tmp_path, monkeypatch) -> None:
+    """dbt runs in the project folder and the gates wherever sfe runs: both must get the same
+    absolute paths, whatever folder the relative --data-dir was given in."""
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    s = load_settings(env={"SFE_INBOX": "drop", "SFE_MAPPINGS_DIR": "maps"},
+                      data_dir=Path("rel/data"))
+    monkeypatch.chdir(tmp_path)  # later stages run with another working folder
+    assert s.data_dir == tmp_path / "elsewhere/rel/data"
+    assert s.dbt_target_dir == tmp_path / "elsewhere/rel/data/dbt_target"
+    assert s.reports_dir == tmp_path / "elsewhere/rel/data/reports"
+    assert s.inbox == tmp_path / "elsewhere/drop"
+    assert s.mappings_dir == tmp_path / "elsewhere/maps"
+
+
+def test_a_relative_path_in_the_config_file_is_relative_to_that_file(tmp_path,
+                                                                       monkeypatch) -> None:
+    (tmp_path / "conf").mkdir()
+    cfg = tmp_path / "conf" / "sfe.toml"
+    cfg.write_text('data_dir = "wh"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(cfg, env={}).data_dir == tmp_path / "conf" / "wh"

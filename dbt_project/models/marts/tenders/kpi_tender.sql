@@ -8,7 +8,7 @@ with tender_results as (
 results as (
     select
         tender_results.*,
-        {{ contains_text('bidder', "'" ~ var('company_name') ~ "'") }} as is_own_bid,
+        {{ contains_text('bidder', sql_literal(var('company_name'))) }} as is_own_bid,
         result = '中标' as is_win
     from tender_results
 ),
