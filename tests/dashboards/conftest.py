@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import bcrypt
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -111,15 +113,14 @@ def _served_on_loopback():
 
 def add_user(data_dir: Path, login: str, role: str, territories: tuple[str, ...] = (),
              password: str | None = "correct horse 1") -> None:
-    """A user in <data_dir>/users.json, written as `sfe users add` would."""
-    from dashboards.users import User, hash_password, load_users, save_users
-    from sfe.config import Settings
-
-    settings = Settings(data_dir=data_dir)
-    users = load_users(settings)
-    users[login] = User(login=login, role=role, territories=territories,
-                        password_hash=hash_password(password) if password else None)
-    save_users(settings, users)
+    """A user in <data_dir>/users.json in the documented format, written here with bcrypt
+    directly (not through the code under test)."""
+    path = data_dir / "users.json"
+    doc = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"users": {}}
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode() if password else None
+    doc["users"][login] = {"role": role, "territories": list(territories),
+                           "password_hash": hashed, "display_name": ""}
+    path.write_text(json.dumps(doc), encoding="utf-8")
 
 
 def sign_in(at: AppTest, login: str) -> AppTest:
