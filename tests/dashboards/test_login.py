@@ -122,3 +122,34 @@ def test_a_rep_sees_only_their_territories_on_every_page_and_download(login_on, 
         for col in ("territory_id", "district_id", "region_id"):
             if col in df.columns:
                 assert set(df[col].dropna()) <= {"T-SH1"}, (col, set(df[col]))
+
+
+def test_a_trusted_proxys_header_signs_the_user_in_and_no_one_elses(login_on, monkeypatch,
+                                                                    tmp_path):
+    """trusted_proxies = 10.0.0.0/24: the header counts only when the peer is in it."""
+    from dashboards import auth
+
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text('access_control = true\ntrusted_proxies = ["10.0.0.0/24"]\n'
+                   'proxy_user_header = "X-Auth-Request-User"\n', encoding="utf-8")
+    monkeypatch.setenv("SFE_CONFIG", str(cfg))
+    monkeypatch.setattr(ContextProxy, "headers",
+                        property(lambda self: {"X-Auth-Request-User": "Zhang"}))
+    page = str(APP.parent / "views" / "kpi_explorer.py")
+    monkeypatch.setattr(auth, "_peer", lambda: "10.0.0.7")
+    at = AppTest.from_file(page, default_timeout=30).run()
+    assert not at.exception and at.dataframe  # zhang, via the proxy
+    assert {"T-SH1"} >= set(at.dataframe[0].value.get("territory_id", pd.Series(dtype=str)))
+    monkeypatch.setattr(auth, "_peer", lambda: "192.168.1.9")  # a client, not the proxy
+    assert _no_data(AppTest.from_file(page, default_timeout=30).run())
+
+
+@pytest.mark.parametrize(("peer", "trusted", "ok"), [
+    ("10.0.0.5", ("10.0.0.5",), True), ("10.0.0.6", ("10.0.0.5",), False),
+    ("10.1.2.3", ("10.1.0.0/16",), True), ("::1", ("::1",), True),
+    (None, ("10.0.0.5",), False), ("10.0.0.5", (), False), ("bogus", ("10.0.0.5",), False),
+    ("10.0.0.5", ("not-an-address",), False)])
+def test_peer_is_trusted(peer, trusted, ok):
+    from dashboards.auth import peer_is_trusted
+
+    assert peer_is_trusted(peer, trusted) is ok
