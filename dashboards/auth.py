@@ -121,8 +121,15 @@ def decision_author(settings: Settings) -> str | None:
         ident = current_identity(settings)
         return ident.user.login if ident and ident.user.may_record_decisions else None
     if serving_locally():
-        return f"local:{getpass.getuser()}"
+        return f"local:{_account()}"
     return None
+
+
+def _account() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # a container user with no name: still this machine's account
+        return "unnamed-account"
 
 
 def login_gate(settings: Settings) -> Identity | None:
