@@ -37,6 +37,7 @@ def test_a_user_query_parameter_gets_no_data(login_on, page):
     at.query_params["user"] = "sales.ops"
     at.run()
     assert _no_data(at)
+    assert not at.button and not at.download_button  # no decision form, nothing to download
 
 
 @pytest.mark.parametrize("header", ["X-Forwarded-User", "X-Forwarded-Email",
