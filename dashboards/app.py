@@ -16,8 +16,11 @@ if str(_ROOT) not in sys.path:  # `streamlit run` puts dashboards/ on the path, 
 
 import streamlit as st  # noqa: E402
 
+from dashboards import auth, data  # noqa: E402
+
 st.set_page_config(page_title="SFE 流向与销售效能 Dashboards", page_icon=":material/monitoring:",
                    layout="wide")
+auth.login_gate(data.get_settings())  # the login form (and a stop) until someone signs in
 
 PAGES = {
     "经营 Performance": [

@@ -6,12 +6,39 @@ No queries here: everything comes from `dashboards.data`.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboards import data
+from dashboards.export import to_csv_bytes, to_excel_bytes
+
+# what markdown, Streamlit directives (:red[..], :material/..:), LaTeX ($) or HTML act on
+# anywhere in a line; a backslash makes each literal (CommonMark escapes). A list marker
+# (-, +, "1.") only acts at the start, so only there is it escaped: dates keep their dashes.
+# `_` inside a word (customer_match_rate) and `:` before a non-letter (08:00) act on nothing.
+_MARKUP = re.compile(r"([\\`*{}\[\]()#!|<>$~&^]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|:(?=[A-Za-z]))")
+_LIST_START = re.compile(r"^(\d+)([.)])|^([-+])")
+
+
+def plain(value: Any) -> str:
+    """User data (territory names, file names, reasons) to put inside a markdown string: shown
+    exactly as typed, never as a link, an image (a request to an outside URL) or HTML."""
+    text = _MARKUP.sub(r"\\\1", " ".join(str(value).split()))
+    return _LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
+
+
+def download_table(df: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and Excel downloads of a table as shown (already limited to what the user may
+    see), with formula cells quoted; the table toolbar's own export is off (`sfe serve`)."""
+    c = st.columns([1, 1, 6])
+    c[0].download_button("CSV", to_csv_bytes(df), file_name=f"{name}.csv", mime="text/csv",
+                         key=f"{key}_csv", icon=":material/download:")
+    c[1].download_button("Excel", to_excel_bytes(df), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         icon=":material/download:")
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
@@ -51,19 +78,20 @@ def status_banner(kpi_page: bool = True) -> dict | None:
     try:
         s = data.status()
     except data.DataUnavailable as exc:
-        st.warning(f"暂无发布数据 · {exc}")
+        st.warning(f"暂无发布数据 · {plain(exc)}")
         return None
     if not s["available"]:
-        st.warning(f"暂无发布数据 No published data · {s['message']}")
+        st.warning(f"暂无发布数据 No published data · {plain(s['message'])}")
         return None
     gate = str(s.get("gate_status") or "unknown")
     as_of = s.get("as_of_date") or s.get("as_of_month")
     as_of = str(as_of)[:10] if as_of is not None else "—"
-    line = (f"**数据截至 As of:** {as_of} · "
-            f"**发布于 Published:** {_when(s.get('published_at'))} · "
-            f"**质量门 Gates:** {gate} · **快照 Snapshot:** {s.get('snapshot_id') or '—'}")
+    line = (f"**数据截至 As of:** {plain(as_of)} · "
+            f"**发布于 Published:** {plain(_when(s.get('published_at')))} · "
+            f"**质量门 Gates:** {plain(gate)} · "
+            f"**快照 Snapshot:** {plain(s.get('snapshot_id') or '—')}")
     if s["refuse"]:
-        failed = ", ".join(s["blocking_failures"]) or "gate status failed"
+        failed = plain(", ".join(s["blocking_failures"]) or "gate status failed")
         st.error(f"数据未通过质量门 — blocking quality gate failed: {failed}\n\n{line}",
                  icon=":material/block:")
     else:
@@ -71,15 +99,16 @@ def status_banner(kpi_page: bool = True) -> dict | None:
     refused = s.get("last_refused")
     if refused and not s["refuse"]:
         st.warning("显示的是最近一次通过质量门的快照 Showing the last good snapshot: the latest "
-                   f"publish was refused — {_describe(refused)}", icon=":material/history:")
+                   f"publish was refused — {plain(_describe(refused))}", icon=":material/history:")
     elif refused:
-        st.caption(f"最近一次被拒绝的发布 Last refused publish: {_describe(refused)}")
+        st.caption(f"最近一次被拒绝的发布 Last refused publish: {plain(_describe(refused))}")
     acc = data.access()
     if acc.restricted and not acc.allowed:
         st.error(f"无权限 No access · {acc.reason}", icon=":material/lock:")
         return None
     if acc.restricted:
-        st.caption(f"权限 Access: {acc.user} → {acc.territory_id} (and territories below)")
+        st.caption(f"权限 Access: {plain(acc.user)} → {plain(acc.territory_id)} "
+                   "(and territories below)")
     if s["refuse"] and kpi_page:
         st.info("本页不显示未通过质量门的数字。See 数据质量 Data quality for the failing checks; "
                 "the numbers return after the next run passes the gates.")

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
-import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
@@ -32,8 +30,6 @@ from quality.published import current_snapshot_file
 from sfe.config import Settings, load_settings
 
 NO_DATA_MESSAGE = "no published data yet — run `sfe run` (or `sfe demo`) to build and publish a snapshot"
-ACCESS_FILE_NAME = "access.toml"
-ACCESS_ENV = "SFE_ACCESS_CONTROL"
 ALL_TERRITORIES = "*"
 
 _FAILED_GATE = {"fail", "failed", "failure", "error", "blocked", "refused"}
@@ -47,10 +43,9 @@ class DataUnavailable(RuntimeError):
 # -- settings and the snapshot -----------------------------------------------------------------
 
 def get_settings() -> Settings:
-    """Settings as `sfe serve` passed them (SFE_DATA_DIR, SFE_CONFIG, SFE_ACCESS_CONTROL, …)."""
-    flag = os.environ.get(ACCESS_ENV, "").strip().lower()
-    access = None if not flag else flag in {"1", "true", "yes", "on"}
-    return load_settings(access_control=access)
+    """Settings as `sfe serve` passed them (SFE_DATA_DIR, SFE_CONFIG, SFE_ACCESS_CONTROL, …),
+    parsed strictly by `load_settings`."""
+    return load_settings()
 
 
 def _snapshot_key(settings: Settings) -> tuple[str, str]:
@@ -254,32 +249,12 @@ def _published_status(settings: Settings) -> dict | None:
 
 # -- access control ------------------------------------------------------------------------------
 
-def access_file(settings: Settings) -> Path:
-    return Path(settings.data_dir) / ACCESS_FILE_NAME
-
-
 def current_user() -> str | None:
-    """Who is looking: a logged-in st.user, a proxy's X-Forwarded-User header, or ?user=."""
-    try:
-        user = st.user
-        if getattr(user, "is_logged_in", False) and user.get("email"):
-            return str(user.get("email"))
-    except Exception:
-        pass
-    try:
-        headers = st.context.headers
-        for key in ("X-Forwarded-User", "X-Forwarded-Email", "X-Auth-Request-Email"):
-            if headers.get(key):
-                return headers.get(key)
-    except Exception:
-        pass
-    try:  # remembered for the session: page navigation clears query parameters
-        value = st.query_params.get("user")
-        if value:
-            st.session_state["sfe_user"] = value
-        return st.session_state.get("sfe_user") or None
-    except Exception:
-        return None
+    """The signed-in login (see `dashboards.auth`); never a header or query parameter."""
+    from dashboards import auth
+
+    ident = auth.current_identity(get_settings())
+    return ident.user.login if ident else None
 
 
 @dataclass(frozen=True)
@@ -289,36 +264,37 @@ class Access:
     territory_id: str | None = None
     allowed: tuple[str, ...] = ()
     reason: str = ""
-
-
-def user_territories(settings: Settings) -> dict[str, str]:
-    """`<data_dir>/access.toml`: `[users]` user = territory_id (`"*"` sees everything)."""
-    path = access_file(settings)
-    if not path.is_file():
-        return {}
-    doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {str(k).lower(): str(v) for k, v in doc.get("users", {}).items()}
+    role: str | None = None
 
 
 def access(settings: Settings | None = None, user: str | None = None) -> Access:
-    """What the current user may see. Off → everything; on → their territory and below."""
+    """What the current user may see. Login off → everything, but only on a server bound to
+    this machine; login on → by role: everything, or their territories and those below."""
+    from dashboards import auth
+    from dashboards.users import load_users
+
     settings = settings or get_settings()
     if not settings.access_control:
-        return Access(restricted=False)
-    user = user if user is not None else current_user()
-    if not user:
-        return Access(restricted=True, allowed=(), reason=(
-            "access control is on and you are not identified; open the dashboards through the "
-            "company login (or with ?user=<you> on a trusted network)"))
-    territory = user_territories(settings).get(user.lower())
-    if territory is None:
-        return Access(restricted=True, user=user, allowed=(), reason=(
-            f"access control is on and user '{user}' has no territory in "
-            f"{access_file(settings)}; ask sales ops to add you"))
-    if territory == ALL_TERRITORIES:
-        return Access(restricted=False, user=user, territory_id=ALL_TERRITORIES)
-    return Access(restricted=True, user=user, territory_id=territory,
-                  allowed=tuple(_subtree(settings, territory)))
+        if auth.serving_locally():
+            return Access(restricted=False)
+        return Access(restricted=True, reason=(
+            "login is off and this server listens on other interfaces; start it with "
+            "`sfe serve` (127.0.0.1) or turn on access_control and add users"))
+    if user is not None:
+        found = load_users(settings).get(user.strip().lower())
+    else:
+        ident = auth.current_identity(settings)
+        found = ident.user if ident else None
+    if found is None:
+        return Access(restricted=True, user=user, reason=(
+            "access control is on and you are not signed in (or not a user in "
+            "users.json); sign in, or ask sales ops to add you with `sfe users add`"))
+    if found.sees_everything:
+        return Access(restricted=False, user=found.login, territory_id=ALL_TERRITORIES,
+                      role=found.role)
+    allowed = sorted({t for terr in found.territories for t in _subtree(settings, terr)})
+    return Access(restricted=True, user=found.login, territory_id=", ".join(found.territories),
+                  allowed=tuple(allowed), role=found.role)
 
 
 def _subtree(settings: Settings, territory_id: str) -> list[str]:
@@ -805,13 +781,24 @@ def review_queue_from_snapshot(settings: Settings | None = None) -> pd.DataFrame
                settings=settings)
 
 
+class NotAllowed(PermissionError):
+    """This session may not do that; the message says who may."""
+
+
 def record_decision(settings: Settings | None = None, **decision: Any) -> Any:
-    """Persist one steward decision (confirm|reject|remap|new_customer) via matching.stewardship."""
+    """Persist one steward decision (confirm|reject|remap|new_customer) via matching.stewardship,
+    as the signed-in steward (`auth.decision_author`); a `who` passed in is never trusted."""
+    from dashboards import auth
+
     settings = settings or get_settings()
+    author = auth.decision_author(settings)
+    if author is None:
+        raise NotAllowed("only a signed-in steward records match decisions (with login off: "
+                         "only on a server bound to this machine)")
     func = getattr(_stewardship(), "record_decision", None)
     if func is None:
         raise StewardshipMissing("matching.stewardship has no record_decision(...) yet")
-    result = func(settings, **decision)
+    result = func(settings, **{**decision, "who": author})
     st.cache_data.clear()
     return result
 

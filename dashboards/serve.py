@@ -8,6 +8,7 @@ warehouse the command line was pointed at.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 import subprocess
@@ -18,11 +19,26 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dashboards.users import load_users, users_file
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
 
 APP = Path(__file__).resolve().parent / "app.py"
+DEFAULT_HOST = "127.0.0.1"  # this machine only; other addresses need login (check_binding)
+LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback(address: str | None) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`; False for 0.0.0.0, '' (every interface)."""
+    if not address:
+        return False
+    if address.strip().lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def server_env(settings: Settings, config_file: Path | None = None) -> dict[str, str]:
@@ -37,41 +53,65 @@ def server_env(settings: Settings, config_file: Path | None = None) -> dict[str,
     if config_file is not None:
         env["SFE_CONFIG"] = str(Path(config_file).resolve())
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+    # the server must not take a client's X-Forwarded-For as its address: only sfe.toml's
+    # trusted_proxies decide whose header names the user (dashboards.auth)
+    env["FORWARDED_ALLOW_IPS"] = ""
     return env
 
 
-def server_command(port: int) -> list[str]:
+def server_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(APP),
-            "--server.port", str(port), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false"]
+            "--server.port", str(port), "--server.address", host,
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            # the table toolbar's CSV export is not formula-safe; pages offer escaped downloads
+            "--client.disableDataExport", "true"]
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def check_binding(settings: Settings, host: str) -> None:
+    """Refuse to listen beyond this machine with login off, or with login on and no users."""
+    if is_loopback(host):
+        return
+    if not settings.access_control:
+        raise UsageError(f"refusing to listen on {host} with login off: anyone who can reach "
+                         "this machine would see every number and could record decisions. Set "
+                         "`access_control = true` in sfe.toml and create users with "
+                         "`sfe users add NAME --role ROLE`, or keep --host 127.0.0.1")
+    if not load_users(settings):
+        raise UsageError(f"login is on but {users_file(settings)} has no users, so nobody could "
+                         "sign in; create the first with `sfe users add NAME --role sales_ops`")
+
+
+def _port_free(port: int, host: str = DEFAULT_HOST) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                       socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("0.0.0.0", port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
 
 
 def start_server(settings: Settings, port: int = 8501, config_file: Path | None = None,
-                 quiet: bool = True) -> subprocess.Popen:
+                 quiet: bool = True, host: str = DEFAULT_HOST) -> subprocess.Popen:
     """Start the dashboards in the background; pair with `wait_until_ready` and terminate()."""
     if not 0 < port < 65536:
         raise UsageError(f"--port {port} is not a valid TCP port")
-    if not _port_free(port):
-        raise UsageError(f"port {port} is already in use; pick another with --port N")
+    check_binding(settings, host)
+    if not _port_free(port, host):
+        raise UsageError(f"port {port} is already in use on {host}; pick another with --port N")
     out = subprocess.DEVNULL if quiet else None
-    return subprocess.Popen(server_command(port), env=server_env(settings, config_file),
+    return subprocess.Popen(server_command(port, host), env=server_env(settings, config_file),
                             cwd=str(APP.parent.parent), stdout=out, stderr=out)
 
 
-def wait_until_ready(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> bool:
+def wait_until_ready(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None,
+                     host: str = DEFAULT_HOST) -> bool:
     """Poll Streamlit's health endpoint until it answers (True) or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}/_stcore/health"
+    if host in ("", "0.0.0.0", "::"):  # every interface: ask through this machine's own
+        host = DEFAULT_HOST
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/_stcore/health"
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             return False
@@ -106,15 +146,17 @@ class ServeReport:
 def serve_command(settings: Settings, args: argparse.Namespace, console: Console) -> ServeReport:
     """Run the dashboards in the foreground until Ctrl-C."""
     port = int(getattr(args, "port", 8501) or 8501)
-    url = f"http://localhost:{port}"
+    host = getattr(args, "host", None) or DEFAULT_HOST
+    url = f"http://{'localhost' if is_loopback(host) else host}:{port}"
     report = ServeReport(port=port, url=url, published_db=str(settings.published_db),
                          published=settings.published_db.exists())
     if not report.published:
         console.warn(f"nothing is published at {settings.published_db} yet; the dashboards will "
                      "say so until `sfe run` publishes a snapshot")
-    proc = start_server(settings, port, config_file=getattr(args, "config", None), quiet=False)
+    proc = start_server(settings, port, config_file=getattr(args, "config", None), quiet=False,
+                        host=host)
     try:
-        if not wait_until_ready(port, timeout=60, proc=proc):
+        if not wait_until_ready(port, timeout=60, proc=proc, host=host):
             report.exit_code = EXIT_NEEDS_ATTENTION
             report.note = "the server did not come up; see the messages above"
             return report

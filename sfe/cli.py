@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from dashboards.users import add_users_parser
 from sfe.config import ConfigError, Settings, load_settings
 from sfe.console import Console
 from sfe.report import (EXIT_NEEDS_ATTENTION, EXIT_USAGE, StageNotBuilt, StageReport, UsageError,
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("serve", "start the Streamlit dashboards on the published snapshot")
     p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only); another "
+                        "address needs access_control = true and users (`sfe users add`)")
+    add_users_parser(sub, _common)
 
     p = add("scorecard", "render the weekly scorecard (HTML, optionally PDF) and email it")
     p.add_argument("--week", default=None, help="week start (a Monday), YYYY-MM-DD")
@@ -113,6 +118,7 @@ COMMANDS: dict[str, str] = {
     "demo": "sfe.pipeline:demo_command",
     "status": "sfe.status:status_command",
     "serve": "dashboards.serve:serve_command",
+    "users": "dashboards.users:users_command",
     "scorecard": "dashboards.scorecard:scorecard_command",
 }
 

@@ -58,6 +58,10 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     access_control: bool = False
+    # Addresses (or CIDR networks) of an authenticating reverse proxy whose `proxy_user_header`
+    # names the user; empty: no header ever carries identity, only the dashboards' own login.
+    trusted_proxies: tuple[str, ...] = ()
+    proxy_user_header: str = "X-Forwarded-User"
     # DuckDB's memory cap for loads and builds ('4GB', '50%'); beyond it DuckDB spills to disk.
     # Lower it on a server shared with Airflow and the dashboards.
     memory_limit: str = "80%"
@@ -136,8 +140,54 @@ _ENV_SMTP = {
 }
 
 
-def _coerce(cls: type, values: dict[str, object], where: str) -> dict[str, object]:
-    """Check keys against a dataclass and cast values to the types of its defaults."""
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def _parse_bool(value: object, from_text: bool) -> bool:
+    """A TOML boolean; from the environment (always text) only true/false/1/0/yes/no."""
+    if isinstance(value, bool):
+        return value
+    if from_text and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("expected true or false")
+
+
+def _parse_number(value: object, kind: type, from_text: bool) -> int | float:
+    """An int (or float) of the right type; text only from the environment; never a bool, and
+    never a float silently cut to an int."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if from_text and isinstance(value, str):
+        return kind(value.strip())
+    if isinstance(value, int) or kind is float and isinstance(value, float):
+        return kind(value)
+    raise ValueError(f"expected {'a whole number' if kind is int else 'a number'}")
+
+
+def _coerce_one(default: object, key: str, value: object, from_text: bool) -> object:
+    if isinstance(default, bool):
+        return _parse_bool(value, from_text)
+    if isinstance(default, tuple):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        raise ValueError("expected a list of strings")
+    if isinstance(default, (int, float)):
+        return _parse_number(value, type(default), from_text)
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    if isinstance(default, Path) or default is None and key.endswith("_dir"):
+        return Path(value).expanduser()
+    return value
+
+
+def _coerce(cls: type, values: dict[str, object], where: str,
+            from_text: bool = False) -> dict[str, object]:
+    """Check keys against a dataclass and values against the types of its defaults, strictly:
+    `access_control = "on"` is an error naming the key, not a silent false. `from_text`
+    (environment variables) parses strings; a config file must use TOML's own types."""
     known = {f.name: f for f in fields(cls)}
     out: dict[str, object] = {}
     defaults = cls()
@@ -146,21 +196,22 @@ def _coerce(cls: type, values: dict[str, object], where: str) -> dict[str, objec
             raise ConfigError(f"{where}: unknown setting '{key}'; known: {', '.join(sorted(known))}")
         default = getattr(defaults, key)
         try:
-            if isinstance(default, bool):
-                out[key] = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
-            elif isinstance(default, tuple):
-                out[key] = tuple(value) if isinstance(value, list) else tuple(
-                    v.strip() for v in str(value).split(",") if v.strip())
-            elif isinstance(default, (int, float)):
-                out[key] = type(default)(value)
-            elif isinstance(default, Path) or default is None and key.endswith("_dir"):
-                out[key] = Path(str(value)).expanduser()
-            else:
-                out[key] = str(value)
+            out[key] = _coerce_one(default, key, value, from_text)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: setting '{key}' = {value!r} is not a valid "
-                              f"{type(default).__name__}") from exc
+                              f"{type(default).__name__} ({exc}); write e.g. "
+                              f"{key} = {_example(default)}") from exc
     return out
+
+
+def _example(default: object) -> str:
+    if isinstance(default, bool):
+        return "true"
+    if isinstance(default, tuple):
+        return '["a", "b"]'
+    if isinstance(default, (int, float)):
+        return repr(default)
+    return f'"{default}"' if default is not None else '"..."'
 
 
 def find_config_file(explicit: Path | None = None) -> Path | None:
@@ -215,12 +266,14 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         env_top["company_name"] = env["SFE_COMPANY_NAME"]
     if env.get("SFE_MEMORY_LIMIT"):
         env_top["memory_limit"] = env["SFE_MEMORY_LIMIT"]
+    if env.get("SFE_ACCESS_CONTROL"):
+        env_top["access_control"] = env["SFE_ACCESS_CONTROL"]
     if env_top:
-        settings = replace(settings, **_coerce(Settings, env_top, "environment"))
+        settings = replace(settings, **_coerce(Settings, env_top, "environment", from_text=True))
     env_smtp = {attr: env[name] for name, attr in _ENV_SMTP.items() if env.get(name)}
     if env_smtp:
         current = {f.name: getattr(settings.smtp, f.name) for f in fields(SmtpSettings)}
-        current.update(_coerce(SmtpSettings, env_smtp, "environment"))
+        current.update(_coerce(SmtpSettings, env_smtp, "environment", from_text=True))
         settings = replace(settings, smtp=SmtpSettings(**current))
     if overrides:
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})

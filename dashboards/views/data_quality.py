@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import company_wide_page
+from dashboards.components import company_wide_page, download_table, plain
 
 st.title("数据质量 Data quality")
 s = company_wide_page(False, "质量门详情仅对全部辖区用户开放 Gate details are shown to users who "
@@ -17,7 +17,7 @@ c[1].metric("阻断失败 Blocking failures", len(s["blocking_failures"]))
 c[2].metric("最近发布 Last publish", str(s.get("published_at") or "—")[:16])
 
 gates = data.gate_results(run_id=s.get("run_id"))
-st.subheader(f"本快照的检查 Checks of this snapshot (run {s.get('run_id') or '—'})")
+st.subheader(f"本快照的检查 Checks of this snapshot (run {plain(s.get('run_id') or '—')})")
 if gates.empty:
     st.info("本快照没有质量门结果 No gate results in this snapshot.")
 else:
@@ -34,6 +34,7 @@ else:
                                     "message": "说明 Message", "sample": "样例 Sample"})
     with st.expander("全部检查 All checks", expanded=failing.empty):
         st.dataframe(gates, hide_index=True, key="gates_table")
+        download_table(gates, "gate-results", "gates_dl")
 
 st.subheader("发布记录 Publish history")
 hist = data.publish_history()
@@ -44,8 +45,8 @@ else:
                                                                    "warning"])]
     if len(good):
         g = good.iloc[0]
-        st.caption(f"最近一次通过的发布 Last good publish: {g['snapshot_id']} at "
-                   f"{str(g['published_at'])[:16]} (as of {g['as_of_month']})")
+        st.caption(f"最近一次通过的发布 Last good publish: {plain(g['snapshot_id'])} at "
+                   f"{plain(str(g['published_at'])[:16])} (as of {plain(g['as_of_month'])})")
     st.dataframe(hist, hide_index=True, key="publish_table",
                  column_config={"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
                                 "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
@@ -53,7 +54,7 @@ else:
                                 "as_of_date": "数据截至 As of date"})
 refused = s.get("last_refused")
 if refused:
-    st.warning(f"最近一次被拒绝的发布 Last refused publish: {refused}")
+    st.warning(f"最近一次被拒绝的发布 Last refused publish: {plain(refused)}")
 
 trend = data.gate_trend()
 if len(trend) > 1:

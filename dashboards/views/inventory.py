@@ -4,7 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import company_wide_page, fmt_num, unavailable
+from dashboards.components import company_wide_page, download_table, fmt_num, unavailable
 
 st.title("渠道库存 Channel inventory")
 company_wide_page(True, "经销商库存不按辖区划分 Distributor inventory is not split by territory; "
@@ -54,6 +54,7 @@ st.dataframe(
     })
 st.caption("盒 Quantities in boxes. 差异 Variance = reported − computed (blank when not reported); "
            "blank sales = no flow received for the month (see 数据加载 Loads).")
+download_table(inv, f"channel-inventory-{month}", "inventory_dl")
 
 doi = inv.dropna(subset=["days_of_inventory"]).nlargest(20, "days_of_inventory")
 if len(doi):

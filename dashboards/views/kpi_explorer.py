@@ -5,7 +5,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import fmt_pct, fmt_yuan, status_banner, unavailable
+from dashboards.components import (download_table, fmt_pct, fmt_yuan, plain, status_banner,
+                                   unavailable)
 
 st.title("指标浏览 KPI explorer")
 if status_banner(kpi_page=True) is None:
@@ -60,7 +61,7 @@ else:
     head_ids = list(top["territory_id"]) if len(top) == 1 else rows_ids
 head_name = " + ".join(names.get(t, t) for t in head_ids) if head_ids else "—"
 scope_ids = data.subtree(parent)
-st.caption(f"当前节点 Current: **{head_name}** · 显示下级 Showing {len(rows_ids)} territories")
+st.caption(f"当前节点 Current: **{plain(head_name)}** · 显示下级 Showing {len(rows_ids)} territories")
 
 
 def _named(df):
@@ -87,9 +88,10 @@ with cov_tab:
                      "target_customers": "目标客户 Target", "covered_customers": "覆盖 Covered",
                      "coverage_rate": st.column_config.ProgressColumn(
                          "覆盖率 Coverage", format="percent", min_value=0, max_value=1)})
+    download_table(cov, f"coverage-{month}", "coverage_dl")
     by_product = data.coverage(month, head_ids, product_id, by="product_id")
     if len(by_product) > 1:
-        st.markdown(f"**按产品 By product · {head_name}**")
+        st.markdown(f"**按产品 By product · {plain(head_name)}**")
         st.dataframe(by_product.drop(columns=["month"]).assign(
             product_id=by_product["product_id"].map(product_labels).fillna(by_product["product_id"])),
             hide_index=True, key="coverage_products",
@@ -126,6 +128,7 @@ with ach_tab:
                          "ytd_target_amount": st.column_config.NumberColumn("YTD 指标", format="¥%,.0f"),
                          "ytd_actual_amount": st.column_config.NumberColumn("YTD 实际", format="¥%,.0f"),
                          "ytd_achievement_rate": st.column_config.NumberColumn("YTD 达成", format="percent")})
+        download_table(ach, f"achievement-{month}", "achievement_dl")
         if len(ach):
             fig = px.bar(ach, x="territory_name", y=["target_amount", "actual_amount"], barmode="group",
                          labels={"territory_name": "辖区 Territory", "value": "金额 Amount (¥)",
@@ -133,7 +136,7 @@ with ach_tab:
             st.plotly_chart(fig, width="stretch", key="achievement_bar")
         by_product = data.achievement(month, head_ids, product_id, by="product_id")
         if len(by_product) > 1:
-            st.markdown(f"**按产品 By product · {head_name}**")
+            st.markdown(f"**按产品 By product · {plain(head_name)}**")
             st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
                                      "achievement_rate"]].assign(
                 product_id=by_product["product_id"].map(product_labels)
@@ -176,6 +179,7 @@ with call_tab:
                          "frequency": st.column_config.NumberColumn("频次 Frequency", format="%.1f"),
                          "plan_adherence": st.column_config.NumberColumn("计划执行", format="percent"),
                          "report_on_time_rate": st.column_config.NumberColumn("及时率", format="percent")})
+        download_table(calls, f"calls-{month}", "calls_dl")
     except data.DataUnavailable as exc:
         unavailable(exc)
 
@@ -197,5 +201,6 @@ with roi_tab:
                          "incremental_amount": st.column_config.NumberColumn("增量 Incremental",
                                                                              format="¥%,.0f"),
                          "roi": st.column_config.NumberColumn("ROI", format="%.2f")})
+        download_table(roi, "activity-roi", "roi_dl")
     except data.DataUnavailable as exc:
         unavailable(exc)

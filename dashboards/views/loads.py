@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import company_wide_page, unavailable
+from dashboards.components import company_wide_page, download_table, unavailable
 
 DATES = {
     "period_start": st.column_config.DateColumn("期间起 From", format="YYYY-MM-DD"),
@@ -74,6 +74,7 @@ else:
     st.dataframe(q, hide_index=True, key="quarantine_table",
                  column_config={"reason": "原因 Reason", "rows": "行数 Rows",
                                 "distributor_code": "经销商 Distributor", "source": "来源 Source"})
+    download_table(q, "quarantine", "quarantine_dl")
 
 if files is not None:
     st.subheader("全部文件 All files")
@@ -83,3 +84,4 @@ if files is not None:
     st.dataframe(shown, hide_index=True, key="files_table",
                  column_config={"path": "文件 File", "status": "状态 Status",
                                 "reasons": "原因 Reasons", **DATES})
+    download_table(shown, "files", "files_dl")

@@ -6,8 +6,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboards import data
-from dashboards.components import company_wide_page, unavailable
+from dashboards import auth, data
+from dashboards.components import company_wide_page, download_table, plain, unavailable
 
 st.title("客户匹配 Matching")
 company_wide_page(False, "匹配审核仅对数据管理员开放 The review queue is for data stewards who see "
@@ -38,6 +38,7 @@ def _label(row: pd.Series) -> str:
 
 
 queue = None
+author = auth.decision_author(data.get_settings())  # None: this session may not record
 writable = True
 try:
     queue = data.review_queue()
@@ -69,9 +70,15 @@ else:
                                                                              format="%.2f"),
                                 "match_method": "方法 Method",
                                 "pending_decision": "待生效决定 Pending decision"})
+    download_table(shown[first], "review-queue", "queue_dl")
 
-    if writable:
+    if writable and author is None:
+        st.info("只有数据管理员可以记录决定 Only a signed-in steward records match decisions "
+                "(with login off: only on a server bound to this machine).",
+                icon=":material/lock:")
+    elif writable:
         st.subheader("记录决定 Record a decision")
+        st.caption(f"记录为 Recorded as: {plain(author)}")
         idx = st.selectbox("待审核名称 Raw name", list(range(len(queue))),
                            format_func=lambda i: _label(queue.iloc[i]), key="item")
         row = queue.iloc[idx]
@@ -88,13 +95,10 @@ else:
             crm = st.text_input("CRM 客户编码 crm_customer_id (confirm/remap)",
                                 value=str(suggested) if not pd.isna(suggested) else "",
                                 help="候选 Candidates: " + ", ".join(map(str, options)), key="crm")
-            who = st.text_input("审核人 Who", value=data.current_user() or "", key="who")
             why = st.text_input("原因 Why", key="why")
             submitted = st.form_submit_button("保存 Save decision")
         if submitted:
-            if not who.strip():
-                st.error("请填写审核人 Please say who decides (Who).")
-            elif kind in ("confirm", "remap") and not crm.strip():
+            if kind in ("confirm", "remap") and not crm.strip():
                 st.error("确认/改配需要 CRM 客户编码 Confirm and remap need a crm_customer_id.")
             else:
                 try:
@@ -103,9 +107,9 @@ else:
                         distributor_code=row.get("distributor_code"),
                         buyer_code=row.get("buyer_code", "") or "", raw_name=row.get("raw_name"),
                         crm_customer_id=crm.strip() or None if kind in ("confirm", "remap") else None,
-                        who=who.strip(), why=why.strip())
+                        why=why.strip())
                 except Exception as exc:  # the steward must see why it was not saved
-                    st.error(f"未保存 Not saved: {exc}")
+                    st.error(f"未保存 Not saved: {plain(exc)}")
                 else:
                     st.success("已保存，将在下次构建时生效 Saved; it applies on the next build "
                                "(`sfe run`).")

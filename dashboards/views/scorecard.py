@@ -4,7 +4,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import fmt_num, fmt_pct, fmt_yuan, status_banner, unavailable
+from dashboards.components import (download_table, fmt_num, fmt_pct, fmt_yuan, plain,
+                                   status_banner, unavailable)
 
 st.title("经营周报 Executive scorecard")
 if status_banner(kpi_page=True) is None:
@@ -28,12 +29,12 @@ rows = data.scorecard(week)
 failed = rows["data_status"].map(data.is_failed)
 if failed.any():
     st.error("部分大区数据未通过质量门，数字不显示 Some regions' numbers failed the gates and are "
-             "withheld: " + ", ".join(f"{r.region_name} ({r.data_status})"
+             "withheld: " + ", ".join(f"{plain(r.region_name)} ({plain(r.data_status)})"
                                       for r in rows[failed].itertuples()))
 rows = rows[~failed]
 
 for r in rows.itertuples():
-    st.subheader(f"{r.region_name}")
+    st.subheader(plain(r.region_name))
     c = st.columns(5)
     c[0].metric("流向销售额 Sell-out", fmt_yuan(r.sell_out_amount),
                 delta=fmt_pct(r.growth) + " YoY" if r.growth == r.growth else None)
@@ -64,6 +65,8 @@ st.dataframe(
         "distributors_over_doi_threshold": "DOI超标 Over DOI",
         "data_status": "数据状态 Status",
     })
+
+download_table(rows, f"scorecard-{week.isoformat()}", "scorecard_dl")
 
 st.subheader("趋势 Trend")
 trend = data.scorecard()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import bcrypt
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -58,10 +60,12 @@ def open_page() -> Callable[..., AppTest]:
     """Run one page script as Streamlit would after navigation (the entry file's navigation is
     covered once per page by test_app_navigation.py; running it first for every test doubles
     the cost)."""
-    def _open(page: str, query: dict[str, str] | None = None) -> AppTest:
+    def _open(page: str, query: dict[str, str] | None = None, user: str | None = None) -> AppTest:
         at = AppTest.from_file(str(VIEWS / f"{page}.py"), default_timeout=30)
         for key, value in (query or {}).items():
             at.query_params[key] = value
+        if user is not None:
+            sign_in(at, user)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
@@ -93,3 +97,38 @@ def _close_snapshot_connections():
     from dashboards import data
 
     data.close_local_connections()
+
+
+@pytest.fixture(autouse=True)
+def _served_on_loopback():
+    """Pages run as under `sfe serve` (bound to 127.0.0.1); a test that wants a server reachable
+    from other machines sets `server.address` itself."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", before)
+
+
+def add_user(data_dir: Path, login: str, role: str, territories: tuple[str, ...] = (),
+             password: str | None = "correct horse 1") -> None:
+    """A user in <data_dir>/users.json in the documented format, written here with bcrypt
+    directly (not through the code under test)."""
+    path = data_dir / "users.json"
+    doc = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"users": {}}
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode() if password else None
+    doc["users"][login] = {"role": role, "territories": list(territories),
+                           "password_hash": hashed, "display_name": ""}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+
+
+def sign_in(at: AppTest, login: str) -> AppTest:
+    """Mark the session signed in, as the login form does after a right password."""
+    from dashboards.auth import SESSION_KEY, Identity
+    from dashboards.users import load_users
+    from sfe.config import load_settings
+
+    user = load_users(load_settings())[login]
+    at.session_state[SESSION_KEY] = Identity(user, "password")
+    return at

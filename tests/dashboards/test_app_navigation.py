@@ -25,9 +25,14 @@ def app(tmp_path_factory, snapshot_files):
         mp.setenv("SFE_DATA_DIR", str(data))
         for name in ("SFE_CONFIG", "SFE_ACCESS_CONTROL"):
             mp.delenv(name, raising=False)
+        from streamlit import config
+
+        before = config.get_option("server.address")
+        config.set_option("server.address", "127.0.0.1")  # as `sfe serve` binds it
         at = AppTest.from_file(str(APP), default_timeout=30)
         at.run()
         yield at, mp
+        config.set_option("server.address", before)
 
 
 def test_app_opens_on_the_executive_scorecard(app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dashboards import data
+from tests.dashboards.conftest import add_user
 from tests.dashboards.snapshot_fixture import build_snapshot
 
 
@@ -34,9 +35,9 @@ def test_access_off_sees_everything(settings):
 def test_access_on_limits_to_the_users_subtree(settings):
     build_snapshot(settings.published_db)
     settings = replace(settings, access_control=True)
-    (settings.data_dir / "access.toml").write_text('[users]\n"Li@Corp.cn" = "R-S"\nboss = "*"\n',
-                                                   encoding="utf-8")
-    acc = data.access(settings, user="li@corp.cn")
+    add_user(settings.data_dir, "li@corp.cn", "district_manager", ("R-S",), password=None)
+    add_user(settings.data_dir, "boss", "executive", password=None)
+    acc = data.access(settings, user="Li@Corp.cn")
     assert acc.restricted and set(acc.allowed) == {"R-S", "D-GZ", "T-GZ1"}
     assert not data.access(settings, user="boss").restricted
     # nobody is identified outside a session: restricted to nothing

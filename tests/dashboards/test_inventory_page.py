@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.dashboards.conftest import metrics, table_with
+from tests.dashboards.conftest import add_user, metrics, table_with
 
 
 def test_inventory_page_shows_doi_and_variance_from_the_snapshot(published, open_page):
@@ -32,7 +32,7 @@ def test_inventory_page_refuses_numbers_when_blocking_gate_failed(published_fail
 
 def test_inventory_page_hidden_from_territory_restricted_users(published, open_page, monkeypatch):
     monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
-    (published / "access.toml").write_text('[users]\nzhang = "T-SH1"\n', encoding="utf-8")
-    at = open_page("inventory", query={"user": "zhang"})
+    add_user(published, "zhang", "rep", ("T-SH1",))
+    at = open_page("inventory", user="zhang")
     assert not at.dataframe
     assert any("not split by territory" in i.value for i in at.info)

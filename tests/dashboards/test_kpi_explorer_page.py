@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.dashboards.conftest import metrics, table_with
+from tests.dashboards.conftest import add_user, metrics, table_with
 
 
 def test_kpi_explorer_top_level_shows_regions_and_national_headline(published, open_page):
@@ -53,8 +53,8 @@ def test_kpi_explorer_refuses_numbers_when_blocking_gate_failed(published_failed
 def test_kpi_explorer_access_control_limits_user_to_their_territory(published, open_page,
                                                                       monkeypatch):
     monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
-    (published / "access.toml").write_text('[users]\n"zhang" = "D-SH"\n', encoding="utf-8")
-    at = open_page("kpi_explorer", query={"user": "zhang"})
+    add_user(published, "zhang", "district_manager", ("D-SH",))
+    at = open_page("kpi_explorer", user="zhang")
     cov = table_with(at, "coverage_rate")
     assert list(cov["territory_id"]) == ["T-SH1", "T-SH2"]  # starts inside their district
     assert metrics(at)["覆盖率 Coverage"] == "63.3%"  # D-SH, both products: 19 / 30
@@ -65,9 +65,9 @@ def test_kpi_explorer_access_control_limits_user_to_their_territory(published, o
 
 def test_kpi_explorer_access_control_unknown_user_sees_nothing(published, open_page, monkeypatch):
     monkeypatch.setenv("SFE_ACCESS_CONTROL", "1")
-    (published / "access.toml").write_text('[users]\n"zhang" = "D-SH"\n', encoding="utf-8")
-    at = open_page("kpi_explorer", query={"user": "li"})
-    assert any("li" in e.value and "access.toml" in e.value for e in at.error)
+    add_user(published, "zhang", "district_manager", ("D-SH",))
+    at = open_page("kpi_explorer", query={"user": "zhang"})  # a query parameter is no identity
+    assert any("not signed in" in e.value for e in at.error)
     assert not at.dataframe
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 import types
 
 import pandas as pd
 import pytest
 
-from tests.dashboards.conftest import table_with
+from tests.dashboards.conftest import add_user, table_with
 
 
 @pytest.fixture
@@ -44,25 +45,52 @@ def test_matching_page_shows_queue_with_candidates(published, open_page, fake_st
     assert at.text_input(key="crm").value == "C1"  # top candidate suggested
 
 
-def test_matching_page_records_a_confirm_decision(published, open_page, fake_stewardship):
+def test_matching_page_records_a_confirm_decision_as_the_local_account(published, open_page,
+                                                                       fake_stewardship):
+    """Login off, bound to 127.0.0.1: the decision is the local account's, not a typed name."""
     at = open_page("match_review")
-    at.text_input(key="who").input("wang.steward")
+    assert not [t for t in at.text_input if t.key == "who"]  # nobody types who they are
     at.text_input(key="why").input("same hospital, abbreviated")
     at.button[0].click().run()
     assert fake_stewardship == [{
         "kind": "confirm", "source": "flow", "distributor_code": "D001", "buyer_code": "B-77",
-        "raw_name": "上海一院", "crm_customer_id": "C1", "who": "wang.steward",
+        "raw_name": "上海一院", "crm_customer_id": "C1", "who": f"local:{getpass.getuser()}",
         "why": "same hospital, abbreviated"}]
     assert any("next build" in s.value for s in at.success)
     log = table_with(at, "who")
     assert list(log["kind"]) == ["confirm"]
 
 
-def test_matching_page_requires_who(published, open_page, fake_stewardship):
+def test_matching_page_refuses_anonymous_writes_when_reachable_from_other_machines(
+        published, open_page, fake_stewardship):
+    """Login off and listening on every interface: no data and no decision form."""
+    from streamlit import config
+
+    config.set_option("server.address", "0.0.0.0")
     at = open_page("match_review")
-    at.button[0].click().run()
+    assert not at.button and not at.dataframe
+    assert any("other interfaces" in e.value for e in at.error)
     assert fake_stewardship == []
-    assert any("Who" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("role", ["analyst", "sales_ops", "executive"])
+def test_matching_page_only_a_steward_records_decisions(published, open_page, fake_stewardship,
+                                                       monkeypatch, role):
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    add_user(published, "someone", role, password=None)
+    at = open_page("match_review", user="someone")
+    assert table_with(at, "candidates").iloc[0]["raw_name"] == "上海一院"  # sees the queue
+    assert not at.button  # but cannot decide
+    assert any("steward" in i.value for i in at.info)
+
+
+def test_matching_page_records_the_signed_in_steward(published, open_page, fake_stewardship,
+                                                    monkeypatch):
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    add_user(published, "wang.steward", "steward", password=None)
+    at = open_page("match_review", user="wang.steward")
+    at.button[0].click().run()
+    assert [d["who"] for d in fake_stewardship] == ["wang.steward"]
 
 
 def test_matching_page_without_stewardship_module_reads_snapshot(published, open_page,
@@ -82,7 +110,6 @@ def test_matching_page_uses_the_real_stewardship_module_on_the_snapshot(publishe
     at = open_page("match_review")
     queue = table_with(at, "candidates")
     assert list(queue["raw_name"]) == ["上海一院"]
-    at.text_input(key="who").input("wang.steward")
     at.button[0].click().run()
     assert not at.exception
     assert (published / "stewardship" / "decisions.jsonl").read_text(encoding="utf-8").count("上海一院") == 1

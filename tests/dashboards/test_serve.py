@@ -42,3 +42,50 @@ def test_wait_until_ready_gives_up_when_nothing_listens():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert serve.wait_until_ready(port, timeout=0.5) is False
+
+
+def test_server_listens_on_loopback_by_default_without_the_toolbar_export():
+    cmd = serve.server_command(8765)
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--client.disableDataExport") + 1] == "true"
+
+
+def test_server_env_stops_the_server_trusting_x_forwarded_for(settings):
+    assert serve.server_env(settings)["FORWARDED_ALLOW_IPS"] == ""
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3"])
+def test_serve_refuses_other_interfaces_with_login_off(settings, host):
+    with pytest.raises(UsageError, match="login off"):
+        serve.start_server(settings, 8765, host=host)
+
+
+def test_serve_refuses_other_interfaces_with_login_on_but_no_users(settings):
+    settings = replace(settings, access_control=True)
+    with pytest.raises(UsageError, match="no users"):
+        serve.check_binding(settings, "0.0.0.0")
+    (Path(settings.data_dir) / "users.json").parent.mkdir(parents=True, exist_ok=True)
+    (Path(settings.data_dir) / "users.json").write_text(
+        '{"users": {"ops": {"role": "sales_ops", "password_hash": null}}}', encoding="utf-8")
+    serve.check_binding(settings, "0.0.0.0")  # login on and someone can sign in: allowed
+
+
+@pytest.mark.parametrize(("address", "local"), [
+    ("127.0.0.1", True), ("127.0.1.1", True), ("::1", True), ("localhost", True),
+    ("0.0.0.0", False), ("", False), (None, False), ("10.0.0.5", False), ("::", False)])
+def test_is_loopback(address, local):
+    assert serve.is_loopback(address) is local
+
+
+def test_sfe_serve_host_everywhere_with_login_off_exits_2_before_starting(tmp_path, monkeypatch,
+                                                                        capsys):
+    from sfe.cli import main
+
+    for name in ("SFE_CONFIG", "SFE_ACCESS_CONTROL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    started = []
+    monkeypatch.setattr(serve.subprocess, "Popen", lambda *a, **k: started.append(a))
+    assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d")]) == 2
+    assert "refusing to listen on 0.0.0.0 with login off" in capsys.readouterr().err
+    assert started == []

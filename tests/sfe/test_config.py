@@ -58,3 +58,65 @@ def test_a_relative_path_in_the_config_file_is_relative_to_that_file(tmp_path,
     cfg.write_text('data_dir = "wh"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert load_settings(cfg, env={}).data_dir == tmp_path / "conf" / "wh"
+
+@pytest.mark.parametrize("line", ['access_control = "on"', 'access_control = "true"',
+                                  "access_control = 1"])
+def test_a_boolean_setting_that_is_not_a_boolean_is_an_error_naming_the_key(tmp_path, line) -> None:
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sfe\.toml: setting 'access_control'"):
+        load_settings(cfg, env={})
+
+
+def test_a_toml_boolean_loads_as_that_boolean(tmp_path) -> None:
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text("access_control = true\n", encoding="utf-8")
+    assert load_settings(cfg, env={}).access_control is True
+
+
+@pytest.mark.parametrize("text", ["on", "enabled", "2", ""])
+def test_environment_boolean_accepts_only_true_false_words(text) -> None:
+    if text == "":  # an empty variable means "not set"
+        assert load_settings(env={"SFE_ACCESS_CONTROL": text}).access_control is False
+        return
+    with pytest.raises(ConfigError, match="access_control"):
+        load_settings(env={"SFE_ACCESS_CONTROL": text})
+
+
+@pytest.mark.parametrize(("text", "expected"), [("true", True), ("YES", True), ("0", False)])
+def test_environment_boolean_words(text, expected) -> None:
+    assert load_settings(env={"SFE_ACCESS_CONTROL": text}).access_control is expected
+
+
+@pytest.mark.parametrize(("section", "line"), [
+    ("thresholds", "flow_on_time_day = 10.7"),     # was cut to 10
+    ("thresholds", "roi_window_days = true"),      # was 1
+    ("thresholds", 'match_auto_score = "0.9"'),    # a string is not a number in TOML
+    ("smtp", "port = false"),
+    ("smtp", 'use_tls = "no"'),                    # was silently false
+])
+def test_numbers_and_booleans_in_the_file_must_have_their_toml_type(tmp_path, section, line) -> None:
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text(f"[{section}]\n{line}\n", encoding="utf-8")
+    key = line.split(" = ")[0]
+    with pytest.raises(ConfigError, match=rf"\[{section}\]: setting '{key}'"):
+        load_settings(cfg, env={})
+
+
+def test_an_int_is_a_valid_float_and_env_numbers_parse(tmp_path) -> None:
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text("[thresholds]\ndoi_threshold_days = 45\n", encoding="utf-8")
+    s = load_settings(cfg, env={"SFE_SMTP_PORT": "2525"})
+    assert s.thresholds.doi_threshold_days == 45.0 and isinstance(s.thresholds.doi_threshold_days, float)
+    assert s.smtp.port == 2525
+    with pytest.raises(ConfigError, match="port"):
+        load_settings(env={"SFE_SMTP_PORT": "25.5"})
+
+
+def test_trusted_proxies_are_a_list_of_addresses(tmp_path) -> None:
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text('trusted_proxies = ["10.0.0.5", "10.1.0.0/16"]\n', encoding="utf-8")
+    assert load_settings(cfg, env={}).trusted_proxies == ("10.0.0.5", "10.1.0.0/16")
+    cfg.write_text('trusted_proxies = [1]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="trusted_proxies"):
+        load_settings(cfg, env={})
