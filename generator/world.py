@@ -13,6 +13,7 @@ from generator.rand import py_rng
 
 ALIGN_START = date(2023, 1, 1)
 PRODUCT_LINE = "ALL"
+LINE_SPLIT_EVERY = 8  # 1 customer in 8 is aligned by product line
 
 
 def align_start(months: list[date]) -> date:
@@ -79,6 +80,7 @@ class Product:
     min_unit: str
     abbrev: str
     manufacturer: str
+    product_line: str = ""  # 产品线 of an own product; empty for competitors
 
 
 @dataclass
@@ -284,7 +286,8 @@ def build_products(company: str) -> list[Product]:
         spec = f"{d.strength}*{d.count}{d.min_unit}"
         products.append(Product(
             f"P{i + 1:03d}", d.generic, d.brand, spec, d.strength, d.dosage_form, d.count,
-            d.case_size, d.list_price, d.own, d.min_unit, d.abbrev, d.manufacturer or company))
+            d.case_size, d.list_price, d.own, d.min_unit, d.abbrev, d.manufacturer or company,
+            ref.PRODUCT_LINES.get(d.abbrev, "") if d.own else ""))
     return products
 
 
@@ -392,7 +395,22 @@ def build_alignment(seed: int, customers: list[Customer], city_terr, cities, mon
             rows.append((c.crm_id, new, PRODUCT_LINE, move, None))
         else:
             rows.append((c.crm_id, home, PRODUCT_LINE, align_start(months), None))
-    return rows
+    return split_by_line(rows)
+
+
+def split_by_line(rows: list[tuple[str, str, str, date, date | None]]
+                  ) -> list[tuple[str, str, str, date, date | None]]:
+    """Every LINE_SPLIT_EVERY-th customer is aligned by product line (one row per own line, same
+    territory and dates) instead of ALL, so the demo exercises line resolution while every sale
+    still credits the territory _truth expects. Chosen by position: no random draws, so the
+    other output stays byte-identical."""
+    lines = sorted(set(ref.PRODUCT_LINES.values()))
+    customers = list(dict.fromkeys(c for c, *_ in rows))
+    split = {c for i, c in enumerate(customers) if i % LINE_SPLIT_EVERY == LINE_SPLIT_EVERY - 1}
+    out = []
+    for c, t, line, a, b in rows:
+        out.extend([(c, t, each, a, b) for each in lines] if c in split else [(c, t, line, a, b)])
+    return out
 
 
 def build_reps(seed: int, territories: list[Territory], months: list[date]

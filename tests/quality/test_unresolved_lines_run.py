@@ -2,9 +2,10 @@
 no product of the master. `sfe run` must exit 1, publish nothing new, and the failing gate must
 name the lines; before this, every sale was credited to no territory and every gate passed.
 
-A generated inbox (60 customers, 3 months) is run once as generated (every alignment row is
-ALL: it publishes), then a newer customer_alignment file arrives that aligns every customer by
-line 'CV' or '代谢' while products.csv has no product_line column. About two minutes.
+A generated inbox (60 customers, 3 months) is run once as generated (most customers aligned
+ALL, every 8th by the lines CV, 代谢, 消化 of products.csv: it publishes), then a newer
+customer_alignment file arrives that aligns every customer by line 心血管 or 糖尿病, which no
+product has. About two minutes.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ pytestmark = [
 
 
 def _realign_by_unknown_lines(inbox: Path) -> None:
-    """A newer alignment snapshot: the same customers and territories, by line CV or 代谢."""
+    """A newer alignment snapshot: the same customers and territories, by lines of no product."""
     (current,) = sorted((inbox / "master").glob("customer_alignment_*.csv"))
     with current.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert {r["product_line"] for r in rows} == {"ALL"}
-    for i, row in enumerate(rows):
-        row["product_line"] = "CV" if i % 2 else "代谢"
+    customers = list(dict.fromkeys(r["crm_customer_id"] for r in rows))
+    for row in rows:  # products.csv's lines are CV, 代谢 and 消化
+        odd = customers.index(row["crm_customer_id"]) % 2
+        row["product_line"] = "心血管" if odd else "糖尿病"
+    # a customer aligned by three lines keeps one row per period
+    rows = list({tuple(r.values()): r for r in rows}.values())
     newer = inbox / "master" / "customer_alignment_2026-11-15.csv"
     with newer.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -82,4 +86,4 @@ def test_run_with_alignment_lines_naming_no_product_exits_1_and_publishes_nothin
     assert shown["snapshots"] == [published]  # nothing new was written
     status, message = _gate(settings, second, "territory_credit")
     assert status == "fail"
-    assert "CV" in message and "代谢" in message and "line_names_no_product" in message
+    assert "心血管" in message and "糖尿病" in message and "line_names_no_product" in message
