@@ -379,11 +379,12 @@ def territory_of(customer: Customer, city_terr: dict[tuple[str, str], list[str]]
 
 def build_alignment(seed: int, customers: list[Customer], city_terr, cities, months: list[date]
                     ) -> list[tuple[str, str, str, date, date | None]]:
-    """customer → territory, effective-dated; ~4% of customers move territory mid-period."""
+    """customer → territory, effective-dated; ~4% of customers move territory mid-period; some
+    are aligned by product line (by_line)."""
     rng = py_rng(seed, "alignment")
     rows = []
     first, last = months[0], months[-1]
-    for c in customers:
+    for i, c in enumerate(customers):
         home = territory_of(c, city_terr, cities)
         siblings = [t for ids in (v for k, v in city_terr.items() if k[0] == c.province)
                     for t in ids if t != home]
@@ -394,23 +395,25 @@ def build_alignment(seed: int, customers: list[Customer], city_terr, cities, mon
             rows.append((c.crm_id, home, PRODUCT_LINE, align_start(months), move - timedelta(days=1)))
             rows.append((c.crm_id, new, PRODUCT_LINE, move, None))
         else:
-            rows.append((c.crm_id, home, PRODUCT_LINE, align_start(months), None))
-    return split_by_line(rows)
+            rows.extend(by_line(i, (c.crm_id, home, PRODUCT_LINE, align_start(months), None),
+                                siblings))
+    return rows
 
 
-def split_by_line(rows: list[tuple[str, str, str, date, date | None]]
-                  ) -> list[tuple[str, str, str, date, date | None]]:
-    """Every LINE_SPLIT_EVERY-th customer is aligned by product line (one row per own line, same
-    territory and dates) instead of ALL, so the demo exercises line resolution while every sale
-    still credits the territory _truth expects. Chosen by position: no random draws, so the
-    other output stays byte-identical."""
-    lines = sorted(set(ref.PRODUCT_LINES.values()))
-    customers = list(dict.fromkeys(c for c, *_ in rows))
-    split = {c for i, c in enumerate(customers) if i % LINE_SPLIT_EVERY == LINE_SPLIT_EVERY - 1}
-    out = []
-    for c, t, line, a, b in rows:
-        out.extend([(c, t, each, a, b) for each in lines] if c in split else [(c, t, line, a, b)])
-    return out
+def by_line(i: int, row: tuple[str, str, str, date, date | None], siblings: list[str]
+            ) -> list[tuple[str, str, str, date, date | None]]:
+    """Every LINE_SPLIT_EVERY-th customer is aligned by product line: one row per own line in
+    its home territory, or (every other one, when its province has another territory) ALL in
+    the home territory and 代谢 in the first sibling territory, so the demo exercises lines
+    and 'a line beats ALL'. Chosen by position, no random draws: the other files stay
+    byte-identical. The home rows come last, so alignment_on (calls, targets, activities)
+    still sees the home territory."""
+    if i % LINE_SPLIT_EVERY != LINE_SPLIT_EVERY - 1:
+        return [row]
+    c, home, _, a, b = row
+    if siblings and (i // LINE_SPLIT_EVERY) % 2:
+        return [(c, siblings[0], "代谢", a, b), row]
+    return [(c, home, line, a, b) for line in sorted(set(ref.PRODUCT_LINES.values()))]
 
 
 def build_reps(seed: int, territories: list[Territory], months: list[date]
