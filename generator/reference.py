@@ -189,6 +189,11 @@ PRODUCTS: list[ProductDef] = [
                "阿斯利康制药有限公司", "替格瑞洛"),
 ]
 
+# product lines (产品线) of own products, by molecule (the abbreviation); competitors have none
+PRODUCT_LINES = {"阿托伐他汀": "CV", "瑞舒伐他汀": "CV", "氨氯地平": "CV", "缬沙坦": "CV",
+                 "氯吡格雷": "CV", "依折麦布": "CV", "二甲双胍": "代谢", "泮托拉唑": "消化",
+                 "雷贝拉唑": "消化", "奥美拉唑": "消化"}
+
 # a product no distributor should send us: rows with it are quarantined ("unknown product")
 UNKNOWN_PRODUCTS = [("板蓝根颗粒", "10g*20袋", "袋"), ("复方丹参滴丸", "27mg*180丸", "瓶"),
                     ("蒙脱石散", "3g*10袋", "盒")]

@@ -54,9 +54,10 @@ def write_master(out: Path, world: World, months: list[date], files: list[FileRe
           [[h.hcp_id, h.crm_id, h.name, h.department, h.title, h.grade] for h in world.hcps], arrival, files)
     _emit(out, f"master/products_{tag}.csv", "master",
           ["product_id", "generic_name", "brand_name", "spec", "dosage_form", "pack_size", "case_size",
-           "list_price", "is_own"],
+           "list_price", "is_own", "product_line"],
           [[p.product_id, p.generic, p.brand, p.spec, p.dosage_form, p.pack_size, p.case_size,
-            f"{p.list_price:.2f}", int(p.is_own)] for p in world.products], arrival, files)
+            f"{p.list_price:.2f}", int(p.is_own), p.product_line] for p in world.products],
+          arrival, files)
     _emit(out, f"master/distributors_{tag}.csv", "master",
           ["distributor_code", "name", "tier", "province", "city", "flow_required", "aliases"],
           [[d.code, d.name, d.tier, d.province, d.city, int(d.flow_required), "|".join(d.aliases)]

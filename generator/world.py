@@ -13,6 +13,7 @@ from generator.rand import py_rng
 
 ALIGN_START = date(2023, 1, 1)
 PRODUCT_LINE = "ALL"
+LINE_SPLIT_EVERY = 8  # 1 customer in 8 is aligned by product line
 
 
 def align_start(months: list[date]) -> date:
@@ -79,6 +80,7 @@ class Product:
     min_unit: str
     abbrev: str
     manufacturer: str
+    product_line: str = ""  # 产品线 of an own product; empty for competitors
 
 
 @dataclass
@@ -284,7 +286,8 @@ def build_products(company: str) -> list[Product]:
         spec = f"{d.strength}*{d.count}{d.min_unit}"
         products.append(Product(
             f"P{i + 1:03d}", d.generic, d.brand, spec, d.strength, d.dosage_form, d.count,
-            d.case_size, d.list_price, d.own, d.min_unit, d.abbrev, d.manufacturer or company))
+            d.case_size, d.list_price, d.own, d.min_unit, d.abbrev, d.manufacturer or company,
+            ref.PRODUCT_LINES.get(d.abbrev, "") if d.own else ""))
     return products
 
 
@@ -376,11 +379,12 @@ def territory_of(customer: Customer, city_terr: dict[tuple[str, str], list[str]]
 
 def build_alignment(seed: int, customers: list[Customer], city_terr, cities, months: list[date]
                     ) -> list[tuple[str, str, str, date, date | None]]:
-    """customer → territory, effective-dated; ~4% of customers move territory mid-period."""
+    """customer → territory, effective-dated; ~4% of customers move territory mid-period; some
+    are aligned by product line (by_line)."""
     rng = py_rng(seed, "alignment")
     rows = []
     first, last = months[0], months[-1]
-    for c in customers:
+    for i, c in enumerate(customers):
         home = territory_of(c, city_terr, cities)
         siblings = [t for ids in (v for k, v in city_terr.items() if k[0] == c.province)
                     for t in ids if t != home]
@@ -391,8 +395,25 @@ def build_alignment(seed: int, customers: list[Customer], city_terr, cities, mon
             rows.append((c.crm_id, home, PRODUCT_LINE, align_start(months), move - timedelta(days=1)))
             rows.append((c.crm_id, new, PRODUCT_LINE, move, None))
         else:
-            rows.append((c.crm_id, home, PRODUCT_LINE, align_start(months), None))
+            rows.extend(by_line(i, (c.crm_id, home, PRODUCT_LINE, align_start(months), None),
+                                siblings))
     return rows
+
+
+def by_line(i: int, row: tuple[str, str, str, date, date | None], siblings: list[str]
+            ) -> list[tuple[str, str, str, date, date | None]]:
+    """Every LINE_SPLIT_EVERY-th customer is aligned by product line: one row per own line in
+    its home territory, or (every other one, when its province has another territory) ALL in
+    the home territory and 代谢 in the first sibling territory, so the demo exercises lines
+    and 'a line beats ALL'. Chosen by position, no random draws: the other files stay
+    byte-identical. The home rows come last, so alignment_on (calls, targets, activities)
+    still sees the home territory."""
+    if i % LINE_SPLIT_EVERY != LINE_SPLIT_EVERY - 1:
+        return [row]
+    c, home, _, a, b = row
+    if siblings and (i // LINE_SPLIT_EVERY) % 2:
+        return [(c, siblings[0], "代谢", a, b), row]
+    return [(c, home, line, a, b) for line in sorted(set(ref.PRODUCT_LINES.values()))]
 
 
 def build_reps(seed: int, territories: list[Territory], months: list[date]

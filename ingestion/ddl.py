@@ -71,8 +71,22 @@ def all_ddl() -> list[str]:
     return [REGISTRY_DDL, QUARANTINE_DDL, *(raw_table_ddl(s) for s in ALL_SOURCES)]
 
 
+def add_missing_columns(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """A warehouse created before a field was added to a source gets the column (NULL in old rows),
+    so `insert ... by name` keeps working without a rebuild from scratch."""
+    schema, table = source.table.split(".")
+    have = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ?", [schema, table]).fetchall()}
+    for f in source.fields:
+        if f.name not in have:
+            con.execute(f"alter table {source.table} add column {f.name} {SQL_TYPES[f.kind]}")
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for statement in all_ddl():
         con.execute(statement)
     for statement in REGISTRY_MIGRATIONS:
         con.execute(statement)
+    for source in ALL_SOURCES:
+        add_missing_columns(con, source)

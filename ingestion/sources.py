@@ -50,7 +50,7 @@ MASTER = {
              F("department"), F("title"), F("grade")),
     "products": (F("product_id", required=True), F("generic_name", required=True), F("brand_name"),
                  F("spec"), F("dosage_form"), F("pack_size", "int"), F("case_size", "int"),
-                 F("list_price", "number"), F("is_own", "bool")),
+                 F("list_price", "number"), F("is_own", "bool"), F("product_line")),
     "distributors": (F("distributor_code", required=True), F("name", required=True), F("tier", "int"),
                      F("province"), F("city"), F("flow_required", "bool"), F("aliases")),
     "territories": (F("territory_id", required=True), F("parent_id"), F("level"),

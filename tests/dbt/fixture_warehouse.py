@@ -32,7 +32,8 @@ create table raw.master__hcps (file_id bigint, source_row integer, sheet varchar
   title varchar, grade varchar);
 create table raw.master__products (file_id bigint, source_row integer, sheet varchar,
   snapshot_date date, product_id varchar, generic_name varchar, brand_name varchar, spec varchar,
-  dosage_form varchar, pack_size integer, case_size integer, list_price double, is_own boolean);
+  dosage_form varchar, pack_size integer, case_size integer, list_price double, is_own boolean,
+  product_line varchar);
 create table raw.master__distributors (file_id bigint, source_row integer, sheet varchar,
   snapshot_date date, distributor_code varchar, name varchar, tier integer, province varchar,
   city varchar, flow_required boolean, aliases varchar);
@@ -119,8 +120,8 @@ def create_fixture(path: Path) -> Path:
             (M, 4, None, SNAP, "H3", "C4", "王医生", "内科", "主任", "C"),
         ])
         _rows(con, "raw.master__products", [
-            (M, 2, None, SNAP, "P1", "阿托伐他汀钙片", "康立", "10mg*10片", "片剂", 10, 20, 100.0, True),
-            (M, 3, None, SNAP, "P2", "瑞舒伐他汀钙片", "竞品", "10mg*7片", "片剂", 7, 50, 50.0, False),
+            (M, 2, None, SNAP, "P1", "阿托伐他汀钙片", "康立", "10mg*10片", "片剂", 10, 20, 100.0, True, None),
+            (M, 3, None, SNAP, "P2", "瑞舒伐他汀钙片", "竞品", "10mg*7片", "片剂", 7, 50, 50.0, False, None),
         ])
         _rows(con, "raw.master__distributors", [
             (M, 2, None, SNAP, "DA", "国药控股北京", 1, "北京", "北京", True, "国控北京"),

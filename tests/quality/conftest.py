@@ -110,8 +110,7 @@ def build_clean_marts(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"insert into marts.kpi_coverage values ('{month}', 'T1', 'P1', 10, 6, 0.6)")
         con.execute(f"""insert into marts.kpi_call_activity values
             ('{month}', 'R1', 'T1', 20, 15, 60, 70, 0.75, 3.5, 0.8, 0.9)""")
-    con.execute("""insert into marts.scorecard_weekly values
-        (date '2026-10-26', 'RG1', 10000, 9000, 0.11, 0.9, 0.95, 0.6, 0.8, 1.0, 0, 'unchecked')""")
+    add_reconciled_marts(con)
     con.execute("""insert into marts.map_customer_source values
         ('flow', 'D1', '北医三院', '北医三院', 'C1', 'auto', 'alias', 0.97),
         ('flow', 'D1', '昌平医药', '昌平医药', null, 'unmatched', 'distributor', null)""")
@@ -120,6 +119,10 @@ def build_clean_marts(con: duckdb.DuckDBPyConnection) -> None:
          null, 'L1', null, 100, 'box', '盒', 30, 3000, 'sale'),
         (1, 3, null, 'D1', date '2026-10-12', 'B01', '北医三院', null, '阿莫西林', '0.25g*24',
          null, 'L1', null, -5, 'box', '盒', 30, -150, 'return')""")
+    for i, month in enumerate(MONTHS[:-1]):  # every month of the facts has raw flow behind it
+        con.execute(f"""insert into raw.flow__lines values (1, {20 + i}, null, 'D1',
+            date '{month}-10', 'B01', '北医三院', null, '阿莫西林', '0.25g*24', null, 'L1', null,
+            100, 'box', '盒', 30, 3000, 'sale')""")
     con.execute("""insert into quarantine.rows values
         (1, 'flow', 'D1', 9, null, 'unparseable date', 'sale_date', '{"日期": "2026-13-45"}',
          timestamp '2026-11-01 09:00:00')""")
@@ -149,6 +152,44 @@ def record_dbt_build(settings: Settings, results: list[dict[str, Any]], *, build
     finally:
         con.close()
     return path
+
+
+# The marts the reconciliation gates compare with fct_sell_out, consistent with it: every month
+# T1 (region RG1) is credited P1 3000 + 3000 + 1500 = 7500 and P2 2000 + 2000 = 4000, all on
+# the 10th, so the scorecard's week holding the 10th shows 11500 for RG1.
+RECONCILED = """
+create or replace table marts.dim_territory (territory_id varchar, name varchar, level varchar,
+    territory_path varchar, region_id varchar, district_id varchar, parent_id varchar);
+create or replace table marts.kpi_target_achievement (month varchar, territory_id varchar,
+    product_id varchar, target_amount double, actual_amount double, achievement_rate double,
+    ytd_target_amount double, ytd_actual_amount double, ytd_achievement_rate double);
+create or replace table marts.bridge_customer_territory (crm_customer_id varchar,
+    territory_id varchar, product_line varchar, valid_from date, valid_to date,
+    products_named bigint);
+create or replace table marts.fct_sell_out_uncredited (sale_date date, month varchar,
+    distributor_code varchar, crm_customer_id varchar, raw_buyer_name varchar,
+    product_id varchar, product_line varchar, qty_boxes double, amount double,
+    source_file varchar, source_row integer, sell_out_line_id varchar, reason varchar,
+    alignment_lines varchar, unresolved_lines varchar);
+insert into marts.dim_territory values ('RG1', '华北大区', 'region', 'RG1', 'RG1', null, null),
+    ('T1', '海淀片', 'territory', 'RG1/T1', 'RG1', null, 'RG1');
+insert into marts.bridge_customer_territory values
+    ('C1', 'T1', 'ALL', date '2026-01-01', null, 2), ('C2', 'T1', 'ALL', date '2026-01-01', null, 2),
+    ('C3', 'T1', 'ALL', date '2026-01-01', null, 2);
+"""
+
+
+def add_reconciled_marts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(RECONCILED)
+    for month in MONTHS:
+        day10 = dt.date.fromisoformat(f"{month}-10")
+        week_start = day10 - dt.timedelta(days=day10.weekday())
+        for territory in ("T1", "RG1"):
+            con.execute(f"""insert into marts.kpi_target_achievement values
+                ('{month}', '{territory}', 'P1', 10000, 7500, 0.75, null, null, null),
+                ('{month}', '{territory}', 'P2', 5000, 4000, 0.8, null, null, null)""")
+        con.execute(f"""insert into marts.scorecard_weekly values (date '{week_start}', 'RG1',
+            11500, null, null, 0.9, 0.95, 0.6, 0.8, 1.0, 0, 'unchecked')""")
 
 
 @pytest.fixture

@@ -52,6 +52,18 @@ PLANTED: dict[str, str] = {
             'C3', '昌平区医院', 'P2', 30, 600, 'T1', 'f3.csv', 99, null)""",
     "kpi_rates_out_of_bounds": """
         update marts.kpi_coverage set coverage_rate = 1.5 where month = '2026-08'""",
+    # reconciliations (more cases in test_reconciliation_gates.py)
+    "territory_credit": """
+        update marts.fct_sell_out set territory_id = null
+        where month = '2026-10' and distributor_code = 'D2'""",
+    "achievement_reconciles": """
+        update marts.kpi_target_achievement set actual_amount = 2 * actual_amount
+        where month = '2026-09' and territory_id = 'RG1' and product_id = 'P1'""",
+    "scorecard_reconciles": """
+        update marts.scorecard_weekly set sell_out_amount = 0
+        where week_start = date '2026-10-05'""",
+    "facts_cover_raw_months": """
+        delete from marts.fct_sell_out where month = '2026-10'""",
 }
 
 

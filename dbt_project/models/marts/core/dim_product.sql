@@ -13,7 +13,8 @@ final as (
         is_own,
         dosage_form,
         case_size,
-        list_price
+        list_price,
+        product_line
     from products
 )
 

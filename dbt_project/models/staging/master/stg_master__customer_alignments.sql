@@ -12,7 +12,7 @@ renamed as (
     select
         cast(crm_customer_id as {{ dbt.type_string() }}) as crm_customer_id,
         cast(territory_id as {{ dbt.type_string() }}) as territory_id,
-        coalesce(nullif(product_line, ''), 'all') as product_line,
+        {{ normalise_alignment_line('product_line') }} as product_line,
         cast(valid_from as date) as valid_from,
         cast(valid_to as date) as valid_to,
         snapshot_date

@@ -18,6 +18,7 @@ renamed as (
         cast(case_size as integer) as case_size,
         cast(list_price as double) as list_price,
         cast(is_own as boolean) as is_own,
+        {{ normalise_label('product_line') }} as product_line,
         snapshot_date
     from latest
 )
