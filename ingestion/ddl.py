@@ -63,6 +63,15 @@ def all_ddl() -> list[str]:
     return [REGISTRY_DDL, QUARANTINE_DDL, *(raw_table_ddl(s) for s in ALL_SOURCES)]
 
 
+def added_columns_ddl(source: Source) -> list[str]:
+    """A warehouse created before a field existed (distributors' region_id) gains it, NULL in old rows."""
+    return [f"alter table {source.table} add column if not exists {f.name} {SQL_TYPES[f.kind]}"
+            for f in source.fields]
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for statement in all_ddl():
         con.execute(statement)
+    for source in ALL_SOURCES:
+        for statement in added_columns_ddl(source):
+            con.execute(statement)

@@ -101,8 +101,14 @@ def test_flow_completeness_expects_every_flow_required_distributor(warehouse, co
     (master,) = (inbox / "master").glob("distributors*.csv")
     required = sum(1 for r in _csv(master) if r["flow_required"] == "1")
     expected = {r[0] for r in con.execute(
-        "select expected from marts.kpi_flow_completeness where is_total").fetchall()}
+        "select sum(expected) from marts.kpi_flow_completeness group by month").fetchall()}
     assert expected == {required}
+    # each required distributor counts in exactly one region, or (region_source 'none') in none
+    no_region = con.execute("select count(*) from marts.dim_distributor "
+                            "where flow_required and region_source = 'none'").fetchone()[0]
+    by_region = {r[0] for r in con.execute(
+        "select sum(expected) from marts.kpi_flow_completeness_region group by month").fetchall()}
+    assert by_region == {required - no_region}
 
 
 def test_nation_ytd_target_equals_the_target_files(warehouse, con):
