@@ -689,6 +689,34 @@ def late_distributors(month: str | None = None, settings: Settings | None = None
     return late
 
 
+def flow_completeness_by_region(month: str, settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_flow_completeness_region for one month, by region name; for a user who sees every
+    region, a last row for the nation made of the sums of the regions' counts (the mart holds
+    no nation row: one grain per table)."""
+    settings = settings or get_settings()
+    _require("marts.kpi_flow_completeness_region", settings)
+    where, params = scope_clause("f.region_id", settings=settings)
+    nation = "" if where != "true" else """
+        union all
+        select null, '全国 Nation', sum(expected), sum(received), sum(on_time),
+               sum(received) / nullif(sum(expected), 0), sum(on_time) / nullif(sum(expected), 0),
+               sum(matched_terminal_qty_boxes) / nullif(sum(terminal_qty_boxes), 0),
+               null, null, true
+        from regions having count(*) > 0"""
+    names = ("left join marts.dim_territory t on t.territory_id = f.region_id"
+             if "marts.dim_territory" in _tables(settings) else "")
+    name = "coalesce(t.name, f.region_id)" if names else "f.region_id"
+    return run(f"""
+        with regions as (
+            select f.*, {name} as region_name from marts.kpi_flow_completeness_region f {names}
+            where {where} and f.month = ?)
+        select region_id, region_name, expected, received, on_time, completeness_rate,
+               on_time_rate, match_rate, terminal_qty_boxes, matched_terminal_qty_boxes,
+               false as is_nation
+        from regions{nation}
+        order by is_nation, region_id""", [*params, month], settings=settings)
+
+
 # -- data quality ------------------------------------------------------------------------------------
 
 _GATE_COLUMNS = ["run_id", "check_name", "severity", "status", "failing_rows", "message",

@@ -13,8 +13,9 @@ import numpy as np
 from generator.delivery import FileRecord
 from generator.economy import KIND_CUSTOMER, Economy, month_end
 from generator.calls import alignment_on
+from generator import reference as ref
 from generator.rand import py_rng
-from generator.world import World
+from generator.world import Distributor, World
 from generator.writers import set_arrival, write_csv_rows
 
 
@@ -30,6 +31,12 @@ def _emit(out: Path, rel: str, kind: str, header: list[str], rows: list, arrival
     n = write_csv_rows(path, header, rows)
     set_arrival(path, arrival)
     files.append(FileRecord(rel, kind, "loaded", n, 0, note, arrival))
+
+
+def _given_region(d: Distributor) -> str:
+    """A tier-1 house's master names its province's region; tier-2 leave it empty so the warehouse
+    derives it from their sales (sources.md). No random draw: every other file stays the same."""
+    return ref.GEO[d.province][1] if d.tier == 1 and d.province in ref.GEO else ""
 
 
 def write_master(out: Path, world: World, months: list[date], files: list[FileRecord]) -> None:
@@ -59,9 +66,10 @@ def write_master(out: Path, world: World, months: list[date], files: list[FileRe
             f"{p.list_price:.2f}", int(p.is_own), p.product_line] for p in world.products],
           arrival, files)
     _emit(out, f"master/distributors_{tag}.csv", "master",
-          ["distributor_code", "name", "tier", "province", "city", "flow_required", "aliases"],
-          [[d.code, d.name, d.tier, d.province, d.city, int(d.flow_required), "|".join(d.aliases)]
-           for d in world.distributors], arrival, files)
+          ["distributor_code", "name", "tier", "province", "city", "flow_required", "aliases",
+           "region_id"],
+          [[d.code, d.name, d.tier, d.province, d.city, int(d.flow_required), "|".join(d.aliases),
+            _given_region(d)] for d in world.distributors], arrival, files)
     _emit(out, f"master/territories_{tag}.csv", "master", ["territory_id", "parent_id", "level", "name"],
           [[t.territory_id, t.parent_id, t.level, t.name] for t in world.territories], arrival, files)
     _emit(out, f"master/customer_alignment_{tag}.csv", "master",

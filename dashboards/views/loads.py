@@ -62,6 +62,21 @@ try:
                                     "rows": "行数 Rows",
                                     "match_rate": st.column_config.NumberColumn(
                                         "匹配率 Match rate", format="percent")})
+    st.caption("按大区流向回收率 Flow completeness by region (全国 = 各大区合计 Nation = sum of regions)")
+    by_region = data.flow_completeness_by_region(month)
+    st.dataframe(by_region[["region_name", "expected", "received", "completeness_rate",
+                            "on_time", "on_time_rate", "match_rate"]],
+                 hide_index=True, key="region_completeness_table",
+                 column_config={
+                     "region_name": "大区 Region",
+                     "expected": "应交经销商 Distributors expected",
+                     "received": "已交 Sent", "on_time": "按时交 Sent on time",
+                     "completeness_rate": st.column_config.NumberColumn(
+                         "流向回收率 Completeness", format="percent"),
+                     "on_time_rate": st.column_config.NumberColumn("按时率 On-time rate",
+                                                                   format="percent"),
+                     "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
+                                                                 format="percent")})
 except data.DataUnavailable as exc:
     unavailable(exc)
 

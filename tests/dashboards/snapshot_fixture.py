@@ -72,11 +72,12 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('P9', '瑞舒伐他汀钙片', '竞品', '10mg*7片', 7, false)""")
 
     con.execute("""create table marts.dim_distributor (distributor_code varchar, name varchar,
-        tier integer, province varchar, flow_required boolean)""")
+        tier integer, province varchar, flow_required boolean, region_id varchar,
+        region_source varchar, given_region varchar)""")
     con.execute("""insert into marts.dim_distributor values
-        ('D001', '上海医药分销', 1, '上海', true),
-        ('D002', '广州医药', 1, '广东', true),
-        ('D003', '南京医药', 2, '江苏', true)""")
+        ('D001', '上海医药分销', 1, '上海', true, 'R-E', 'derived', null),
+        ('D002', '广州医药', 1, '广东', true, 'R-S', 'derived', null),
+        ('D003', '南京医药', 2, '江苏', true, 'R-E', 'given', '华东大区 East')""")
 
     con.execute("""create table marts.bridge_customer_territory (crm_customer_id varchar,
         territory_id varchar, product_line varchar, valid_from date, valid_to date)""")
@@ -148,15 +149,26 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('2026-10', 'D003', 'P1', 40, 0, null, null, null, null, null),
         ('2026-09', 'D001', 'P1', 90, 70, 60, 100, 100, 0, 50.0)""")
 
+    # one row per distributor and month (no totals); regions: D001, D003 → R-E, D002 → R-S
     con.execute("""create table marts.kpi_flow_completeness (month varchar,
-        distributor_code varchar, expected boolean, received boolean,
-        first_received_at timestamp, on_time boolean, rows integer, matched_rows integer,
-        match_rate double, quarantined_rows integer)""")
+        distributor_code varchar, expected bigint, received bigint,
+        first_received_at timestamp, on_time bigint, rows bigint, matched_rows bigint,
+        match_rate double, quarantined_rows bigint, received_rate double, on_time_rate double,
+        terminal_qty_boxes double, matched_terminal_qty_boxes double)""")
     con.execute("""insert into marts.kpi_flow_completeness values
-        ('2026-10', 'D001', true, true, '2026-11-05 09:00', true, 1200, 1150, 0.96, 4),
-        ('2026-10', 'D002', true, true, '2026-11-14 16:30', false, 800, 700, 0.88, 0),
-        ('2026-10', 'D003', true, false, null, false, 0, 0, null, 0),
-        ('2026-09', 'D001', true, true, '2026-10-06 10:00', true, 1100, 1050, 0.95, 2)""")
+        ('2026-10', 'D001', 1, 1, '2026-11-05 09:00', 1, 1200, 1150, 0.96, 4, 1, 1, 1000, 960),
+        ('2026-10', 'D002', 1, 1, '2026-11-14 16:30', 0, 800, 700, 0.88, 0, 1, 0, 500, 440),
+        ('2026-10', 'D003', 1, 0, null, 0, 0, 0, null, 0, 0, 0, 0, 0),
+        ('2026-09', 'D001', 1, 1, '2026-10-06 10:00', 1, 1100, 1050, 0.95, 2, 1, 1, 1000, 950)""")
+    # the sums of those rows by region: October R-E 1 of 2 sent (on time), R-S 1 of 1 (late)
+    con.execute("""create table marts.kpi_flow_completeness_region (month varchar,
+        region_id varchar, expected bigint, received bigint, on_time bigint,
+        completeness_rate double, on_time_rate double, match_rate double,
+        terminal_qty_boxes double, matched_terminal_qty_boxes double)""")
+    con.execute("""insert into marts.kpi_flow_completeness_region values
+        ('2026-10', 'R-E', 2, 1, 1, 0.5, 0.5, 0.96, 1000, 960),
+        ('2026-10', 'R-S', 1, 1, 0, 1.0, 0.0, 0.88, 500, 440),
+        ('2026-09', 'R-E', 1, 1, 1, 1.0, 1.0, 0.95, 1000, 950)""")
 
     con.execute("""create table marts.map_customer_source (source varchar,
         distributor_code varchar, source_key varchar, raw_name varchar, crm_customer_id varchar,

@@ -46,6 +46,16 @@ def test_access_on_limits_to_the_users_subtree(settings):
     assert data.scope_clause("x", settings=settings, scoped=False) == ("true", [])
 
 
+def test_region_flow_completeness_has_no_nation_row_for_a_user_who_sees_one_region(
+        settings, monkeypatch):
+    build_snapshot(settings.published_db)
+    settings = replace(settings, access_control=True)
+    (settings.data_dir / "access.toml").write_text('[users]\nli = "R-S"\n', encoding="utf-8")
+    monkeypatch.setattr(data, "current_user", lambda: "li")
+    df = data.flow_completeness_by_region("2026-10", settings)
+    assert list(df["region_id"]) == ["R-S"]  # R-S's own row; a nation row would be all regions
+
+
 def test_children_walk_the_hierarchy(settings, monkeypatch):
     build_snapshot(settings.published_db)
     monkeypatch.setattr(data, "get_settings", lambda: settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.dashboards.conftest import metrics, table_with
 
 
@@ -25,6 +27,23 @@ def test_loads_page_lists_late_and_missing_distributors(published, open_page):
     assert set(late.index) == {"D002", "D003"}
     assert late.loc["D003", "problem"].startswith("missing")
     assert late.loc["D002", "problem"].startswith("late")
+
+
+def test_loads_page_shows_each_regions_completeness_and_the_nation_from_counts(
+        published, open_page):
+    """October: 华东 1 of 2 sent, 华南 1 of 1 (late); the nation is 2 of 3, on time 1 of 3,
+    matched (960 + 440) / (1000 + 500) boxes, not an average of the regions' rates."""
+    at = open_page("loads")
+    table = table_with(at, "completeness_rate").set_index("region_name")
+    assert list(table.index) == ["华东大区 East", "华南大区 South", "全国 Nation"]
+    assert table.loc["华东大区 East", "completeness_rate"] == 0.5
+    assert table.loc["华南大区 South", "completeness_rate"] == 1.0
+    nation = table.loc["全国 Nation"]
+    assert (nation["expected"], nation["received"], nation["on_time"]) == (3, 2, 1)
+    assert nation["completeness_rate"] == pytest.approx(2 / 3)
+    assert nation["on_time_rate"] == pytest.approx(1 / 3)
+    assert nation["match_rate"] == pytest.approx(1400 / 1500)
+    assert "ALL" not in set(table_with(at, "problem")["distributor_code"])
 
 
 def test_loads_page_counts_quarantined_rows_by_reason(published, open_page):

@@ -7,7 +7,8 @@ territories  N1 (nation) > R1 (region) > D1 (district) > T1, T2 (territories)
 customers    C1 hospital 三甲 (T1) · C2 hospital 二甲 (T1, realigned to T2 on 2026-02-15)
              C3 pharmacy (T2) · C4 hospital 三乙 (T2)
 products     P1 own (10 min units per box, 20 boxes per case, list price 100) · P2 competitor
-distributors DA tier 1 and DB tier 2 must send flow; DC need not
+distributors DA tier 1 and DB tier 2 must send flow; DC need not (region: DA derived R1, DB
+             given as 华北大区 = R1, DC none)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ create table raw.master__products (file_id bigint, source_row integer, sheet var
   product_line varchar);
 create table raw.master__distributors (file_id bigint, source_row integer, sheet varchar,
   snapshot_date date, distributor_code varchar, name varchar, tier integer, province varchar,
-  city varchar, flow_required boolean, aliases varchar);
+  city varchar, flow_required boolean, aliases varchar, region_id varchar);
 create table raw.master__territories (file_id bigint, source_row integer, sheet varchar,
   snapshot_date date, territory_id varchar, parent_id varchar, level varchar, name varchar);
 create table raw.master__customer_alignment (file_id bigint, source_row integer, sheet varchar,
@@ -124,9 +125,10 @@ def create_fixture(path: Path) -> Path:
             (M, 3, None, SNAP, "P2", "瑞舒伐他汀钙片", "竞品", "10mg*7片", "片剂", 7, 50, 50.0, False, None),
         ])
         _rows(con, "raw.master__distributors", [
-            (M, 2, None, SNAP, "DA", "国药控股北京", 1, "北京", "北京", True, "国控北京"),
-            (M, 3, None, SNAP, "DB", "北京二级商", 2, "北京", "北京", True, None),
-            (M, 4, None, SNAP, "DC", "天津一级商", 1, "天津", "天津", False, None),
+            # region: DA's is derived from its sales (R1), DB's given by name, DC has none
+            (M, 2, None, SNAP, "DA", "国药控股北京", 1, "北京", "北京", True, "国控北京", None),
+            (M, 3, None, SNAP, "DB", "北京二级商", 2, "北京", "北京", True, None, "华北大区"),
+            (M, 4, None, SNAP, "DC", "天津一级商", 1, "天津", "天津", False, None, None),
         ])
         _rows(con, "raw.master__territories", [
             (M, 2, None, SNAP, "N1", None, "nation", "全国"),

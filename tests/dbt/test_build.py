@@ -58,6 +58,8 @@ KPI_COLUMNS: dict[str, list[str]] = {
     "kpi_flow_completeness": ["month", "distributor_code", "expected", "received",
                               "first_received_at", "on_time", "rows", "matched_rows",
                               "match_rate", "quarantined_rows"],
+    "kpi_flow_completeness_region": ["month", "region_id", "expected", "received", "on_time",
+                                     "completeness_rate", "on_time_rate", "match_rate"],
     "kpi_customer_grade": ["quarter", "crm_customer_id", "score", "grade"],
     "kpi_tender": ["province", "batch", "generic_name", "spec", "bids", "wins", "win_rate",
                    "own_win_price", "lowest_winning_price", "price_gap"],
@@ -201,7 +203,33 @@ def test_flow_completeness_received_on_time_and_match_rate(con):
     assert one(con, q, ["2026-01", "DA"]) == (1, 1, 1, 4, 2, 1.0, 2)
     assert one(con, q, ["2026-02", "DA"]) == (1, 1, 0, 4, 3, 0.8, 0)  # arrived 12 March: late
     assert one(con, q, ["2026-02", "DB"]) == (1, 0, 0, 0, 0, None, 0)
-    assert one(con, q, ["2026-02", "ALL"])[:3] == (2, 1, 0)
+
+
+def test_flow_completeness_has_one_row_per_distributor_and_no_total_rows(con):
+    codes = {r[0] for r in con.execute(
+        "select distinct distributor_code from marts.kpi_flow_completeness").fetchall()}
+    assert codes == {"DA", "DB"}  # DC need not send and sent nothing
+    cols = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'marts' and table_name = 'kpi_flow_completeness'").fetchall()}
+    assert "is_total" not in cols
+
+
+def test_distributor_region_given_by_name_derived_from_sales_or_none(con):
+    rows = con.execute("select distributor_code, region_id, region_source, given_region "
+                       "from marts.dim_distributor order by 1").fetchall()
+    assert rows == [("DA", "R1", "derived", None), ("DB", "R1", "given", "华北大区"),
+                    ("DC", None, "none", None)]
+
+
+def test_flow_completeness_region_sums_its_distributors_counts(con):
+    """February in R1: DA late, DB missing → 1 of 2 received, 0 on time; DA's terminal boxes
+    4 + 6 + |-2| matched, 3 (the clinic) not → 12 / 15."""
+    row = one(con, "select expected, received, on_time, completeness_rate, on_time_rate, "
+                   "match_rate from marts.kpi_flow_completeness_region "
+                   "where month = '2026-02' and region_id = 'R1'")
+    assert row[:5] == (2, 1, 0, 0.5, 0.0)
+    assert row[5] == pytest.approx(12 / 15)
 
 
 def test_customer_grade_by_cumulative_score_share(con):
@@ -235,6 +263,9 @@ def test_scorecard_has_region_rows_marked_unchecked(con):
     mtd = one(con, "select sell_out_amount, mtd_achievement_rate from marts.scorecard_weekly "
                    "where week_start = '2026-01-05'")
     assert mtd[0] == 1000.0 and mtd[1] == pytest.approx(1000 / 1500)
+    # the week of 2 March reads February's flow: R1's own 1 of 2
+    assert one(con, "select flow_completeness_rate from marts.scorecard_weekly "
+                    "where week_start = '2026-03-02'") == (0.5,)
 
 
 def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path):

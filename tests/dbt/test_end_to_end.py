@@ -101,8 +101,35 @@ def test_flow_completeness_expects_every_flow_required_distributor(warehouse, co
     (master,) = (inbox / "master").glob("distributors*.csv")
     required = sum(1 for r in _csv(master) if r["flow_required"] == "1")
     expected = {r[0] for r in con.execute(
-        "select expected from marts.kpi_flow_completeness where is_total").fetchall()}
+        "select sum(expected) from marts.kpi_flow_completeness group by month").fetchall()}
     assert expected == {required}
+    # each required distributor counts in exactly one region, or (region_source 'none') in none
+    no_region = con.execute("select count(*) from marts.dim_distributor "
+                            "where flow_required and region_source = 'none'").fetchone()[0]
+    by_region = {r[0] for r in con.execute(
+        "select sum(expected) from marts.kpi_flow_completeness_region group by month").fetchall()}
+    assert by_region == {required - no_region}
+
+
+def test_distributor_regions_given_by_tier1_and_derived_for_tier2_match_their_province(
+        warehouse, con):
+    """The generator names a tier-1 house's region and leaves tier-2 empty; a tier-2 house sells
+    in its own province, so the region derived from its sales is its province's region. A tier-2
+    house none of whose buyers matched (so nothing is credited to a territory) has none."""
+    from generator.reference import GEO
+
+    _, inbox, _ = warehouse
+    (master,) = (inbox / "master").glob("distributors*.csv")
+    credited = {r[0] for r in con.execute("select distinct distributor_code from "
+                                          "marts.fct_sell_out where territory_id is not null"
+                                          ).fetchall()}
+    expected = {r["distributor_code"]: (GEO[r["province"]][1], "given") if r["tier"] == "1"
+                else (GEO[r["province"]][1], "derived") if r["distributor_code"] in credited
+                else (None, "none")
+                for r in _csv(master)}
+    got = {r[0]: (r[1], r[2]) for r in con.execute(
+        "select distributor_code, region_id, region_source from marts.dim_distributor").fetchall()}
+    assert got == expected
 
 
 def test_nation_ytd_target_equals_the_target_files(warehouse, con):

@@ -20,7 +20,7 @@ SYSTEM_HEADERS = {
     "master/customers_": "crm_customer_id,name,customer_type,level,province,city,district,address,beds,potential",
     "master/hcps_": "hcp_id,crm_customer_id,name,department,title,grade",
     "master/products_": "product_id,generic_name,brand_name,spec,dosage_form,pack_size,case_size,list_price,is_own,product_line",
-    "master/distributors_": "distributor_code,name,tier,province,city,flow_required,aliases",
+    "master/distributors_": "distributor_code,name,tier,province,city,flow_required,aliases,region_id",
     "master/territories_": "territory_id,parent_id,level,name",
     "master/customer_alignment_": "crm_customer_id,territory_id,product_line,valid_from,valid_to",
     "master/rep_assignments_": "rep_id,rep_name,territory_id,valid_from,valid_to",

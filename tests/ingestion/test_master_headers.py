@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import duckdb
 import openpyxl
 import pytest
 
@@ -113,6 +114,35 @@ def test_chinese_header_distributors_tier_and_flags(put, ingest, query):
         ("D002", "北京医药股份有限公司", 2, "北京", "北京", False, None),
         ("D003", "华润医药商业集团", 1, "北京", "北京", True, "华润商业"),
     ]
+
+
+def test_distributor_region_under_its_chinese_header_loads_as_written(put, ingest, query):
+    """大区 (code or name) and 所属大区 both land in region_id; an empty cell is NULL (derived later)."""
+    rows = [["D001", "国药控股北京有限公司", "R01"], ["D002", "北京医药股份有限公司", "华北大区"],
+            ["D003", "华润医药商业集团", ""]]
+    put("master/distributors_2026-10-31.csv", _csv(["经销商编码", "经销商名称", "大区"], rows))
+    _loaded(ingest(), "master/distributors_2026-10-31.csv", 3)
+    assert query("select distributor_code, region_id from raw.master__distributors order by 1") == [
+        ("D001", "R01"), ("D002", "华北大区"), ("D003", None)]
+    assert synonyms_for(next(s for s in MASTERS if s.entity == "distributors"))["所属大区"] \
+        == "region_id"
+
+
+def test_a_warehouse_from_before_region_id_gains_the_column_on_the_next_ingest(
+        settings, put, ingest, query):
+    settings.working_db.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.working_db))
+    con.execute("create schema raw")
+    con.execute("create table raw.master__distributors (file_id bigint, source_row integer, "
+                "sheet varchar, snapshot_date date, distributor_code varchar, name varchar, "
+                "tier integer, province varchar, city varchar, flow_required boolean, "
+                "aliases varchar)")
+    con.close()
+    put("master/distributors_2026-10-31.csv", _csv(["经销商编码", "经销商名称", "所属大区"],
+                                                   [["D001", "国药控股北京有限公司", "R01"]]))
+    _loaded(ingest(), "master/distributors_2026-10-31.csv", 1)
+    assert query("select distributor_code, region_id from raw.master__distributors") == [
+        ("D001", "R01")]
 
 
 def test_chinese_header_products_is_own(put, ingest, query):

@@ -33,7 +33,8 @@ create schema if not exists matching;
 create or replace table marts.dim_product (product_id varchar, generic_name varchar,
     brand_name varchar, spec varchar, pack_size integer, is_own boolean);
 create or replace table marts.dim_distributor (distributor_code varchar, name varchar,
-    tier integer, province varchar, flow_required boolean);
+    tier integer, province varchar, flow_required boolean, region_id varchar,
+    region_source varchar, given_region varchar);
 create or replace table marts.fct_sell_out (sale_date date, month varchar,
     distributor_code varchar, buyer_kind varchar, crm_customer_id varchar,
     raw_buyer_name varchar, product_id varchar, qty_boxes double, amount double,
@@ -81,8 +82,9 @@ def build_clean_marts(con: duckdb.DuckDBPyConnection) -> None:
                 "('P1', '阿莫西林', 'AmoxA', '0.25g*24', 24, true), "
                 "('P2', '头孢克肟', 'CefB', '0.1g*6', 6, true)")
     con.execute("insert into marts.dim_distributor values "
-                "('D1', '国药北京', 1, '北京', true), ('D2', '华润北京', 1, '北京', true), "
-                "('D3', '昌平医药', 2, '北京', true)")
+                "('D1', '国药北京', 1, '北京', true, 'RG1', 'given', 'RG1'), "
+                "('D2', '华润北京', 1, '北京', true, 'RG1', 'given', '华北'), "
+                "('D3', '昌平医药', 2, '北京', true, 'RG1', 'derived', null)")
     for i, month in enumerate(MONTHS):
         day10 = f"{month}-10"
         con.execute(f"""

@@ -18,6 +18,9 @@ PLANTED: dict[str, str] = {
     "flow_completeness": """
         update marts.kpi_flow_completeness set received = false
         where month = '2026-10' and distributor_code in ('D1', 'D2')""",
+    "distributor_region": """
+        update marts.dim_distributor set region_id = null, region_source = 'none'
+        where distributor_code = 'D3'""",
     "customer_match_rate": """
         update marts.fct_sell_out set crm_customer_id = null
         where month = '2026-09' and buyer_kind = 'terminal' and distributor_code = 'D1'""",
@@ -116,6 +119,20 @@ def test_missing_mart_is_an_error_that_blocks(warehouse) -> None:
     assert "marts.kpi_flow_completeness does not exist" in result.message
     assert "sfe build" in result.message
     assert report.exit_code == 1 and report.status == "failed"
+
+
+def test_distributor_region_warns_naming_each_distributor_and_its_problem(warehouse) -> None:
+    """D2's master says 西南 (no such region; its sales gave RG1); D3 has no region at all."""
+    execute(warehouse, """
+        update marts.dim_distributor set given_region = '西南', region_source = 'derived'
+        where distributor_code = 'D2';
+        update marts.dim_distributor set region_id = null, region_source = 'none'
+        where distributor_code = 'D3';""")
+    report = run_checks(warehouse, select=["distributor_region"], today=TODAY)
+    (result,) = report.results
+    assert (result.status, result.failing_rows, report.exit_code) == ("fail", 2, 0)
+    assert "D2 (master region_id '西南' names no region; derived RG1)" in result.message
+    assert "D3 (no region given and no sell-out credited to a region)" in result.message
 
 
 def test_thresholds_come_from_settings(warehouse) -> None:

@@ -1,6 +1,6 @@
--- one row per month and distributor that had to send flow (or sent it anyway), plus one
--- total row per month (distributor_code 'ALL', is_total): was the flow (流向) received, on
--- time (first received by day var flow_on_time_day of the next month), and how well matched
+-- one row per month and distributor that had to send flow (or sent it anyway): was the flow
+-- (流向) received, on time (first received by day var flow_on_time_day of the next month), and
+-- how well matched. Totals by region are kpi_flow_completeness_region (one grain per table).
 with months as (
     select * from {{ ref('int_months_with_data') }}
 ),
@@ -105,29 +105,6 @@ per_distributor as (
         and scaffold.distributor_code = ingestion_quarantine.distributor_code
 ),
 
-totals as (
-    select
-        month,
-        'ALL' as distributor_code,
-        sum(expected) as expected,
-        sum(received * expected) as received,
-        min(first_received_at) as first_received_at,
-        sum(on_time * expected) as on_time,
-        sum(rows) as rows,
-        sum(matched_rows) as matched_rows,
-        sum(terminal_qty) as terminal_qty,
-        sum(matched_terminal_qty) as matched_terminal_qty,
-        sum(quarantined_rows) as quarantined_rows
-    from per_distributor
-    group by month
-),
-
-unioned as (
-    select per_distributor.*, false as is_total from per_distributor
-    union all
-    select totals.*, true as is_total from totals
-),
-
 final as (
     select
         month,
@@ -140,10 +117,11 @@ final as (
         cast(matched_rows as bigint) as matched_rows,
         {{ safe_divide('matched_terminal_qty', 'terminal_qty') }} as match_rate,
         cast(quarantined_rows as bigint) as quarantined_rows,
-        is_total,
         {{ safe_divide('received', 'expected') }} as received_rate,
-        {{ safe_divide('on_time', 'expected') }} as on_time_rate
-    from unioned
+        {{ safe_divide('on_time', 'expected') }} as on_time_rate,
+        cast(terminal_qty as double) as terminal_qty_boxes,
+        cast(matched_terminal_qty as double) as matched_terminal_qty_boxes
+    from per_distributor
 )
 
 select * from final

@@ -38,8 +38,7 @@ call_activity as (
 ),
 
 completeness as (
-    select * from {{ ref('kpi_flow_completeness') }}
-    where is_total
+    select * from {{ ref('kpi_flow_completeness_region') }}
 ),
 
 inventory as (
@@ -196,8 +195,7 @@ final as (
             as coverage_rate,
         {{ safe_divide('region_calls.adherent_calls', 'region_calls.planned_calls') }}
             as plan_adherence,
-        {{ safe_divide('completeness.received', 'completeness.expected') }}
-            as flow_completeness_rate,
+        completeness.completeness_rate as flow_completeness_rate,
         cast(coalesce(overstocked.distributors, 0) as bigint) as distributors_over_doi_threshold,
         'unchecked' as data_status,
         week_regions.week_end,
@@ -215,7 +213,9 @@ final as (
     left join region_calls
         on week_regions.as_of_month = region_calls.month
         and week_regions.region_id = region_calls.region_id
-    left join completeness on week_regions.previous_month = completeness.month
+    left join completeness
+        on week_regions.previous_month = completeness.month
+        and week_regions.region_id = completeness.region_id
     left join overstocked
         on week_regions.previous_month = overstocked.month
         and week_regions.region_id = overstocked.region_id

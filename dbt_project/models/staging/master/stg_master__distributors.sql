@@ -16,6 +16,8 @@ renamed as (
         city,
         cast(flow_required as boolean) as is_flow_required,
         aliases,
+        -- as written: a region's territory_id or name; dim_distributor resolves or derives it
+        cast(region_id as {{ dbt.type_string() }}) as region_id,
         snapshot_date
     from latest
 )
