@@ -35,6 +35,8 @@ class Thresholds:
     min_customer_match_rate: float = 0.85
     max_inventory_variance_share: float = 0.10
     spike_factor: float = 5.0
+    # share of a month's own matched terminal sell-out that may reach no territory (territory_credit)
+    max_uncredited_share: float = 0.01
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,11 @@ def test_trusted_proxies_are_a_list_of_addresses(tmp_path) -> None:
     cfg.write_text('trusted_proxies = [1]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="trusted_proxies"):
         load_settings(cfg, env={})
+
+
+def test_the_territory_credit_tolerance_is_a_threshold_of_sfe_toml(tmp_path) -> None:
+    from quality.definitions import resolve_thresholds
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text("[thresholds]\nmax_uncredited_share = 0.05\n", encoding="utf-8")
+    resolved = resolve_thresholds(load_settings(cfg, env={}), {"max_uncredited_share": 0.01})
+    assert resolved["max_uncredited_share"] == 0.05
