@@ -27,6 +27,7 @@ from sfe.report import UsageError
 RESOLUTIONS = ("replace", "add")
 IGNORE = "ignore"
 FILE_NAME = "file_decisions.yaml"
+ACK_PREFIX = "acknowledged (ignore) by "  # how the registry's reasons mark an acknowledged file
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Acknowledgement:
     why: str
 
     def note(self) -> str:
-        return f"acknowledged (ignore) by {self.by}: {self.why}"
+        return f"{ACK_PREFIX}{self.by}: {self.why}"
 
 
 def decisions_path(settings: Settings) -> Path:

@@ -23,7 +23,8 @@ import polars as pl
 from ingestion import registry
 from ingestion.ddl import ensure_tables
 from ingestion.discover import InboxFile, Skipped, scan, title_date
-from ingestion.file_decisions import Acknowledgement, load_acknowledgements, load_file_decisions
+from ingestion.file_decisions import (ACK_PREFIX, Acknowledgement, load_acknowledgements,
+                                      load_file_decisions)
 from ingestion.headers import (HeaderMatch, MappingError, Mapping, find_header, fixed_header,
                                header_lookup, load_mapping)
 from ingestion.parse import FileContext, Parsed, parse_grid
@@ -189,7 +190,7 @@ def _reject(con: duckdb.DuckDBPyConnection, reg: Registration, known: registry.K
 def _acknowledged(con: duckdb.DuckDBPyConnection, reg: Registration, known: registry.Known,
                   ack: Acknowledgement) -> FileResult:
     """A rejected file a person set aside: its reasons keep the decision, nothing is re-read."""
-    reg.reasons = [r for r in known.reasons if not r.startswith("acknowledged (ignore)")]
+    reg.reasons = [r for r in known.reasons if not r.startswith(ACK_PREFIX)]
     return _reject(con, reg, known, ack)
 
 
