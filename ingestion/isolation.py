@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
+from sfe.config import ConfigError
 
 BYTES_PER_CELL = 64  # calamine's cell (32 B) plus its copy as text: a generous estimate
 MIN_BOMB_BYTES = 50 << 20  # below this, a high compression ratio is harmless
@@ -33,6 +34,10 @@ _ROW = re.compile(rb'<row r="(\d+)"')
 _WIDE_CELL = re.compile(rb'<c r="([A-Z]{3})\d+"')  # columns AAA.. (703+): rare in real files
 _SST_COUNT = re.compile(rb'<sst[^>]*?uniqueCount="(\d+)"')
 _OOM = re.compile(r"memory allocation of (\d+) bytes failed")
+# RLIMIT_AS caps address space, not use: each thread's stack and each malloc arena reserves
+# some. A reader needs few threads; without these a many-core server would hit the cap at start.
+STARTUP_SECONDS = 120.0  # importing polars and calamine on a busy machine
+WORKER_ENV = {"POLARS_MAX_THREADS": "2", "RAYON_NUM_THREADS": "2", "MALLOC_ARENA_MAX": "2"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ class ReadTask:
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+
+
+SELF_TEST = ReadTask(b"a,b\n1,2\n", ".csv")  # a worker that cannot read this is misconfigured
 
 
 def read_grids(task: ReadTask, limits: Limits) -> list[Grid]:
@@ -207,6 +215,8 @@ def serve(memory_bytes: int) -> None:
     tasks = Connection(os.dup(0), writable=False)
     results = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # a stray print must not corrupt the result channel
+    _read(SELF_TEST)  # dies here, before any inbox file, when the cap is too tight to work
+    results.send(("ready", None))
     while True:
         try:
             task = tasks.recv()
@@ -290,14 +300,31 @@ class IsolatedReader:
                     f"from ingestion.isolation import serve; serve({self.limits.memory_bytes})")
             with open(self._log, "wb") as log:
                 self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                                              stdout=subprocess.PIPE, stderr=log)
+                                              stdout=subprocess.PIPE, stderr=log,
+                                              env={**os.environ, **WORKER_ENV})
             assert self._proc.stdin is not None and self._proc.stdout is not None
             self._tasks = Connection(os.dup(self._proc.stdin.fileno()), readable=False)
             self._results = Connection(os.dup(self._proc.stdout.fileno()), writable=False)
             self._proc.stdin.close()
             self._proc.stdout.close()
+            self._await_ready()
         assert self._tasks is not None and self._results is not None
         return self._tasks, self._results
+
+    def _await_ready(self) -> None:
+        """A worker that cannot even start is the settings' fault, not the next file's."""
+        assert self._results is not None
+        try:
+            if self._results.poll(STARTUP_SECONDS) and self._results.recv()[0] == "ready":
+                return
+        except (EOFError, OSError):
+            pass
+        self._stop()
+        lines = Path(self._log).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        raise ConfigError(
+            f"the file reader cannot start with ingest_memory_mb = {self.limits.memory_mb} "
+            f"({(lines or ['no message'])[-1][:200]}); raise `ingest_memory_mb` in sfe.toml "
+            "(1024 or more)")
 
     def _stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

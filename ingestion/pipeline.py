@@ -34,7 +34,7 @@ from ingestion.registry import Registration
 from ingestion.report import FileResult, IngestReport
 from ingestion.sources import Source
 from ingestion.values import product_keys
-from sfe.config import Settings
+from sfe.config import ConfigError, Settings
 from sfe.console import Console
 from sfe.warehouse import connect
 
@@ -156,6 +156,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         return _load(con, item, reg, outcome, known, resolution)
     except Rejected as exc:
         reg.reasons = [str(exc)]
+    except ConfigError:
+        raise  # the reader cannot work at all: a setting to fix, not this file's fault
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
         console.warn(f"{item.rel}: unexpected error\n{traceback.format_exc()}")
         reg.reasons = [f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "

@@ -22,6 +22,7 @@ import xlwt
 from ingestion.isolation import IsolatedReader, Limits, ReadTask
 from ingestion.pipeline import ingest_inbox
 from ingestion.readers import ReadError
+from sfe.config import ConfigError
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
 from tests.ingestion.conftest import FLOW_HEADER, assert_conserved, by_path
 
@@ -154,9 +155,10 @@ def test_xls_declaring_four_billion_rows_is_rejected(settings, inbox, put):
 
 
 def test_a_read_that_runs_out_of_time_is_stopped_and_the_next_gets_a_fresh_worker():
+    slow = (FLOW_HEADER + "\n" + (GOOD + "\n") * 200_000).encode()  # ~0.1 s or more to read
     with IsolatedReader(Limits(seconds=0.001)) as reader:
         with pytest.raises(ReadError, match="took longer than 0.001 s"):
-            reader.read(ReadTask(GOOD_CSV.encode(), ".csv"))
+            reader.read(ReadTask(slow, ".csv"))
         reader.limits = Limits(seconds=60)
         grid = reader.read(ReadTask(GOOD_CSV.encode(), ".csv"))[0]
     assert grid.frame.height == 2 and grid.frame["c1"].to_list() == ["客户名称", "北京协和医院"]
@@ -322,3 +324,10 @@ def test_limits_come_from_settings(settings, inbox, put):
     small = replace(settings, ingest_memory_mb=16)
     reason = by_path(ingest_inbox(small, inbox))["flow/D001/wide.xlsx"]["reasons"][0]
     assert "200 rows × 16,384 columns" in reason and "limit of 16 MB" in reason
+
+
+def test_a_memory_cap_too_tight_to_start_the_reader_is_a_setting_error(settings, inbox, put):
+    """Not 'every file is damaged': the run stops with exit 2 naming the setting."""
+    put("flow/D001/good.csv", GOOD_CSV)
+    with pytest.raises(ConfigError, match="ingest_memory_mb = 64"):
+        ingest_inbox(replace(settings, ingest_memory_mb=64), inbox)
