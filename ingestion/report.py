@@ -69,7 +69,7 @@ class IngestReport:
     def top_reasons(self, limit: int = 8) -> list[tuple[str, int]]:
         counts: Counter[str] = Counter()
         for f in self.files:
-            if f.status in ("rejected", "conflict", "partial"):
+            if f.needs_person:
                 for reason in f.reasons[:3]:
                     if not reason.startswith("skipped"):
                         counts[_reason_kind(reason)] += 1
@@ -91,6 +91,10 @@ class IngestReport:
         if attention:
             text += console.table("files that need a person", ["file", "status", "first reason"],
                                   attention)
+        acked = [[f.path, (f.acknowledged or "")[:90]] for f in self.files if f.acknowledged]
+        if acked:
+            text += console.table("rejected, set aside by a person", ["file", "decision"],
+                                  acked[:20])
         if self.skipped:
             text += console.table("not read, by rule", ["file or folder", "why"],
                                   [[s["path"], s["reason"][:90]] for s in self.skipped[:20]])
