@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from ingestion.file_decisions import ACK_PREFIX
 from quality.published import current_snapshot_file
 from sfe.config import Settings, load_settings
 
@@ -639,8 +640,27 @@ def file_registry(settings: Settings | None = None) -> pd.DataFrame:
     df = run(f"select {select} from audit.file_registry where {where} order by {order}",
              params, settings=settings)
     if "reasons" in df.columns:
+        df["acknowledged"] = df["reasons"].map(_acknowledgement)
         df["reasons"] = df["reasons"].map(_join_reasons)
     return df
+
+
+def _acknowledgement(value: object) -> str | None:
+    """Who set a rejected file aside and why (file_decisions.yaml `ignore`), else None."""
+    if value is None or isinstance(value, str) or not hasattr(value, "__iter__"):
+        return None
+    notes = [str(r)[len(ACK_PREFIX):] for r in value if str(r).startswith(ACK_PREFIX)]
+    return notes[-1] if notes else None
+
+
+def inbox_skipped(settings: Settings | None = None) -> pd.DataFrame:
+    """Inbox entries the latest ingest did not read by rule (hidden, `_`, `~$` …) and why."""
+    settings = settings or get_settings()
+    if "audit.inbox_skipped" not in _tables(settings):
+        return pd.DataFrame(columns=["path", "reason", "seen_at"])
+    where, params = scope_clause("path", kind="global", settings=settings)
+    return run(f"select path, reason, seen_at from audit.inbox_skipped where {where} "
+               "order by path", params, settings=settings)
 
 
 def _join_reasons(value: object) -> str:

@@ -61,6 +61,15 @@ create table if not exists quarantine.rows (
 )"""
 
 
+SKIPPED_DDL = """
+create table if not exists audit.inbox_skipped (
+    path VARCHAR not null,
+    reason VARCHAR not null,
+    run_id VARCHAR,
+    seen_at TIMESTAMP
+)"""
+
+
 def raw_table_ddl(source: Source) -> str:
     cols = ["file_id BIGINT", "source_row INTEGER", "sheet VARCHAR"]
     cols += [f"{f.name} {SQL_TYPES[f.kind]}" for f in source.fields]
@@ -68,7 +77,7 @@ def raw_table_ddl(source: Source) -> str:
 
 
 def all_ddl() -> list[str]:
-    return [REGISTRY_DDL, QUARANTINE_DDL, *(raw_table_ddl(s) for s in ALL_SOURCES)]
+    return [REGISTRY_DDL, QUARANTINE_DDL, SKIPPED_DDL, *(raw_table_ddl(s) for s in ALL_SOURCES)]
 
 
 def add_missing_columns(con: duckdb.DuckDBPyConnection, source: Source) -> None:

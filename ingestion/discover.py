@@ -1,16 +1,19 @@
 """Finding inbox files and what each one is, from the folder it sits in (sources.md).
 
 `master/<entity>*.csv`, `flow/<distributor_code>/*`, `inventory/<distributor_code>/*`,
-`sellin/`, `calls/`, `activities/`, `tenders/`, `targets/`. Folders starting with `_` or `.`
-(such as the generator's `_truth/`) and hidden files are not part of the inbox.
+`sellin/`, `calls/`, `activities/`, `tenders/`, `targets/`. Folders and files starting with `_`
+or `.` (such as the generator's `_truth/`), Excel's `~$` lock files and partial downloads are
+not part of the inbox, but each is listed as skipped with its reason: nothing is invisible.
+Links are never followed out of the inbox: a link to a file outside it is rejected unopened.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,27 +42,124 @@ class InboxFile:
     received_at: dt.datetime  # file modification time
     name_date: dt.date | None  # a date written in the file name
     problem: str | None = None  # why the file cannot be taken at all
+    unopened: bool = False  # rejected without reading a byte (a link out of the inbox)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An inbox entry that is not read by rule, and why (reported, never silent)."""
+
+    path: str  # relative to the inbox; folders end in '/'
+    reason: str
+
+
+@dataclass
+class Scan:
+    files: list[InboxFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def discover(inbox: Path) -> list[InboxFile]:
     """Every inbox file: masters first (flow checks products against them), then oldest first
     (by modification time, then path), so a re-send comes after what it corrects."""
-    items = [_describe(inbox, p) for p in inbox.rglob("*") if p.is_file() and _visible(inbox, p)]
-    return sorted(items, key=lambda f: (f.folder != "master", f.received_at, f.rel))
+    return scan(inbox).files
 
 
-def _visible(inbox: Path, path: Path) -> bool:
-    parts = path.relative_to(inbox).parts
-    return not any(part.startswith((".", "_", "~$")) for part in parts)
+def scan(inbox: Path) -> Scan:
+    """Every entry under the inbox: a file to take (sorted as `discover` says) or a skip."""
+    found = Scan()
+    _walk(inbox, inbox.resolve(), (), found)
+    found.files.sort(key=lambda f: (f.folder != "master", f.received_at, f.rel))
+    found.skipped.sort(key=lambda s: s.path)
+    return found
 
 
-def _describe(inbox: Path, path: Path) -> InboxFile:
-    rel_parts = path.relative_to(inbox).parts
+def skip_rule(name: str) -> str | None:
+    """Why a file or folder of this name is not inbox data, or None when it is."""
+    if name.startswith("~$"):
+        return ("an Excel lock file (someone has the workbook open), not data; it disappears "
+                "when Excel closes")
+    if name.startswith("."):
+        return "hidden; hidden files and folders are not read (rename it without the '.' to load it)"
+    if name.startswith("_"):
+        return ("the name starts with '_', which sets it aside by rule (like the generator's "
+                "_truth/); rename it without the '_' to load it")
+    if name.lower().endswith((".tmp", ".part", ".crdownload", "~")):
+        return "a temporary or partial download; it is read once it is complete and renamed"
+    return None
+
+
+def _walk(folder: Path, inbox_real: Path, rel: tuple[str, ...], found: Scan) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        found.skipped.append(Skipped("/".join(rel) + "/", f"cannot be listed ({exc.strerror}); "
+                                     "check the folder's permissions"))
+        return
+    for entry in entries:
+        parts = (*rel, entry.name)
+        rel_path = "/".join(parts)
+        rule = skip_rule(entry.name)
+        if entry.is_symlink():
+            _link(Path(entry.path), parts, inbox_real, rule, found)
+        elif entry.is_dir(follow_symlinks=False):
+            if rule:
+                found.skipped.append(Skipped(rel_path + "/", f"folder: {rule} "
+                                             f"({_count_files(entry.path)} files inside)"))
+            else:
+                _walk(Path(entry.path), inbox_real, parts, found)
+        elif not entry.is_file(follow_symlinks=False):
+            found.skipped.append(Skipped(rel_path, "not a regular file (a pipe, socket or "
+                                         "device); not read. Put the data in a file instead"))
+        elif rule:
+            found.skipped.append(Skipped(rel_path, rule))
+        else:
+            found.files.append(_describe(Path(entry.path), parts))
+
+
+def _link(link: Path, parts: tuple[str, ...], inbox_real: Path, rule: str | None,
+          found: Scan) -> None:
+    """A link is taken only when it leads to a file inside the inbox; it is never opened else."""
+    rel_path = "/".join(parts)
+    target = link.resolve()
+    inside = target.is_relative_to(inbox_real)
+    if target.is_dir():
+        where = ("inside the inbox; its files are read where they really are" if inside
+                 else "outside the inbox; not followed. Copy the files into the inbox instead")
+        found.skipped.append(Skipped(rel_path + "/", f"a link to a folder {where}"))
+    elif rule:
+        found.skipped.append(Skipped(rel_path, rule))
+    elif not target.exists():
+        found.files.append(_unopened(link, parts, "is a broken link (it points to nothing); "
+                                     "remove it or copy the real file into the inbox"))
+    elif not inside:
+        found.files.append(_unopened(link, parts, "is a link to a file outside the inbox; it "
+                                     "was not opened. Copy the file itself into the inbox"))
+    elif not target.is_file():
+        found.skipped.append(Skipped(rel_path, "a link to something that is not a regular "
+                                     "file; not read"))
+    else:
+        found.files.append(_describe(target, parts))
+
+
+def _unopened(link: Path, parts: tuple[str, ...], problem: str) -> InboxFile:
+    stamp = link.lstat().st_mtime
+    received = dt.datetime.fromtimestamp(stamp, BUSINESS_TZ).replace(tzinfo=None)
+    folder = parts[0] if len(parts) > 1 else ""
+    return InboxFile(link, "/".join(parts), folder, None, None, received, None, problem,
+                     unopened=True)
+
+
+def _count_files(folder: str) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+def _describe(path: Path, rel_parts: tuple[str, ...]) -> InboxFile:
     rel = "/".join(rel_parts)
     received = dt.datetime.fromtimestamp(path.stat().st_mtime, BUSINESS_TZ).replace(tzinfo=None)
     folder = rel_parts[0] if len(rel_parts) > 1 else ""
-    source, distributor, problem = _classify(rel_parts, path)
-    return InboxFile(path, rel, folder, source, distributor, received, name_date(path.stem),
+    source, distributor, problem = _classify(rel_parts, Path(rel))  # a link: its own name
+    return InboxFile(path, rel, folder, source, distributor, received, name_date(Path(rel).stem),
                      problem)
 
 

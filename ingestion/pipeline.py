@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import os
 import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -22,17 +23,19 @@ import polars as pl
 
 from ingestion import registry
 from ingestion.ddl import ensure_tables
-from ingestion.discover import BUSINESS_TZ, InboxFile, discover, title_date
-from ingestion.file_decisions import load_file_decisions
+from ingestion.discover import BUSINESS_TZ, InboxFile, Skipped, scan, title_date
+from ingestion.file_decisions import (ACK_PREFIX, Acknowledgement, load_acknowledgements,
+                                      load_file_decisions)
 from ingestion.headers import (HeaderMatch, MappingError, Mapping, find_header, fixed_header,
                                header_lookup, load_mapping)
 from ingestion.parse import FileContext, Parsed, parse_grid
-from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
+from ingestion.isolation import IsolatedReader, Limits, ReadTask, read_grids
+from ingestion.readers import Grid, ReadError
 from ingestion.registry import Registration
 from ingestion.report import FUTURE_MTIME_FLAG, FileResult, IngestReport
 from ingestion.sources import Source
 from ingestion.values import product_keys
-from sfe.config import Settings
+from sfe.config import ConfigError, Settings
 from sfe.console import Console
 from sfe.warehouse import connect
 
@@ -61,19 +64,40 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     seen_at = dt.datetime.now()  # first_seen_at of every file new in this run (one value)
     run_id = f"ingest-{seen_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     report = IngestReport(str(inbox), run_id)
-    files = discover(inbox)
+    found = scan(inbox)
+    files = found.files
+    report.skipped = [asdict(s) for s in found.skipped]
     resolutions = load_file_decisions(settings)
-    with connect(settings) as con:
+    acks = load_acknowledgements(settings)
+    limits = Limits(settings.ingest_memory_mb, settings.ingest_timeout_s)
+    with connect(settings) as con, IsolatedReader(limits) as reader:
         ensure_tables(con)
+        _record_skipped(con, found.skipped, run_id)
         products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
         for item in console.track(files, description="ingesting files", total=len(files)):
             if products is None and item.folder != "master":
                 products = load_product_keys(con)
             result = ingest_file(con, settings, item, run_id, console, products or (),
-                                 resolution=resolutions.get(item.rel), seen_at=seen_at)
+                                 resolution=resolutions.get(item.rel), seen_at=seen_at,
+                                 reader=reader, ack=acks.get(item.rel))
             _mark_superseded(report, result)
             report.files.append(result)
     return report
+
+
+def _record_skipped(con: duckdb.DuckDBPyConnection, skipped: list[Skipped], run_id: str) -> None:
+    """`audit.inbox_skipped` holds what the latest scan set aside, for the Loads page."""
+    now = dt.datetime.now()
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from audit.inbox_skipped")
+        if skipped:
+            con.executemany("insert into audit.inbox_skipped values (?, ?, ?, ?)",
+                            [[s.path, s.reason, run_id, now] for s in skipped])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
 
 
 def _mark_superseded(report: IngestReport, result: FileResult) -> None:
@@ -92,21 +116,34 @@ def ingest_command(settings: Settings, args: argparse.Namespace, console: Consol
 
 def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxFile,
                 run_id: str, console: Console, products: tuple[str, ...] = (),
-                resolution: str | None = None, seen_at: dt.datetime | None = None) -> FileResult:
+                resolution: str | None = None, seen_at: dt.datetime | None = None,
+                reader: IsolatedReader | None = None,
+                ack: Acknowledgement | None = None) -> FileResult:
     """One file, start to end; never raises (an unexpected error rejects the file).
     `resolution` is sales ops' decision for a conflicting file ('replace' or 'add');
-    `seen_at` is this ingest's start, the first_seen_at of files it sees for the first time."""
+    `seen_at` is this ingest's start, the first_seen_at of files it sees for the first time;
+    `ack` a person's `ignore` of a rejected file; `reader` reads it in an isolated worker."""
     try:
-        raw = item.path.read_bytes()
+        raw = b"" if item.unopened else _read_whole(item.path)
     except OSError as exc:
         return FileResult(item.rel, item.source.name if item.source else None, "rejected",
                           reasons=[f"cannot be opened ({exc.strerror}); check the file's "
                                    "permissions or copy it again"])
-    sha = hashlib.sha256(raw).hexdigest()
+    except Rejected as exc:
+        raw, changed = b"", str(exc)
+    else:
+        changed = None
+    unread = item.unopened or changed is not None
+    sha = hashlib.sha256(f"unread:{item.rel}".encode() if unread else raw).hexdigest()
     reg = Registration(item.rel, sha, item.source.name if item.source else (item.folder or None),
                        item.source.entity if item.source else None, item.distributor_code,
                        item.received_at, "rejected", run_id)
     known = registry.known_path(con, item.rel, sha)
+    if ack and known and known.status == "rejected":
+        return _acknowledged(con, reg, known, ack)  # set aside by a person: not read again
+    if unread:
+        reg.reasons = [item.problem or changed or ""]
+        return _reject(con, reg, known, ack)
     if not raw.strip():
         known = known if known and known.status in RETRY_STATUSES else None
     elif known and known.status not in RETRY_STATUSES:
@@ -128,18 +165,49 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         return _result(reg, reg.status, reg.reasons, reg.file_id)
     try:
         per_distributor = item.source is not None and item.source.per_distributor
-        outcome = _read_and_parse(settings, item, raw, products if per_distributor else ())
+        outcome = _read_and_parse(settings, item, raw, products if per_distributor else (),
+                                  reader)
         return _load(con, item, reg, outcome, known, resolution, clock)
     except Rejected as exc:
         reg.reasons = [str(exc), *clock]
+    except ConfigError:
+        raise  # the reader cannot work at all: a setting to fix, not this file's fault
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
         console.warn(f"{item.rel}: unexpected error\n{traceback.format_exc()}")
         reg.reasons = [f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "
                        "report this file to the data team"]
+    return _reject(con, reg, known, ack)
+
+
+def _read_whole(path: Path) -> bytes:
+    """The file's bytes, rejected when it changed while being read (a copy still running)."""
+    before = os.stat(path)
+    raw = path.read_bytes()
+    after = os.stat(path)
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or \
+            len(raw) != after.st_size:
+        raise Rejected("changed while it was being read (still being copied or rewritten?); "
+                       "nothing loaded. It is read again on the next run")
+    return raw
+
+
+def _reject(con: duckdb.DuckDBPyConnection, reg: Registration, known: registry.Known | None,
+            ack: Acknowledgement | None) -> FileResult:
     reg.status = "rejected"
     reg.rows_read = reg.rows_loaded = reg.rows_quarantined = 0
     reg.period_start = reg.period_end = None
-    return _record_unloaded(con, reg, known)
+    if ack:
+        reg.reasons.append(ack.note())
+    result = _record_unloaded(con, reg, known)
+    result.acknowledged = ack.note() if ack else None
+    return result
+
+
+def _acknowledged(con: duckdb.DuckDBPyConnection, reg: Registration, known: registry.Known,
+                  ack: Acknowledgement) -> FileResult:
+    """A rejected file a person set aside: its reasons keep the decision, nothing is re-read."""
+    reg.reasons = [r for r in known.reasons if not r.startswith(ACK_PREFIX)]
+    return _reject(con, reg, known, ack)
 
 
 def _sent_again(item: InboxFile, known: registry.Known) -> bool:
@@ -208,7 +276,8 @@ def load_product_keys(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
 
 
 def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
-                    products: tuple[str, ...] = ()) -> Outcome:
+                    products: tuple[str, ...] = (), reader: IsolatedReader | None = None
+                    ) -> Outcome:
     if item.problem:
         raise Rejected(item.problem)
     source = item.source
@@ -217,7 +286,7 @@ def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
         mapping = load_mapping(settings.mappings_dir, item.distributor_code, source)
     except MappingError as exc:
         raise Rejected(str(exc)) from exc
-    grids = _read_grids(item, raw, mapping)
+    grids = _read_grids(item, raw, mapping, reader)
     lookup = header_lookup(source, mapping)
     parts: list[Parsed] = []
     notes: list[str] = []
@@ -227,8 +296,10 @@ def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
         header = _header(grid, lookup, mapping)
         where = f"sheet '{grid.sheet}'" if grid.sheet else "the file"
         if header is None:
-            missing_by_sheet.append(f"{where}: no header row found in the first rows "
-                                    f"(saw {_first_cells(grid)})")
+            missing_by_sheet.append(  # no cells quoted: they may be anything but data
+                f"{where}: no header row found in the first rows ({grid.width} columns); check "
+                f"that it is a {source.name} file, or add its headers to "
+                f"mappings/{item.distributor_code or '<code>'}.yaml")
             continue
         ctx = _context(item, mapping, grid, header, source)
         ctx.product_keys = products
@@ -236,7 +307,7 @@ def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
         if missing:
             missing_by_sheet.append(
                 f"{where}: required columns {missing} not found; headers seen: "
-                f"{[h for h in header.originals.values() if not h.startswith('column_')]}. "
+                f"{[h[:40] for h in header.originals.values() if not h.startswith('column_')]}. "
                 f"Add the names to mappings/{item.distributor_code or '<code>'}.yaml")
             continue
         notes.extend(header.notes)
@@ -252,17 +323,15 @@ def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
     return Outcome(parsed, notes, _period_column(source))
 
 
-def _read_grids(item: InboxFile, raw: bytes, mapping: Mapping) -> list[Grid]:
+def _read_grids(item: InboxFile, raw: bytes, mapping: Mapping,
+                reader: IsolatedReader | None = None) -> list[Grid]:
+    """Without a reader (tests, one-off calls) the file is read here, without limits."""
     if not raw:
         raise Rejected("is empty (0 bytes); ask the sender for the file again")
+    task = ReadTask(raw, Path(item.rel).suffix.lower(), mapping.sheet, mapping.encoding,
+                    mapping.delimiter)
     try:
-        kind = sniff_format(raw, item.path.suffix.lower())
-        if kind in ("xlsx", "xls"):
-            grids = read_excel(raw, kind, mapping.sheet)
-        elif kind in ("parquet", "jsonl"):
-            grids = [read_table_file(raw, kind)]
-        else:
-            grids = [read_text(raw, mapping.encoding, mapping.delimiter)]
+        grids = reader.read(task) if reader else read_grids(task, Limits())
     except ReadError as exc:
         raise Rejected(f"the file {exc}") from exc
     if not grids:
@@ -276,12 +345,6 @@ def _header(grid: Grid, lookup: dict[str, str], mapping: Mapping) -> HeaderMatch
         match.position = -1
         return match if match.columns else None
     return find_header(grid.frame, lookup, mapping.header_row)
-
-
-def _first_cells(grid: Grid) -> list[str]:
-    cells = [c for c in grid.frame.columns if c.startswith("c")][:8]
-    row = grid.frame.head(5).select(cells).rows()
-    return [str(v)[:30] for r in row for v in r if v is not None][:10]
 
 
 def _context(item: InboxFile, mapping: Mapping, grid: Grid, header: HeaderMatch,

@@ -27,6 +27,11 @@ class FileResult:
     file_id: int | None = None
     distributor_code: str | None = None
     supersedes: list[int] = field(default_factory=list)  # file ids this file replaced
+    acknowledged: str | None = None  # a person set this rejected file aside (file_decisions)
+
+    @property
+    def needs_person(self) -> bool:
+        return self.status in NEEDS_PERSON and self.acknowledged is None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -42,10 +47,11 @@ class IngestReport:
     run_id: str
     files: list[FileResult] = field(default_factory=list)
     superseded: list[int] = field(default_factory=list)  # file ids replaced during this run
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {path, reason}: not read by rule
 
     @property
     def exit_code(self) -> int:
-        return EXIT_NEEDS_ATTENTION if any(f.status in NEEDS_PERSON for f in self.files) else EXIT_OK
+        return EXIT_NEEDS_ATTENTION if any(f.needs_person for f in self.files) else EXIT_OK
 
     def totals(self) -> dict[str, object]:
         by_status = Counter(f.status for f in self.files)
@@ -57,17 +63,20 @@ class IngestReport:
             "rows_quarantined": sum(f.rows_quarantined for f in self.files),
             "superseded_file_ids": list(self.superseded),
             "flagged_files": [f.path for f in self.files if f.flags],
+            "skipped": len(self.skipped),
+            "acknowledged": sum(1 for f in self.files if f.acknowledged),
         }
 
     def to_dict(self) -> dict[str, object]:
         return {"inbox": self.inbox, "run_id": self.run_id,
-                "files": [f.to_dict() for f in self.files], "totals": self.totals(),
+                "files": [f.to_dict() for f in self.files], "skipped": list(self.skipped),
+                "totals": self.totals(),
                 "exit_code": self.exit_code}
 
     def top_reasons(self, limit: int = 8) -> list[tuple[str, int]]:
         counts: Counter[str] = Counter()
         for f in self.files:
-            if f.status in ("rejected", "conflict", "partial"):
+            if f.needs_person:
                 for reason in f.reasons[:3]:
                     if not reason.startswith("skipped"):
                         counts[_reason_kind(reason)] += 1
@@ -85,7 +94,7 @@ class IngestReport:
         text = console.table(f"ingest {self.inbox}: {t['files']} files", [
             "source", "status", "files", "rows read", "loaded", "quarantined"], rows)
         attention = [[f.path, f.status, (f.reasons or [""])[0][:90]]
-                     for f in self.files if f.status in NEEDS_PERSON][:20]
+                     for f in self.files if f.needs_person][:20]
         if attention:
             text += console.table("files that need a person", ["file", "status", "first reason"],
                                   attention)
@@ -93,6 +102,13 @@ class IngestReport:
         if flagged:
             text += console.table("flagged files (loaded as usual; check)",
                                   ["file", "status", "flag"], flagged)
+        acked = [[f.path, (f.acknowledged or "")[:90]] for f in self.files if f.acknowledged]
+        if acked:
+            text += console.table("rejected, set aside by a person", ["file", "decision"],
+                                  acked[:20])
+        if self.skipped:
+            text += console.table("not read, by rule", ["file or folder", "why"],
+                                  [[s["path"], s["reason"][:90]] for s in self.skipped[:20]])
         top = self.top_reasons()
         if top:
             text += console.table("top reasons", ["reason", "files"], [[r, n] for r, n in top])

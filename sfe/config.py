@@ -67,6 +67,10 @@ class Settings:
     # DuckDB's memory cap for loads and builds ('4GB', '50%'); beyond it DuckDB spills to disk.
     # Lower it on a server shared with Airflow and the dashboards.
     memory_limit: str = "80%"
+    # What one inbox file may cost to read (ingestion/isolation.py): the reader's memory cap
+    # and time limit; a file beyond them is rejected, the run goes on.
+    ingest_memory_mb: int = 2048
+    ingest_timeout_s: float = 120.0
 
     def __post_init__(self) -> None:
         # Absolute once, here: dbt runs with the project as its folder and the gates read its

@@ -31,19 +31,30 @@ if files is not None:
               "duplicate": "重复 Duplicate", "superseded": "被替代 Superseded",
               "conflict": "冲突 Conflict"}
     c = st.columns(len(order))
-    for col, status in zip(c, order):
-        col.metric(labels[status], int(counts.get(status, 0)))
+    acked_count = int(files["acknowledged"].notna().sum()) if "acknowledged" in files else 0
+    for col, status in zip(c, order):  # rejected: those that still need a person
+        col.metric(labels[status], int(counts.get(status, 0)) - (
+            acked_count if status == "rejected" else 0))
 
     st.subheader("被拒绝的文件 Rejected files")
-    rejected = files[files["status"].isin(["rejected", "conflict"])]
+    held = files[files["status"].isin(["rejected", "conflict"])]
+    acked = held["acknowledged"].notna() if "acknowledged" in held else held["status"].isna()
+    rejected = held[~acked]
     if rejected.empty:
-        st.success("没有被拒绝的文件 No rejected files.")
+        st.success("没有待处理的被拒绝文件 No rejected files need attention.")
     else:
         st.dataframe(rejected[[c for c in ("path", "source", "distributor_code", "status",
                                           "reasons", "loaded_at") if c in rejected]],
                      hide_index=True, key="rejected_table",
                      column_config={"path": "文件 File", "reasons": "原因 Reasons",
                                     "distributor_code": "经销商 Distributor", **DATES})
+    if acked.any():
+        st.caption("已确认忽略的文件 Acknowledged: rejected files a person set aside "
+                   "(file_decisions.yaml `ignore`); they no longer fail runs")
+        st.dataframe(held[acked][["path", "acknowledged", "reasons"]], hide_index=True,
+                     key="acknowledged_table",
+                     column_config={"path": "文件 File", "acknowledged": "确认人及原因 By, why",
+                                    "reasons": "原因 Reasons"})
 
 st.subheader("迟交/未交流向 Late or missing flow")
 try:
@@ -100,3 +111,13 @@ if files is not None:
                  column_config={"path": "文件 File", "status": "状态 Status",
                                 "reasons": "原因 Reasons", **DATES})
     download_table(shown, "files", "files_dl")
+
+st.subheader("未读取的文件 Not read, by rule")
+skipped = data.inbox_skipped()
+if skipped.empty:
+    st.success("收件箱中的每个文件都已读取 Every file in the inbox was read.")
+else:
+    st.dataframe(skipped, hide_index=True, key="skipped_table",
+                 column_config={"path": "文件或文件夹 File or folder", "reason": "原因 Why",
+                                "seen_at": st.column_config.DatetimeColumn(
+                                    "检查时间 Seen", format="YYYY-MM-DD HH:mm")})

@@ -251,7 +251,16 @@ def _audit(con: duckdb.DuckDBPyConnection, blocking_failure: bool) -> None:
          null, null, 'run-2'),
         (5, 'flow/D001/D001_2026-10 (1).csv', 'bb', 'flow', null, 'D001', '2026-10-01',
          '2026-10-31', '2026-11-05 09:05', '2026-11-05 09:10', 'duplicate', 0, 0, 0,
-         ['same content as file 2'], 2, null, null, 'run-2')""")
+         ['same content as file 2'], 2, null, null, 'run-2'),
+        (6, 'flow/D004/far_cell.xlsx', 'ee', 'flow', null, 'D004', null, null,
+         '2026-11-16 10:00', '2026-11-16 10:01', 'rejected', 0, 0, 0,
+         ['has a sheet (sheet1.xml) that declares 1,048,576 rows × 16,384 columns',
+          'acknowledged (ignore) by 王芳: sender re-sent it as CSV'], null, null, null, 'run-2')""")
+    con.execute("""create table audit.inbox_skipped (path varchar, reason varchar,
+        run_id varchar, seen_at timestamp)""")
+    con.execute("""insert into audit.inbox_skipped values
+        ('flow/D001/~$D001_2026-10.xlsx', 'an Excel lock file (someone has the workbook open)',
+         'run-2', '2026-11-16 10:01')""")
 
     con.execute("""create table quarantine.rows (file_id bigint, source varchar,
         distributor_code varchar, source_row integer, sheet varchar, reason varchar,

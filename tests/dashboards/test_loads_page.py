@@ -57,3 +57,19 @@ def test_loads_page_still_shows_loads_when_a_gate_failed(published_failed, open_
     at = open_page("loads")
     assert "customer_match_rate" in at.error[0].value  # the banner says so
     assert table_with(at, "reasons") is not None  # but load diagnostics stay visible
+
+
+def test_loads_page_lists_acknowledged_files_apart_from_those_needing_attention(published,
+                                                                                open_page):
+    at = open_page("loads")
+    assert list(table_with(at, "reasons")["path"]) == ["flow/D003/南京10月.xls"]
+    acked = table_with(at, "acknowledged")
+    assert list(acked["path"]) == ["flow/D004/far_cell.xlsx"]
+    assert acked["acknowledged"].iloc[0] == "王芳: sender re-sent it as CSV"
+
+
+def test_loads_page_lists_inbox_entries_not_read_and_why(published, open_page):
+    at = open_page("loads")
+    skipped = table_with(at, "seen_at")
+    assert list(skipped["path"]) == ["flow/D001/~$D001_2026-10.xlsx"]
+    assert "Excel lock file" in skipped["reason"].iloc[0]

@@ -1,0 +1,351 @@
+"""Reading untrusted files in a worker process, under a memory cap and a time limit.
+
+A native reader (calamine for Excel, polars for CSV) can be made to allocate terabytes by a
+5 KB file: a workbook with one cell at XFD1048576, a zip bomb, an .xls whose DIMENSIONS record
+claims four billion rows. Such an allocation aborts the whole process, so no Python `except`
+can catch it. Every file is therefore read in a worker process (spawned once per run and
+reused) whose address space is capped with RLIMIT_AS; before an Excel reader sees a workbook,
+its declared size is checked against that cap. A worker that dies, runs out of time or memory
+rejects that one file with a reason; the next file gets a fresh worker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
+from sfe.config import ConfigError
+
+BYTES_PER_CELL = 64  # calamine's cell (32 B) plus its copy as text: a generous estimate
+MIN_BOMB_BYTES = 50 << 20  # below this, a high compression ratio is harmless
+XLS_MAX_ROWS, XLS_MAX_COLS = 65_536, 256  # what the .xls (BIFF8) format can hold
+_DIMENSION = re.compile(rb'<dimension ref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+_ROW = re.compile(rb'<row r="(\d+)"')
+_WIDE_CELL = re.compile(rb'<c r="([A-Z]{3})\d+"')  # columns AAA.. (703+): rare in real files
+_SST_COUNT = re.compile(rb'<sst[^>]*?uniqueCount="(\d+)"')
+_OOM = re.compile(r"memory allocation of (\d+) bytes failed")
+# RLIMIT_AS caps address space, not use: each thread's stack and each malloc arena reserves
+# some. A reader needs few threads; without these a many-core server would hit the cap at start.
+STARTUP_SECONDS = 120.0  # importing polars and calamine on a busy machine
+WORKER_ENV = {"POLARS_MAX_THREADS": "2", "RAYON_NUM_THREADS": "2", "MALLOC_ARENA_MAX": "2"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file may cost to read (settings `ingest_memory_mb`, `ingest_timeout_s`)."""
+
+    memory_mb: int = 2048
+    seconds: float = 120.0
+    max_ratio: float = 100.0  # uncompressed / compressed size of a workbook (zip bombs)
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb << 20
+
+    @property
+    def max_cells(self) -> int:
+        return self.memory_bytes // BYTES_PER_CELL
+
+
+@dataclass(frozen=True)
+class ReadTask:
+    raw: bytes
+    suffix: str
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+SELF_TEST = ReadTask(b"a,b\n1,2\n", ".csv")  # a worker that cannot read this is misconfigured
+
+
+def read_grids(task: ReadTask, limits: Limits) -> list[Grid]:
+    """The file as grids, read in this process, without a cap; ReadError if unreadable."""
+    check(task, limits)
+    return _read(task)
+
+
+def check(task: ReadTask, limits: Limits) -> None:
+    """What a workbook declares, checked in plain Python before any native reader sees it."""
+    kind = sniff_format(task.raw, task.suffix)
+    if kind == "xlsx":
+        check_xlsx(task.raw, limits)
+    elif kind == "xls":
+        check_xls(task.raw, limits)
+
+
+def _read(task: ReadTask) -> list[Grid]:
+    kind = sniff_format(task.raw, task.suffix)
+    if kind in ("xlsx", "xls"):
+        return read_excel(task.raw, kind, task.sheet)
+    if kind in ("parquet", "jsonl"):
+        return [read_table_file(task.raw, kind)]
+    return [read_text(task.raw, task.encoding, task.delimiter)]
+
+
+# -- checks before a native reader sees a workbook -------------------------------------------
+
+def _too_big(what: str, needed: int, limits: Limits) -> ReadError:
+    return ReadError(
+        f"{what}: about {needed / 2**30:.1f} GB to read, more than the reader's limit of "
+        f"{limits.memory_mb} MB. Open it in Excel, delete the stray cells far right or below "
+        "the data (Ctrl+End shows the last used cell) and save it again, or ask the data team "
+        "to raise `ingest_memory_mb`")
+
+
+def check_xlsx(raw: bytes, limits: Limits) -> None:
+    """Sizes the workbook declares, before calamine allocates for them (zip bombs included)."""
+    try:
+        zf = zipfile.ZipFile(_Bytes(raw))
+    except zipfile.BadZipFile:
+        return  # calamine reports a damaged workbook in its own words
+    with zf:
+        infos = zf.infolist()
+        total = sum(i.file_size for i in infos)
+        if total > limits.memory_bytes or (
+                total > MIN_BOMB_BYTES and total > limits.max_ratio * max(len(raw), 1)):
+            raise ReadError(
+                f"unpacks to {total / 2**20:,.0f} MB from {len(raw) / 2**20:,.1f} MB (a zip "
+                f"bomb, or far beyond the reader's limit of {limits.memory_mb} MB); it was not "
+                "opened. Ask the sender for a plain export of the data")
+        for info in infos:
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                _check_sheet(zf, info, limits)
+            elif info.filename == "xl/sharedStrings.xml":
+                _check_shared_strings(zf, info, limits)
+
+
+def _check_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
+    sheet = info.filename.rsplit("/", 1)[-1]
+    max_row, max_col, dimension = 0, 0, ""
+    tail = b""
+    with zf.open(info) as stream:
+        while chunk := stream.read(1 << 20):
+            text = tail + chunk
+            if not dimension and (m := _DIMENSION.search(text)):
+                dimension = m[0].decode()[16:-1]
+                max_col = max(column_number(m[1]), column_number(m[3] or m[1]))
+                max_row = max(int(m[2]), int(m[4] or m[2]))
+            max_row = max([max_row, *map(int, _ROW.findall(text))])
+            for letters in _WIDE_CELL.findall(text):
+                max_col = max(max_col, column_number(letters))
+            tail = text[-64:]
+    cells = max_row * max(max_col, 1)
+    if cells > limits.max_cells:
+        where = f" ({dimension})" if dimension else ""
+        raise _too_big(f"has a sheet ({sheet}) that declares {max_row:,} rows × {max_col:,} "
+                       f"columns{where}", cells * BYTES_PER_CELL, limits)
+
+
+def _check_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
+    with zf.open(info) as stream:
+        head = stream.read(4096)
+    m = _SST_COUNT.search(head)
+    count = int(m[1]) if m else 0
+    if count * BYTES_PER_CELL > limits.memory_bytes:
+        raise _too_big(f"declares {count:,} distinct texts",
+                       count * BYTES_PER_CELL, limits)
+
+
+def column_number(letters: bytes) -> int:
+    """b'A' → 1, b'XFD' → 16384."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def check_xls(raw: bytes, limits: Limits) -> None:
+    """Every BIFF8 DIMENSIONS record (id 0x0200, 14 bytes) must stay within the format.
+
+    The record is found by its bytes rather than by walking the OLE container: a sheet too
+    large for the .xls format can only be a damaged or crafted file, whichever way it is found.
+    """
+    start = 0
+    while (at := raw.find(b"\x00\x02\x0e\x00", start)) >= 0 and at + 18 <= len(raw):
+        first_row, last_row, first_col, last_col, _ = struct.unpack_from("<IIHHH", raw, at + 4)
+        start = at + 4
+        if first_row <= last_row <= XLS_MAX_ROWS and first_col <= last_col <= XLS_MAX_COLS:
+            continue
+        raise ReadError(
+            f"declares a sheet of {last_row:,} rows × {last_col:,} columns, more than an .xls "
+            f"workbook can hold ({XLS_MAX_ROWS:,} × {XLS_MAX_COLS}); the file is damaged or "
+            "crafted and was not opened. Ask the sender to save it again as .xlsx")
+
+
+class _Bytes:
+    """A seekable view on bytes without copying them (zipfile needs seek/tell/read)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._view, self._pos = memoryview(data), 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: len(self._view)}[whence]
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._view) if n is None or n < 0 else min(self._pos + n, len(self._view))
+        out = bytes(self._view[self._pos:end])
+        self._pos = end
+        return out
+
+
+# -- the worker process -----------------------------------------------------------------------
+
+def serve(memory_bytes: int) -> None:
+    """Worker loop (`python -m ingestion.isolation`): tasks on stdin, results on stdout."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    tasks = Connection(os.dup(0), writable=False)
+    results = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)  # a stray print must not corrupt the result channel
+    _read(SELF_TEST)  # dies here, before any inbox file, when the cap is too tight to work
+    results.send(("ready", None))
+    while True:
+        try:
+            task = tasks.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        results.send(_answer(task))
+
+
+def _answer(task: ReadTask) -> tuple[str, object]:
+    try:
+        return "ok", _read(task)
+    except ReadError as exc:
+        return "error", str(exc)
+    except MemoryError:
+        return "memory", ""
+    except Exception as exc:  # noqa: BLE001 - a reader's bug rejects the file, not the run
+        return "error", (f"cannot be read ({type(exc).__name__}: {str(exc)[:200]}); "
+                         "report this file to the data team")
+
+
+class IsolatedReader:
+    """One worker process reused for every file of a run; replaced when a file kills it.
+
+    A plain subprocess, not multiprocessing: spawn would re-import the caller's main module
+    (a script, an Airflow task), and fork would copy DuckDB's threads.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tasks: Connection | None = None
+        self._results: Connection | None = None
+        fd, self._log = tempfile.mkstemp(prefix="sfe-reader-", suffix=".log")
+        os.close(fd)
+
+    def __enter__(self) -> IsolatedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, task: ReadTask) -> list[Grid]:
+        check(task, self.limits)  # streams the zip in chunks: safe in this process
+        tasks, results = self._worker()
+        try:
+            tasks.send(task)
+            if not results.poll(self.limits.seconds):
+                self._stop()
+                raise ReadError(
+                    f"took longer than {self.limits.seconds:g} s to read and was stopped; "
+                    "ask the sender for a smaller or plainer export (or the data team to "
+                    "raise `ingest_timeout_s`)")
+            status, payload = results.recv()
+        except (EOFError, OSError):
+            raise ReadError(self._death()) from None
+        if status == "ok":
+            return payload  # type: ignore[no-any-return]
+        if status == "memory":
+            self._stop()
+            raise _too_big("needs more memory than allowed", self.limits.memory_bytes + 1,
+                           self.limits)
+        raise ReadError(str(payload))
+
+    def close(self) -> None:
+        if self._tasks is not None and self._proc is not None and self._proc.poll() is None:
+            try:
+                self._tasks.send(None)
+                self._proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self._stop()
+        Path(self._log).unlink(missing_ok=True)
+
+    def _worker(self) -> tuple[Connection, Connection]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._stop()
+            root = str(Path(__file__).resolve().parent.parent)
+            code = (f"import sys; sys.path.insert(0, {root!r}); "
+                    f"from ingestion.isolation import serve; serve({self.limits.memory_bytes})")
+            with open(self._log, "wb") as log:
+                self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                              stdout=subprocess.PIPE, stderr=log,
+                                              env={**os.environ, **WORKER_ENV})
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            self._tasks = Connection(os.dup(self._proc.stdin.fileno()), readable=False)
+            self._results = Connection(os.dup(self._proc.stdout.fileno()), writable=False)
+            self._proc.stdin.close()
+            self._proc.stdout.close()
+            self._await_ready()
+        assert self._tasks is not None and self._results is not None
+        return self._tasks, self._results
+
+    def _await_ready(self) -> None:
+        """A worker that cannot even start is the settings' fault, not the next file's."""
+        assert self._results is not None
+        try:
+            if self._results.poll(STARTUP_SECONDS) and self._results.recv()[0] == "ready":
+                return
+        except (EOFError, OSError):
+            pass
+        self._stop()
+        lines = Path(self._log).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        raise ConfigError(
+            f"the file reader cannot start with ingest_memory_mb = {self.limits.memory_mb} "
+            f"({(lines or ['no message'])[-1][:200]}); raise `ingest_memory_mb` in sfe.toml "
+            "(1024 or more)")
+
+    def _stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        if self._proc is not None:
+            self._proc.wait()
+        for conn in (self._tasks, self._results):
+            if conn is not None:
+                conn.close()
+        self._tasks = self._results = None
+
+    def _death(self) -> str:
+        """Why the worker died, in words for the person who must act."""
+        code = self._proc.wait() if self._proc is not None else None
+        self._stop()
+        self._proc = None
+        log = Path(self._log).read_text(encoding="utf-8", errors="replace")
+        oom = _OOM.findall(log)
+        if oom:
+            return _too_big("made the reader ask for more memory than allowed", int(oom[-1]),
+                            self.limits).args[0]
+        return (f"made the reader crash (exit code {code}); the file is damaged or built to "
+                "break readers and was not loaded. Open it in Excel and save it again, or ask "
+                "the sender for a fresh export")
