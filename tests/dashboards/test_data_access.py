@@ -50,8 +50,9 @@ def test_region_flow_completeness_has_no_nation_row_for_a_user_who_sees_one_regi
         settings, monkeypatch):
     build_snapshot(settings.published_db)
     settings = replace(settings, access_control=True)
-    (settings.data_dir / "access.toml").write_text('[users]\nli = "R-S"\n', encoding="utf-8")
-    monkeypatch.setattr(data, "current_user", lambda: "li")
+    add_user(settings.data_dir, "li", "district_manager", ("R-S",), password=None)
+    li = data.access(settings, user="li")
+    monkeypatch.setattr(data, "access", lambda settings=None, user=None: li)
     df = data.flow_completeness_by_region("2026-10", settings)
     assert list(df["region_id"]) == ["R-S"]  # R-S's own row; a nation row would be all regions
 
