@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", action="store_true",
                    help="email it even to recipients who already got this week's scorecard from "
                         "this snapshot (implies --send)")
+
+    p = add("airflow", "set up Airflow for this project (home under the data dir) and start it")
+    p.add_argument("--setup-only", action="store_true",
+                   help="migrate, create the writer pool, serialize the DAGs, print the login; "
+                        "do not start Airflow")
     return parser
 
 
@@ -114,6 +119,7 @@ COMMANDS: dict[str, str] = {
     "status": "sfe.status:status_command",
     "serve": "dashboards.serve:serve_command",
     "scorecard": "dashboards.scorecard:scorecard_command",
+    "airflow": "sfe.scheduler:airflow_command",
 }
 
 
