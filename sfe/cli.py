@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from sfe.config import ConfigError, Settings, load_settings
 from sfe.console import Console
 from sfe.report import (EXIT_NEEDS_ATTENTION, EXIT_USAGE, StageNotBuilt, StageReport, UsageError,
                         WorkBlocked)
+from sfe.signals import StopHandler, Stopped
 
 # commands that write under the data directory: it must be writable before they start
 WRITES_DATA = ("ingest", "build", "check", "publish", "run", "demo")
@@ -141,6 +143,16 @@ def resolve(command: str) -> Callable[[Settings, argparse.Namespace, Console], S
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; SIGTERM/SIGINT stop it cleanly, a second one at once (sfe/signals.py)."""
+    stop = StopHandler()
+    previous = stop.install()
+    try:
+        return _main(argv)
+    finally:
+        stop.restore(previous)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json, command = "--json" in argv, "sfe"  # until the arguments parse
     try:
@@ -159,9 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(command, str(exc), EXIT_NEEDS_ATTENTION, as_json)
     except OSError as exc:  # a path the user gave or set up: missing, unreadable, unwritable
         return _fail(command, os_error_message(exc), EXIT_USAGE, as_json)
-    except KeyboardInterrupt:
-        print(f"{command}: interrupted; the warehouse keeps its last good state", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        print(f"{command}: stopped ({signal.Signals(signum).name}); the warehouse keeps its last "
+              "good state", file=sys.stderr)
+        return 128 + signum
     except Exception as exc:
         message = database_error_message(exc)
         if message is None:
