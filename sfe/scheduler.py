@@ -126,6 +126,8 @@ def write_env_file(home: Path, env: dict[str, str]) -> Path:
     path = home / ENV_FILE
     lines = ["# written by `sfe airflow`: source this file before running the airflow CLI by hand"]
     lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(env.items())]
+    # `airflow` and `sfe` of this project's environment first on PATH
+    lines.append(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -22,7 +22,7 @@ def _clean_env() -> dict[str, str]:
 
 def _airflow(folder: Path, env_file: Path, *args: str) -> str:
     """An `airflow` command as a user runs it by hand: source the env file, then airflow."""
-    script = f"source {env_file} && {ROOT / '.venv/bin/airflow'} {' '.join(args)}"
+    script = f"source {env_file} && airflow {' '.join(args)}"  # PATH comes from the env file
     proc = subprocess.run(["bash", "-c", script], cwd=folder, env=_clean_env(),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
