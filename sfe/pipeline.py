@@ -218,6 +218,12 @@ def _serve_after(report: RunReport, settings: Settings, port: int, console: Cons
         pass
     finally:
         if proc.poll() is None:
+            import subprocess  # noqa: PLC0415 - only for its TimeoutExpired
+
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a server that ignores SIGTERM must not survive
+                proc.kill()
+                proc.wait()
     report.extra["served"] = True

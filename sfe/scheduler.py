@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pathlib import Path
 from sfe.config import PROJECT_ROOT, Settings, find_config_file
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
+from sfe.signals import kill_descendants
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 # DuckDB allows one writer: every task that writes the working warehouse runs in this pool.
@@ -158,13 +160,24 @@ def run_standalone(env: dict[str, str], console: Console) -> int:
     try:
         return proc.wait()
     finally:
-        if proc.poll() is None:  # interrupted: standalone stops its components on SIGINT
-            proc.send_signal(2)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc.poll() is None:
+            _stop_standalone(proc)
+
+
+def _stop_standalone(proc: subprocess.Popen) -> None:
+    """Standalone stops its components on SIGINT (not SIGTERM). Ctrl-C in a terminal already
+    sent it one, and a second would cut its shutdown short: give it a moment first."""
+    for forward, wait in ((False, 5), (True, 30)):
+        if forward:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    kill_descendants(proc.pid)  # it did not stop: nothing of it may keep running
+    proc.kill()
+    proc.wait()
 
 
 def airflow_command(settings: Settings, args: argparse.Namespace,

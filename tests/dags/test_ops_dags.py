@@ -67,3 +67,20 @@ def test_flow_collection_tasks_list_late_distributors_and_skip_mail_without_smtp
     assert "D003  missing" in capsys.readouterr().out
     mailed = dag.get_task("mail_sales_ops").python_callable(late)
     assert mailed["mailed_to"] == [] and "no SMTP host" in mailed["skipped"]
+
+
+@pytest.mark.parametrize(("dag_id", "task_id", "arg"), [
+    ("sfe_weekly_scorecard", "send", "/nowhere/scorecard.html"),
+    ("sfe_flow_collection", "list_late", None),
+])
+def test_a_configuration_error_fails_the_task_without_retry(dagbag, monkeypatch, tmp_path,
+                                                            dag_id, task_id, arg):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    bad = tmp_path / "sfe.toml"
+    bad.write_text("snapshots_kept = 'many'\n", encoding="utf-8")
+    monkeypatch.setenv("SFE_CONFIG", str(bad))
+    monkeypatch.setenv("SFE_DATA_DIR", str(tmp_path / "data"))
+    task = dagbag.dags[dag_id].get_task(task_id).python_callable
+    with pytest.raises(AirflowFailException, match="snapshots_kept"):
+        task(arg) if arg else task()
