@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--setup-only", action="store_true",
                    help="migrate, create the writer pool, serialize the DAGs, print the login; "
                         "do not start Airflow")
+    p.add_argument("--port", type=int, default=8080, help="Airflow's web UI and API port")
     return parser
 
 

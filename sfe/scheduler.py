@@ -50,7 +50,7 @@ def project_env(settings: Settings, config_file: Path | None) -> dict[str, str]:
     return env
 
 
-def airflow_env(settings: Settings, config_file: Path | None) -> dict[str, str]:
+def airflow_env(settings: Settings, config_file: Path | None, port: int = 8080) -> dict[str, str]:
     """Airflow's own settings for this project (AIRFLOW__SECTION__KEY overrides airflow.cfg)."""
     home = airflow_home(settings)
     return {
@@ -64,6 +64,7 @@ def airflow_env(settings: Settings, config_file: Path | None) -> dict[str, str]:
         # the user ran `sfe airflow` to have loads scheduled: new DAGs start active
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__API__PORT": str(port),
         **project_env(settings, config_file),
     }
 
@@ -75,6 +76,7 @@ class AirflowReport:
     env_file: str
     login: dict[str, str]
     setup_only: bool
+    url: str = "http://localhost:8080"
     steps: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
     note: str = ""
@@ -82,6 +84,7 @@ class AirflowReport:
     def to_dict(self) -> dict:
         return {"airflow_home": self.home, "dags_folder": self.dags_folder,
                 "env_file": self.env_file, "login": self.login, "steps": self.steps,
+                "url": self.url,
                 "setup_only": self.setup_only, "note": self.note, "exit_code": self.exit_code}
 
     def summary(self) -> str:
@@ -90,7 +93,7 @@ class AirflowReport:
                  f"  (stored in {self.login['file']})",
                  f"airflow CLI:  source {shlex.quote(self.env_file)}   then e.g. airflow dags list"]
         if self.setup_only:
-            lines.append("set up only; 'bin/sfe airflow' starts Airflow at http://localhost:8080")
+            lines.append(f"set up only; 'bin/sfe airflow' starts Airflow at {self.url}")
         if self.note:
             lines.append(self.note)
         return "\n".join(lines)
@@ -134,13 +137,16 @@ def write_env_file(home: Path, env: dict[str, str]) -> Path:
     return path
 
 
-def setup(settings: Settings, config_file: Path | None, console: Console) -> AirflowReport:
+def setup(settings: Settings, config_file: Path | None, console: Console,
+          port: int = 8080) -> AirflowReport:
     """Idempotent: migrate, create the writer pool, serialize the DAGs, print the login."""
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port} is not a valid TCP port")
     home = airflow_home(settings)
     home.mkdir(parents=True, exist_ok=True)
-    env = airflow_env(settings, config_file)
+    env = airflow_env(settings, config_file, port)
     report = AirflowReport(str(home), str(DAGS_FOLDER), str(write_env_file(home, env)),
-                           ensure_login(home), setup_only=True)
+                           ensure_login(home), setup_only=True, url=f"http://localhost:{port}")
     steps = (["db", "migrate"],
              ["pools", "set", WAREHOUSE_POOL, "1",
               "one writer at a time on the DuckDB working warehouse (sfe)"],
@@ -154,7 +160,7 @@ def setup(settings: Settings, config_file: Path | None, console: Console) -> Air
 def run_standalone(env: dict[str, str], console: Console) -> int:
     """`airflow standalone` in the foreground; stopping `sfe` (Ctrl-C, SIGTERM) stops it."""
     console.info("Starting Airflow (scheduler, DAG processor, triggerer, API server) on "
-                 "http://localhost:8080 — Ctrl-C stops it.")
+                 f"http://localhost:{env['AIRFLOW__API__PORT']} — Ctrl-C stops it.")
     proc = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"],
                             env={**os.environ, **env}, cwd=env["AIRFLOW_HOME"])
     try:
@@ -164,10 +170,10 @@ def run_standalone(env: dict[str, str], console: Console) -> int:
             _stop_standalone(proc)
 
 
-def _stop_standalone(proc: subprocess.Popen) -> None:
+def _stop_standalone(proc: subprocess.Popen, grace: float = 5, shutdown: float = 30) -> None:
     """Standalone stops its components on SIGINT (not SIGTERM). Ctrl-C in a terminal already
     sent it one, and a second would cut its shutdown short: give it a moment first."""
-    for forward, wait in ((False, 5), (True, 30)):
+    for forward, wait in ((False, grace), (True, shutdown)):
         if forward:
             proc.send_signal(signal.SIGINT)
         try:
@@ -183,12 +189,13 @@ def _stop_standalone(proc: subprocess.Popen) -> None:
 def airflow_command(settings: Settings, args: argparse.Namespace,
                     console: Console) -> AirflowReport:
     config_file = find_config_file(getattr(args, "config", None))
-    report = setup(settings, config_file, console)
+    port = int(getattr(args, "port", 8080) or 8080)
+    report = setup(settings, config_file, console, port)
     if args.setup_only:
         return report
     report.setup_only = False
     console.info(report.summary())
-    code = run_standalone(airflow_env(settings, config_file), console)
+    code = run_standalone(airflow_env(settings, config_file, port), console)
     if code not in (0, -2, -15):
         report.exit_code = EXIT_NEEDS_ATTENTION
         report.note = f"airflow standalone exited with code {code}; see its messages above"
