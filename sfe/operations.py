@@ -6,6 +6,7 @@ DAG tasks call these functions; the DAG files hold no logic. Everything here is 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 import os
@@ -126,7 +127,10 @@ def late_flow(settings: Settings, today: dt.date) -> LateReport:
     deadline_day = settings.thresholds.flow_on_time_day
     month = month_past_deadline(today, deadline_day)
     year, mon = (int(x) for x in month.split("-"))
-    deadline = dt.date(year + mon // 12, mon % 12 + 1, deadline_day)
+    due_year, due_month = year + mon // 12, mon % 12 + 1
+    # a deadline day the month does not have (31 in a 30-day month) is its last day
+    last_day = calendar.monthrange(due_year, due_month)[1]
+    deadline = dt.date(due_year, due_month, min(deadline_day, last_day))
     report = LateReport(month, deadline.isoformat())
     if data.flow_completeness(month, settings).empty:
         report.month_published = False

@@ -59,6 +59,20 @@ def test_month_past_deadline(today, deadline, month):
     assert month_past_deadline(today, deadline) == month
 
 
+def test_late_flow_deadline_falls_in_the_next_month_clamped_to_its_length(settings):
+    from dataclasses import replace as dc_replace
+
+    from tests.dashboards.snapshot_fixture import build_snapshot
+
+    build_snapshot(settings.published_db)
+    late31 = dc_replace(settings, thresholds=dc_replace(settings.thresholds, flow_on_time_day=31))
+    report = late_flow(late31, dt.date(2026, 12, 5))  # November due 31 Dec: not yet; October: 30 Nov
+    assert (report.month, report.deadline) == ("2026-10", "2026-11-30")
+    assert [r["distributor_code"] for r in report.late] == ["D002", "D003"]
+    december = late_flow(settings, dt.date(2027, 1, 11))
+    assert (december.month, december.deadline) == ("2026-12", "2027-01-10")
+
+
 def test_late_flow_says_when_the_month_has_no_published_data(settings):
     from tests.dashboards.snapshot_fixture import build_snapshot
 
