@@ -34,7 +34,8 @@ PUBLISHED_SNAPSHOT = Asset("sfe_published_snapshot")
     max_active_runs=1,
     doc_md=__doc__,
     tags=["sfe", "warehouse"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
+    # pool: the one-slot pool `sfe airflow` creates; sfe_ingest writes in it too (one writer)
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5), "pool": "sfe_warehouse"},
 )
 def sfe_warehouse():
     @task(outlets=[PUBLISHED_SNAPSHOT])

@@ -9,8 +9,9 @@
    settings, one message per recipient, each delivery logged in
    `<data_dir>/reports/scorecard-sent.jsonl` as it happens. A recipient who already got this
    week's scorecard from the same snapshot is skipped, so a retry (or clearing the task) resumes
-   where a failure stopped and never mails anyone twice. A missing SMTP host fails the task
-   without retrying (configure it, then clear the task).
+   where a failure stopped and never mails anyone twice. With no SMTP host configured the task
+   succeeds and logs that mailing was skipped (the rendered scorecard stays in
+   `<data_dir>/reports/`); a host without recipients fails without retrying (a setting to fix).
 
 Rendering is idempotent (same week and snapshot → same numbers). Same as
 `sfe scorecard [--week W] --send`; to mail a week again on purpose (e.g. a recipient lost it), run
@@ -54,12 +55,18 @@ def sfe_weekly_scorecard():
         from airflow.sdk.exceptions import AirflowFailException
 
         from dashboards.scorecard import deliver_scorecard
-        from sfe.config import load_settings
+        from sfe.config import ConfigError, load_settings
+        from sfe.operations import scorecard_send_skip_reason
         from sfe.report import UsageError
 
         try:
-            return deliver_scorecard(load_settings(), Path(path)).to_dict()
-        except UsageError as exc:  # configuration, not a transient error: do not retry
+            settings = load_settings()
+            skip = scorecard_send_skip_reason(settings)
+            if skip:  # not an error: a set-up without mail still renders and keeps the scorecard
+                print(f"send skipped: {skip}; scorecard at {path}")
+                return {"skipped": skip, "path": path}
+            return deliver_scorecard(settings, Path(path)).to_dict()
+        except (ConfigError, UsageError) as exc:  # a setting, not a transient error: no retry
             raise AirflowFailException(str(exc)) from exc
 
     send(render())

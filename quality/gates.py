@@ -94,7 +94,7 @@ class CheckReport:
         }
 
     def summary(self) -> str:
-        rows = [[r.name, r.severity, r.status.upper() if r.status != "pass" else r.status,
+        rows = [[r.name, r.severity, status_mark(r),
                  r.failing_rows, _shorten(r.message, 70)] for r in self.results]
         table = Console().table(f"quality gates, run {self.run_id}",
                                  ["check", "severity", "status", "failing rows", "message"], rows)
@@ -267,7 +267,7 @@ def _run_gates(con: duckdb.DuckDBPyConnection, gate_set: GateSet, gx_gates: list
 
 
 def _say(console: Console, result: CheckResult) -> None:
-    mark = {"pass": "ok", "fail": "FAIL", "error": "ERROR", "skipped": "skip"}[result.status]
+    mark = status_mark(result)
     console.info(f"    {mark:5} {result.name}: {_shorten(result.message, 100)}")
 
 
@@ -284,3 +284,11 @@ def render_sql(gate_name: str, variables: dict[str, Any], gates: GateSet | None 
     gate_set = gates or load_gates()
     gate = next(g for g in gate_set.gates if g.name == gate_name)
     return render(gate.sql or "", variables)
+
+
+def status_mark(result: CheckResult) -> str:
+    """How a check's outcome is printed: a warning check that did not pass is a WARN, not a
+    FAIL, since it never stops a publish (the run may still say `gates: passed`)."""
+    if result.severity == "warning" and result.status in (FAIL, ERROR):
+        return "WARN"
+    return {"pass": "ok", "fail": "FAIL", "error": "ERROR", "skipped": "skip"}[result.status]

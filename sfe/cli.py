@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from sfe.config import ConfigError, Settings, load_settings
 from sfe.console import Console
 from sfe.report import (EXIT_NEEDS_ATTENTION, EXIT_USAGE, StageNotBuilt, StageReport, UsageError,
                         WorkBlocked)
+from sfe.signals import StopHandler, Stopped
 
 # commands that write under the data directory: it must be writable before they start
 WRITES_DATA = ("ingest", "build", "check", "publish", "run", "demo")
@@ -104,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", action="store_true",
                    help="email it even to recipients who already got this week's scorecard from "
                         "this snapshot (implies --send)")
+
+    p = add("airflow", "set up Airflow for this project (home under the data dir) and start it")
+    p.add_argument("--setup-only", action="store_true",
+                   help="migrate, create the writer pool, serialize the DAGs, print the login; "
+                        "do not start Airflow")
+    p.add_argument("--port", type=int, default=8080, help="Airflow's web UI and API port")
     return parser
 
 
@@ -120,6 +128,7 @@ COMMANDS: dict[str, str] = {
     "serve": "dashboards.serve:serve_command",
     "users": "dashboards.users:users_command",
     "scorecard": "dashboards.scorecard:scorecard_command",
+    "airflow": "sfe.scheduler:airflow_command",
 }
 
 
@@ -141,6 +150,16 @@ def resolve(command: str) -> Callable[[Settings, argparse.Namespace, Console], S
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; SIGTERM/SIGINT stop it cleanly, a second one at once (sfe/signals.py)."""
+    stop = StopHandler()
+    previous = stop.install()
+    try:
+        return _main(argv)
+    finally:
+        stop.restore(previous)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json, command = "--json" in argv, "sfe"  # until the arguments parse
     try:
@@ -159,9 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(command, str(exc), EXIT_NEEDS_ATTENTION, as_json)
     except OSError as exc:  # a path the user gave or set up: missing, unreadable, unwritable
         return _fail(command, os_error_message(exc), EXIT_USAGE, as_json)
-    except KeyboardInterrupt:
-        print(f"{command}: interrupted; the warehouse keeps its last good state", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        print(f"{command}: stopped ({signal.Signals(signum).name}); the warehouse keeps its last "
+              "good state", file=sys.stderr)
+        return 128 + signum
     except Exception as exc:
         message = database_error_message(exc)
         if message is None:

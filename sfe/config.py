@@ -48,6 +48,7 @@ class SmtpSettings:
     sender: str = "sfe-warehouse@localhost"
     recipients: tuple[str, ...] = ()
     use_tls: bool = True
+    ops_recipients: tuple[str, ...] = ()  # sales ops: the monthly late-flow list
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ _ENV_SMTP = {
     "SFE_SMTP_PASSWORD": "password",
     "SFE_SMTP_SENDER": "sender",
     "SFE_SMTP_RECIPIENTS": "recipients",
+    "SFE_SMTP_OPS_RECIPIENTS": "ops_recipients",
 }
 
 

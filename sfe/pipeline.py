@@ -66,7 +66,7 @@ class RunReport:
     def summary(self) -> str:
         if self.summary_shown:
             return ""
-        lines = [f"run {self.run.run_id}: {self.run.status}"]
+        lines = [self.headline(), f"run {self.run.run_id}: {self.run.status}"]
         for s in self.run.steps:
             note = s.error or step_note(s.name, s.detail)
             lines.append(f"  {s.name:<8} {s.status:<16} {s.seconds:7.1f}s  {note}".rstrip())
@@ -74,6 +74,35 @@ class RunReport:
             lines.append(f"  stopped at '{self.stopped_at}'; the published snapshot is unchanged")
         lines.append(f"  gates: {self.gate_status}; published: {self.published_snapshot or 'nothing new'}")
         return "\n".join(lines)
+
+
+    def headline(self) -> str:
+        """The line a person reads first: published or not, and what needs them."""
+        failed = next((s for s in self.run.steps if s.status == "failed"), None)
+        check, publish = self.run.step("check"), self.run.step("publish")
+        blocking = check.detail.get("blocking_failures", []) if check else []
+        warnings = check.detail.get("warnings", []) if check else []
+        current = publish.detail.get("current_snapshot_id") if publish else None
+        kept = f"readers keep {current}" if current else "the last good snapshot stays"
+        if failed is not None:
+            head = f"NOT PUBLISHED: {failed.name} failed ({failed.error}); {kept}"
+        elif publish is not None and publish.detail.get("outcome") == "published":
+            head = f"PUBLISHED {self.published_snapshot}: gates passed"
+        elif blocking:
+            head = f"NOT PUBLISHED: blocking gate(s) failed: {', '.join(blocking)}; {kept}"
+        else:
+            reason = publish.detail.get("reason") if publish else None
+            head = f"NOT PUBLISHED: {reason or 'the run did not reach publish'}; {kept}"
+        parts = [head]
+        if warnings:
+            parts.append(f"{len(warnings)} warning(s): {', '.join(warnings)}")
+        ingest = self.run.step("ingest")
+        by_status = (ingest.detail.get("totals", {}).get("by_status", {}) if ingest else {})
+        attention = [f"{n} {status}" for status, n in by_status.items()
+                     if n and status in ("rejected", "partial", "conflict")]
+        if attention:
+            parts.append(f"files for a person: {', '.join(attention)} (Loads page)")
+        return "; ".join(parts)
 
 
 def step_note(step: str, detail: dict[str, Any]) -> str:
@@ -205,6 +234,12 @@ def _serve_after(report: RunReport, settings: Settings, port: int, console: Cons
         pass
     finally:
         if proc.poll() is None:
+            import subprocess  # noqa: PLC0415 - only for its TimeoutExpired
+
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a server that ignores SIGTERM must not survive
+                proc.kill()
+                proc.wait()
     report.extra["served"] = True

@@ -1,0 +1,128 @@
+"""SIGTERM / SIGINT stop `sfe` cleanly, children included; a second signal stops it at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sfe.signals import StopHandler, Stopped, descendants
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def _start_serve(tmp_path: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SFE_")}
+    proc = subprocess.Popen([sys.executable, "-m", "sfe.cli", "serve", "--port", str(port),
+                             "--data-dir", str(tmp_path / "data")], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"sfe serve did not come up: {proc.communicate()}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_to_sfe_serve_alone_leaves_no_process_on_the_port(tmp_path, sig):
+    port = _free_port()
+    proc = _start_serve(tmp_path, port)
+    children = descendants(proc.pid)
+    assert children, "streamlit should run as a child of sfe serve"
+    os.kill(proc.pid, sig)  # to the sfe process only, as a scheduler or `kill` does
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err  # stopping is how a dashboard server ends
+    assert "dashboards stopped" in out
+    assert not _listening(port)
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def test_first_signal_raises_stopped_second_kills_children_and_exits(tmp_path):
+    # a child sfe-like process that ignores the first signal's clean-up by sleeping in finally
+    script = (
+        "import subprocess, sys, time\n"
+        "from sfe.signals import StopHandler\n"
+        "StopHandler().install()\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        "try:\n"
+        "    print(child.pid, flush=True)\n"
+        "    time.sleep(300)\n"
+        "except KeyboardInterrupt as exc:\n"
+        "    print('stopping', type(exc).__name__, flush=True)\n"
+        "    time.sleep(300)  # a slow clean-up: only a second signal ends it\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                            text=True)
+    child = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.stdout.readline().split() == ["stopping", "Stopped"]
+    assert _alive(child)
+    started = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=10)
+    assert proc.returncode == 128 + signal.SIGTERM and time.monotonic() - started < 5
+    for _ in range(50):
+        if not _alive(child):
+            break
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def test_handlers_are_restored_and_stopped_names_its_signal():
+    before = signal.getsignal(signal.SIGTERM)
+    handler = StopHandler()
+    previous = handler.install()
+    with pytest.raises(Stopped, match="SIGTERM") as caught:
+        handler.handle(signal.SIGTERM, None)
+    assert caught.value.signum == signal.SIGTERM and isinstance(caught.value, KeyboardInterrupt)
+    handler.restore(previous)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_descendants_walks_the_process_tree(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c",
+                             "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+                             "'import time; time.sleep(30)'])"])
+    try:
+        for _ in range(50):
+            found = descendants(os.getpid())
+            below = descendants(proc.pid)
+            if below:
+                break
+            time.sleep(0.1)
+        assert proc.pid in found and below and set(below) <= set(found)
+    finally:
+        for pid in [*descendants(proc.pid), proc.pid]:
+            os.kill(pid, signal.SIGKILL)
+        proc.wait()
