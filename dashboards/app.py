@@ -18,8 +18,8 @@ import streamlit as st  # noqa: E402
 
 from dashboards import auth, data  # noqa: E402
 
-st.set_page_config(page_title="SFE 流向与销售效能 Dashboards", page_icon=":material/monitoring:",
-                   layout="wide")
+# an emoji favicon: a `:material/…:` one makes the browser fetch it from fonts.gstatic.com
+st.set_page_config(page_title="SFE 流向与销售效能 Dashboards", page_icon="📈", layout="wide")
 auth.login_gate(data.get_settings())  # the login form (and a stop) until someone signs in
 
 PAGES = {
