@@ -366,6 +366,10 @@ def latest_complete_week(settings: Settings | None = None, scoped: bool = True) 
     if not weeks:
         return None
     tables = _tables(settings)
+    if "marts.scorecard_weeks" in tables:  # the mart says which weeks are whole
+        done = week_completeness(settings)
+        complete = [w for w in weeks if bool(done.get(w, (0, False))[1])]
+        return max(complete) if complete else max(weeks)
     last_day: dt.date | None = None
     if "marts.fct_sell_out" in tables:
         df = run("select max(cast(sale_date as date)) as d from marts.fct_sell_out", settings=settings)
@@ -383,6 +387,18 @@ def latest_complete_week(settings: Settings | None = None, scoped: bool = True) 
         if complete:
             return max(complete)
     return max(weeks)
+
+
+def week_completeness(settings: Settings | None = None) -> dict[dt.date, tuple[int, bool]]:
+    """scorecard_weeks: week_start → (days with data, is_complete_week); empty when the snapshot
+    predates the mart."""
+    settings = settings or get_settings()
+    if "marts.scorecard_weeks" not in _tables(settings):
+        return {}
+    df = run("select week_start, days_with_data, is_complete_week from marts.scorecard_weeks",
+             settings=settings)
+    return {pd.Timestamp(r.week_start).date(): (int(r.days_with_data), bool(r.is_complete_week))
+            for r in df.itertuples()}
 
 
 def region_names(settings: Settings | None = None) -> dict[str, str]:
@@ -559,6 +575,27 @@ def call_activity(month: str | None, territory_ids: Sequence[str] | None = None,
         params = [*params, month]
     return run(f"select * from marts.kpi_call_activity where {' and '.join(conds)} "
                "order by month, territory_id, rep_id", params, settings=settings)
+
+
+def call_activity_totals(month: str, territory_ids: Sequence[str],
+                         settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_call_activity_territory: the given territories' own roll-up rows for one month."""
+    settings = settings or get_settings()
+    _require("marts.kpi_call_activity_territory", settings)
+    conds, params = _territory_month_product(territory_ids, month, None, settings)
+    return run(f"select * from marts.kpi_call_activity_territory where {' and '.join(conds)} "
+               "order by territory_id", params, settings=settings)
+
+
+def call_activity_by_grade(month: str, territory_ids: Sequence[str],
+                           settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_call_activity_grade_territory: per customer grade, the given territories' rows."""
+    settings = settings or get_settings()
+    _require("marts.kpi_call_activity_grade_territory", settings)
+    conds, params = _territory_month_product(territory_ids, month, None, settings)
+    return run(f"select * from marts.kpi_call_activity_grade_territory "
+               f"where {' and '.join(conds)} order by territory_id, grade",
+               params, settings=settings)
 
 
 def activity_roi(territory_ids: Sequence[str] | None = None,

@@ -157,28 +157,57 @@ with ach_tab:
     except data.DataUnavailable as exc:
         unavailable(exc)
 
+GRADE_LABEL = {"A": "A 级", "B": "B 级", "C": "C 级", "D": "D 级",
+               "ungraded": "未分级 Ungraded (before the first graded quarter)"}
+CALL_COLUMNS = {
+    "territory_name": "辖区 Territory", "reps": "代表数 Reps",
+    "target_hcps": "目标医生 Target HCPs (rep × HCP)", "reached_hcps": "已拜访 Reached HCPs",
+    "calls": "拜访次数 Calls", "planned_calls": "计划拜访 Planned calls",
+    "reach_rate": st.column_config.NumberColumn("覆盖 Reach", format="percent"),
+    "frequency": st.column_config.NumberColumn("频次 Calls per reached HCP", format="%.1f"),
+    "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adherence", format="percent"),
+    "report_on_time_rate": st.column_config.NumberColumn("24小时内提交 Reported within 24 h",
+                                                         format="percent"),
+}
+
 with call_tab:
     try:
+        totals = _named(data.call_activity_totals(month, head_ids))
+        if len(totals) == 1:  # one node: its roll-up row from the mart, not re-averaged here
+            t = totals.iloc[0]
+            c = st.columns(4)
+            c[0].metric("拜访次数 Calls", f"{int(t['calls']):,}")
+            c[1].metric("目标医生覆盖 Target HCPs reached", fmt_pct(t["reach_rate"]))
+            c[2].metric("计划执行 Plan adherence", fmt_pct(t["plan_adherence"]))
+            c[3].metric("24小时内提交 Reported within 24 h", fmt_pct(t["report_on_time_rate"]))
+        elif len(totals):
+            st.dataframe(totals.drop(columns=["month", "territory_id"]), hide_index=True,
+                         key="calls_totals", column_config=CALL_COLUMNS)
+        else:
+            st.info(f"{plain(month)} 没有拜访数据 No call data for this month and territory.")
+        by_grade = _named(data.call_activity_by_grade(month, head_ids))
+        if len(by_grade):
+            st.markdown(f"**按客户分级 By customer grade (A/B/C/D) · {plain(head_name)}**")
+            st.caption("客户分级来自上一季度的 ABCD 评级 Grades are the customers' ABCD grades of the "
+                       "last quarter ended before the month; targets and plan as below.")
+            shown_grades = by_grade.assign(grade=by_grade["grade"].map(GRADE_LABEL)
+                                           .fillna(by_grade["grade"]))
+            cols = ["grade", "reps", "target_hcps", "reached_hcps", "calls", "planned_calls",
+                    "reach_rate", "frequency", "plan_adherence"]
+            if len(head_ids) > 1:
+                cols.insert(0, "territory_name")
+            st.dataframe(shown_grades[cols], hide_index=True, key="calls_by_grade",
+                         column_config={"grade": "客户分级 Customer grade", **CALL_COLUMNS})
+            download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
         calls = _named(data.call_activity(month, scope_ids))
-        tgt, reached = calls["target_hcps"].sum(), calls["reached_hcps"].sum()
-        c = st.columns(4)
-        c[0].metric("拜访次数 Calls", f"{int(calls['calls'].sum()):,}")
-        c[1].metric("覆盖率 Reach", fmt_pct(reached / tgt if tgt else None))
-        c[2].metric("计划执行 Plan adherence", fmt_pct(
-            (calls["plan_adherence"] * calls["planned_calls"]).sum() / calls["planned_calls"].sum()
-            if calls["planned_calls"].sum() else None))
-        c[3].metric("及时提交 Reports on time", fmt_pct(
-            (calls["report_on_time_rate"] * calls["calls"]).sum() / calls["calls"].sum()
-            if calls["calls"].sum() else None))
-        st.dataframe(calls.drop(columns=["month"]), hide_index=True, key="calls_table",
-                     column_config={
-                         "rep_id": "代表 Rep", "territory_name": "辖区 Territory",
-                         "target_hcps": "目标医生 Target HCPs", "reached_hcps": "已拜访 Reached",
-                         "calls": "拜访 Calls", "planned_calls": "计划 Planned",
-                         "reach_rate": st.column_config.NumberColumn("覆盖 Reach", format="percent"),
-                         "frequency": st.column_config.NumberColumn("频次 Frequency", format="%.1f"),
-                         "plan_adherence": st.column_config.NumberColumn("计划执行", format="percent"),
-                         "report_on_time_rate": st.column_config.NumberColumn("及时率", format="percent")})
+        st.markdown("**按代表 By rep**")
+        st.dataframe(calls.drop(columns=["month", "territory_id"]), hide_index=True,
+                     key="calls_table",
+                     column_config={"rep_id": "代表 Rep", **CALL_COLUMNS,
+                                    "target_hcps": "目标医生 Target HCPs",
+                                    "calls_on_targets": "目标拜访 Calls on targets",
+                                    "adherent_calls": "计划内拜访 Calls within plan",
+                                    "calls_reported_on_time": "及时提交 Reported within 24 h"})
         download_table(calls, f"calls-{month}", "calls_dl")
     except data.DataUnavailable as exc:
         unavailable(exc)

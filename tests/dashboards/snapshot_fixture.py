@@ -116,15 +116,7 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("insert into marts.kpi_target_achievement values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows)
 
-    con.execute("""create table marts.kpi_call_activity (month varchar, rep_id varchar,
-        territory_id varchar, target_hcps integer, reached_hcps integer, calls integer,
-        planned_calls integer, reach_rate double, frequency double, plan_adherence double,
-        report_on_time_rate double)""")
-    con.execute("""insert into marts.kpi_call_activity values
-        ('2026-10', 'REP1', 'T-SH1', 40, 30, 120, 150, 0.75, 3.5, 0.72, 0.95),
-        ('2026-10', 'REP2', 'T-SH2', 50, 20, 60, 180, 0.40, 2.5, 0.30, 0.80),
-        ('2026-10', 'REP3', 'T-GZ1', 30, 27, 90, 100, 0.90, 3.0, 0.85, 1.00),
-        ('2026-09', 'REP1', 'T-SH1', 40, 28, 110, 150, 0.70, 3.4, 0.68, 0.93)""")
+    _call_activity(con)
 
     con.execute("""create table marts.kpi_activity_roi (activity_id varchar,
         crm_customer_id varchar, product_id varchar, cost double, pre_amount double,
@@ -189,6 +181,94 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('2026-10-19', 'R-S', 456789, 500000, -0.086422, 0.62, 0.81, 0.75, 0.85, 0.50, 1, 'passed'),
         ('2026-10-26', 'R-E', 999999, 900000, 0.111110, 1.00, 0.90, 0.65, 0.52, 0.90, 1, 'passed'),
         ('2026-10-26', 'R-S', 300000, 350000, -0.142857, 0.80, 0.81, 0.75, 0.85, 0.50, 1, 'passed')""")
+    # flow covers up to Sat 31 Oct: the week of 26 Oct has 6 of its 7 days
+    con.execute("""create table marts.scorecard_weeks (week_start date, week_end date,
+        days_with_data integer, is_complete_week boolean, data_last_day date)""")
+    con.execute("""insert into marts.scorecard_weeks values
+        ('2026-10-12', '2026-10-18', 7, true, '2026-10-31'),
+        ('2026-10-19', '2026-10-25', 7, true, '2026-10-31'),
+        ('2026-10-26', '2026-11-01', 6, false, '2026-10-31')""")
+
+
+# kpi_call_activity: (month, rep, territory) → target, reached, calls, planned, calls on
+# targets, adherent calls, reported on time; rates follow from these counts
+CALLS = {
+    ("2026-10", "REP1", "T-SH1"): (40, 30, 120, 150, 105, 108, 114),
+    ("2026-10", "REP2", "T-SH2"): (50, 20, 60, 180, 50, 45, 48),
+    ("2026-10", "REP3", "T-GZ1"): (30, 27, 90, 100, 81, 80, 90),
+    ("2026-09", "REP1", "T-SH1"): (40, 28, 110, 150, 98, 102, 99),
+}
+# the same counts rolled up by hand to every level: (month, territory) → reps, then as above
+CALLS_BY_TERRITORY = {
+    ("2026-10", "T-SH1"): (1, 40, 30, 120, 150, 105, 108, 114),
+    ("2026-10", "T-SH2"): (1, 50, 20, 60, 180, 50, 45, 48),
+    ("2026-10", "D-SH"): (2, 90, 50, 180, 330, 155, 153, 162),
+    ("2026-10", "R-E"): (2, 90, 50, 180, 330, 155, 153, 162),
+    ("2026-10", "T-GZ1"): (1, 30, 27, 90, 100, 81, 80, 90),
+    ("2026-10", "D-GZ"): (1, 30, 27, 90, 100, 81, 80, 90),
+    ("2026-10", "R-S"): (1, 30, 27, 90, 100, 81, 80, 90),
+    ("2026-10", "NAT"): (3, 120, 77, 270, 430, 236, 233, 252),
+    ("2026-09", "T-SH1"): (1, 40, 28, 110, 150, 98, 102, 99),
+    ("2026-09", "D-SH"): (1, 40, 28, 110, 150, 98, 102, 99),
+    ("2026-09", "R-E"): (1, 40, 28, 110, 150, 98, 102, 99),
+    ("2026-09", "NAT"): (1, 40, 28, 110, 150, 98, 102, 99),
+}
+# kpi_call_activity_grade, October: (rep, territory, customer grade) → target, reached,
+# calls on those targets, planned, adherent; each rep's grades add up to CALLS
+CALLS_BY_GRADE = {
+    ("REP1", "T-SH1", "A"): (10, 10, 60, 80, 60), ("REP1", "T-SH1", "B"): (30, 20, 45, 70, 48),
+    ("REP2", "T-SH2", "A"): (20, 15, 40, 160, 35), ("REP2", "T-SH2", "C"): (30, 5, 10, 20, 10),
+    ("REP3", "T-GZ1", "A"): (30, 27, 81, 100, 80),
+}
+# rolled up by hand: (territory, grade) → reps, target, reached, calls, planned, adherent
+CALLS_BY_GRADE_TERRITORY = {
+    ("T-SH1", "A"): (1, 10, 10, 60, 80, 60), ("T-SH1", "B"): (1, 30, 20, 45, 70, 48),
+    ("T-SH2", "A"): (1, 20, 15, 40, 160, 35), ("T-SH2", "C"): (1, 30, 5, 10, 20, 10),
+    ("D-SH", "A"): (2, 30, 25, 100, 240, 95), ("D-SH", "B"): (1, 30, 20, 45, 70, 48),
+    ("D-SH", "C"): (1, 30, 5, 10, 20, 10),
+    ("R-E", "A"): (2, 30, 25, 100, 240, 95), ("R-E", "B"): (1, 30, 20, 45, 70, 48),
+    ("R-E", "C"): (1, 30, 5, 10, 20, 10),
+    ("T-GZ1", "A"): (1, 30, 27, 81, 100, 80), ("D-GZ", "A"): (1, 30, 27, 81, 100, 80),
+    ("R-S", "A"): (1, 30, 27, 81, 100, 80),
+    ("NAT", "A"): (3, 60, 52, 181, 340, 175), ("NAT", "B"): (1, 30, 20, 45, 70, 48),
+    ("NAT", "C"): (1, 30, 5, 10, 20, 10),
+}
+
+
+def _call_activity(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""create table marts.kpi_call_activity (month varchar, rep_id varchar,
+        territory_id varchar, target_hcps bigint, reached_hcps bigint, calls bigint,
+        planned_calls bigint, reach_rate double, frequency double, plan_adherence double,
+        report_on_time_rate double, calls_on_targets bigint, adherent_calls bigint,
+        calls_reported_on_time bigint)""")
+    con.executemany("insert into marts.kpi_call_activity values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*key, t, r, c, p, _rate(r, t), _rate(on, r), _rate(adh, p), _rate(ok, c), on, adh, ok)
+        for key, (t, r, c, p, on, adh, ok) in CALLS.items()])
+    con.execute("""create table marts.kpi_call_activity_territory (month varchar,
+        territory_id varchar, reps bigint, target_hcps bigint, reached_hcps bigint, calls bigint,
+        planned_calls bigint, reach_rate double, frequency double, plan_adherence double,
+        report_on_time_rate double)""")
+    con.executemany("insert into marts.kpi_call_activity_territory values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*key, n, t, r, c, p, _rate(r, t), _rate(on, r), _rate(adh, p), _rate(ok, c))
+        for key, (n, t, r, c, p, on, adh, ok) in CALLS_BY_TERRITORY.items()])
+    con.execute("""create table marts.kpi_call_activity_grade (month varchar, rep_id varchar,
+        territory_id varchar, grade varchar, target_hcps bigint, reached_hcps bigint,
+        calls bigint, planned_calls bigint, reach_rate double, frequency double,
+        plan_adherence double, adherent_calls bigint, grade_quarter varchar)""")
+    con.executemany("insert into marts.kpi_call_activity_grade values "
+                    "('2026-10', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-Q3')", [
+        (*key, t, r, c, p, _rate(r, t), _rate(c, r), _rate(adh, p), adh)
+        for key, (t, r, c, p, adh) in CALLS_BY_GRADE.items()])
+    con.execute("""create table marts.kpi_call_activity_grade_territory (month varchar,
+        territory_id varchar, grade varchar, reps bigint, target_hcps bigint,
+        reached_hcps bigint, calls bigint, planned_calls bigint, reach_rate double,
+        frequency double, plan_adherence double)""")
+    con.executemany("insert into marts.kpi_call_activity_grade_territory values "
+                    "('2026-10', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*key, n, t, r, c, p, _rate(r, t), _rate(c, r), _rate(adh, p))
+        for key, (n, t, r, c, p, adh) in CALLS_BY_GRADE_TERRITORY.items()])
 
 
 def _audit(con: duckdb.DuckDBPyConnection, blocking_failure: bool) -> None:

@@ -77,3 +77,35 @@ def test_kpi_explorer_breaks_coverage_down_by_product(published, open_page):
                   if "product_id" in d.value.columns and "coverage_rate" in d.value.columns][0]
     rates = dict(zip(by_product["product_id"], by_product["coverage_rate"]))
     assert rates == {"康立宁 20mg*7片": 19 / 28, "安平 5mg*28片": 9 / 14}  # national, 2026-10
+
+
+def test_kpi_explorer_shows_call_activity_by_customer_grade(published, open_page):
+    at = open_page("kpi_explorer")
+    at.selectbox(key="drill_1").set_value("R-E").run()
+    at.selectbox(key="drill_2").set_value("D-SH").run()
+    grades = table_with(at, "grade").set_index("grade")
+    assert list(grades.index) == ["A 级", "B 级", "C 级"]
+    # D-SH grade A: REP1 10 of 10 and REP2 15 of 20 targets reached, 60 + 40 calls
+    assert grades.loc["A 级", "target_hcps"] == 30 and grades.loc["A 级", "reached_hcps"] == 25
+    assert grades.loc["A 级", "reach_rate"] == 25 / 30
+    assert grades.loc["A 级", "frequency"] == 100 / 25
+    assert grades.loc["A 级", "plan_adherence"] == (60 + 35) / (80 + 160)
+    assert grades.loc["C 级", "reach_rate"] == 5 / 30
+
+
+def test_kpi_explorer_call_headline_is_the_marts_roll_up(published, open_page):
+    """The headline is kpi_call_activity_territory's row for the node, not an average the page
+    makes of the reps' rates (here the mart row is changed to tell the two apart)."""
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.kpi_call_activity_territory set plan_adherence = 0.5, "
+                "reach_rate = 0.25 where territory_id = 'D-SH' and month = '2026-10'")
+    con.close()
+    at = open_page("kpi_explorer")
+    at.selectbox(key="drill_1").set_value("R-E").run()
+    at.selectbox(key="drill_2").set_value("D-SH").run()
+    m = metrics(at)
+    assert m["计划执行 Plan adherence"] == "50.0%"
+    assert m["目标医生覆盖 Target HCPs reached"] == "25.0%"
+    assert m["拜访次数 Calls"] == "180"
