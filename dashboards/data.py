@@ -794,26 +794,70 @@ def _stewardship():
             "cannot be recorded yet") from exc
 
 
+class DecisionsUnreadable(RuntimeError):
+    """The stewards' decisions file has a bad line; the message names file, line and the fix."""
+
+
+def _decisions_guarded(module: Any, call: Any) -> Any:
+    """Run `call()`; a DecisionError of the stewardship module becomes DecisionsUnreadable,
+    so a page shows its message instead of a traceback."""
+    error = getattr(module, "DecisionError", None)
+    try:
+        return call()
+    except Exception as exc:
+        if isinstance(error, type) and isinstance(exc, error):
+            raise DecisionsUnreadable(str(exc)) from exc
+        raise
+
+
 def review_queue(settings: Settings | None = None) -> pd.DataFrame:
     """Suggested matches waiting for a steward (matching.stewardship.review_queue)."""
     settings = settings or get_settings()
-    func = getattr(_stewardship(), "review_queue", None)
+    module = _stewardship()
+    func = getattr(module, "review_queue", None)
     if func is None:
         raise StewardshipMissing("matching.stewardship has no review_queue(settings) yet")
     _require("matching.customer_source_map", settings)
     # read from the published snapshot, never the working warehouse
-    frame = func(settings, db_path=Path(_snapshot_key(settings)[0]))
+    db = Path(_snapshot_key(settings)[0])
+    frame = _decisions_guarded(module, lambda: func(settings, db_path=db))
     if hasattr(frame, "to_pandas"):
         frame = frame.to_pandas()
     return pd.DataFrame(frame)
+
+
+def review_amounts(settings: Settings | None = None) -> pd.DataFrame:
+    """map_customer_review: the unmatched sell-out at stake per raw name in review (empty when
+    the snapshot predates the mart). Distributor-level data: unrestricted users only."""
+    settings = settings or get_settings()
+    cols = ["source", "distributor_code", "buyer_code", "raw_name", "flow_rows",
+            "sell_out_amount", "last_sale_date"]
+    if "marts.map_customer_review" not in _tables(settings):
+        return pd.DataFrame(columns=cols)
+    where, params = scope_clause("distributor_code", kind="global", settings=settings)
+    return run(f"select {', '.join(cols)} from marts.map_customer_review where {where}",
+               params, settings=settings)
+
+
+def customer_addresses(crm_ids: Sequence[str], settings: Settings | None = None) -> pd.DataFrame:
+    """dim_customer_address rows of the given customers (candidates shown to a steward)."""
+    settings = settings or get_settings()
+    cols = ["crm_customer_id", "name", "province", "city", "district", "address"]
+    if "marts.dim_customer_address" not in _tables(settings) or not crm_ids:
+        return pd.DataFrame(columns=cols)
+    return run(f"select {', '.join(cols)} from marts.dim_customer_address "
+               "where list_contains(?::varchar[], crm_customer_id)",
+               [list(map(str, crm_ids))], settings=settings)
 
 
 def review_queue_from_snapshot(settings: Settings | None = None) -> pd.DataFrame:
     """Read-only fallback: `review` rows of map_customer_source in the published snapshot."""
     settings = settings or get_settings()
     _require("marts.map_customer_source", settings)
-    return run("select source, distributor_code, source_key, raw_name, match_method, match_score "
-               "from marts.map_customer_source where match_status = 'review' "
+    code = ("buyer_code" if "buyer_code" in _columns("marts.map_customer_source", settings)
+            else "'' as buyer_code")
+    return run(f"select source, distributor_code, {code}, source_key, raw_name, match_method, "
+               "match_score from marts.map_customer_source where match_status = 'review' "
                "order by match_score desc nulls last, distributor_code, raw_name",
                settings=settings)
 
@@ -848,7 +892,7 @@ def decision_log(settings: Settings | None = None) -> pd.DataFrame:
                  "decisions"):
         func = getattr(module, name, None)
         if callable(func):
-            frame = func(settings)
+            frame = _decisions_guarded(module, lambda: func(settings))  # noqa: B023
             if hasattr(frame, "to_pandas"):
                 frame = frame.to_pandas()
             if isinstance(frame, list):

@@ -152,10 +152,34 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
 
     con.execute("""create table marts.map_customer_source (source varchar,
         distributor_code varchar, source_key varchar, raw_name varchar, crm_customer_id varchar,
-        match_status varchar, match_method varchar, match_score double)""")
+        match_status varchar, match_method varchar, match_score double, buyer_code varchar,
+        normalized_name varchar, buyer_kind varchar, buyer_distributor_code varchar)""")
     con.execute("""insert into marts.map_customer_source values
-        ('flow', 'D001', 'B-77', '上海一院', null, 'review', 'fuzzy_name', 0.82),
-        ('flow', 'D001', 'B-01', '上海市第一人民医院', 'C1', 'auto', 'exact_name', 1.0)""")
+        ('flow', 'D001', 'B-77', '上海一院', null, 'review', 'fuzzy_name', 0.82, 'B-77',
+         '上海一院', 'terminal', null),
+        ('flow', 'D002', 'B-9', '广州人民医院', null, 'review', 'fuzzy:name', 0.80, 'B-9',
+         '广州人民医院', 'terminal', null),
+        ('flow', 'D003', '鼓楼医院', '鼓楼医院', null, 'review', 'ambiguous', 0.75, '',
+         '鼓楼医院', 'terminal', null),
+        ('flow', 'D001', 'B-01', '上海市第一人民医院', 'C1', 'auto', 'exact_name', 1.0, 'B-01',
+         '上海市第一人民医院', 'terminal', null)""")
+
+    # the review queue's money at stake: 广州人民医院 12,000 > 上海一院 1,500 > 鼓楼医院 300,
+    # the reverse of their match scores
+    con.execute("""create table marts.map_customer_review (source varchar,
+        distributor_code varchar, buyer_code varchar, raw_name varchar, match_score double,
+        match_method varchar, flow_rows bigint, sell_out_amount double, last_sale_date date)""")
+    con.execute("""insert into marts.map_customer_review values
+        ('flow', 'D001', 'B-77', '上海一院', 0.82, 'fuzzy_name', 2, 1500, '2026-10-20'),
+        ('flow', 'D002', 'B-9', '广州人民医院', 0.80, 'fuzzy:name', 3, 12000, '2026-10-28'),
+        ('flow', 'D003', '', '鼓楼医院', 0.75, 'ambiguous', 1, 300, '2026-10-05')""")
+    con.execute("""create table marts.dim_customer_address (crm_customer_id varchar,
+        name varchar, province varchar, city varchar, district varchar, address varchar)""")
+    con.execute("""insert into marts.dim_customer_address values
+        ('C1', '上海市第一人民医院', '上海', '上海', '虹口区', '武进路85号'),
+        ('C3', '广州市人民医院', '广东', '广州', '越秀区', '中山二路1号'),
+        ('C4', '南京鼓楼医院', '江苏', '南京', '鼓楼区', '中山路321号'),
+        ('C5', '鼓楼医院', '福建', '福州', '鼓楼区', '杨桥东路134号')""")
 
     con.execute("""create table matching.customer_source_map (source varchar,
         distributor_code varchar, buyer_code varchar, raw_name varchar, source_key varchar,
@@ -166,6 +190,15 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('flow', 'D001', 'B-77', '上海一院', 'B-77', '上海一院', 'terminal', null, null, 'review',
          'fuzzy_name', 0.82, '{}',
          '[{"crm_customer_id": "C1", "name": "上海市第一人民医院", "city": "上海", "score": 0.82}]'),
+        ('flow', 'D002', 'B-9', '广州人民医院', 'B-9', '广州人民医院', 'terminal', null, null,
+         'review', 'fuzzy:name', 0.80,
+         '{"key": "name", "name_sim": 0.8, "city": "agree", "margin": 0.3}',
+         '[{"crm_customer_id": "C3", "name": "广州市人民医院", "city": "广州", "score": 0.80},
+           {"crm_customer_id": "C1", "name": "上海市第一人民医院", "city": "上海", "score": 0.5}]'),
+        ('flow', 'D003', '', '鼓楼医院', '鼓楼医院', '鼓楼医院', 'terminal', null, null, 'review',
+         'ambiguous', 0.75, '{"key": "name", "name_sim": 1.0, "margin": 0.0}',
+         '[{"crm_customer_id": "C4", "name": "南京鼓楼医院", "city": "南京", "score": 0.75},
+           {"crm_customer_id": "C5", "name": "鼓楼医院", "city": "福州", "score": 0.75}]'),
         ('flow', 'D001', 'B-01', '上海市第一人民医院', 'B-01', '上海市第一人民医院', 'terminal', null,
          'C1', 'auto', 'exact_name', 1.0, '{}', '[]')""")
 
