@@ -30,6 +30,8 @@ PAGES = {
                 icon=":material/query_stats:", url_path="kpis"),
         st.Page("views/inventory.py", title="渠道库存 Channel inventory",
                 icon=":material/inventory_2:", url_path="inventory"),
+        st.Page("views/tenders.py", title="招标 Tenders", icon=":material/gavel:",
+                url_path="tenders"),
     ],
     "数据运营 Data operations": [
         st.Page("views/loads.py", title="数据加载 Loads", icon=":material/upload_file:",

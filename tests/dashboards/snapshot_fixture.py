@@ -140,6 +140,8 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('2026-10', 'D003', 'P1', 40, 0, null, null, null, null, null),
         ('2026-09', 'D001', 'P1', 90, 70, 60, 100, 100, 0, 50.0)""")
 
+    _tenders(con)
+
     con.execute("""create table marts.kpi_flow_completeness (month varchar,
         distributor_code varchar, expected boolean, received boolean,
         first_received_at timestamp, on_time boolean, rows integer, matched_rows integer,
@@ -266,6 +268,31 @@ CALLS_BY_GRADE_TERRITORY = {
     ("NAT", "A"): (3, 60, 52, 181, 340, 175), ("NAT", "B"): (1, 30, 20, 45, 70, 48),
     ("NAT", "C"): (1, 30, 5, 10, 20, 10),
 }
+
+
+def _tenders(con: duckdb.DuckDBPyConnection) -> None:
+    """广东: 20mg won at 18 (lowest winner 16, list 25 → 72 %), 第九批 10mg lost (no own
+    product of that spec: no list price); 江苏: one line, 2 bids, 1 win."""
+    con.execute("""create table marts.kpi_tender (province varchar, batch varchar,
+        generic_name varchar, spec varchar, bids bigint, wins bigint, win_rate double,
+        own_win_price double, lowest_winning_price double, price_gap double,
+        own_bid_price double, all_bids bigint, is_volume_based boolean)""")
+    con.execute("""insert into marts.kpi_tender values
+        ('广东', '', '阿托伐他汀钙片', '20mg*7片', 1, 1, 1.0, 18.0, 16.0, 2.0, 18.0, 4, true),
+        ('广东', '第九批', '阿托伐他汀钙片', '10mg*7片', 3, 0, 0.0, null, 9.0, 1.5, 10.5, 6, true),
+        ('江苏', '', '氨氯地平片', '5mg*28片', 2, 1, 0.5, 30.0, 30.0, 0.0, 30.0, 3, false)""")
+    con.execute("""create table marts.kpi_tender_price (province varchar, batch varchar,
+        generic_name varchar, spec varchar, product_id varchar, list_price double,
+        own_win_price double, own_bid_price double, lowest_winning_price double,
+        own_win_price_to_list double, lowest_winning_price_to_list double)""")
+    con.execute("""insert into marts.kpi_tender_price values
+        ('广东', '', '阿托伐他汀钙片', '20mg*7片', 'P1', 25.0, 18.0, 18.0, 16.0, 0.72, 0.64),
+        ('广东', '第九批', '阿托伐他汀钙片', '10mg*7片', null, null, null, 10.5, 9.0, null, null),
+        ('江苏', '', '氨氯地平片', '5mg*28片', 'P2', 40.0, 30.0, 30.0, 30.0, 0.75, 0.75)""")
+    con.execute("""create table marts.kpi_tender_province (province varchar,
+        tender_lines bigint, bids bigint, wins bigint, win_rate double, lines_won bigint)""")
+    con.execute("""insert into marts.kpi_tender_province values
+        ('广东', 2, 4, 1, 0.25, 1), ('江苏', 1, 2, 1, 0.5, 1)""")
 
 
 def _call_activity(con: duckdb.DuckDBPyConnection) -> None:
