@@ -522,42 +522,53 @@ def _territory_month_product(territory_ids: Sequence[str], month: str | None,
 
 def coverage(month: str | None, territory_ids: Sequence[str], product_id: str | None = None,
              settings: Settings | None = None, by: str = "territory_id") -> pd.DataFrame:
-    """kpi_coverage rows for the given territories (one month, or every month when None).
-    With product_id None the products are summed (rate = covered / target over products);
-    `by="product_id"` gives one row per product over the territories instead."""
+    """Coverage rows as the marts hold them, never re-aggregated here: one product →
+    kpi_coverage; all products → kpi_coverage_total (customer × product pairs, in
+    target_customers / covered_customers). `by="product_id"`: kpi_coverage's rows per product
+    of the given territories (one territory for a breakdown of it)."""
     settings = settings or get_settings()
-    _require("marts.kpi_coverage", settings)
-    conds, params = _territory_month_product(territory_ids, month, product_id, settings)
-    return run(
-        f"""
-        select month, {_group(by)}, sum(target_customers) as target_customers,
-               sum(covered_customers) as covered_customers,
-               case when sum(target_customers) > 0
-                    then sum(covered_customers) / sum(target_customers) end as coverage_rate
-        from marts.kpi_coverage where {' and '.join(conds)}
-        group by all order by all
-        """, params, settings=settings)
+    if by == "product_id" or product_id is not None:
+        _require("marts.kpi_coverage", settings)
+        conds, params = _territory_month_product(territory_ids, month, product_id, settings)
+        return run(f"select month, territory_id, product_id, target_customers, "
+                   f"covered_customers, coverage_rate from marts.kpi_coverage "
+                   f"where {' and '.join(conds)} order by month, {_group(by)}, territory_id",
+                   params, settings=settings)
+    _require("marts.kpi_coverage_total", settings)
+    conds, params = _territory_month_product(territory_ids, month, None, settings)
+    return run(f"select month, territory_id, target_pairs as target_customers, "
+               f"covered_pairs as covered_customers, coverage_rate "
+               f"from marts.kpi_coverage_total where {' and '.join(conds)} "
+               "order by month, territory_id", params, settings=settings)
+
+
+def coverage_target_basis(settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_coverage_target_basis: per month, targets from levels or grades (empty if absent)."""
+    settings = settings or get_settings()
+    if "marts.kpi_coverage_target_basis" not in _tables(settings):
+        return pd.DataFrame(columns=["month", "target_basis", "grade_quarter",
+                                     "is_grading_start"])
+    return run("select * from marts.kpi_coverage_target_basis order by month", settings=settings)
 
 
 def achievement(month: str | None, territory_ids: Sequence[str], product_id: str | None = None,
                 settings: Settings | None = None, by: str = "territory_id") -> pd.DataFrame:
-    """kpi_target_achievement for the given territories, products summed unless one is given."""
+    """Achievement rows as the marts hold them: one product (or `by="product_id"`) →
+    kpi_target_achievement; all products → kpi_target_achievement_total."""
     settings = settings or get_settings()
-    _require("marts.kpi_target_achievement", settings)
-    conds, params = _territory_month_product(territory_ids, month, product_id, settings)
-    return run(
-        f"""
-        select month, {_group(by)}, sum(target_amount) as target_amount,
-               sum(actual_amount) as actual_amount,
-               case when sum(target_amount) > 0 then sum(actual_amount) / sum(target_amount) end
-                   as achievement_rate,
-               sum(ytd_target_amount) as ytd_target_amount,
-               sum(ytd_actual_amount) as ytd_actual_amount,
-               case when sum(ytd_target_amount) > 0
-                    then sum(ytd_actual_amount) / sum(ytd_target_amount) end as ytd_achievement_rate
-        from marts.kpi_target_achievement where {' and '.join(conds)}
-        group by all order by all
-        """, params, settings=settings)
+    cols = ("month, territory_id, {p}target_amount, actual_amount, achievement_rate, "
+            "ytd_target_amount, ytd_actual_amount, ytd_achievement_rate")
+    if by == "product_id" or product_id is not None:
+        _require("marts.kpi_target_achievement", settings)
+        conds, params = _territory_month_product(territory_ids, month, product_id, settings)
+        return run(f"select {cols.format(p='product_id, ')} from marts.kpi_target_achievement "
+                   f"where {' and '.join(conds)} order by month, {_group(by)}, territory_id",
+                   params, settings=settings)
+    _require("marts.kpi_target_achievement_total", settings)
+    conds, params = _territory_month_product(territory_ids, month, None, settings)
+    return run(f"select {cols.format(p='')} from marts.kpi_target_achievement_total "
+               f"where {' and '.join(conds)} order by month, territory_id",
+               params, settings=settings)
 
 
 def call_activity(month: str | None, territory_ids: Sequence[str] | None = None,

@@ -73,32 +73,64 @@ def _named(df):
 cov_tab, ach_tab, call_tab, roi_tab = st.tabs(
     ["覆盖率 Coverage", "达成率 Achievement", "拜访 Calls", "活动ROI Activity ROI"])
 
+PAIRS = product_id is None  # all products: the marts count customer × product pairs
+COV_LABELS = {
+    "target_customers": "目标客户×产品 Target customer × product pairs" if PAIRS
+    else "目标客户 Target customers",
+    "covered_customers": "覆盖客户×产品 Covered customer × product pairs" if PAIRS
+    else "覆盖客户 Covered customers (bought the product)",
+}
+MONEY = "¥%,.0f"
+ACH_CONFIG = {
+    "territory_name": "辖区 Territory", "product_id": "产品 Product",
+    "target_amount": st.column_config.NumberColumn("指标 Target", format=MONEY),
+    "actual_amount": st.column_config.NumberColumn("实际 Actual", format=MONEY),
+    "achievement_rate": st.column_config.NumberColumn("达成率 Achievement", format="percent"),
+    "ytd_target_amount": st.column_config.NumberColumn("年累计指标 YTD target", format=MONEY),
+    "ytd_actual_amount": st.column_config.NumberColumn("年累计实际 YTD actual", format=MONEY),
+    "ytd_achievement_rate": st.column_config.NumberColumn("年累计达成 YTD achievement",
+                                                          format="percent"),
+}
+
+
+def _one_row(df):
+    """The head node's own row (a mart roll-up), or None when several nodes are at the top."""
+    return df.iloc[0] if len(head_ids) == 1 and len(df) == 1 else None
+
+
 with cov_tab:
     head = data.coverage(month, head_ids, product_id)
-    c = st.columns(3)
-    c[0].metric("覆盖率 Coverage", fmt_pct(
-        head["covered_customers"].sum() / head["target_customers"].sum()
-        if head["target_customers"].sum() else None))
-    c[1].metric("目标客户 Target customers", f"{int(head['target_customers'].sum()):,}")
-    c[2].metric("覆盖客户 Covered customers", f"{int(head['covered_customers'].sum()):,}")
+    row = _one_row(head)
+    if row is not None:
+        c = st.columns(3)
+        c[0].metric("覆盖率 Coverage", fmt_pct(row["coverage_rate"]))
+        c[1].metric(COV_LABELS["target_customers"], f"{int(row['target_customers']):,}")
+        c[2].metric(COV_LABELS["covered_customers"], f"{int(row['covered_customers']):,}")
+    if PAIRS:
+        st.caption("全部产品时按 客户×产品 计数 With all products, a customer targeted for two "
+                   "products counts twice (customer × product pairs).")
     cov = _named(data.coverage(month, rows_ids, product_id))
-    st.dataframe(cov.drop(columns=["month"]), hide_index=True, key="coverage_table",
+    st.dataframe(cov.drop(columns=["month", "product_id"], errors="ignore"), hide_index=True,
+                 key="coverage_table",
                  column_config={
-                     "territory_id": "辖区 ID", "territory_name": "辖区 Territory",
-                     "target_customers": "目标客户 Target", "covered_customers": "覆盖 Covered",
+                     "territory_id": "辖区编码 Territory ID", "territory_name": "辖区 Territory",
+                     **COV_LABELS,
                      "coverage_rate": st.column_config.ProgressColumn(
                          "覆盖率 Coverage", format="percent", min_value=0, max_value=1)})
     download_table(cov, f"coverage-{month}", "coverage_dl")
-    by_product = data.coverage(month, head_ids, product_id, by="product_id")
-    if len(by_product) > 1:
-        st.markdown(f"**按产品 By product · {plain(head_name)}**")
-        st.dataframe(by_product.drop(columns=["month"]).assign(
-            product_id=by_product["product_id"].map(product_labels).fillna(by_product["product_id"])),
-            hide_index=True, key="coverage_products",
-            column_config={"product_id": "产品 Product", "target_customers": "目标客户 Target",
-                           "covered_customers": "覆盖 Covered",
-                           "coverage_rate": st.column_config.NumberColumn("覆盖率 Coverage",
-                                                                          format="percent")})
+    if len(head_ids) == 1:
+        by_product = data.coverage(month, head_ids, product_id, by="product_id")
+        if len(by_product) > 1:
+            st.markdown(f"**按产品 By product · {plain(head_name)}**")
+            st.dataframe(by_product.drop(columns=["month", "territory_id"]).assign(
+                product_id=by_product["product_id"].map(product_labels)
+                .fillna(by_product["product_id"])),
+                hide_index=True, key="coverage_products",
+                column_config={"product_id": "产品 Product",
+                               "target_customers": "目标客户 Target customers",
+                               "covered_customers": "覆盖客户 Covered customers",
+                               "coverage_rate": st.column_config.NumberColumn(
+                                   "覆盖率 Coverage", format="percent")})
     trend = _named(data.coverage(None, rows_ids, product_id))
     if len(trend):
         fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
@@ -106,54 +138,61 @@ with cov_tab:
                               "territory_name": "辖区 Territory"})
         fig.update_yaxes(tickformat=".1%")
         fig.update_xaxes(type="category")  # months are labels, not dates
+        basis = data.coverage_target_basis()
+        starts = basis[basis["is_grading_start"].fillna(False).astype(bool)
+                       & basis["month"].isin(set(trend["month"]))]
+        for b in starts.itertuples():
+            fig.add_vline(x=b.month, line_dash="dash", line_color="#888")
+            fig.add_annotation(x=b.month, yref="paper", y=1.0, showarrow=False, xanchor="left",
+                               text=f"目标名单改为分级 targets from grades ({b.grade_quarter})")
         st.plotly_chart(fig, width="stretch", key="coverage_trend")
+        for b in starts.itertuples():
+            st.caption(f"{plain(b.month)} 起目标客户由 ABCD 分级决定 From {plain(b.month)} the "
+                       f"target customers are the A-C graded ones of {plain(b.grade_quarter)}; "
+                       "before, the 三甲/三乙 hospitals and pharmacies. Coverage on either side "
+                       "of the line counts a different list.")
 
 with ach_tab:
     try:
         head = data.achievement(month, head_ids, product_id)
-        tgt, act = head["target_amount"].sum(), head["actual_amount"].sum()
-        ytd_t, ytd_a = head["ytd_target_amount"].sum(), head["ytd_actual_amount"].sum()
-        c = st.columns(4)
-        c[0].metric("达成率 Achievement", fmt_pct(act / tgt if tgt else None))
-        c[1].metric("实际 Actual", fmt_yuan(act))
-        c[2].metric("指标 Target", fmt_yuan(tgt))
-        c[3].metric("年累计达成 YTD achievement", fmt_pct(ytd_a / ytd_t if ytd_t else None))
+        row = _one_row(head)
+        if row is not None:
+            c = st.columns(4)
+            c[0].metric("达成率 Achievement", fmt_pct(row["achievement_rate"]))
+            c[1].metric("实际 Actual", fmt_yuan(row["actual_amount"]))
+            c[2].metric("指标 Target", fmt_yuan(row["target_amount"]))
+            c[3].metric("年累计达成 YTD achievement", fmt_pct(row["ytd_achievement_rate"]))
         ach = _named(data.achievement(month, rows_ids, product_id))
-        st.dataframe(ach.drop(columns=["month"]), hide_index=True, key="achievement_table",
-                     column_config={
-                         "territory_id": "辖区 ID", "territory_name": "辖区 Territory",
-                         "target_amount": st.column_config.NumberColumn("指标 Target", format="¥%,.0f"),
-                         "actual_amount": st.column_config.NumberColumn("实际 Actual", format="¥%,.0f"),
-                         "achievement_rate": st.column_config.NumberColumn("达成率", format="percent"),
-                         "ytd_target_amount": st.column_config.NumberColumn("YTD 指标", format="¥%,.0f"),
-                         "ytd_actual_amount": st.column_config.NumberColumn("YTD 实际", format="¥%,.0f"),
-                         "ytd_achievement_rate": st.column_config.NumberColumn("YTD 达成", format="percent")})
+        st.dataframe(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
+                     hide_index=True, key="achievement_table", column_config=ACH_CONFIG)
         download_table(ach, f"achievement-{month}", "achievement_dl")
         if len(ach):
-            fig = px.bar(ach, x="territory_name", y=["target_amount", "actual_amount"], barmode="group",
-                         labels={"territory_name": "辖区 Territory", "value": "金额 Amount (¥)",
-                                 "variable": ""})
+            bars = ach.rename(columns={"target_amount": "指标 Target", "actual_amount": "实际 Actual"})
+            fig = px.bar(bars, x="territory_name", y=["指标 Target", "实际 Actual"],
+                         barmode="group", labels={"territory_name": "辖区 Territory",
+                                                  "value": "金额 Amount (¥)", "variable": ""})
             st.plotly_chart(fig, width="stretch", key="achievement_bar")
-        by_product = data.achievement(month, head_ids, product_id, by="product_id")
-        if len(by_product) > 1:
-            st.markdown(f"**按产品 By product · {plain(head_name)}**")
-            st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
-                                     "achievement_rate"]].assign(
-                product_id=by_product["product_id"].map(product_labels)
-                .fillna(by_product["product_id"])), hide_index=True, key="achievement_products",
-                column_config={"product_id": "产品 Product",
-                               "target_amount": st.column_config.NumberColumn("指标 Target",
-                                                                              format="¥%,.0f"),
-                               "actual_amount": st.column_config.NumberColumn("实际 Actual",
-                                                                              format="¥%,.0f"),
-                               "achievement_rate": st.column_config.NumberColumn(
-                                   "达成率", format="percent")})
+        if len(head_ids) == 1:
+            by_product = data.achievement(month, head_ids, product_id, by="product_id")
+            if len(by_product) > 1:
+                st.markdown(f"**按产品 By product · {plain(head_name)}**")
+                st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
+                                         "achievement_rate"]].assign(
+                    product_id=by_product["product_id"].map(product_labels)
+                    .fillna(by_product["product_id"])), hide_index=True,
+                    key="achievement_products", column_config=ACH_CONFIG)
         exp = _named(data.expense_ratio(month, rows_ids))
         if len(exp):
             st.markdown("**费用率 Expense ratio**")
-            st.dataframe(exp.drop(columns=["month"]), hide_index=True, key="expense_table",
-                         column_config={"expense_ratio": st.column_config.NumberColumn(
-                             "费用率 Expense ratio", format="percent")})
+            st.dataframe(exp.drop(columns=["month", "territory_id"]), hide_index=True,
+                         key="expense_table",
+                         column_config={"territory_name": "辖区 Territory",
+                                        "cost": st.column_config.NumberColumn(
+                                            "活动费用 Activity cost", format=MONEY),
+                                        "sell_out_amount": st.column_config.NumberColumn(
+                                            "流向销售额 Sell-out", format=MONEY),
+                                        "expense_ratio": st.column_config.NumberColumn(
+                                            "费用率 Expense ratio", format="percent")})
     except data.DataUnavailable as exc:
         unavailable(exc)
 

@@ -103,6 +103,20 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         rows.append(("2026-10", terr, "P2", target // 2, covered // 2, _rate(covered // 2, target // 2)))
         rows.append(("2026-09", terr, "P1", target, covered - 1, _rate(covered - 1, target)))
     con.executemany("insert into marts.kpi_coverage values (?, ?, ?, ?, ?, ?)", rows)
+    # over both products: customer × product pairs (October P1 + P2, September P1 only)
+    con.execute("""create table marts.kpi_coverage_total (month varchar, territory_id varchar,
+        target_pairs bigint, covered_pairs bigint, coverage_rate double, products bigint)""")
+    totals = []
+    for terr, (target, covered) in COVERAGE_P1_OCT.items():
+        t_oct, c_oct = target + target // 2, covered + covered // 2
+        totals.append(("2026-10", terr, t_oct, c_oct, _rate(c_oct, t_oct), 2))
+        totals.append(("2026-09", terr, target, covered - 1, _rate(covered - 1, target), 1))
+    con.executemany("insert into marts.kpi_coverage_total values (?, ?, ?, ?, ?, ?)", totals)
+    # data starts in 2026-Q3: September's targets are 三甲/三乙, October's the Q3 grades
+    con.execute("""create table marts.kpi_coverage_target_basis (month varchar,
+        target_basis varchar, grade_quarter varchar, is_grading_start boolean)""")
+    con.execute("""insert into marts.kpi_coverage_target_basis values
+        ('2026-09', 'level', null, false), ('2026-10', 'grade', '2026-Q3', true)""")
 
     con.execute("""create table marts.kpi_target_achievement (month varchar, territory_id varchar,
         product_id varchar, target_amount double, actual_amount double, achievement_rate double,
@@ -115,6 +129,9 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
                      target * 9, actual * 8.1, _rate(actual * 8.1, target * 9)))
     con.executemany("insert into marts.kpi_target_achievement values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows)
+    # P1 is the only product with targets: the totals are P1's rows
+    con.execute("create table marts.kpi_target_achievement_total as "
+                "select * exclude (product_id) from marts.kpi_target_achievement")
 
     _call_activity(con)
 

@@ -109,3 +109,40 @@ def test_kpi_explorer_call_headline_is_the_marts_roll_up(published, open_page):
     assert m["计划执行 Plan adherence"] == "50.0%"
     assert m["目标医生覆盖 Target HCPs reached"] == "25.0%"
     assert m["拜访次数 Calls"] == "180"
+
+
+def test_coverage_with_all_products_says_it_counts_customer_product_pairs(published, open_page):
+    at = open_page("kpi_explorer")
+    m = metrics(at)
+    assert m["目标客户×产品 Target customer × product pairs"] == "42"  # national: 28 + 14
+    assert m["覆盖客户×产品 Covered customer × product pairs"] == "28"  # 19 + 9
+    at.selectbox(key="product").set_value("P1").run()
+    assert metrics(at)["目标客户 Target customers"] == "28"
+
+
+def test_coverage_and_achievement_headlines_are_the_marts_rows(published, open_page):
+    """The page shows kpi_coverage_total's / kpi_target_achievement_total's row for the node;
+    the rows are changed here so that a sum made by the page would show other numbers."""
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.kpi_coverage_total set coverage_rate = 0.5 "
+                "where territory_id = 'NAT' and month = '2026-10'")
+    con.execute("update marts.kpi_target_achievement_total set achievement_rate = 0.5, "
+                "ytd_achievement_rate = 0.25 where territory_id = 'NAT' and month = '2026-10'")
+    con.close()
+    at = open_page("kpi_explorer")
+    m = metrics(at)
+    assert m["覆盖率 Coverage"] == "50.0%"
+    assert m["达成率 Achievement"] == "50.0%" and m["年累计达成 YTD achievement"] == "25.0%"
+
+
+def test_coverage_trend_marks_the_month_grading_starts(published, open_page):
+    """September's targets are 三甲/三乙, October's the 2026-Q3 grades: the list changed."""
+    import json
+
+    at = open_page("kpi_explorer")
+    assert any("2026-10" in c.value and "2026-Q3" in c.value for c in at.caption)
+    fig = json.loads([e for e in at.get("plotly_chart")][0].proto.spec)
+    lines = [s for s in fig["layout"].get("shapes", []) if s.get("type") == "line"]
+    assert [s["x0"] for s in lines] == ["2026-10"]
