@@ -611,18 +611,34 @@ def call_activity_by_grade(month: str, territory_ids: Sequence[str],
 
 def activity_roi(territory_ids: Sequence[str] | None = None,
                  settings: Settings | None = None) -> pd.DataFrame:
-    """kpi_activity_roi, activities at customers aligned to the given territories."""
+    """kpi_activity_roi of activities in the given territories (all when None), with the
+    customer's and product's names."""
     settings = settings or get_settings()
     _require("marts.kpi_activity_roi", settings)
-    where, params = scope_clause("crm_customer_id", kind="customer", settings=settings)
+    tables = _tables(settings)
+    where, params = scope_clause("r.crm_customer_id", kind="customer", settings=settings)
     conds = [where]
-    if territory_ids is not None and "marts.bridge_customer_territory" in _tables(settings):
-        conds.append("crm_customer_id in (select crm_customer_id from "
-                     "marts.bridge_customer_territory "
-                     "where list_contains(?::varchar[], territory_id::varchar))")
+    if territory_ids is not None:
+        conds.append("list_contains(?::varchar[], r.territory_id::varchar)")
         params = [*params, list(territory_ids)]
-    return run(f"select * from marts.kpi_activity_roi where {' and '.join(conds)} "
-               "order by roi desc nulls last, activity_id", params, settings=settings)
+    cust = ("left join marts.dim_customer_address c using (crm_customer_id)"
+            if "marts.dim_customer_address" in tables else "")
+    cname = "c.name" if cust else "null"
+    prod = "left join marts.dim_product p using (product_id)" if "marts.dim_product" in tables else ""
+    pname = "coalesce(p.brand_name, p.generic_name)" if prod else "null"
+    return run(f"select r.*, {cname} as customer_name, {pname} as product_name "
+               f"from marts.kpi_activity_roi r {cust} {prod} where {' and '.join(conds)} "
+               "order by r.roi desc nulls last, r.activity_id", params, settings=settings)
+
+
+def activity_roi_totals(territory_ids: Sequence[str],
+                        settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_activity_roi_territory: the given territories' own roll-up rows."""
+    settings = settings or get_settings()
+    _require("marts.kpi_activity_roi_territory", settings)
+    conds, params = _territory_month_product(territory_ids, None, None, settings)
+    return run(f"select * from marts.kpi_activity_roi_territory where {' and '.join(conds)} "
+               "order by territory_id", params, settings=settings)
 
 
 def expense_ratio(month: str | None, territory_ids: Sequence[str],

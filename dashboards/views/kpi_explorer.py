@@ -253,22 +253,41 @@ with call_tab:
 
 with roi_tab:
     try:
+        totals = _named(data.activity_roi_totals(head_ids))
+        t = _one_row(totals)
+        if t is not None:
+            c = st.columns(3)
+            c[0].metric("活动费用 Activity cost", fmt_yuan(t["cost"]))
+            c[1].metric("增量销售 Incremental sell-out", fmt_yuan(t["incremental_amount"]))
+            c[2].metric("ROI (增量 ÷ 费用 incremental ÷ cost)",
+                        f"{t['roi']:.2f}" if t["roi"] == t["roi"] and t["roi"] is not None else "—")
+            if t["activities_post_open"]:
+                st.caption(f"{int(t['activities_post_open'])} 个活动的活动后窗口尚未结束 activities "
+                           "are still inside their post window: their post amount is partial.")
+        elif len(totals):
+            st.dataframe(totals.drop(columns=["territory_id"]), hide_index=True, key="roi_totals")
         roi = data.activity_roi(scope_ids if parent is not None else None)
-        cost, inc = roi["cost"].sum(), roi["incremental_amount"].sum()
-        c = st.columns(3)
-        c[0].metric("活动费用 Cost", fmt_yuan(cost))
-        c[1].metric("增量销售 Incremental", fmt_yuan(inc))
-        c[2].metric("ROI", f"{inc / cost:.2f}" if cost else "—")
-        st.dataframe(roi, hide_index=True, key="roi_table",
+        cols = ["activity_id", "activity_type", "customer_name", "crm_customer_id",
+                "product_name", "start_date", "end_date", "cost", "pre_amount", "post_amount",
+                "incremental_amount", "roi", "is_post_window_complete"]
+        shown = roi[[c for c in cols if c in roi]]
+        st.dataframe(shown, hide_index=True, key="roi_table",
                      column_config={
-                         "activity_id": "活动 Activity", "crm_customer_id": "客户 Customer",
-                         "product_id": "产品 Product",
-                         "cost": st.column_config.NumberColumn("费用 Cost", format="¥%,.0f"),
-                         "pre_amount": st.column_config.NumberColumn("活动前 Pre", format="¥%,.0f"),
-                         "post_amount": st.column_config.NumberColumn("活动后 Post", format="¥%,.0f"),
+                         "activity_id": "活动 Activity", "activity_type": "类型 Type",
+                         "customer_name": "客户 Customer", "crm_customer_id": "客户编码 CRM ID",
+                         "product_name": "产品 Product",
+                         "start_date": st.column_config.DateColumn("开始 Start",
+                                                                   format="YYYY-MM-DD"),
+                         "end_date": st.column_config.DateColumn("结束 End", format="YYYY-MM-DD"),
+                         "cost": st.column_config.NumberColumn("费用 Cost", format=MONEY),
+                         "pre_amount": st.column_config.NumberColumn("活动前 Sell-out before",
+                                                                     format=MONEY),
+                         "post_amount": st.column_config.NumberColumn("活动后 Sell-out after",
+                                                                      format=MONEY),
                          "incremental_amount": st.column_config.NumberColumn("增量 Incremental",
-                                                                             format="¥%,.0f"),
-                         "roi": st.column_config.NumberColumn("ROI", format="%.2f")})
-        download_table(roi, "activity-roi", "roi_dl")
+                                                                             format=MONEY),
+                         "roi": st.column_config.NumberColumn("ROI", format="%.2f"),
+                         "is_post_window_complete": "活动后窗口已结束 Post window complete"})
+        download_table(shown, "activity-roi", "roi_dl")
     except data.DataUnavailable as exc:
         unavailable(exc)
