@@ -715,6 +715,15 @@ def tender_provinces(settings: Settings | None = None) -> pd.DataFrame:
                params, settings=settings)
 
 
+def inventory_month(month: str, settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_channel_inventory_month's row for the month (distributor-level: unrestricted only)."""
+    settings = settings or get_settings()
+    _require("marts.kpi_channel_inventory_month", settings)
+    where, params = scope_clause("month", kind="global", settings=settings)
+    return run(f"select * from marts.kpi_channel_inventory_month where {where} and month = ?",
+               [*params, month], settings=settings)
+
+
 # -- loads ------------------------------------------------------------------------------------------
 
 def file_registry(settings: Settings | None = None) -> pd.DataFrame:

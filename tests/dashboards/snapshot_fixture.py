@@ -168,6 +168,12 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('2026-10', 'D002', 'P1', 300, 200, 100, 400, null, null, 75.0),
         ('2026-10', 'D003', 'P1', 40, 0, null, null, null, null, null),
         ('2026-09', 'D001', 'P1', 90, 70, 60, 100, 100, 0, 50.0)""")
+    # October: D002 over 60 days, D003 without flow, D001's -5 variance; closing 85 + 400 boxes
+    con.execute("""create table marts.kpi_channel_inventory_month (month varchar,
+        distributors bigint, distributors_over_doi bigint, distributors_without_flow bigint,
+        distributor_products_with_variance bigint, closing_qty double, doi_threshold_days double)""")
+    con.execute("""insert into marts.kpi_channel_inventory_month values
+        ('2026-10', 3, 1, 1, 1, 485, 60), ('2026-09', 1, 0, 0, 0, 100, 60)""")
 
     _tenders(con)
 
