@@ -58,15 +58,16 @@ for r in rows.itertuples():
     d = st.columns(5)
     d[0].metric("去年同期 Sell-out LY", fmt_yuan(r.sell_out_amount_ly))
     d[1].metric("流向回收率 Flow completeness", fmt_pct(r.flow_completeness_rate))
-    d[2].metric("DOI超标经销商 Over-DOI distributors",
+    d[2].metric("DOI超标经销商 Distributors over DOI",
                 fmt_num(r.distributors_over_doi_threshold))
-    d[3].metric("数据状态 Data status", str(r.data_status))
+    d[3].metric("数据状态 Data status", plain(r.data_status) if isinstance(r.data_status, str)
+                else "—")
 
 st.subheader("明细 Detail")
 st.dataframe(
     rows.drop(columns=["week_start"]), hide_index=True,
     column_config={
-        "region_id": "大区 Region", "region_name": "名称 Name",
+        "region_id": "大区编码 Region ID", "region_name": "大区 Region",
         "sell_out_amount": st.column_config.NumberColumn("流向销售额 Sell-out", format="¥%,.0f"),
         "sell_out_amount_ly": st.column_config.NumberColumn("去年同期 LY", format="¥%,.0f"),
         "growth": st.column_config.NumberColumn("增长 Growth", format="percent"),
@@ -75,7 +76,7 @@ st.dataframe(
         "coverage_rate": st.column_config.NumberColumn("覆盖率 Coverage", format="percent"),
         "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adh.", format="percent"),
         "flow_completeness_rate": st.column_config.NumberColumn("流向回收 Flow", format="percent"),
-        "distributors_over_doi_threshold": "DOI超标 Over DOI",
+        "distributors_over_doi_threshold": "DOI超标经销商 Distributors over DOI",
         "data_status": "数据状态 Status",
     })
 

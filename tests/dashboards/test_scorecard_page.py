@@ -101,3 +101,14 @@ def test_scorecard_default_week_comes_from_the_scorecard_weeks_mart(published, o
     con.close()
     at = open_page("scorecard")
     assert at.selectbox(key="week").value == dt.date(2026, 10, 26)
+
+
+def test_scorecard_page_shows_a_dash_not_none_for_a_missing_data_status(published, open_page):
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.scorecard_weekly set data_status = null")
+    con.close()
+    at = open_page("scorecard")
+    statuses = [m.value for m in at.metric if m.label == "数据状态 Data status"]
+    assert statuses == ["—", "—"]
