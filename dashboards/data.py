@@ -778,16 +778,23 @@ def flow_completeness(month: str | None = None, settings: Settings | None = None
 
 
 def late_distributors(month: str | None = None, settings: Settings | None = None) -> pd.DataFrame:
-    """Distributors expected to send flow that sent nothing, or sent it late."""
-    df = flow_completeness(month, settings)
-    if df.empty:
-        return df
-    expected = df["expected"].fillna(False).astype(bool) if "expected" in df else True
-    received = df["received"].fillna(False).astype(bool)
-    on_time = df["on_time"].fillna(False).astype(bool)
-    late = df[expected & (~received | ~on_time)].copy()
-    late["problem"] = ["missing 未收到" if not r else "late 迟交" for r in late["received"].fillna(False)]
-    return late
+    """kpi_flow_completeness rows of distributors expected to send flow that sent nothing
+    (missing) or sent it after the deadline (late): rows of the mart, picked by its flags."""
+    settings = settings or get_settings()
+    _require("marts.kpi_flow_completeness", settings)
+    where, params = scope_clause("distributor_code", kind="global", settings=settings)
+    cols = set(_columns("marts.kpi_flow_completeness", settings))
+    conds = [where, "coalesce(expected, true)" if "expected" in cols else "true",
+             "not (coalesce(received, false) and coalesce(on_time, false))"]
+    if "is_total" in cols:  # one row per distributor, never a total row
+        conds.append("not coalesce(is_total, false)")
+    if month is not None:
+        conds.append("month = ?")
+        params = [*params, month]
+    return run(f"select *, case when coalesce(received, false) then 'late 迟交' "
+               f"else 'missing 未收到' end as problem from marts.kpi_flow_completeness "
+               f"where {' and '.join(conds)} order by month desc, distributor_code",
+               params, settings=settings)
 
 
 # -- data quality ------------------------------------------------------------------------------------
