@@ -18,8 +18,8 @@ import streamlit as st  # noqa: E402
 
 from dashboards import auth, data  # noqa: E402
 
-st.set_page_config(page_title="SFE 流向与销售效能 Dashboards", page_icon=":material/monitoring:",
-                   layout="wide")
+# an emoji favicon: a `:material/…:` one makes the browser fetch it from fonts.gstatic.com
+st.set_page_config(page_title="SFE 流向与销售效能 Dashboards", page_icon="📈", layout="wide")
 auth.login_gate(data.get_settings())  # the login form (and a stop) until someone signs in
 
 PAGES = {
@@ -30,6 +30,8 @@ PAGES = {
                 icon=":material/query_stats:", url_path="kpis"),
         st.Page("views/inventory.py", title="渠道库存 Channel inventory",
                 icon=":material/inventory_2:", url_path="inventory"),
+        st.Page("views/tenders.py", title="招标 Tenders", icon=":material/gavel:",
+                url_path="tenders"),
     ],
     "数据运营 Data operations": [
         st.Page("views/loads.py", title="数据加载 Loads", icon=":material/upload_file:",

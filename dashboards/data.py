@@ -367,6 +367,10 @@ def latest_complete_week(settings: Settings | None = None, scoped: bool = True) 
     if not weeks:
         return None
     tables = _tables(settings)
+    if "marts.scorecard_weeks" in tables:  # the mart says which weeks are whole
+        done = week_completeness(settings)
+        complete = [w for w in weeks if bool(done.get(w, (0, False))[1])]
+        return max(complete) if complete else max(weeks)
     last_day: dt.date | None = None
     if "marts.fct_sell_out" in tables:
         df = run("select max(cast(sale_date as date)) as d from marts.fct_sell_out", settings=settings)
@@ -384,6 +388,18 @@ def latest_complete_week(settings: Settings | None = None, scoped: bool = True) 
         if complete:
             return max(complete)
     return max(weeks)
+
+
+def week_completeness(settings: Settings | None = None) -> dict[dt.date, tuple[int, bool]]:
+    """scorecard_weeks: week_start → (days with data, is_complete_week); empty when the snapshot
+    predates the mart."""
+    settings = settings or get_settings()
+    if "marts.scorecard_weeks" not in _tables(settings):
+        return {}
+    df = run("select week_start, days_with_data, is_complete_week from marts.scorecard_weeks",
+             settings=settings)
+    return {pd.Timestamp(r.week_start).date(): (int(r.days_with_data), bool(r.is_complete_week))
+            for r in df.itertuples()}
 
 
 def region_names(settings: Settings | None = None) -> dict[str, str]:
@@ -507,42 +523,53 @@ def _territory_month_product(territory_ids: Sequence[str], month: str | None,
 
 def coverage(month: str | None, territory_ids: Sequence[str], product_id: str | None = None,
              settings: Settings | None = None, by: str = "territory_id") -> pd.DataFrame:
-    """kpi_coverage rows for the given territories (one month, or every month when None).
-    With product_id None the products are summed (rate = covered / target over products);
-    `by="product_id"` gives one row per product over the territories instead."""
+    """Coverage rows as the marts hold them, never re-aggregated here: one product →
+    kpi_coverage; all products → kpi_coverage_total (customer × product pairs, in
+    target_customers / covered_customers). `by="product_id"`: kpi_coverage's rows per product
+    of the given territories (one territory for a breakdown of it)."""
     settings = settings or get_settings()
-    _require("marts.kpi_coverage", settings)
-    conds, params = _territory_month_product(territory_ids, month, product_id, settings)
-    return run(
-        f"""
-        select month, {_group(by)}, sum(target_customers) as target_customers,
-               sum(covered_customers) as covered_customers,
-               case when sum(target_customers) > 0
-                    then sum(covered_customers) / sum(target_customers) end as coverage_rate
-        from marts.kpi_coverage where {' and '.join(conds)}
-        group by all order by all
-        """, params, settings=settings)
+    if by == "product_id" or product_id is not None:
+        _require("marts.kpi_coverage", settings)
+        conds, params = _territory_month_product(territory_ids, month, product_id, settings)
+        return run(f"select month, territory_id, product_id, target_customers, "
+                   f"covered_customers, coverage_rate from marts.kpi_coverage "
+                   f"where {' and '.join(conds)} order by month, {_group(by)}, territory_id",
+                   params, settings=settings)
+    _require("marts.kpi_coverage_total", settings)
+    conds, params = _territory_month_product(territory_ids, month, None, settings)
+    return run(f"select month, territory_id, target_pairs as target_customers, "
+               f"covered_pairs as covered_customers, coverage_rate "
+               f"from marts.kpi_coverage_total where {' and '.join(conds)} "
+               "order by month, territory_id", params, settings=settings)
+
+
+def coverage_target_basis(settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_coverage_target_basis: per month, targets from levels or grades (empty if absent)."""
+    settings = settings or get_settings()
+    if "marts.kpi_coverage_target_basis" not in _tables(settings):
+        return pd.DataFrame(columns=["month", "target_basis", "grade_quarter",
+                                     "is_grading_start"])
+    return run("select * from marts.kpi_coverage_target_basis order by month", settings=settings)
 
 
 def achievement(month: str | None, territory_ids: Sequence[str], product_id: str | None = None,
                 settings: Settings | None = None, by: str = "territory_id") -> pd.DataFrame:
-    """kpi_target_achievement for the given territories, products summed unless one is given."""
+    """Achievement rows as the marts hold them: one product (or `by="product_id"`) →
+    kpi_target_achievement; all products → kpi_target_achievement_total."""
     settings = settings or get_settings()
-    _require("marts.kpi_target_achievement", settings)
-    conds, params = _territory_month_product(territory_ids, month, product_id, settings)
-    return run(
-        f"""
-        select month, {_group(by)}, sum(target_amount) as target_amount,
-               sum(actual_amount) as actual_amount,
-               case when sum(target_amount) > 0 then sum(actual_amount) / sum(target_amount) end
-                   as achievement_rate,
-               sum(ytd_target_amount) as ytd_target_amount,
-               sum(ytd_actual_amount) as ytd_actual_amount,
-               case when sum(ytd_target_amount) > 0
-                    then sum(ytd_actual_amount) / sum(ytd_target_amount) end as ytd_achievement_rate
-        from marts.kpi_target_achievement where {' and '.join(conds)}
-        group by all order by all
-        """, params, settings=settings)
+    cols = ("month, territory_id, {p}target_amount, actual_amount, achievement_rate, "
+            "ytd_target_amount, ytd_actual_amount, ytd_achievement_rate")
+    if by == "product_id" or product_id is not None:
+        _require("marts.kpi_target_achievement", settings)
+        conds, params = _territory_month_product(territory_ids, month, product_id, settings)
+        return run(f"select {cols.format(p='product_id, ')} from marts.kpi_target_achievement "
+                   f"where {' and '.join(conds)} order by month, {_group(by)}, territory_id",
+                   params, settings=settings)
+    _require("marts.kpi_target_achievement_total", settings)
+    conds, params = _territory_month_product(territory_ids, month, None, settings)
+    return run(f"select {cols.format(p='')} from marts.kpi_target_achievement_total "
+               f"where {' and '.join(conds)} order by month, territory_id",
+               params, settings=settings)
 
 
 def call_activity(month: str | None, territory_ids: Sequence[str] | None = None,
@@ -562,20 +589,57 @@ def call_activity(month: str | None, territory_ids: Sequence[str] | None = None,
                "order by month, territory_id, rep_id", params, settings=settings)
 
 
+def call_activity_totals(month: str, territory_ids: Sequence[str],
+                         settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_call_activity_territory: the given territories' own roll-up rows for one month."""
+    settings = settings or get_settings()
+    _require("marts.kpi_call_activity_territory", settings)
+    conds, params = _territory_month_product(territory_ids, month, None, settings)
+    return run(f"select * from marts.kpi_call_activity_territory where {' and '.join(conds)} "
+               "order by territory_id", params, settings=settings)
+
+
+def call_activity_by_grade(month: str, territory_ids: Sequence[str],
+                           settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_call_activity_grade_territory: per customer grade, the given territories' rows."""
+    settings = settings or get_settings()
+    _require("marts.kpi_call_activity_grade_territory", settings)
+    conds, params = _territory_month_product(territory_ids, month, None, settings)
+    return run(f"select * from marts.kpi_call_activity_grade_territory "
+               f"where {' and '.join(conds)} order by territory_id, grade",
+               params, settings=settings)
+
+
 def activity_roi(territory_ids: Sequence[str] | None = None,
                  settings: Settings | None = None) -> pd.DataFrame:
-    """kpi_activity_roi, activities at customers aligned to the given territories."""
+    """kpi_activity_roi of activities in the given territories (all when None), with the
+    customer's and product's names."""
     settings = settings or get_settings()
     _require("marts.kpi_activity_roi", settings)
-    where, params = scope_clause("crm_customer_id", kind="customer", settings=settings)
+    tables = _tables(settings)
+    where, params = scope_clause("r.crm_customer_id", kind="customer", settings=settings)
     conds = [where]
-    if territory_ids is not None and "marts.bridge_customer_territory" in _tables(settings):
-        conds.append("crm_customer_id in (select crm_customer_id from "
-                     "marts.bridge_customer_territory "
-                     "where list_contains(?::varchar[], territory_id::varchar))")
+    if territory_ids is not None:
+        conds.append("list_contains(?::varchar[], r.territory_id::varchar)")
         params = [*params, list(territory_ids)]
-    return run(f"select * from marts.kpi_activity_roi where {' and '.join(conds)} "
-               "order by roi desc nulls last, activity_id", params, settings=settings)
+    cust = ("left join marts.dim_customer_address c using (crm_customer_id)"
+            if "marts.dim_customer_address" in tables else "")
+    cname = "c.name" if cust else "null"
+    prod = "left join marts.dim_product p using (product_id)" if "marts.dim_product" in tables else ""
+    pname = "coalesce(p.brand_name, p.generic_name)" if prod else "null"
+    return run(f"select r.*, {cname} as customer_name, {pname} as product_name "
+               f"from marts.kpi_activity_roi r {cust} {prod} where {' and '.join(conds)} "
+               "order by r.roi desc nulls last, r.activity_id", params, settings=settings)
+
+
+def activity_roi_totals(territory_ids: Sequence[str],
+                        settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_activity_roi_territory: the given territories' own roll-up rows."""
+    settings = settings or get_settings()
+    _require("marts.kpi_activity_roi_territory", settings)
+    conds, params = _territory_month_product(territory_ids, None, None, settings)
+    return run(f"select * from marts.kpi_activity_roi_territory where {' and '.join(conds)} "
+               "order by territory_id", params, settings=settings)
 
 
 def expense_ratio(month: str | None, territory_ids: Sequence[str],
@@ -622,6 +686,43 @@ def channel_inventory(month: str | None = None, settings: Settings | None = None
         where {' and '.join(conds)}
         order by i.month, i.distributor_code, i.product_id
         """, params, settings=settings)
+
+
+# -- tenders ----------------------------------------------------------------------------------------
+
+def tenders(settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_tender with kpi_tender_price's list-price comparison (when built); province-level
+    data, not split by territory: users who see every territory only."""
+    settings = settings or get_settings()
+    _require("marts.kpi_tender", settings)
+    where, params = scope_clause("t.province", kind="global", settings=settings)
+    key = "province, batch, generic_name, spec"
+    price = ("left join (select province, batch, generic_name, spec, product_id, list_price, "
+             "own_win_price_to_list, lowest_winning_price_to_list from marts.kpi_tender_price) p "
+             f"using ({key})" if "marts.kpi_tender_price" in _tables(settings) else "")
+    extra = ("p.product_id, p.list_price, p.own_win_price_to_list, p.lowest_winning_price_to_list"
+             if price else "null as product_id, null as list_price, null as own_win_price_to_list, "
+             "null as lowest_winning_price_to_list")
+    return run(f"select t.*, {extra} from marts.kpi_tender t {price} where {where} "
+               f"order by {key}", params, settings=settings)
+
+
+def tender_provinces(settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_tender_province: bids, wins and win rate per province."""
+    settings = settings or get_settings()
+    _require("marts.kpi_tender_province", settings)
+    where, params = scope_clause("province", kind="global", settings=settings)
+    return run(f"select * from marts.kpi_tender_province where {where} order by province",
+               params, settings=settings)
+
+
+def inventory_month(month: str, settings: Settings | None = None) -> pd.DataFrame:
+    """kpi_channel_inventory_month's row for the month (distributor-level: unrestricted only)."""
+    settings = settings or get_settings()
+    _require("marts.kpi_channel_inventory_month", settings)
+    where, params = scope_clause("month", kind="global", settings=settings)
+    return run(f"select * from marts.kpi_channel_inventory_month where {where} and month = ?",
+               [*params, month], settings=settings)
 
 
 # -- loads ------------------------------------------------------------------------------------------
@@ -697,16 +798,23 @@ def flow_completeness(month: str | None = None, settings: Settings | None = None
 
 
 def late_distributors(month: str | None = None, settings: Settings | None = None) -> pd.DataFrame:
-    """Distributors expected to send flow that sent nothing, or sent it late."""
-    df = flow_completeness(month, settings)
-    if df.empty:
-        return df
-    expected = df["expected"].fillna(False).astype(bool) if "expected" in df else True
-    received = df["received"].fillna(False).astype(bool)
-    on_time = df["on_time"].fillna(False).astype(bool)
-    late = df[expected & (~received | ~on_time)].copy()
-    late["problem"] = ["missing 未收到" if not r else "late 迟交" for r in late["received"].fillna(False)]
-    return late
+    """kpi_flow_completeness rows of distributors expected to send flow that sent nothing
+    (missing) or sent it after the deadline (late): rows of the mart, picked by its flags."""
+    settings = settings or get_settings()
+    _require("marts.kpi_flow_completeness", settings)
+    where, params = scope_clause("distributor_code", kind="global", settings=settings)
+    cols = set(_columns("marts.kpi_flow_completeness", settings))
+    conds = [where, "coalesce(expected, true)" if "expected" in cols else "true",
+             "not (coalesce(received, false) and coalesce(on_time, false))"]
+    if "is_total" in cols:  # one row per distributor, never a total row
+        conds.append("not coalesce(is_total, false)")
+    if month is not None:
+        conds.append("month = ?")
+        params = [*params, month]
+    return run(f"select *, case when coalesce(received, false) then 'late 迟交' "
+               f"else 'missing 未收到' end as problem from marts.kpi_flow_completeness "
+               f"where {' and '.join(conds)} order by month desc, distributor_code",
+               params, settings=settings)
 
 
 def flow_completeness_by_region(month: str, settings: Settings | None = None) -> pd.DataFrame:
@@ -805,26 +913,70 @@ def _stewardship():
             "cannot be recorded yet") from exc
 
 
+class DecisionsUnreadable(RuntimeError):
+    """The stewards' decisions file has a bad line; the message names file, line and the fix."""
+
+
+def _decisions_guarded(module: Any, call: Any) -> Any:
+    """Run `call()`; a DecisionError of the stewardship module becomes DecisionsUnreadable,
+    so a page shows its message instead of a traceback."""
+    error = getattr(module, "DecisionError", None)
+    try:
+        return call()
+    except Exception as exc:
+        if isinstance(error, type) and isinstance(exc, error):
+            raise DecisionsUnreadable(str(exc)) from exc
+        raise
+
+
 def review_queue(settings: Settings | None = None) -> pd.DataFrame:
     """Suggested matches waiting for a steward (matching.stewardship.review_queue)."""
     settings = settings or get_settings()
-    func = getattr(_stewardship(), "review_queue", None)
+    module = _stewardship()
+    func = getattr(module, "review_queue", None)
     if func is None:
         raise StewardshipMissing("matching.stewardship has no review_queue(settings) yet")
     _require("matching.customer_source_map", settings)
     # read from the published snapshot, never the working warehouse
-    frame = func(settings, db_path=Path(_snapshot_key(settings)[0]))
+    db = Path(_snapshot_key(settings)[0])
+    frame = _decisions_guarded(module, lambda: func(settings, db_path=db))
     if hasattr(frame, "to_pandas"):
         frame = frame.to_pandas()
     return pd.DataFrame(frame)
+
+
+def review_amounts(settings: Settings | None = None) -> pd.DataFrame:
+    """map_customer_review: the unmatched sell-out at stake per raw name in review (empty when
+    the snapshot predates the mart). Distributor-level data: unrestricted users only."""
+    settings = settings or get_settings()
+    cols = ["source", "distributor_code", "buyer_code", "raw_name", "flow_rows",
+            "sell_out_amount", "last_sale_date"]
+    if "marts.map_customer_review" not in _tables(settings):
+        return pd.DataFrame(columns=cols)
+    where, params = scope_clause("distributor_code", kind="global", settings=settings)
+    return run(f"select {', '.join(cols)} from marts.map_customer_review where {where}",
+               params, settings=settings)
+
+
+def customer_addresses(crm_ids: Sequence[str], settings: Settings | None = None) -> pd.DataFrame:
+    """dim_customer_address rows of the given customers (candidates shown to a steward)."""
+    settings = settings or get_settings()
+    cols = ["crm_customer_id", "name", "province", "city", "district", "address"]
+    if "marts.dim_customer_address" not in _tables(settings) or not crm_ids:
+        return pd.DataFrame(columns=cols)
+    return run(f"select {', '.join(cols)} from marts.dim_customer_address "
+               "where list_contains(?::varchar[], crm_customer_id)",
+               [list(map(str, crm_ids))], settings=settings)
 
 
 def review_queue_from_snapshot(settings: Settings | None = None) -> pd.DataFrame:
     """Read-only fallback: `review` rows of map_customer_source in the published snapshot."""
     settings = settings or get_settings()
     _require("marts.map_customer_source", settings)
-    return run("select source, distributor_code, source_key, raw_name, match_method, match_score "
-               "from marts.map_customer_source where match_status = 'review' "
+    code = ("buyer_code" if "buyer_code" in _columns("marts.map_customer_source", settings)
+            else "'' as buyer_code")
+    return run(f"select source, distributor_code, {code}, source_key, raw_name, match_method, "
+               "match_score from marts.map_customer_source where match_status = 'review' "
                "order by match_score desc nulls last, distributor_code, raw_name",
                settings=settings)
 
@@ -859,7 +1011,7 @@ def decision_log(settings: Settings | None = None) -> pd.DataFrame:
                  "decisions"):
         func = getattr(module, name, None)
         if callable(func):
-            frame = func(settings)
+            frame = _decisions_guarded(module, lambda: func(settings))  # noqa: B023
             if hasattr(frame, "to_pandas"):
                 frame = frame.to_pandas()
             if isinstance(frame, list):

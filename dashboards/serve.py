@@ -64,7 +64,9 @@ def server_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
             "--server.port", str(port), "--server.address", host,
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             # the table toolbar's CSV export is not formula-safe; pages offer escaped downloads
-            "--client.disableDataExport", "true"]
+            "--client.disableDataExport", "true",
+            # nothing leaves the machine and no Deploy button (also in .streamlit/config.toml)
+            "--client.toolbarMode", "minimal"]
 
 
 def check_binding(settings: Settings, host: str) -> None:

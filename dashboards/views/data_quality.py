@@ -33,7 +33,13 @@ else:
                                     "failing_rows": "失败行 Failing rows",
                                     "message": "说明 Message", "sample": "样例 Sample"})
     with st.expander("全部检查 All checks", expanded=failing.empty):
-        st.dataframe(gates, hide_index=True, key="gates_table")
+        st.dataframe(gates, hide_index=True, key="gates_table",
+                     column_config={"run_id": "检查运行 Gate run", "check_name": "检查 Check",
+                                    "severity": "级别 Severity", "status": "结果 Status",
+                                    "failing_rows": "失败行 Failing rows",
+                                    "message": "说明 Message", "sample": "样例 Sample",
+                                    "checked_at": st.column_config.DatetimeColumn(
+                                        "检查时间 Checked at", format="YYYY-MM-DD HH:mm")})
         download_table(gates, "gate-results", "gates_dl")
 
 st.subheader("发布记录 Publish history")
@@ -48,7 +54,9 @@ else:
         st.caption(f"最近一次通过的发布 Last good publish: {plain(g['snapshot_id'])} at "
                    f"{plain(str(g['published_at'])[:16])} (as of {plain(g['as_of_month'])})")
     st.dataframe(hist, hide_index=True, key="publish_table",
-                 column_config={"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
+                 column_config={"snapshot_id": "快照 Snapshot",
+                                "published_at": st.column_config.DatetimeColumn(
+                                    "发布 Published", format="YYYY-MM-DD HH:mm"),
                                 "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
                                 "as_of_month": "数据截至 As of month",
                                 "as_of_date": "数据截至 As of date"})

@@ -29,15 +29,25 @@ if chosen:
 if chosen_p:
     inv = inv[inv["product_name"].isin(chosen_p)]
 
-over = inv[inv["days_of_inventory"] > threshold]
-no_flow = inv[inv["sales_qty"].isna()]
-with_report = inv[inv["variance_qty"].notna()]
-c = st.columns(4)
-c[0].metric(f"库存天数超 {threshold:g} 天 Over DOI threshold", f"{over['distributor_code'].nunique()}")
-c[1].metric("无流向 No flow this month", f"{no_flow['distributor_code'].nunique()}")
-c[2].metric("有差异 With variance ≠ 0", f"{(with_report['variance_qty'] != 0).sum()}")
-c[3].metric("期末库存 Closing (boxes)", fmt_num(
-    inv["reported_closing_qty"].fillna(inv["computed_closing_qty"]).sum()))
+try:
+    head = data.inventory_month(month)
+except data.DataUnavailable as exc:
+    head = None
+    unavailable(exc)
+if head is not None and len(head):
+    h = head.iloc[0]
+    c = st.columns(4)
+    c[0].metric("超DOI经销商 Distributors over DOI", fmt_num(h["distributors_over_doi"]),
+                help=f"库存天数超过 {h['doi_threshold_days']:g} 天 Distributors with a product over "
+                     f"{h['doi_threshold_days']:g} days of inventory")
+    c[1].metric("无流向经销商 Distributors, no flow", fmt_num(h["distributors_without_flow"]),
+                help="本月未收到流向 Distributors that sent no flow for the month")
+    c[2].metric("有差异 Rows with variance", fmt_num(h["distributor_products_with_variance"]),
+                help="经销商×产品 Distributor × product rows whose reported closing stock differs "
+                     "from the computed one")
+    c[3].metric("期末库存 Closing (boxes)", fmt_num(h["closing_qty"]))
+    st.caption(f"以上为本月全部 {int(h['distributors'])} 家经销商 The figures above cover all "
+               f"{int(h['distributors'])} distributors of the month; the table follows the filters.")
 
 st.dataframe(
     inv.drop(columns=["month"]), hide_index=True, key="inventory_table",

@@ -73,32 +73,64 @@ def _named(df):
 cov_tab, ach_tab, call_tab, roi_tab = st.tabs(
     ["覆盖率 Coverage", "达成率 Achievement", "拜访 Calls", "活动ROI Activity ROI"])
 
+PAIRS = product_id is None  # all products: the marts count customer × product pairs
+COV_LABELS = {
+    "target_customers": "目标客户×产品 Target customer × product pairs" if PAIRS
+    else "目标客户 Target customers",
+    "covered_customers": "覆盖客户×产品 Covered customer × product pairs" if PAIRS
+    else "覆盖客户 Covered customers (bought the product)",
+}
+MONEY = "¥%,.0f"
+ACH_CONFIG = {
+    "territory_name": "辖区 Territory", "product_id": "产品 Product",
+    "target_amount": st.column_config.NumberColumn("指标 Target", format=MONEY),
+    "actual_amount": st.column_config.NumberColumn("实际 Actual", format=MONEY),
+    "achievement_rate": st.column_config.NumberColumn("达成率 Achievement", format="percent"),
+    "ytd_target_amount": st.column_config.NumberColumn("年累计指标 YTD target", format=MONEY),
+    "ytd_actual_amount": st.column_config.NumberColumn("年累计实际 YTD actual", format=MONEY),
+    "ytd_achievement_rate": st.column_config.NumberColumn("年累计达成 YTD achievement",
+                                                          format="percent"),
+}
+
+
+def _one_row(df):
+    """The head node's own row (a mart roll-up), or None when several nodes are at the top."""
+    return df.iloc[0] if len(head_ids) == 1 and len(df) == 1 else None
+
+
 with cov_tab:
     head = data.coverage(month, head_ids, product_id)
-    c = st.columns(3)
-    c[0].metric("覆盖率 Coverage", fmt_pct(
-        head["covered_customers"].sum() / head["target_customers"].sum()
-        if head["target_customers"].sum() else None))
-    c[1].metric("目标客户 Target customers", f"{int(head['target_customers'].sum()):,}")
-    c[2].metric("覆盖客户 Covered customers", f"{int(head['covered_customers'].sum()):,}")
+    row = _one_row(head)
+    if row is not None:
+        c = st.columns(3)
+        c[0].metric("覆盖率 Coverage", fmt_pct(row["coverage_rate"]))
+        c[1].metric(COV_LABELS["target_customers"], f"{int(row['target_customers']):,}")
+        c[2].metric(COV_LABELS["covered_customers"], f"{int(row['covered_customers']):,}")
+    if PAIRS:
+        st.caption("全部产品时按 客户×产品 计数 With all products, a customer targeted for two "
+                   "products counts twice (customer × product pairs).")
     cov = _named(data.coverage(month, rows_ids, product_id))
-    st.dataframe(cov.drop(columns=["month"]), hide_index=True, key="coverage_table",
+    st.dataframe(cov.drop(columns=["month", "product_id"], errors="ignore"), hide_index=True,
+                 key="coverage_table",
                  column_config={
-                     "territory_id": "辖区 ID", "territory_name": "辖区 Territory",
-                     "target_customers": "目标客户 Target", "covered_customers": "覆盖 Covered",
+                     "territory_id": "辖区编码 Territory ID", "territory_name": "辖区 Territory",
+                     **COV_LABELS,
                      "coverage_rate": st.column_config.ProgressColumn(
                          "覆盖率 Coverage", format="percent", min_value=0, max_value=1)})
     download_table(cov, f"coverage-{month}", "coverage_dl")
-    by_product = data.coverage(month, head_ids, product_id, by="product_id")
-    if len(by_product) > 1:
-        st.markdown(f"**按产品 By product · {plain(head_name)}**")
-        st.dataframe(by_product.drop(columns=["month"]).assign(
-            product_id=by_product["product_id"].map(product_labels).fillna(by_product["product_id"])),
-            hide_index=True, key="coverage_products",
-            column_config={"product_id": "产品 Product", "target_customers": "目标客户 Target",
-                           "covered_customers": "覆盖 Covered",
-                           "coverage_rate": st.column_config.NumberColumn("覆盖率 Coverage",
-                                                                          format="percent")})
+    if len(head_ids) == 1:
+        by_product = data.coverage(month, head_ids, product_id, by="product_id")
+        if len(by_product) > 1:
+            st.markdown(f"**按产品 By product · {plain(head_name)}**")
+            st.dataframe(by_product.drop(columns=["month", "territory_id"]).assign(
+                product_id=by_product["product_id"].map(product_labels)
+                .fillna(by_product["product_id"])),
+                hide_index=True, key="coverage_products",
+                column_config={"product_id": "产品 Product",
+                               "target_customers": "目标客户 Target customers",
+                               "covered_customers": "覆盖客户 Covered customers",
+                               "coverage_rate": st.column_config.NumberColumn(
+                                   "覆盖率 Coverage", format="percent")})
     trend = _named(data.coverage(None, rows_ids, product_id))
     if len(trend):
         fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
@@ -106,101 +138,156 @@ with cov_tab:
                               "territory_name": "辖区 Territory"})
         fig.update_yaxes(tickformat=".1%")
         fig.update_xaxes(type="category")  # months are labels, not dates
+        basis = data.coverage_target_basis()
+        starts = basis[basis["is_grading_start"].fillna(False).astype(bool)
+                       & basis["month"].isin(set(trend["month"]))]
+        for b in starts.itertuples():
+            fig.add_vline(x=b.month, line_dash="dash", line_color="#888")
+            fig.add_annotation(x=b.month, yref="paper", y=1.0, showarrow=False, xanchor="left",
+                               text=f"目标名单改为分级 targets from grades ({b.grade_quarter})")
         st.plotly_chart(fig, width="stretch", key="coverage_trend")
+        for b in starts.itertuples():
+            st.caption(f"{plain(b.month)} 起目标客户由 ABCD 分级决定 From {plain(b.month)} the "
+                       f"target customers are the A-C graded ones of {plain(b.grade_quarter)}; "
+                       "before, the 三甲/三乙 hospitals and pharmacies. Coverage on either side "
+                       "of the line counts a different list.")
 
 with ach_tab:
     try:
         head = data.achievement(month, head_ids, product_id)
-        tgt, act = head["target_amount"].sum(), head["actual_amount"].sum()
-        ytd_t, ytd_a = head["ytd_target_amount"].sum(), head["ytd_actual_amount"].sum()
-        c = st.columns(4)
-        c[0].metric("达成率 Achievement", fmt_pct(act / tgt if tgt else None))
-        c[1].metric("实际 Actual", fmt_yuan(act))
-        c[2].metric("指标 Target", fmt_yuan(tgt))
-        c[3].metric("年累计达成 YTD achievement", fmt_pct(ytd_a / ytd_t if ytd_t else None))
+        row = _one_row(head)
+        if row is not None:
+            c = st.columns(4)
+            c[0].metric("达成率 Achievement", fmt_pct(row["achievement_rate"]))
+            c[1].metric("实际 Actual", fmt_yuan(row["actual_amount"]))
+            c[2].metric("指标 Target", fmt_yuan(row["target_amount"]))
+            c[3].metric("年累计达成 YTD achievement", fmt_pct(row["ytd_achievement_rate"]))
         ach = _named(data.achievement(month, rows_ids, product_id))
-        st.dataframe(ach.drop(columns=["month"]), hide_index=True, key="achievement_table",
-                     column_config={
-                         "territory_id": "辖区 ID", "territory_name": "辖区 Territory",
-                         "target_amount": st.column_config.NumberColumn("指标 Target", format="¥%,.0f"),
-                         "actual_amount": st.column_config.NumberColumn("实际 Actual", format="¥%,.0f"),
-                         "achievement_rate": st.column_config.NumberColumn("达成率", format="percent"),
-                         "ytd_target_amount": st.column_config.NumberColumn("YTD 指标", format="¥%,.0f"),
-                         "ytd_actual_amount": st.column_config.NumberColumn("YTD 实际", format="¥%,.0f"),
-                         "ytd_achievement_rate": st.column_config.NumberColumn("YTD 达成", format="percent")})
+        st.dataframe(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
+                     hide_index=True, key="achievement_table", column_config=ACH_CONFIG)
         download_table(ach, f"achievement-{month}", "achievement_dl")
         if len(ach):
-            fig = px.bar(ach, x="territory_name", y=["target_amount", "actual_amount"], barmode="group",
-                         labels={"territory_name": "辖区 Territory", "value": "金额 Amount (¥)",
-                                 "variable": ""})
+            bars = ach.rename(columns={"target_amount": "指标 Target", "actual_amount": "实际 Actual"})
+            fig = px.bar(bars, x="territory_name", y=["指标 Target", "实际 Actual"],
+                         barmode="group", labels={"territory_name": "辖区 Territory",
+                                                  "value": "金额 Amount (¥)", "variable": ""})
             st.plotly_chart(fig, width="stretch", key="achievement_bar")
-        by_product = data.achievement(month, head_ids, product_id, by="product_id")
-        if len(by_product) > 1:
-            st.markdown(f"**按产品 By product · {plain(head_name)}**")
-            st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
-                                     "achievement_rate"]].assign(
-                product_id=by_product["product_id"].map(product_labels)
-                .fillna(by_product["product_id"])), hide_index=True, key="achievement_products",
-                column_config={"product_id": "产品 Product",
-                               "target_amount": st.column_config.NumberColumn("指标 Target",
-                                                                              format="¥%,.0f"),
-                               "actual_amount": st.column_config.NumberColumn("实际 Actual",
-                                                                              format="¥%,.0f"),
-                               "achievement_rate": st.column_config.NumberColumn(
-                                   "达成率", format="percent")})
+        if len(head_ids) == 1:
+            by_product = data.achievement(month, head_ids, product_id, by="product_id")
+            if len(by_product) > 1:
+                st.markdown(f"**按产品 By product · {plain(head_name)}**")
+                st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
+                                         "achievement_rate"]].assign(
+                    product_id=by_product["product_id"].map(product_labels)
+                    .fillna(by_product["product_id"])), hide_index=True,
+                    key="achievement_products", column_config=ACH_CONFIG)
         exp = _named(data.expense_ratio(month, rows_ids))
         if len(exp):
             st.markdown("**费用率 Expense ratio**")
-            st.dataframe(exp.drop(columns=["month"]), hide_index=True, key="expense_table",
-                         column_config={"expense_ratio": st.column_config.NumberColumn(
-                             "费用率 Expense ratio", format="percent")})
+            st.dataframe(exp.drop(columns=["month", "territory_id"]), hide_index=True,
+                         key="expense_table",
+                         column_config={"territory_name": "辖区 Territory",
+                                        "cost": st.column_config.NumberColumn(
+                                            "活动费用 Activity cost", format=MONEY),
+                                        "sell_out_amount": st.column_config.NumberColumn(
+                                            "流向销售额 Sell-out", format=MONEY),
+                                        "expense_ratio": st.column_config.NumberColumn(
+                                            "费用率 Expense ratio", format="percent")})
     except data.DataUnavailable as exc:
         unavailable(exc)
 
+GRADE_LABEL = {"A": "A 级", "B": "B 级", "C": "C 级", "D": "D 级",
+               "ungraded": "未分级 Ungraded (before the first graded quarter)"}
+CALL_COLUMNS = {
+    "territory_name": "辖区 Territory", "reps": "代表数 Reps",
+    "target_hcps": "目标医生 Target HCPs (rep × HCP)", "reached_hcps": "已拜访 Reached HCPs",
+    "calls": "拜访次数 Calls", "planned_calls": "计划拜访 Planned calls",
+    "reach_rate": st.column_config.NumberColumn("覆盖 Reach", format="percent"),
+    "frequency": st.column_config.NumberColumn("频次 Calls per reached HCP", format="%.1f"),
+    "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adherence", format="percent"),
+    "report_on_time_rate": st.column_config.NumberColumn("24小时内提交 Reported within 24 h",
+                                                         format="percent"),
+}
+
 with call_tab:
     try:
+        totals = _named(data.call_activity_totals(month, head_ids))
+        if len(totals) == 1:  # one node: its roll-up row from the mart, not re-averaged here
+            t = totals.iloc[0]
+            c = st.columns(4)
+            c[0].metric("拜访次数 Calls", f"{int(t['calls']):,}")
+            c[1].metric("目标医生覆盖 Target HCPs reached", fmt_pct(t["reach_rate"]))
+            c[2].metric("计划执行 Plan adherence", fmt_pct(t["plan_adherence"]))
+            c[3].metric("24小时内提交 Reported within 24 h", fmt_pct(t["report_on_time_rate"]))
+        elif len(totals):
+            st.dataframe(totals.drop(columns=["month", "territory_id"]), hide_index=True,
+                         key="calls_totals", column_config=CALL_COLUMNS)
+        else:
+            st.info(f"{plain(month)} 没有拜访数据 No call data for this month and territory.")
+        by_grade = _named(data.call_activity_by_grade(month, head_ids))
+        if len(by_grade):
+            st.markdown(f"**按客户分级 By customer grade (A/B/C/D) · {plain(head_name)}**")
+            st.caption("客户分级来自上一季度的 ABCD 评级 Grades are the customers' ABCD grades of the "
+                       "last quarter ended before the month; targets and plan as below.")
+            shown_grades = by_grade.assign(grade=by_grade["grade"].map(GRADE_LABEL)
+                                           .fillna(by_grade["grade"]))
+            cols = ["grade", "reps", "target_hcps", "reached_hcps", "calls", "planned_calls",
+                    "reach_rate", "frequency", "plan_adherence"]
+            if len(head_ids) > 1:
+                cols.insert(0, "territory_name")
+            st.dataframe(shown_grades[cols], hide_index=True, key="calls_by_grade",
+                         column_config={"grade": "客户分级 Customer grade", **CALL_COLUMNS})
+            download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
         calls = _named(data.call_activity(month, scope_ids))
-        tgt, reached = calls["target_hcps"].sum(), calls["reached_hcps"].sum()
-        c = st.columns(4)
-        c[0].metric("拜访次数 Calls", f"{int(calls['calls'].sum()):,}")
-        c[1].metric("覆盖率 Reach", fmt_pct(reached / tgt if tgt else None))
-        c[2].metric("计划执行 Plan adherence", fmt_pct(
-            (calls["plan_adherence"] * calls["planned_calls"]).sum() / calls["planned_calls"].sum()
-            if calls["planned_calls"].sum() else None))
-        c[3].metric("及时提交 Reports on time", fmt_pct(
-            (calls["report_on_time_rate"] * calls["calls"]).sum() / calls["calls"].sum()
-            if calls["calls"].sum() else None))
-        st.dataframe(calls.drop(columns=["month"]), hide_index=True, key="calls_table",
-                     column_config={
-                         "rep_id": "代表 Rep", "territory_name": "辖区 Territory",
-                         "target_hcps": "目标医生 Target HCPs", "reached_hcps": "已拜访 Reached",
-                         "calls": "拜访 Calls", "planned_calls": "计划 Planned",
-                         "reach_rate": st.column_config.NumberColumn("覆盖 Reach", format="percent"),
-                         "frequency": st.column_config.NumberColumn("频次 Frequency", format="%.1f"),
-                         "plan_adherence": st.column_config.NumberColumn("计划执行", format="percent"),
-                         "report_on_time_rate": st.column_config.NumberColumn("及时率", format="percent")})
+        st.markdown("**按代表 By rep**")
+        st.dataframe(calls.drop(columns=["month", "territory_id"]), hide_index=True,
+                     key="calls_table",
+                     column_config={"rep_id": "代表 Rep", **CALL_COLUMNS,
+                                    "target_hcps": "目标医生 Target HCPs",
+                                    "calls_on_targets": "目标拜访 Calls on targets",
+                                    "adherent_calls": "计划内拜访 Calls within plan",
+                                    "calls_reported_on_time": "及时提交 Reported within 24 h"})
         download_table(calls, f"calls-{month}", "calls_dl")
     except data.DataUnavailable as exc:
         unavailable(exc)
 
 with roi_tab:
     try:
+        totals = _named(data.activity_roi_totals(head_ids))
+        t = _one_row(totals)
+        if t is not None:
+            c = st.columns(3)
+            c[0].metric("活动费用 Activity cost", fmt_yuan(t["cost"]))
+            c[1].metric("增量销售 Incremental sell-out", fmt_yuan(t["incremental_amount"]))
+            c[2].metric("ROI (增量 ÷ 费用 incremental ÷ cost)",
+                        f"{t['roi']:.2f}" if t["roi"] == t["roi"] and t["roi"] is not None else "—")
+            if t["activities_post_open"]:
+                st.caption(f"{int(t['activities_post_open'])} 个活动的活动后窗口尚未结束 activities "
+                           "are still inside their post window: their post amount is partial.")
+        elif len(totals):
+            st.dataframe(totals.drop(columns=["territory_id"]), hide_index=True, key="roi_totals")
         roi = data.activity_roi(scope_ids if parent is not None else None)
-        cost, inc = roi["cost"].sum(), roi["incremental_amount"].sum()
-        c = st.columns(3)
-        c[0].metric("活动费用 Cost", fmt_yuan(cost))
-        c[1].metric("增量销售 Incremental", fmt_yuan(inc))
-        c[2].metric("ROI", f"{inc / cost:.2f}" if cost else "—")
-        st.dataframe(roi, hide_index=True, key="roi_table",
+        cols = ["activity_id", "activity_type", "customer_name", "crm_customer_id",
+                "product_name", "start_date", "end_date", "cost", "pre_amount", "post_amount",
+                "incremental_amount", "roi", "is_post_window_complete"]
+        shown = roi[[c for c in cols if c in roi]]
+        st.dataframe(shown, hide_index=True, key="roi_table",
                      column_config={
-                         "activity_id": "活动 Activity", "crm_customer_id": "客户 Customer",
-                         "product_id": "产品 Product",
-                         "cost": st.column_config.NumberColumn("费用 Cost", format="¥%,.0f"),
-                         "pre_amount": st.column_config.NumberColumn("活动前 Pre", format="¥%,.0f"),
-                         "post_amount": st.column_config.NumberColumn("活动后 Post", format="¥%,.0f"),
+                         "activity_id": "活动 Activity", "activity_type": "类型 Type",
+                         "customer_name": "客户 Customer", "crm_customer_id": "客户编码 CRM ID",
+                         "product_name": "产品 Product",
+                         "start_date": st.column_config.DateColumn("开始 Start",
+                                                                   format="YYYY-MM-DD"),
+                         "end_date": st.column_config.DateColumn("结束 End", format="YYYY-MM-DD"),
+                         "cost": st.column_config.NumberColumn("费用 Cost", format=MONEY),
+                         "pre_amount": st.column_config.NumberColumn("活动前 Sell-out before",
+                                                                     format=MONEY),
+                         "post_amount": st.column_config.NumberColumn("活动后 Sell-out after",
+                                                                      format=MONEY),
                          "incremental_amount": st.column_config.NumberColumn("增量 Incremental",
-                                                                             format="¥%,.0f"),
-                         "roi": st.column_config.NumberColumn("ROI", format="%.2f")})
-        download_table(roi, "activity-roi", "roi_dl")
+                                                                             format=MONEY),
+                         "roi": st.column_config.NumberColumn("ROI", format="%.2f"),
+                         "is_post_window_complete": "活动后窗口已结束 Post window complete"})
+        download_table(shown, "activity-roi", "roi_dl")
     except data.DataUnavailable as exc:
         unavailable(exc)

@@ -1,5 +1,6 @@
 """客户匹配 Matching: the stewards' review queue (confirm / reject / remap suggested matches) and
-the audit log of decisions. Decisions go through `matching.stewardship` and apply on the next build."""
+the audit log of decisions. Decisions go through `matching.stewardship` and apply on the next build.
+The queue starts with the names holding the most unmatched sell-out (map_customer_review)."""
 
 import json
 
@@ -7,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import auth, data
-from dashboards.components import company_wide_page, download_table, plain, unavailable
+from dashboards.components import company_wide_page, download_table, fmt_yuan, plain, unavailable
 
 st.title("客户匹配 Matching")
 company_wide_page(False, "匹配审核仅对数据管理员开放 The review queue is for data stewards who see "
@@ -15,6 +16,13 @@ company_wide_page(False, "匹配审核仅对数据管理员开放 The review que
 
 KINDS = {"confirm": "确认 Confirm suggested match", "remap": "改配 Remap to another customer",
          "reject": "拒绝 Reject (no match)", "new_customer": "新客户 New customer"}
+KEY = ["source", "distributor_code", "buyer_code", "raw_name"]
+GEO = {"agree": "一致 agrees", "conflict": "冲突 conflicts", "missing": "未写 not written"}
+EVIDENCE = {"name_sim": "名称相似度 Name similarity", "key": "匹配依据 Matched on",
+            "province": "省 Province", "city": "市 City", "district": "区 District",
+            "street": "街道 Street", "level": "等级 Level", "margin": "领先第二名 Lead over 2nd",
+            "exact_name": "名称完全一致 Exact name", "tie_break": "并列处理 Tie broken by",
+            "distributor_city": "经销商所在市 Distributor's city"}
 
 
 def _candidates(value) -> list[dict]:
@@ -30,11 +38,49 @@ def _candidates(value) -> list[dict]:
     return [c for c in value if isinstance(c, dict)]
 
 
+def _evidence(value) -> dict:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _evidence_text(value) -> str:
+    """The matcher's evidence in words: which features agreed, which conflicted."""
+    ev = _evidence(value)
+    return " · ".join(f"{label}: {f'{ev[key]:.2f}' if isinstance(ev[key], float) else GEO.get(str(ev[key]), ev[key])}"
+                      for key, label in EVIDENCE.items() if key in ev)
+
+
+def _tied(cands: list[dict]) -> bool:
+    """The two best candidates score the same: nothing to suggest."""
+    scores = [c.get("score") for c in cands[:2]]
+    return len(scores) == 2 and None not in scores and float(scores[0]) == float(scores[1])
+
+
 def _label(row: pd.Series) -> str:
     dist = row.get("distributor_code") or ""
-    score = row.get("match_score")
-    score = f" · {float(score):.2f}" if score is not None and not pd.isna(score) else ""
-    return f"{dist} · {row.get('raw_name')}{score}"
+    amount = row.get("sell_out_amount")
+    stake = f" · {fmt_yuan(amount)}" if amount is not None and not pd.isna(amount) else ""
+    return f"{dist} · {row.get('raw_name')}{stake}"
+
+
+def _with_amounts(queue: pd.DataFrame) -> pd.DataFrame:
+    """Add the sell-out at stake and order by it, largest first (unknown amounts last)."""
+    amounts = data.review_amounts()
+    queue = queue.copy()
+    if "buyer_code" not in queue:
+        queue["buyer_code"] = ""
+    queue["buyer_code"] = queue["buyer_code"].fillna("")
+    if amounts.empty:
+        queue["sell_out_amount"], queue["flow_rows"] = float("nan"), pd.NA
+        return queue
+    amounts["buyer_code"] = amounts["buyer_code"].fillna("")
+    merged = queue.merge(amounts.drop(columns=["last_sale_date"]), on=KEY, how="left")
+    return merged.sort_values(["sell_out_amount", "raw_name"], ascending=[False, True],
+                              na_position="last", kind="stable").reset_index(drop=True)
 
 
 queue = None
@@ -42,9 +88,14 @@ author = auth.decision_author(data.get_settings())  # None: this session may not
 writable = True
 try:
     queue = data.review_queue()
+except data.DecisionsUnreadable as exc:
+    writable = False
+    st.error(f"决定文件有误，暂不能记录决定 The decisions file cannot be read, so no decision can "
+             f"be recorded until it is fixed: {plain(exc)}", icon=":material/error:")
 except (data.StewardshipMissing, data.DataUnavailable) as exc:
     writable = False
     st.warning(f"{exc}", icon=":material/construction:")
+if queue is None:
     try:
         queue = data.review_queue_from_snapshot()
     except data.DataUnavailable as exc2:
@@ -54,21 +105,35 @@ st.subheader("待审核 Review queue")
 if queue is None or queue.empty:
     st.success("没有待审核的匹配 Nothing waiting for review.")
 else:
-    st.metric("待审核 Waiting", len(queue))
+    queue = _with_amounts(queue)
+    c = st.columns(2)
+    c[0].metric("待审核名称 Raw names waiting", len(queue))
+    c[1].metric("待匹配流向金额 Unmatched sell-out at stake", fmt_yuan(
+        queue["sell_out_amount"].sum() if queue["sell_out_amount"].notna().any() else None))
+    st.caption("按待匹配流向金额排序 Ordered by the net sell-out booked to the name while it is "
+               "unmatched (largest first): deciding these first moves the most money.")
     shown = queue.copy()
     if "candidates" in shown:
         shown["candidates"] = shown["candidates"].map(
             lambda v: "; ".join(f"{c.get('crm_customer_id')} {c.get('name', '')} "
-                                f"({c.get('score', '')})" for c in _candidates(v)[:3]))
-    first = [c for c in ("source", "distributor_code", "buyer_code", "raw_name", "candidates",
-                         "match_score", "match_method", "pending_decision") if c in shown]
+                                f"{c.get('city') or ''} ({c.get('score', '')})"
+                                for c in _candidates(v)[:3]))
+    if "evidence" in shown:
+        shown["evidence"] = shown["evidence"].map(_evidence_text)
+    first = [c for c in ("raw_name", "distributor_code", "buyer_code", "sell_out_amount",
+                         "flow_rows", "candidates", "match_score", "evidence", "match_method",
+                         "pending_decision", "source") if c in shown]
     st.dataframe(shown[first], hide_index=True, key="queue_table",
                  column_config={"distributor_code": "经销商 Distributor",
                                 "buyer_code": "客户编码 Buyer code", "raw_name": "原始名称 Raw name",
-                                "candidates": "候选 Candidates (top 3)",
+                                "sell_out_amount": st.column_config.NumberColumn(
+                                    "待匹配金额 Sell-out at stake", format="¥%,.0f"),
+                                "flow_rows": "流向行 Flow rows",
+                                "candidates": "候选 Candidates (top 3: id, name, city, score)",
                                 "match_score": st.column_config.NumberColumn("得分 Score",
                                                                              format="%.2f"),
-                                "match_method": "方法 Method",
+                                "evidence": "依据 Evidence (best candidate)",
+                                "match_method": "方法 Method", "source": "来源 Source",
                                 "pending_decision": "待生效决定 Pending decision"})
     download_table(shown[first], "review-queue", "queue_dl")
 
@@ -83,22 +148,38 @@ else:
                            format_func=lambda i: _label(queue.iloc[i]), key="item")
         row = queue.iloc[idx]
         cands = _candidates(row.get("candidates"))
-        suggested = (row.get("suggested_crm_customer_id") or row.get("crm_customer_id")
-                     or (cands[0].get("crm_customer_id") if cands else "") or "")
+        tied = _tied(cands)
         if cands:
-            st.dataframe(pd.DataFrame(cands), hide_index=True, key="candidates_table",
+            where = data.customer_addresses([c.get("crm_customer_id") for c in cands])
+            table = pd.DataFrame(cands).drop(columns=["city"], errors="ignore").merge(
+                where.drop(columns=["name"]), on="crm_customer_id", how="left")
+            st.dataframe(table, hide_index=True, key="candidates_table",
                          column_config={"crm_customer_id": "CRM 客户编码", "name": "名称 Name",
-                                        "city": "城市 City", "score": "得分 Score"})
-        with st.form("decision"):
-            kind = st.radio("决定 Decision", list(KINDS), format_func=KINDS.get, key="kind")
+                                        "province": "省 Province", "city": "市 City",
+                                        "district": "区 District", "address": "地址 Address",
+                                        "score": st.column_config.NumberColumn("得分 Score",
+                                                                               format="%.2f")})
+        if row.get("evidence") is not None and _evidence_text(row.get("evidence")):
+            st.caption(f"依据 Evidence: {plain(_evidence_text(row.get('evidence')))}")
+        if tied:
+            st.warning("前两个候选得分相同 The two best candidates score the same: compare their "
+                       "addresses and choose; nothing is pre-selected.", icon=":material/balance:")
+        suggested = "" if tied else (row.get("suggested_crm_customer_id") or row.get("crm_customer_id")
+                                     or (cands[0].get("crm_customer_id") if cands else "") or "")
+        with st.form("decision"):  # widgets keyed per item: another item's choice never carries over
+            kind = st.radio("决定 Decision", list(KINDS), format_func=KINDS.get, key=f"kind_{idx}",
+                            index=None if tied else 0)
             options = [c.get("crm_customer_id") for c in cands if c.get("crm_customer_id")]
             crm = st.text_input("CRM 客户编码 crm_customer_id (confirm/remap)",
                                 value=str(suggested) if not pd.isna(suggested) else "",
-                                help="候选 Candidates: " + ", ".join(map(str, options)), key="crm")
-            why = st.text_input("原因 Why", key="why")
+                                help="候选 Candidates: " + ", ".join(map(str, options)),
+                                key=f"crm_{idx}")
+            why = st.text_input("原因 Why", key=f"why_{idx}")
             submitted = st.form_submit_button("保存 Save decision")
         if submitted:
-            if kind in ("confirm", "remap") and not crm.strip():
+            if kind is None:
+                st.error("请选择决定 Choose a decision first.")
+            elif kind in ("confirm", "remap") and not crm.strip():
                 st.error("确认/改配需要 CRM 客户编码 Confirm and remap need a crm_customer_id.")
             else:
                 try:
@@ -120,6 +201,15 @@ try:
     if log.empty:
         st.info("还没有决定 No decisions yet.")
     else:
-        st.dataframe(log, hide_index=True, key="decision_log")
+        st.dataframe(log, hide_index=True, key="decision_log",
+                     column_config={"kind": "决定 Decision", "raw_name": "原始名称 Raw name",
+                                    "distributor_code": "经销商 Distributor",
+                                    "buyer_code": "客户编码 Buyer code",
+                                    "crm_customer_id": "CRM 客户编码", "who": "记录人 Who",
+                                    "at": "时间 At (UTC)", "why": "原因 Why",
+                                    "source": "来源 Source", "decision_id": "编号 ID"})
 except data.StewardshipMissing as exc:
     st.caption(str(exc))
+except data.DecisionsUnreadable as exc:
+    st.error(f"决定记录无法读取 The decision log cannot be read: {plain(exc)}",
+             icon=":material/error:")

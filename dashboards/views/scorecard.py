@@ -1,5 +1,6 @@
 """经营周报 Executive scorecard: scorecard_weekly per region for one week, and the trend."""
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -21,9 +22,21 @@ if not weeks:
     st.info("本快照没有周报数据 No scorecard weeks in this snapshot (or none in your territory).")
     st.stop()
 
+completeness = data.week_completeness()  # week → (days with data, whole week?)
+
+
+def _week_label(w) -> str:
+    days, whole = completeness.get(w, (7, True))
+    return w.isoformat() if whole else f"{w.isoformat()} · 不完整周 partial week ({days}/7 days)"
+
+
 week = st.selectbox("周（周一起）Week starting (Monday)", weeks,
                     index=weeks.index(default_week) if default_week in weeks else 0,
-                    format_func=lambda w: w.isoformat(), key="week")
+                    format_func=_week_label, key="week")
+if not completeness.get(week, (7, True))[1]:
+    st.warning(f"{week.isoformat()} 这一周只有 {completeness[week][0]}/7 天的流向数据 This week has "
+               f"flow data for {completeness[week][0]} of its 7 days: its sell-out is not "
+               "comparable with a whole week.", icon=":material/timelapse:")
 rows = data.scorecard(week)
 
 failed = rows["data_status"].map(data.is_failed)
@@ -45,15 +58,16 @@ for r in rows.itertuples():
     d = st.columns(5)
     d[0].metric("去年同期 Sell-out LY", fmt_yuan(r.sell_out_amount_ly))
     d[1].metric("流向回收率 Flow completeness", fmt_pct(r.flow_completeness_rate))
-    d[2].metric("DOI超标经销商 Over-DOI distributors",
+    d[2].metric("DOI超标经销商 Distributors over DOI",
                 fmt_num(r.distributors_over_doi_threshold))
-    d[3].metric("数据状态 Data status", str(r.data_status))
+    d[3].metric("数据状态 Data status", plain(r.data_status) if isinstance(r.data_status, str)
+                else "—")
 
 st.subheader("明细 Detail")
 st.dataframe(
     rows.drop(columns=["week_start"]), hide_index=True,
     column_config={
-        "region_id": "大区 Region", "region_name": "名称 Name",
+        "region_id": "大区编码 Region ID", "region_name": "大区 Region",
         "sell_out_amount": st.column_config.NumberColumn("流向销售额 Sell-out", format="¥%,.0f"),
         "sell_out_amount_ly": st.column_config.NumberColumn("去年同期 LY", format="¥%,.0f"),
         "growth": st.column_config.NumberColumn("增长 Growth", format="percent"),
@@ -62,7 +76,7 @@ st.dataframe(
         "coverage_rate": st.column_config.NumberColumn("覆盖率 Coverage", format="percent"),
         "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adh.", format="percent"),
         "flow_completeness_rate": st.column_config.NumberColumn("流向回收 Flow", format="percent"),
-        "distributors_over_doi_threshold": "DOI超标 Over DOI",
+        "distributors_over_doi_threshold": "DOI超标经销商 Distributors over DOI",
         "data_status": "数据状态 Status",
     })
 
@@ -78,8 +92,21 @@ TREND_LABELS = {"sell_out_amount": "流向销售额 Sell-out (¥)",
                 "flow_completeness_rate": "流向回收率 Flow completeness"}
 metric = st.radio("指标 Metric", list(TREND_LABELS), format_func=TREND_LABELS.get,
                   horizontal=True, key="trend_metric")
+partial = trend["week_start"].map(lambda w: not completeness.get(
+    pd.Timestamp(w).date(), (7, True))[1])
+if partial.any():
+    left_out = sorted({_week_label(pd.Timestamp(w).date()) for w in trend.loc[partial, "week_start"]})
+    show_partial = st.checkbox("显示不完整周 Show partial weeks (marked ○)", key="show_partial")
+    st.caption("不完整周未计入趋势 Partial weeks (flow covers only some of their days) are "
+               + ("shown as open circles: " if show_partial else "left out: ")
+               + "; ".join(left_out))
+    if not show_partial:
+        trend = trend[~partial]
+        partial = partial[~partial]
+trend = trend.assign(week=partial.map({True: "不完整 partial", False: "完整 whole"}))
 fig = px.line(trend, x="week_start", y=metric, color="region_name", markers=True,
-              labels={"week_start": "周 Week", "region_name": "大区 Region",
+              symbol="week", symbol_map={"完整 whole": "circle", "不完整 partial": "circle-open"},
+              labels={"week_start": "周 Week", "region_name": "大区 Region", "week": "周 Week",
                       metric: TREND_LABELS[metric]})
 if metric != "sell_out_amount":
     fig.update_yaxes(tickformat=".0%")

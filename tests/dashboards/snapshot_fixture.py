@@ -104,6 +104,20 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         rows.append(("2026-10", terr, "P2", target // 2, covered // 2, _rate(covered // 2, target // 2)))
         rows.append(("2026-09", terr, "P1", target, covered - 1, _rate(covered - 1, target)))
     con.executemany("insert into marts.kpi_coverage values (?, ?, ?, ?, ?, ?)", rows)
+    # over both products: customer × product pairs (October P1 + P2, September P1 only)
+    con.execute("""create table marts.kpi_coverage_total (month varchar, territory_id varchar,
+        target_pairs bigint, covered_pairs bigint, coverage_rate double, products bigint)""")
+    totals = []
+    for terr, (target, covered) in COVERAGE_P1_OCT.items():
+        t_oct, c_oct = target + target // 2, covered + covered // 2
+        totals.append(("2026-10", terr, t_oct, c_oct, _rate(c_oct, t_oct), 2))
+        totals.append(("2026-09", terr, target, covered - 1, _rate(covered - 1, target), 1))
+    con.executemany("insert into marts.kpi_coverage_total values (?, ?, ?, ?, ?, ?)", totals)
+    # data starts in 2026-Q3: September's targets are 三甲/三乙, October's the Q3 grades
+    con.execute("""create table marts.kpi_coverage_target_basis (month varchar,
+        target_basis varchar, grade_quarter varchar, is_grading_start boolean)""")
+    con.execute("""insert into marts.kpi_coverage_target_basis values
+        ('2026-09', 'level', null, false), ('2026-10', 'grade', '2026-Q3', true)""")
 
     con.execute("""create table marts.kpi_target_achievement (month varchar, territory_id varchar,
         product_id varchar, target_amount double, actual_amount double, achievement_rate double,
@@ -116,23 +130,30 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
                      target * 9, actual * 8.1, _rate(actual * 8.1, target * 9)))
     con.executemany("insert into marts.kpi_target_achievement values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows)
+    # P1 is the only product with targets: the totals are P1's rows
+    con.execute("create table marts.kpi_target_achievement_total as "
+                "select * exclude (product_id) from marts.kpi_target_achievement")
 
-    con.execute("""create table marts.kpi_call_activity (month varchar, rep_id varchar,
-        territory_id varchar, target_hcps integer, reached_hcps integer, calls integer,
-        planned_calls integer, reach_rate double, frequency double, plan_adherence double,
-        report_on_time_rate double)""")
-    con.execute("""insert into marts.kpi_call_activity values
-        ('2026-10', 'REP1', 'T-SH1', 40, 30, 120, 150, 0.75, 3.5, 0.72, 0.95),
-        ('2026-10', 'REP2', 'T-SH2', 50, 20, 60, 180, 0.40, 2.5, 0.30, 0.80),
-        ('2026-10', 'REP3', 'T-GZ1', 30, 27, 90, 100, 0.90, 3.0, 0.85, 1.00),
-        ('2026-09', 'REP1', 'T-SH1', 40, 28, 110, 150, 0.70, 3.4, 0.68, 0.93)""")
+    _call_activity(con)
 
     con.execute("""create table marts.kpi_activity_roi (activity_id varchar,
         crm_customer_id varchar, product_id varchar, cost double, pre_amount double,
-        post_amount double, incremental_amount double, roi double)""")
+        post_amount double, incremental_amount double, roi double, activity_type varchar,
+        start_date date, end_date date, territory_id varchar, is_post_window_complete boolean)""")
     con.execute("""insert into marts.kpi_activity_roi values
-        ('A1', 'C1', 'P1', 10000, 20000, 45000, 25000, 2.5),
-        ('A2', 'C3', 'P1', 8000, 30000, 26000, -4000, -0.5)""")
+        ('A1', 'C1', 'P1', 10000, 20000, 45000, 25000, 2.5, '科室会', '2026-05-10', '2026-05-10',
+         'T-SH1', true),
+        ('A2', 'C3', 'P1', 8000, 30000, 26000, -4000, -0.5, '学术会议', '2026-06-01',
+         '2026-06-02', 'T-GZ1', true)""")
+    # rolled up by hand: A1 under T-SH1, A2 under T-GZ1, both under NAT (21,000 / 18,000)
+    con.execute("""create table marts.kpi_activity_roi_territory (territory_id varchar,
+        activities bigint, cost double, pre_amount double, post_amount double,
+        incremental_amount double, roi double, activities_post_open bigint)""")
+    a1, a2 = (1, 10000, 20000, 45000, 25000, 2.5, 0), (1, 8000, 30000, 26000, -4000, -0.5, 0)
+    con.executemany("insert into marts.kpi_activity_roi_territory values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(t, *a1) for t in ("T-SH1", "D-SH", "R-E")]
+                    + [(t, *a2) for t in ("T-GZ1", "D-GZ", "R-S")]
+                    + [("NAT", 2, 18000, 50000, 71000, 21000, 21000 / 18000, 0)])
 
     con.execute("""create table marts.kpi_expense_ratio (month varchar, territory_id varchar,
         cost double, sell_out_amount double, expense_ratio double)""")
@@ -148,6 +169,14 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('2026-10', 'D002', 'P1', 300, 200, 100, 400, null, null, 75.0),
         ('2026-10', 'D003', 'P1', 40, 0, null, null, null, null, null),
         ('2026-09', 'D001', 'P1', 90, 70, 60, 100, 100, 0, 50.0)""")
+    # October: D002 over 60 days, D003 without flow, D001's -5 variance; closing 85 + 400 boxes
+    con.execute("""create table marts.kpi_channel_inventory_month (month varchar,
+        distributors bigint, distributors_over_doi bigint, distributors_without_flow bigint,
+        distributor_products_with_variance bigint, closing_qty double, doi_threshold_days double)""")
+    con.execute("""insert into marts.kpi_channel_inventory_month values
+        ('2026-10', 3, 1, 1, 1, 485, 60), ('2026-09', 1, 0, 0, 0, 100, 60)""")
+
+    _tenders(con)
 
     # one row per distributor and month (no totals); regions: D001, D003 → R-E, D002 → R-S
     con.execute("""create table marts.kpi_flow_completeness (month varchar,
@@ -172,10 +201,34 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
 
     con.execute("""create table marts.map_customer_source (source varchar,
         distributor_code varchar, source_key varchar, raw_name varchar, crm_customer_id varchar,
-        match_status varchar, match_method varchar, match_score double)""")
+        match_status varchar, match_method varchar, match_score double, buyer_code varchar,
+        normalized_name varchar, buyer_kind varchar, buyer_distributor_code varchar)""")
     con.execute("""insert into marts.map_customer_source values
-        ('flow', 'D001', 'B-77', '上海一院', null, 'review', 'fuzzy_name', 0.82),
-        ('flow', 'D001', 'B-01', '上海市第一人民医院', 'C1', 'auto', 'exact_name', 1.0)""")
+        ('flow', 'D001', 'B-77', '上海一院', null, 'review', 'fuzzy_name', 0.82, 'B-77',
+         '上海一院', 'terminal', null),
+        ('flow', 'D002', 'B-9', '广州人民医院', null, 'review', 'fuzzy:name', 0.80, 'B-9',
+         '广州人民医院', 'terminal', null),
+        ('flow', 'D003', '鼓楼医院', '鼓楼医院', null, 'review', 'ambiguous', 0.75, '',
+         '鼓楼医院', 'terminal', null),
+        ('flow', 'D001', 'B-01', '上海市第一人民医院', 'C1', 'auto', 'exact_name', 1.0, 'B-01',
+         '上海市第一人民医院', 'terminal', null)""")
+
+    # the review queue's money at stake: 广州人民医院 12,000 > 上海一院 1,500 > 鼓楼医院 300,
+    # the reverse of their match scores
+    con.execute("""create table marts.map_customer_review (source varchar,
+        distributor_code varchar, buyer_code varchar, raw_name varchar, match_score double,
+        match_method varchar, flow_rows bigint, sell_out_amount double, last_sale_date date)""")
+    con.execute("""insert into marts.map_customer_review values
+        ('flow', 'D001', 'B-77', '上海一院', 0.82, 'fuzzy_name', 2, 1500, '2026-10-20'),
+        ('flow', 'D002', 'B-9', '广州人民医院', 0.80, 'fuzzy:name', 3, 12000, '2026-10-28'),
+        ('flow', 'D003', '', '鼓楼医院', 0.75, 'ambiguous', 1, 300, '2026-10-05')""")
+    con.execute("""create table marts.dim_customer_address (crm_customer_id varchar,
+        name varchar, province varchar, city varchar, district varchar, address varchar)""")
+    con.execute("""insert into marts.dim_customer_address values
+        ('C1', '上海市第一人民医院', '上海', '上海', '虹口区', '武进路85号'),
+        ('C3', '广州市人民医院', '广东', '广州', '越秀区', '中山二路1号'),
+        ('C4', '南京鼓楼医院', '江苏', '南京', '鼓楼区', '中山路321号'),
+        ('C5', '鼓楼医院', '福建', '福州', '鼓楼区', '杨桥东路134号')""")
 
     con.execute("""create table matching.customer_source_map (source varchar,
         distributor_code varchar, buyer_code varchar, raw_name varchar, source_key varchar,
@@ -186,6 +239,15 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('flow', 'D001', 'B-77', '上海一院', 'B-77', '上海一院', 'terminal', null, null, 'review',
          'fuzzy_name', 0.82, '{}',
          '[{"crm_customer_id": "C1", "name": "上海市第一人民医院", "city": "上海", "score": 0.82}]'),
+        ('flow', 'D002', 'B-9', '广州人民医院', 'B-9', '广州人民医院', 'terminal', null, null,
+         'review', 'fuzzy:name', 0.80,
+         '{"key": "name", "name_sim": 0.8, "city": "agree", "margin": 0.3}',
+         '[{"crm_customer_id": "C3", "name": "广州市人民医院", "city": "广州", "score": 0.80},
+           {"crm_customer_id": "C1", "name": "上海市第一人民医院", "city": "上海", "score": 0.5}]'),
+        ('flow', 'D003', '', '鼓楼医院', '鼓楼医院', '鼓楼医院', 'terminal', null, null, 'review',
+         'ambiguous', 0.75, '{"key": "name", "name_sim": 1.0, "margin": 0.0}',
+         '[{"crm_customer_id": "C4", "name": "南京鼓楼医院", "city": "南京", "score": 0.75},
+           {"crm_customer_id": "C5", "name": "鼓楼医院", "city": "福州", "score": 0.75}]'),
         ('flow', 'D001', 'B-01', '上海市第一人民医院', 'B-01', '上海市第一人民医院', 'terminal', null,
          'C1', 'auto', 'exact_name', 1.0, '{}', '[]')""")
 
@@ -201,6 +263,119 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         ('2026-10-19', 'R-S', 456789, 500000, -0.086422, 0.62, 0.81, 0.75, 0.85, 0.50, 1, 'passed'),
         ('2026-10-26', 'R-E', 999999, 900000, 0.111110, 1.00, 0.90, 0.65, 0.52, 0.90, 1, 'passed'),
         ('2026-10-26', 'R-S', 300000, 350000, -0.142857, 0.80, 0.81, 0.75, 0.85, 0.50, 1, 'passed')""")
+    # flow covers up to Sat 31 Oct: the week of 26 Oct has 6 of its 7 days
+    con.execute("""create table marts.scorecard_weeks (week_start date, week_end date,
+        days_with_data integer, is_complete_week boolean, data_last_day date)""")
+    con.execute("""insert into marts.scorecard_weeks values
+        ('2026-10-12', '2026-10-18', 7, true, '2026-10-31'),
+        ('2026-10-19', '2026-10-25', 7, true, '2026-10-31'),
+        ('2026-10-26', '2026-11-01', 6, false, '2026-10-31')""")
+
+
+# kpi_call_activity: (month, rep, territory) → target, reached, calls, planned, calls on
+# targets, adherent calls, reported on time; rates follow from these counts
+CALLS = {
+    ("2026-10", "REP1", "T-SH1"): (40, 30, 120, 150, 105, 108, 114),
+    ("2026-10", "REP2", "T-SH2"): (50, 20, 60, 180, 50, 45, 48),
+    ("2026-10", "REP3", "T-GZ1"): (30, 27, 90, 100, 81, 80, 90),
+    ("2026-09", "REP1", "T-SH1"): (40, 28, 110, 150, 98, 102, 99),
+}
+# the same counts rolled up by hand to every level: (month, territory) → reps, then as above
+CALLS_BY_TERRITORY = {
+    ("2026-10", "T-SH1"): (1, 40, 30, 120, 150, 105, 108, 114),
+    ("2026-10", "T-SH2"): (1, 50, 20, 60, 180, 50, 45, 48),
+    ("2026-10", "D-SH"): (2, 90, 50, 180, 330, 155, 153, 162),
+    ("2026-10", "R-E"): (2, 90, 50, 180, 330, 155, 153, 162),
+    ("2026-10", "T-GZ1"): (1, 30, 27, 90, 100, 81, 80, 90),
+    ("2026-10", "D-GZ"): (1, 30, 27, 90, 100, 81, 80, 90),
+    ("2026-10", "R-S"): (1, 30, 27, 90, 100, 81, 80, 90),
+    ("2026-10", "NAT"): (3, 120, 77, 270, 430, 236, 233, 252),
+    ("2026-09", "T-SH1"): (1, 40, 28, 110, 150, 98, 102, 99),
+    ("2026-09", "D-SH"): (1, 40, 28, 110, 150, 98, 102, 99),
+    ("2026-09", "R-E"): (1, 40, 28, 110, 150, 98, 102, 99),
+    ("2026-09", "NAT"): (1, 40, 28, 110, 150, 98, 102, 99),
+}
+# kpi_call_activity_grade, October: (rep, territory, customer grade) → target, reached,
+# calls on those targets, planned, adherent; each rep's grades add up to CALLS
+CALLS_BY_GRADE = {
+    ("REP1", "T-SH1", "A"): (10, 10, 60, 80, 60), ("REP1", "T-SH1", "B"): (30, 20, 45, 70, 48),
+    ("REP2", "T-SH2", "A"): (20, 15, 40, 160, 35), ("REP2", "T-SH2", "C"): (30, 5, 10, 20, 10),
+    ("REP3", "T-GZ1", "A"): (30, 27, 81, 100, 80),
+}
+# rolled up by hand: (territory, grade) → reps, target, reached, calls, planned, adherent
+CALLS_BY_GRADE_TERRITORY = {
+    ("T-SH1", "A"): (1, 10, 10, 60, 80, 60), ("T-SH1", "B"): (1, 30, 20, 45, 70, 48),
+    ("T-SH2", "A"): (1, 20, 15, 40, 160, 35), ("T-SH2", "C"): (1, 30, 5, 10, 20, 10),
+    ("D-SH", "A"): (2, 30, 25, 100, 240, 95), ("D-SH", "B"): (1, 30, 20, 45, 70, 48),
+    ("D-SH", "C"): (1, 30, 5, 10, 20, 10),
+    ("R-E", "A"): (2, 30, 25, 100, 240, 95), ("R-E", "B"): (1, 30, 20, 45, 70, 48),
+    ("R-E", "C"): (1, 30, 5, 10, 20, 10),
+    ("T-GZ1", "A"): (1, 30, 27, 81, 100, 80), ("D-GZ", "A"): (1, 30, 27, 81, 100, 80),
+    ("R-S", "A"): (1, 30, 27, 81, 100, 80),
+    ("NAT", "A"): (3, 60, 52, 181, 340, 175), ("NAT", "B"): (1, 30, 20, 45, 70, 48),
+    ("NAT", "C"): (1, 30, 5, 10, 20, 10),
+}
+
+
+def _tenders(con: duckdb.DuckDBPyConnection) -> None:
+    """广东: 20mg won at 18 (lowest winner 16, list 25 → 72 %), 第九批 10mg lost (no own
+    product of that spec: no list price); 江苏: one line, 2 bids, 1 win."""
+    con.execute("""create table marts.kpi_tender (province varchar, batch varchar,
+        generic_name varchar, spec varchar, bids bigint, wins bigint, win_rate double,
+        own_win_price double, lowest_winning_price double, price_gap double,
+        own_bid_price double, all_bids bigint, is_volume_based boolean)""")
+    con.execute("""insert into marts.kpi_tender values
+        ('广东', '', '阿托伐他汀钙片', '20mg*7片', 1, 1, 1.0, 18.0, 16.0, 2.0, 18.0, 4, true),
+        ('广东', '第九批', '阿托伐他汀钙片', '10mg*7片', 3, 0, 0.0, null, 9.0, 1.5, 10.5, 6, true),
+        ('江苏', '', '氨氯地平片', '5mg*28片', 2, 1, 0.5, 30.0, 30.0, 0.0, 30.0, 3, false)""")
+    con.execute("""create table marts.kpi_tender_price (province varchar, batch varchar,
+        generic_name varchar, spec varchar, product_id varchar, list_price double,
+        own_win_price double, own_bid_price double, lowest_winning_price double,
+        own_win_price_to_list double, lowest_winning_price_to_list double)""")
+    con.execute("""insert into marts.kpi_tender_price values
+        ('广东', '', '阿托伐他汀钙片', '20mg*7片', 'P1', 25.0, 18.0, 18.0, 16.0, 0.72, 0.64),
+        ('广东', '第九批', '阿托伐他汀钙片', '10mg*7片', null, null, null, 10.5, 9.0, null, null),
+        ('江苏', '', '氨氯地平片', '5mg*28片', 'P2', 40.0, 30.0, 30.0, 30.0, 0.75, 0.75)""")
+    con.execute("""create table marts.kpi_tender_province (province varchar,
+        tender_lines bigint, bids bigint, wins bigint, win_rate double, lines_won bigint)""")
+    con.execute("""insert into marts.kpi_tender_province values
+        ('广东', 2, 4, 1, 0.25, 1), ('江苏', 1, 2, 1, 0.5, 1)""")
+
+
+def _call_activity(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""create table marts.kpi_call_activity (month varchar, rep_id varchar,
+        territory_id varchar, target_hcps bigint, reached_hcps bigint, calls bigint,
+        planned_calls bigint, reach_rate double, frequency double, plan_adherence double,
+        report_on_time_rate double, calls_on_targets bigint, adherent_calls bigint,
+        calls_reported_on_time bigint)""")
+    con.executemany("insert into marts.kpi_call_activity values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*key, t, r, c, p, _rate(r, t), _rate(on, r), _rate(adh, p), _rate(ok, c), on, adh, ok)
+        for key, (t, r, c, p, on, adh, ok) in CALLS.items()])
+    con.execute("""create table marts.kpi_call_activity_territory (month varchar,
+        territory_id varchar, reps bigint, target_hcps bigint, reached_hcps bigint, calls bigint,
+        planned_calls bigint, reach_rate double, frequency double, plan_adherence double,
+        report_on_time_rate double)""")
+    con.executemany("insert into marts.kpi_call_activity_territory values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*key, n, t, r, c, p, _rate(r, t), _rate(on, r), _rate(adh, p), _rate(ok, c))
+        for key, (n, t, r, c, p, on, adh, ok) in CALLS_BY_TERRITORY.items()])
+    con.execute("""create table marts.kpi_call_activity_grade (month varchar, rep_id varchar,
+        territory_id varchar, grade varchar, target_hcps bigint, reached_hcps bigint,
+        calls bigint, planned_calls bigint, reach_rate double, frequency double,
+        plan_adherence double, adherent_calls bigint, grade_quarter varchar)""")
+    con.executemany("insert into marts.kpi_call_activity_grade values "
+                    "('2026-10', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-Q3')", [
+        (*key, t, r, c, p, _rate(r, t), _rate(c, r), _rate(adh, p), adh)
+        for key, (t, r, c, p, adh) in CALLS_BY_GRADE.items()])
+    con.execute("""create table marts.kpi_call_activity_grade_territory (month varchar,
+        territory_id varchar, grade varchar, reps bigint, target_hcps bigint,
+        reached_hcps bigint, calls bigint, planned_calls bigint, reach_rate double,
+        frequency double, plan_adherence double)""")
+    con.executemany("insert into marts.kpi_call_activity_grade_territory values "
+                    "('2026-10', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*key, n, t, r, c, p, _rate(r, t), _rate(c, r), _rate(adh, p))
+        for key, (n, t, r, c, p, adh) in CALLS_BY_GRADE_TERRITORY.items()])
 
 
 def _audit(con: duckdb.DuckDBPyConnection, blocking_failure: bool) -> None:

@@ -9,7 +9,7 @@ from tests.dashboards.conftest import APP
 
 PAGES = {
     "scorecard": "经营周报 Executive scorecard", "kpi_explorer": "指标浏览 KPI explorer",
-    "inventory": "渠道库存 Channel inventory", "loads": "数据加载 Loads",
+    "inventory": "渠道库存 Channel inventory", "tenders": "招标 Tenders", "loads": "数据加载 Loads",
     "match_review": "客户匹配 Matching", "data_quality": "数据质量 Data quality",
 }
 

@@ -41,7 +41,22 @@ def test_kpi_explorer_sums_products_when_all_selected(published, open_page):
 def test_kpi_explorer_roi_totals(published, open_page):
     at = open_page("kpi_explorer")
     m = metrics(at)
-    assert m["活动费用 Cost"] == "¥18,000" and m["ROI"] == "1.17"  # (25000 - 4000) / 18000
+    assert m["活动费用 Activity cost"] == "¥18,000"
+    assert m["ROI (增量 ÷ 费用 incremental ÷ cost)"] == "1.17"  # (25000 - 4000) / 18000
+
+
+def test_kpi_explorer_roi_headline_is_the_marts_roll_up_and_names_customers(published,
+                                                                           open_page):
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.kpi_activity_roi_territory set roi = 3.0 where territory_id = 'NAT'")
+    con.close()
+    at = open_page("kpi_explorer")
+    assert metrics(at)["ROI (增量 ÷ 费用 incremental ÷ cost)"] == "3.00"
+    roi = table_with(at, "activity_id").set_index("activity_id")
+    assert roi.loc["A1", "customer_name"] == "上海市第一人民医院"
+    assert roi.loc["A2", "product_name"] == "康立宁"
 
 
 def test_kpi_explorer_refuses_numbers_when_blocking_gate_failed(published_failed, open_page):
@@ -77,3 +92,72 @@ def test_kpi_explorer_breaks_coverage_down_by_product(published, open_page):
                   if "product_id" in d.value.columns and "coverage_rate" in d.value.columns][0]
     rates = dict(zip(by_product["product_id"], by_product["coverage_rate"]))
     assert rates == {"康立宁 20mg*7片": 19 / 28, "安平 5mg*28片": 9 / 14}  # national, 2026-10
+
+
+def test_kpi_explorer_shows_call_activity_by_customer_grade(published, open_page):
+    at = open_page("kpi_explorer")
+    at.selectbox(key="drill_1").set_value("R-E").run()
+    at.selectbox(key="drill_2").set_value("D-SH").run()
+    grades = table_with(at, "grade").set_index("grade")
+    assert list(grades.index) == ["A 级", "B 级", "C 级"]
+    # D-SH grade A: REP1 10 of 10 and REP2 15 of 20 targets reached, 60 + 40 calls
+    assert grades.loc["A 级", "target_hcps"] == 30 and grades.loc["A 级", "reached_hcps"] == 25
+    assert grades.loc["A 级", "reach_rate"] == 25 / 30
+    assert grades.loc["A 级", "frequency"] == 100 / 25
+    assert grades.loc["A 级", "plan_adherence"] == (60 + 35) / (80 + 160)
+    assert grades.loc["C 级", "reach_rate"] == 5 / 30
+
+
+def test_kpi_explorer_call_headline_is_the_marts_roll_up(published, open_page):
+    """The headline is kpi_call_activity_territory's row for the node, not an average the page
+    makes of the reps' rates (here the mart row is changed to tell the two apart)."""
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.kpi_call_activity_territory set plan_adherence = 0.5, "
+                "reach_rate = 0.25 where territory_id = 'D-SH' and month = '2026-10'")
+    con.close()
+    at = open_page("kpi_explorer")
+    at.selectbox(key="drill_1").set_value("R-E").run()
+    at.selectbox(key="drill_2").set_value("D-SH").run()
+    m = metrics(at)
+    assert m["计划执行 Plan adherence"] == "50.0%"
+    assert m["目标医生覆盖 Target HCPs reached"] == "25.0%"
+    assert m["拜访次数 Calls"] == "180"
+
+
+def test_coverage_with_all_products_says_it_counts_customer_product_pairs(published, open_page):
+    at = open_page("kpi_explorer")
+    m = metrics(at)
+    assert m["目标客户×产品 Target customer × product pairs"] == "42"  # national: 28 + 14
+    assert m["覆盖客户×产品 Covered customer × product pairs"] == "28"  # 19 + 9
+    at.selectbox(key="product").set_value("P1").run()
+    assert metrics(at)["目标客户 Target customers"] == "28"
+
+
+def test_coverage_and_achievement_headlines_are_the_marts_rows(published, open_page):
+    """The page shows kpi_coverage_total's / kpi_target_achievement_total's row for the node;
+    the rows are changed here so that a sum made by the page would show other numbers."""
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.kpi_coverage_total set coverage_rate = 0.5 "
+                "where territory_id = 'NAT' and month = '2026-10'")
+    con.execute("update marts.kpi_target_achievement_total set achievement_rate = 0.5, "
+                "ytd_achievement_rate = 0.25 where territory_id = 'NAT' and month = '2026-10'")
+    con.close()
+    at = open_page("kpi_explorer")
+    m = metrics(at)
+    assert m["覆盖率 Coverage"] == "50.0%"
+    assert m["达成率 Achievement"] == "50.0%" and m["年累计达成 YTD achievement"] == "25.0%"
+
+
+def test_coverage_trend_marks_the_month_grading_starts(published, open_page):
+    """September's targets are 三甲/三乙, October's the 2026-Q3 grades: the list changed."""
+    import json
+
+    at = open_page("kpi_explorer")
+    assert any("2026-10" in c.value and "2026-Q3" in c.value for c in at.caption)
+    fig = json.loads([e for e in at.get("plotly_chart")][0].proto.spec)
+    lines = [s for s in fig["layout"].get("shapes", []) if s.get("type") == "line"]
+    assert [s["x0"] for s in lines] == ["2026-10"]

@@ -42,7 +42,7 @@ def test_matching_page_shows_queue_with_candidates(published, open_page, fake_st
     queue = table_with(at, "candidates")
     assert queue.iloc[0]["raw_name"] == "上海一院"
     assert "C1" in queue.iloc[0]["candidates"]
-    assert at.text_input(key="crm").value == "C1"  # top candidate suggested
+    assert at.text_input(key="crm_0").value == "C1"  # top candidate suggested
 
 
 def test_matching_page_records_a_confirm_decision_as_the_local_account(published, open_page,
@@ -50,7 +50,7 @@ def test_matching_page_records_a_confirm_decision_as_the_local_account(published
     """Login off, bound to 127.0.0.1: the decision is the local account's, not a typed name."""
     at = open_page("match_review")
     assert not [t for t in at.text_input if t.key == "who"]  # nobody types who they are
-    at.text_input(key="why").input("same hospital, abbreviated")
+    at.text_input(key="why_0").input("same hospital, abbreviated")
     at.button[0].click().run()
     assert fake_stewardship == [{
         "kind": "confirm", "source": "flow", "distributor_code": "D001", "buyer_code": "B-77",
@@ -99,7 +99,7 @@ def test_matching_page_without_stewardship_module_reads_snapshot(published, open
     at = open_page("match_review")
     assert any("stewardship" in w.value for w in at.warning)
     queue = table_with(at, "raw_name")
-    assert list(queue["raw_name"]) == ["上海一院"]
+    assert list(queue["raw_name"]) == ["广州人民医院", "上海一院", "鼓楼医院"]  # by amount at stake
     assert not at.button  # read-only: no decisions without the stewardship module
 
 
@@ -109,8 +109,58 @@ def test_matching_page_uses_the_real_stewardship_module_on_the_snapshot(publishe
     pytest.importorskip("matching.stewardship")
     at = open_page("match_review")
     queue = table_with(at, "candidates")
-    assert list(queue["raw_name"]) == ["上海一院"]
-    at.button[0].click().run()
+    assert list(queue["raw_name"]) == ["广州人民医院", "上海一院", "鼓楼医院"]
+    at.button[0].click().run()  # the first (largest) item, its clear best candidate C3
     assert not at.exception
-    assert (published / "stewardship" / "decisions.jsonl").read_text(encoding="utf-8").count("上海一院") == 1
-    assert list(table_with(at, "who")["raw_name"]) == ["上海一院"]
+    log = (published / "stewardship" / "decisions.jsonl").read_text(encoding="utf-8")
+    assert log.count("广州人民医院") == 1 and '"C3"' in log
+    assert list(table_with(at, "who")["raw_name"]) == ["广州人民医院"]
+
+
+def test_review_queue_is_ordered_by_the_sell_out_at_stake(published, open_page):
+    """Match scores say 上海一院 .82 > 广州人民医院 .80 > 鼓楼医院 .75; the money at stake
+    (map_customer_review) says 12,000 > 1,500 > 300, and the money decides the order."""
+    pytest.importorskip("matching.stewardship")
+    at = open_page("match_review")
+    queue = table_with(at, "candidates")
+    assert list(queue["raw_name"]) == ["广州人民医院", "上海一院", "鼓楼医院"]
+    assert list(queue["sell_out_amount"]) == [12000, 1500, 300]
+    assert "¥13,800" in [m.value for m in at.metric]
+
+
+def test_review_queue_shows_candidate_addresses_and_the_evidence(published, open_page):
+    pytest.importorskip("matching.stewardship")
+    at = open_page("match_review")
+    queue = table_with(at, "candidates")
+    assert "名称相似度 Name similarity: 0.80" in queue.iloc[0]["evidence"]
+    assert "市 City: 一致 agrees" in queue.iloc[0]["evidence"]
+    cands = table_with(at, "address").set_index("crm_customer_id")
+    assert cands.loc["C3", "address"] == "中山二路1号" and cands.loc["C3", "city"] == "广州"
+
+
+def test_tied_candidates_preselect_nothing(published, open_page):
+    """鼓楼医院: Nanjing's and Fuzhou's 鼓楼医院 both score .75; confirming the first listed
+    would be a coin toss, so no decision and no id are filled in."""
+    pytest.importorskip("matching.stewardship")
+    at = open_page("match_review")
+    at.selectbox(key="item").set_value(2).run()
+    assert at.radio(key="kind_2").value is None
+    assert at.text_input(key="crm_2").value == ""
+    assert any("score the same" in w.value for w in at.warning)
+    cands = table_with(at, "address").set_index("crm_customer_id")
+    assert set(cands["province"]) == {"江苏", "福建"}
+    at.button[0].click().run()  # saving without choosing records nothing
+    assert not (published / "stewardship" / "decisions.jsonl").exists()
+    assert any("Choose a decision" in e.value for e in at.error)
+
+
+def test_a_broken_decisions_file_is_a_message_not_a_traceback(published, open_page):
+    pytest.importorskip("matching.stewardship")
+    path = published / "stewardship" / "decisions.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"kind": "confirm"\n', encoding="utf-8")
+    at = open_page("match_review")  # open_page asserts no exception
+    errors = " ".join(e.value for e in at.error)
+    assert "decisions.jsonl" in errors and "line 1" in errors
+    assert not at.button  # nothing can be recorded until the file is fixed
+    assert list(table_with(at, "raw_name")["raw_name"])[0] == "广州人民医院"  # queue still shown

@@ -56,3 +56,59 @@ def test_scorecard_page_withholds_a_region_whose_data_status_failed(published, o
     assert any("华南大区 South" in e.value for e in at.error)
     values = [m.value for m in at.metric]
     assert "¥1,234,567" in values and "¥456,789" not in values
+
+
+def _trend_weeks(at) -> set[str]:
+    """The week_start values drawn in the trend chart (every trace)."""
+    import json
+
+    chart = [e for e in at.get("plotly_chart")][-1]
+    fig = json.loads(chart.proto.spec)
+    return {str(x)[:10] for trace in fig["data"] for x in trace.get("x", [])}
+
+
+def test_scorecard_trend_leaves_out_the_partial_last_week(published, open_page):
+    """Flow covers 26-31 Oct only: that week's sell-out must not read as a collapse."""
+    at = open_page("scorecard")
+    assert _trend_weeks(at) == {"2026-10-12", "2026-10-19"}
+    assert "2026-10-26" in texts(at) and "6/7" in texts(at)
+
+
+def test_scorecard_trend_can_show_the_partial_week_marked(published, open_page):
+    import json
+
+    at = open_page("scorecard")
+    at.checkbox(key="show_partial").check().run()
+    assert "2026-10-26" in _trend_weeks(at)
+    fig = json.loads([e for e in at.get("plotly_chart")][-1].proto.spec)
+    open_marked = {str(x)[:10] for t in fig["data"]
+                   if t.get("marker", {}).get("symbol") == "circle-open" for x in t["x"]}
+    assert open_marked == {"2026-10-26"}
+
+
+def test_scorecard_page_warns_when_the_chosen_week_is_partial(published, open_page):
+    at = open_page("scorecard")
+    at.selectbox(key="week").set_value(dt.date(2026, 10, 26)).run()
+    assert any("6 of its 7 days" in w.value for w in at.warning)
+
+
+def test_scorecard_default_week_comes_from_the_scorecard_weeks_mart(published, open_page):
+    """The mart, not the page, decides which weeks are whole."""
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.scorecard_weeks set is_complete_week = true, days_with_data = 7")
+    con.close()
+    at = open_page("scorecard")
+    assert at.selectbox(key="week").value == dt.date(2026, 10, 26)
+
+
+def test_scorecard_page_shows_a_dash_not_none_for_a_missing_data_status(published, open_page):
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.scorecard_weekly set data_status = null")
+    con.close()
+    at = open_page("scorecard")
+    statuses = [m.value for m in at.metric if m.label == "数据状态 Data status"]
+    assert statuses == ["—", "—"]

@@ -1,0 +1,82 @@
+"""招标 Tenders: the company's bids and wins in provincial and national tenders (kpi_tender),
+win rate by province (kpi_tender_province) and prices against list (kpi_tender_price)."""
+
+import plotly.express as px
+import streamlit as st
+
+from dashboards import data
+from dashboards.components import company_wide_page, download_table, unavailable
+
+st.title("招标 Tenders")
+company_wide_page(True, "招标结果按省份而非辖区 Tender results are by province, not territory; they "
+                        "are shown to users who see every territory.")
+
+try:
+    lines = data.tenders()
+    provinces = data.tender_provinces()
+except data.DataUnavailable as exc:
+    unavailable(exc)
+    st.stop()
+if lines.empty:
+    st.info("本快照没有招标结果 No tender results in this snapshot.")
+    st.stop()
+
+lines = lines.assign(batch=lines["batch"].fillna("").replace("", "省级 Provincial"),
+                     product=lines["generic_name"].astype(str) + " " + lines["spec"].astype(str))
+f = st.columns(2)
+chosen_prov = f[0].multiselect("省份 Province", sorted(lines["province"].dropna().unique()),
+                               key="provinces")
+chosen_prod = f[1].multiselect("产品 Product (generic name and spec)",
+                               sorted(lines["product"].unique()), key="tender_products")
+if chosen_prov:
+    lines = lines[lines["province"].isin(chosen_prov)]
+    provinces = provinces[provinces["province"].isin(chosen_prov)]
+if chosen_prod:
+    lines = lines[lines["product"].isin(chosen_prod)]
+
+st.subheader("按省份 By province")
+st.caption("投标/中标 = 本公司的投标与中标次数，合计所有批次与品规 Bids and wins are the company's own, "
+           "over every batch and product line; win rate = wins / bids.")
+st.dataframe(provinces, hide_index=True, key="tender_provinces",
+             column_config={"province": "省份 Province",
+                            "tender_lines": "招标品规 Tender lines (batch × product)",
+                            "bids": "投标 Own bids", "wins": "中标 Own wins",
+                            "win_rate": st.column_config.NumberColumn("中标率 Win rate",
+                                                                      format="percent"),
+                            "lines_won": "中标品规 Lines won"})
+if len(provinces) and provinces["win_rate"].notna().any():
+    fig = px.bar(provinces.dropna(subset=["win_rate"]), x="province", y="win_rate",
+                 labels={"province": "省份 Province", "win_rate": "中标率 Win rate"})
+    fig.update_yaxes(tickformat=".0%")
+    st.plotly_chart(fig, width="stretch", key="tender_win_rate")
+
+st.subheader("按品规 By product and batch")
+no_list = lines["list_price"].isna() & lines["own_win_price"].notna()
+if no_list.any():
+    st.caption(f"{int(no_list.sum())} 行无挂网价对比 lines have no list price: no own product of "
+               "that generic name and exact spec in the product master.")
+cols = ["province", "batch", "product", "is_volume_based", "bids", "wins", "win_rate",
+        "own_win_price", "own_bid_price", "lowest_winning_price", "price_gap", "list_price",
+        "own_win_price_to_list", "lowest_winning_price_to_list"]
+shown = lines[[c for c in cols if c in lines]]
+money = "¥%,.2f"
+st.dataframe(shown, hide_index=True, key="tender_lines",
+             column_config={
+                 "province": "省份 Province", "batch": "批次 Batch",
+                 "product": "通用名 规格 Product", "is_volume_based": "带量 Volume-based",
+                 "bids": "投标 Own bids", "wins": "中标 Own wins",
+                 "win_rate": st.column_config.NumberColumn("中标率 Win rate", format="percent"),
+                 "own_win_price": st.column_config.NumberColumn("本公司中标价 Own winning price",
+                                                                format=money),
+                 "own_bid_price": st.column_config.NumberColumn("本公司最低报价 Own lowest bid",
+                                                                format=money),
+                 "lowest_winning_price": st.column_config.NumberColumn(
+                     "最低中标价 Lowest winning price", format=money),
+                 "price_gap": st.column_config.NumberColumn(
+                     "价差 Own price − lowest winner", format=money),
+                 "list_price": st.column_config.NumberColumn("挂网价 List price (box)", format=money),
+                 "own_win_price_to_list": st.column_config.NumberColumn(
+                     "中标价/挂网价 Own win ÷ list", format="percent"),
+                 "lowest_winning_price_to_list": st.column_config.NumberColumn(
+                     "最低中标/挂网价 Lowest win ÷ list", format="percent")})
+download_table(shown, "tenders", "tenders_dl")

@@ -1,0 +1,45 @@
+-- one row per month and territory (every level) with a rep assigned to it or below it:
+-- kpi_call_activity of those reps, counts summed and rates taken from the sums (the KPI
+-- explorer's headline, so a page never averages rates)
+with by_rep as (
+    select * from {{ ref('kpi_call_activity') }}
+),
+
+ancestors as (
+    select * from {{ ref('int_territory_ancestors') }}
+),
+
+summed as (
+    select
+        by_rep.month,
+        ancestors.ancestor_territory_id as territory_id,
+        count(distinct by_rep.rep_id) as reps,
+        sum(by_rep.target_hcps) as target_hcps,
+        sum(by_rep.reached_hcps) as reached_hcps,
+        sum(by_rep.calls) as calls,
+        sum(by_rep.planned_calls) as planned_calls,
+        sum(by_rep.calls_on_targets) as calls_on_targets,
+        sum(by_rep.adherent_calls) as adherent_calls,
+        sum(by_rep.calls_reported_on_time) as calls_reported_on_time
+    from by_rep
+    inner join ancestors on by_rep.territory_id = ancestors.territory_id
+    group by by_rep.month, ancestors.ancestor_territory_id
+),
+
+final as (
+    select
+        month,
+        territory_id,
+        cast(reps as bigint) as reps,
+        cast(target_hcps as bigint) as target_hcps,
+        cast(reached_hcps as bigint) as reached_hcps,
+        cast(calls as bigint) as calls,
+        cast(planned_calls as bigint) as planned_calls,
+        {{ safe_divide('reached_hcps', 'target_hcps') }} as reach_rate,
+        {{ safe_divide('calls_on_targets', 'reached_hcps') }} as frequency,
+        {{ safe_divide('adherent_calls', 'planned_calls') }} as plan_adherence,
+        {{ safe_divide('calls_reported_on_time', 'calls') }} as report_on_time_rate
+    from summed
+)
+
+select * from final
