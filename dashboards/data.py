@@ -806,8 +806,6 @@ def late_distributors(month: str | None = None, settings: Settings | None = None
     cols = set(_columns("marts.kpi_flow_completeness", settings))
     conds = [where, "coalesce(expected, true)" if "expected" in cols else "true",
              "not (coalesce(received, false) and coalesce(on_time, false))"]
-    if "is_total" in cols:  # one row per distributor, never a total row
-        conds.append("not coalesce(is_total, false)")
     if month is not None:
         conds.append("month = ?")
         params = [*params, month]

@@ -136,8 +136,6 @@ def late_flow(settings: Settings, today: dt.date) -> LateReport:
         report.month_published = False
         return report
     late = data.late_distributors(month, settings)
-    if "is_total" in late.columns:  # the mart's per-month total row is not a distributor
-        late = late[~late["is_total"].fillna(False).astype(bool)]
     for row in late.to_dict("records"):
         received = row.get("first_received_at")
         report.late.append({"distributor_code": row["distributor_code"],

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
-
 from dashboards import data
 
 
-def test_late_distributors_never_lists_the_months_total_row(published):
-    """kpi_flow_completeness carries a per-month total row (distributor 'ALL', is_total); it is
-    no distributor, so it is never reported as late or missing."""
-    con = duckdb.connect(str(published / "published" / "current.duckdb"))
-    con.execute("alter table marts.kpi_flow_completeness add column is_total boolean default false")
-    con.execute("insert into marts.kpi_flow_completeness values ('2026-10', 'ALL', true, false, "
-                "null, false, 2000, 1850, 0.925, 4, true)")
-    con.close()
+def test_late_distributors_of_one_month_say_late_or_missing(published):
     late = data.late_distributors("2026-10").set_index("distributor_code")
     assert set(late.index) == {"D002", "D003"}
     assert late.loc["D002", "problem"] == "late 迟交"  # received 14 Nov, after the 10th
