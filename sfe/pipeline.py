@@ -97,11 +97,16 @@ class RunReport:
         if warnings:
             parts.append(f"{len(warnings)} warning(s): {', '.join(warnings)}")
         ingest = self.run.step("ingest")
-        by_status = (ingest.detail.get("totals", {}).get("by_status", {}) if ingest else {})
+        totals = ingest.detail.get("totals", {}) if ingest else {}
+        by_status = dict(totals.get("by_status", {}))
+        set_aside = totals.get("acknowledged", 0)  # rejected files a person acknowledged
+        by_status["rejected"] = by_status.get("rejected", 0) - set_aside
         attention = [f"{n} {status}" for status, n in by_status.items()
                      if n and status in ("rejected", "partial", "conflict")]
         if attention:
             parts.append(f"files for a person: {', '.join(attention)} (Loads page)")
+        if set_aside:
+            parts.append(f"{set_aside} rejected file(s) set aside by a person")
         return "; ".join(parts)
 
 

@@ -25,6 +25,18 @@ def test_published_run_with_warnings_and_rejected_files_says_so_first(settings, 
                     "call_plan_gaps; files for a person: 1 rejected, 1 partial (Loads page)")
 
 
+def test_acknowledged_rejected_files_are_not_files_for_a_person(settings, monkeypatch):
+    ingest = FakeReport(payload={"totals": {"files": 12, "acknowledged": 2, "by_status": {
+        "loaded": 9, "rejected": 3}}})
+    line = _first_line(settings, monkeypatch, {"ingest": ingest, "publish": PUBLISHED})
+    assert line.endswith("files for a person: 1 rejected (Loads page); "
+                         "2 rejected file(s) set aside by a person")
+    ingest = FakeReport(payload={"totals": {"files": 3, "acknowledged": 1, "by_status": {
+        "loaded": 2, "rejected": 1}}})
+    line = _first_line(settings, monkeypatch, {"ingest": ingest, "publish": PUBLISHED})
+    assert "for a person" not in line and line.endswith("1 rejected file(s) set aside by a person")
+
+
 def test_blocked_run_names_the_blocking_gates_and_what_readers_keep(settings, monkeypatch):
     check = FakeReport(exit_code=1, payload={"blocking_failures": ["flow_completeness"],
                                              "warnings": []})
