@@ -1,9 +1,11 @@
 """数据加载 Loads: file status, late distributors, rejected files and reasons, quarantine."""
 
+import hashlib
+
 import streamlit as st
 
-from dashboards import data
-from dashboards.components import company_wide_page, download_table, unavailable
+from dashboards import data, upload
+from dashboards.components import company_wide_page, download_table, plain, unavailable
 
 DATES = {
     "period_start": st.column_config.DateColumn("期间起 From", format="YYYY-MM-DD"),
@@ -85,3 +87,92 @@ if files is not None:
                  column_config={"path": "文件 File", "status": "状态 Status",
                                 "reasons": "原因 Reasons", **DATES})
     download_table(shown, "files", "files_dl")
+
+# -- upload: preview with the loader's own functions, then into the inbox (dashboards/upload.py)
+PREVIEW_STATUS = {"loaded": "可加载 Would load", "partial": "部分加载 Would load in part",
+                  "rejected": "会被拒绝 Would be rejected"}
+BUYER_COLUMNS = {
+    "buyer_name": "购买方 Buyer", "buyer_code": "编码 Code", "buyer_address": "地址 Address",
+    "rows": "行数 Rows", "amount": st.column_config.NumberColumn("金额 Amount", format="¥%,.0f"),
+    "match_status": "匹配 Match (auto/review/unmatched)", "crm_customer_id": "客户 Customer",
+    "match_score": "得分 Score", "seen": "依据 Basis"}
+
+
+def _preview(settings, code: str, name: str, raw: bytes, codes: list[str]):
+    """The preview, kept for this file across reruns (the Put click reruns the page)."""
+    key = (hashlib.sha256(raw).hexdigest(), code, name)
+    held = st.session_state.get("_upload_preview")
+    if held is None or held[0] != key:
+        held = (key, upload.preview(settings, code, name, raw, codes))
+        st.session_state["_upload_preview"] = held
+    return held[1]
+
+
+def _show_preview(p) -> None:
+    (st.error if p.status == "rejected" else st.success)(
+        f"{PREVIEW_STATUS[p.status]}: {plain(p.file_name)} → inbox/flow/{plain(p.distributor_code)}/")
+    if p.already_ingested:
+        st.warning("同一文件已加载过 The same bytes were already ingested as "
+                   f"{plain(p.already_ingested)}; loading it again adds nothing.")
+    m = st.columns(4)
+    m[0].metric("读取行 Rows read", f"{p.rows_read:,}")
+    m[1].metric("可加载行 Rows that would load", f"{len(p.loaded):,}")
+    m[2].metric("隔离行 Rows quarantined", f"{len(p.quarantined):,}")
+    m[3].metric("购买方 Distinct buyers", f"{len(p.buyers):,}")
+    for reason in p.reasons:
+        st.caption(plain(reason))
+    if len(p.quarantined):
+        st.markdown("**隔离行及原因 Quarantined rows and why**")
+        st.dataframe(p.quarantined, hide_index=True, key="upload_quarantine",
+                     column_config={"source_row": "行 Row", "sheet": "工作表 Sheet",
+                                    "reason": "原因 Reason", "column_name": "列 Column",
+                                    "raw_values": "原始内容 As sent"})
+    if len(p.buyers):
+        st.markdown("**购买方匹配 Buyers: would they match?**")
+        if p.buyer_note:
+            st.caption(plain(p.buyer_note))
+        st.dataframe(p.buyers, hide_index=True, key="upload_buyers", column_config=BUYER_COLUMNS)
+    if len(p.loaded):
+        st.markdown("**可加载行（前200行）Rows that would load (first 200)**")
+        st.dataframe(p.loaded.head(200), hide_index=True, key="upload_rows")
+
+
+def _upload_section() -> None:
+    settings = data.get_settings()
+    author = upload.upload_author(settings)
+    if author is None:
+        st.info("仅商务/流向专员与数据管理员可上传 Only sales ops (sales_ops) and stewards may "
+                "upload flow files; sign in with such a user.")
+        return
+    try:
+        choices = upload.distributor_choices(settings)
+    except data.DataUnavailable as exc:
+        unavailable(exc)
+        return
+    code = st.selectbox("经销商 Distributor", list(choices), format_func=choices.get,
+                        key="upload_distributor")
+    file = st.file_uploader(f"流向文件 Flow file (CSV/TXT/Excel, ≤ {upload.MAX_UPLOAD_BYTES // 2**20}"
+                            " MB)", type=[e.lstrip(".") for e in upload.ALLOWED_EXTENSIONS],
+                            key="upload_file")
+    if file is None or code is None:
+        return
+    raw = file.getvalue()
+    try:
+        p = _preview(settings, code, file.name, raw, list(choices))
+    except upload.UploadRefused as exc:
+        st.error(f"不能上传 Cannot upload: {plain(exc)}")
+        return
+    _show_preview(p)
+    if st.button("放入收件箱 Put it in the inbox", key="upload_put", type="primary",
+                 disabled=p.status == "rejected"):
+        try:
+            target = upload.put_in_inbox(settings, code, file.name, raw, list(choices), author)
+        except (upload.UploadRefused, OSError) as exc:
+            st.error(f"未保存 Not saved: {plain(exc)}")
+            return
+        st.success(f"已放入收件箱 Saved as {plain(target.relative_to(settings.inbox))}; the next "
+                   "`sfe ingest` (or pipeline run) loads it.")
+
+
+st.subheader("上传流向文件 Upload a flow file")
+_upload_section()
