@@ -2,6 +2,7 @@
 
 import hashlib
 
+import pandas as pd
 import streamlit as st
 
 from dashboards import data, upload
@@ -94,8 +95,21 @@ PREVIEW_STATUS = {"loaded": "可加载 Would load", "partial": "部分加载 Wou
 BUYER_COLUMNS = {
     "buyer_name": "购买方 Buyer", "buyer_code": "编码 Code", "buyer_address": "地址 Address",
     "rows": "行数 Rows", "amount": st.column_config.NumberColumn("金额 Amount", format="¥%,.0f"),
-    "match_status": "匹配 Match (auto/review/unmatched)", "crm_customer_id": "客户 Customer",
+    "match_status": "匹配 Match", "crm_customer_id": "客户 Customer",
     "match_score": "得分 Score", "seen": "依据 Basis"}
+MATCH_LABELS = {"auto": "自动匹配 auto", "confirmed": "已确认 confirmed", "review": "待审核 review",
+                "unmatched": "未匹配 unmatched", "rejected": "已拒绝 rejected",
+                "unknown": "下次运行时匹配 matched at the next run"}
+ROW_LABELS = {  # flow fields (ingestion.sources.FLOW) as a person reads them
+    "source_row": "行 Row", "sheet": "工作表 Sheet", "distributor_code": "经销商 Distributor",
+    "sale_date": st.column_config.DateColumn("销售日期 Sale date", format="YYYY-MM-DD"),
+    "buyer_code": "客户编码 Buyer code", "buyer_name": "客户名称 Buyer",
+    "buyer_address": "地址 Address", "product_name": "产品 Product", "spec": "规格 Spec",
+    "manufacturer": "厂家 Manufacturer", "batch_no": "批号 Batch",
+    "expiry_date": st.column_config.DateColumn("有效期 Expiry", format="YYYY-MM-DD"),
+    "quantity": "数量 Quantity", "unit": "单位 Unit", "raw_unit": "原单位 Unit as sent",
+    "unit_price": "单价 Unit price", "amount": st.column_config.NumberColumn(
+        "金额 Amount", format="¥%,.2f"), "doc_type": "类型 Type"}
 
 
 def _preview(settings, code: str, name: str, raw: bytes, codes: list[str]):
@@ -106,6 +120,22 @@ def _preview(settings, code: str, name: str, raw: bytes, codes: list[str]):
         held = (key, upload.preview(settings, code, name, raw, codes))
         st.session_state["_upload_preview"] = held
     return held[1]
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns the file filled (an all-empty column says nothing), empty text as blank."""
+    frame = frame.dropna(axis=1, how="all")
+    text = frame.select_dtypes(include="object").columns
+    return frame.assign(**{c: frame[c].fillna("") for c in text})
+
+
+def _buyers(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.assign(
+        match_status=frame["match_status"].map(lambda s: MATCH_LABELS.get(s, s)),
+        match_score=frame["match_score"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+        seen=frame["seen"].map({"matched before": "已匹配过 matched before",
+                                "new name": "新名称 new name"}).fillna(""))
+    return _shown(frame)
 
 
 def _show_preview(p) -> None:
@@ -123,18 +153,21 @@ def _show_preview(p) -> None:
         st.caption(plain(reason))
     if len(p.quarantined):
         st.markdown("**隔离行及原因 Quarantined rows and why**")
-        st.dataframe(p.quarantined, hide_index=True, key="upload_quarantine",
+        st.dataframe(_shown(p.quarantined), hide_index=True, key="upload_quarantine",
                      column_config={"source_row": "行 Row", "sheet": "工作表 Sheet",
-                                    "reason": "原因 Reason", "column_name": "列 Column",
+                                    "reason": st.column_config.TextColumn("原因 Reason",
+                                                                          width="large"), "column_name": "列 Column",
                                     "raw_values": "原始内容 As sent"})
     if len(p.buyers):
         st.markdown("**购买方匹配 Buyers: would they match?**")
         if p.buyer_note:
             st.caption(plain(p.buyer_note))
-        st.dataframe(p.buyers, hide_index=True, key="upload_buyers", column_config=BUYER_COLUMNS)
+        st.dataframe(_buyers(p.buyers), hide_index=True, key="upload_buyers",
+                     column_config=BUYER_COLUMNS)
     if len(p.loaded):
         st.markdown("**可加载行（前200行）Rows that would load (first 200)**")
-        st.dataframe(p.loaded.head(200), hide_index=True, key="upload_rows")
+        st.dataframe(_shown(p.loaded.head(200)), hide_index=True, key="upload_rows",
+                     column_config=ROW_LABELS)
 
 
 def _upload_section() -> None:
