@@ -31,6 +31,7 @@ from sfe.config import Settings
 ALLOWED_EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_NAME_CHARS = 150
+SHOWN_ROWS = 1000  # rows kept for the page; the counts cover the whole file
 UPLOAD_ROLES = frozenset({"sales_ops", "steward"})
 FLOW = BY_FOLDER["flow"]
 
@@ -47,8 +48,10 @@ class Preview:
     status: str  # loaded | partial | rejected: what `sfe ingest` would record
     reasons: list[str] = field(default_factory=list)
     rows_read: int = 0
-    loaded: pd.DataFrame = field(default_factory=pd.DataFrame)
-    quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    loaded: pd.DataFrame = field(default_factory=pd.DataFrame)  # the first SHOWN_ROWS
+    quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)  # the first SHOWN_ROWS
     buyers: pd.DataFrame = field(default_factory=pd.DataFrame)
     buyer_note: str = ""
     already_ingested: str | None = None  # same bytes as a registered file: nothing would load
@@ -142,12 +145,17 @@ def preview(settings: Settings, code: str, name: str, raw: bytes,
         except Rejected as exc:
             out.reasons.insert(0, str(exc))
             return out
+        except Exception as exc:  # noqa: BLE001 - as ingest_file: the file would be rejected
+            out.reasons.insert(0, f"could not be processed ({type(exc).__name__}: "
+                                  f"{str(exc)[:300]}); report this file to the data team")
+            return out
         parsed = outcome.parsed
         out.rows_read = parsed.rows_read
+        out.rows_loaded, out.rows_quarantined = parsed.loaded.height, parsed.quarantined.height
         out.status = "partial" if parsed.quarantined.height else "loaded"
         out.reasons = outcome.notes + out.reasons
-        out.loaded = parsed.loaded.to_pandas()
-        out.quarantined = parsed.quarantined.to_pandas()
+        out.loaded = parsed.loaded.head(SHOWN_ROWS).to_pandas()
+        out.quarantined = parsed.quarantined.head(SHOWN_ROWS).to_pandas()
         out.buyers, out.buyer_note = buyer_outcomes(con, settings, code, parsed.loaded)
     return out
 

@@ -146,13 +146,14 @@ def _show_preview(p) -> None:
                    f"{plain(p.already_ingested)}; loading it again adds nothing.")
     m = st.columns(4)
     m[0].metric("读取行 Rows read", f"{p.rows_read:,}")
-    m[1].metric("可加载行 Rows that would load", f"{len(p.loaded):,}")
-    m[2].metric("隔离行 Rows quarantined", f"{len(p.quarantined):,}")
+    m[1].metric("可加载行 Rows that would load", f"{p.rows_loaded:,}")
+    m[2].metric("隔离行 Rows quarantined", f"{p.rows_quarantined:,}")
     m[3].metric("购买方 Distinct buyers", f"{len(p.buyers):,}")
     for reason in p.reasons:
         st.caption(plain(reason))
     if len(p.quarantined):
-        st.markdown("**隔离行及原因 Quarantined rows and why**")
+        more = f" (first {upload.SHOWN_ROWS:,})" if p.rows_quarantined > upload.SHOWN_ROWS else ""
+        st.markdown(f"**隔离行及原因 Quarantined rows and why{more}**")
         st.dataframe(_shown(p.quarantined), hide_index=True, key="upload_quarantine",
                      column_config={"source_row": "行 Row", "sheet": "工作表 Sheet",
                                     "reason": st.column_config.TextColumn("原因 Reason",

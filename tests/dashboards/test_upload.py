@@ -67,6 +67,7 @@ def test_a_plain_chinese_name_with_an_upper_case_extension_is_kept():
 def test_preview_counts_rows_as_the_loader_would_and_writes_nothing(snap):
     p = upload.preview(snap, "D001", "D001_2026-10.csv", FLOW_CSV, DISTRIBUTORS)
     assert p.status == "partial" and p.rows_read == 5  # title and total rows are not rows
+    assert (p.rows_loaded, p.rows_quarantined) == (4, 1)
     assert list(p.loaded["source_row"]) == [3, 4, 6, 7]
     assert list(p.loaded["amount"]) == [300.0, 150.0, 80.0, 40.0]
     assert set(p.loaded["distributor_code"]) == {"D001"}
