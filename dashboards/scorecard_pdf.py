@@ -107,6 +107,10 @@ def _styles(font_name: str):
         "foot": ParagraphStyle("foot", parent=base, fontSize=7.5, textColor="#9aa5b1",
                                spaceBefore=10),
         "right": ParagraphStyle("right", parent=base, alignment=2),
+        # headers break between the Chinese and the English label, never inside a word
+        "head": ParagraphStyle("head", parent=base, fontSize=8, leading=10, wordWrap=None),
+        "head_r": ParagraphStyle("head_r", parent=base, fontSize=8, leading=10, wordWrap=None,
+                                 alignment=2),
         "muted": ParagraphStyle("muted", parent=base, textColor="#9aa5b1"),
     }
 
@@ -115,6 +119,12 @@ def _p(text: Any, style) -> Any:
     from reportlab.platypus import Paragraph
 
     return Paragraph(escape(str(text)), style)  # data is text, never markup
+
+
+def _head(zh: str, en: str, style) -> Any:
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(f"{escape(zh)}<br/>{escape(en)}", style)
 
 
 def _status_box(text: str, cls: str, s) -> Any:
@@ -126,6 +136,7 @@ def _status_box(text: str, cls: str, s) -> Any:
                              ("BOX", (0, 0), (-1, -1), 1.5, border),
                              ("TOPPADDING", (0, 0), (-1, -1), 6),
                              ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
+    box.spaceAfter = 8
     return box
 
 
@@ -140,7 +151,8 @@ def _grid(rows: list[list[Any]], widths: list[float]) -> Any:
 
 
 def _summary(context: dict[str, Any], s) -> list[Any]:
-    head = [_p(f"{zh} {en}", s["base"]) for zh, en in _SUMMARY_HEAD]
+    head = [_head(zh, en, s["head"] if i in (0, 6) else s["head_r"])
+            for i, (zh, en) in enumerate(_SUMMARY_HEAD)]
     rows = [head]
     for r in context["regions"]:
         if r["withheld"]:
