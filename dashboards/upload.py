@@ -15,6 +15,8 @@ import hashlib
 import json
 import os
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,22 +162,18 @@ def preview(settings: Settings, code: str, name: str, raw: bytes,
     return out
 
 
-class _snapshot:
+@contextmanager
+def _snapshot(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection | None]:
     """A read-only connection to the published snapshot, or None when there is none yet."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings, self.con = settings, None
-
-    def __enter__(self) -> duckdb.DuckDBPyConnection | None:
-        try:
-            self.con = duckdb.connect(str(current_snapshot_file(self.settings)), read_only=True)
-        except (FileNotFoundError, duckdb.Error):
-            self.con = None
-        return self.con
-
-    def __exit__(self, *exc: object) -> None:
-        if self.con is not None:
-            self.con.close()
+    try:
+        con = duckdb.connect(str(current_snapshot_file(settings)), read_only=True)
+    except (FileNotFoundError, duckdb.Error):
+        con = None
+    try:
+        yield con
+    finally:
+        if con is not None:
+            con.close()
 
 
 def _has(con: duckdb.DuckDBPyConnection | None, table: str) -> bool:

@@ -171,3 +171,10 @@ def test_with_login_off_the_local_server_offers_the_upload_form(published, open_
     assert _uploaders(at) == 1
     assert at.selectbox(key="upload_distributor").options == [
         "D001 上海医药分销", "D002 广州医药", "D003 南京医药"]
+
+
+def test_preview_works_before_anything_is_published(settings):
+    p = upload.preview(settings, "D001", "D001_2026-10.csv", FLOW_CSV, DISTRIBUTORS)
+    assert (p.status, p.rows_loaded, p.rows_quarantined) == ("partial", 4, 1)
+    assert set(p.buyers["match_status"]) == {"unknown"} and "no customer master" in p.buyer_note
+    assert any("no product master" in r for r in p.reasons)
