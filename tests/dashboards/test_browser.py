@@ -123,6 +123,10 @@ def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp
     _nav(page, "数据加载 Loads").click()
     page.get_by_role("heading", name="数据加载 Loads").wait_for()
     _settled(page)
+    # the Excel download is built on click: it must still arrive, as a workbook
+    with page.expect_download(timeout=30_000) as got:
+        page.get_by_role("button", name="Excel").first.click()
+    assert Path(got.value.path()).read_bytes()[:2] == b"PK"
     page.locator('input[type="file"]').set_input_files(
         files=[{"name": "D001_2026-10.csv", "mimeType": "text/csv", "buffer": FLOW_CSV}])
     page.get_by_text("部分加载 Would load in part").wait_for(timeout=30_000)
