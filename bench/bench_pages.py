@@ -92,6 +92,33 @@ def first_page(settings) -> tuple[float, float] | None:
     return done - started, done - ready
 
 
+FIRST_RUN = """
+import time
+t0 = time.perf_counter()
+from streamlit import config
+from streamlit.testing.v1 import AppTest
+config.set_option("server.address", "127.0.0.1")
+t1 = time.perf_counter()
+at = AppTest.from_file({path!r}, default_timeout=120).run()
+assert not at.exception, [e.value for e in at.exception]
+print(f"{{time.perf_counter() - t0:.3f}} {{time.perf_counter() - t1:.3f}}")
+"""
+
+
+def first_run(settings) -> tuple[float, float]:
+    """Server side of the first page in a fresh process: (seconds from the interpreter's start,
+    seconds of the first script run alone — the page's own imports, connection and queries)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SFE_DATA_DIR": str(Path(settings.data_dir).resolve())}
+    out = subprocess.run([sys.executable, "-c", FIRST_RUN.format(path=str(VIEWS / "scorecard.py"))],
+                         env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    total, run = out.stdout.split()[-2:]
+    return float(total), float(run)
+
+
 def page_times(page: str, runs: int, cold: bool) -> list[float]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -134,6 +161,11 @@ def main() -> None:
     with duckdb.connect(str(settings.published_db), read_only=True) as con:
         rows = con.execute("select count(*) from marts.fct_sell_out").fetchone()[0]
         size = settings.published_db.stat().st_size / 2**20
+    # as on a deployed server: modules compiled once (.pyc), not at every start; this workplace
+    # sets PYTHONDONTWRITEBYTECODE, which makes each new process compile ~700 modules (~1.5 s)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    compile_once = first_run(settings)
+    fresh = first_run(settings)
     first = first_page(settings)
     os.environ["SFE_DATA_DIR"] = str(data)  # the pages read settings like `sfe serve` passes
     config.set_option("server.address", "127.0.0.1")  # as served by `sfe serve`
@@ -152,6 +184,9 @@ def main() -> None:
         ("- first page (scorecard, Chromium): "
          f"{first[0]:.1f} s from starting the server, {first[1]:.2f} s after it was ready"
          if first else "- first page: not measured (no Chromium)"),
+        f"- first page, server side (scorecard script in a fresh process): {fresh[1]:.2f} s for "
+        f"its first run, {fresh[0]:.2f} s counting Streamlit's own import (before any .pyc "
+        f"existed: {compile_once[1]:.2f} s / {compile_once[0]:.2f} s)",
         f"\nServer time per page (AppTest script run, seconds, {args.runs} runs each):\n",
         *table,
     ]
