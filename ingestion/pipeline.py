@@ -207,13 +207,6 @@ def load_product_keys(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     return tuple(product_keys([n for row in rows for n in row if n]))
 
 
-def preview_file(settings: Settings, item: InboxFile, raw: bytes,
-                 products: tuple[str, ...] = ()) -> Outcome:
-    """Read, recognise headers, map and validate one file exactly as `ingest_file` does, and
-    write nothing (the Loads page's upload preview). Raises Rejected with the reason."""
-    return _read_and_parse(settings, item, raw, products)
-
-
 def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
                     products: tuple[str, ...] = ()) -> Outcome:
     if item.problem:
@@ -326,6 +319,13 @@ def _skip_notes(parts: list[Parsed]) -> list[str]:
 
 def _period_column(source: Source) -> str | None:
     return {"flow": "sale_date", "inventory": "snapshot_date"}.get(source.name)
+
+
+def preview_file(settings: Settings, item: InboxFile, raw: bytes,
+                 products: tuple[str, ...] = ()) -> Outcome:
+    """Read, recognise headers, map and validate one file exactly as `ingest_file` does, and
+    write nothing (the Loads page's upload preview). Raises Rejected with the reason."""
+    return _read_and_parse(settings, item, raw, products)
 
 
 # -- loading ----------------------------------------------------------------------------------
