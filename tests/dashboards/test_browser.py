@@ -25,14 +25,10 @@ from tests.dashboards.test_upload import FLOW_CSV
 pytestmark = pytest.mark.xdist_group("browser")  # one Chromium at a time on a small machine
 
 PASSWORD = "browser test pw 1"
-PAGES = [  # url path, the page's title as the browser shows it
-    ("scorecard", "经营周报 Executive scorecard"),
-    ("kpis", "指标浏览 KPI explorer"),
-    ("inventory", "渠道库存 Channel inventory"),
-    ("loads", "数据加载 Loads"),
-    ("matching", "客户匹配 Matching"),
-    ("quality", "数据质量 Data quality"),
-]
+# every page of the navigation is visited (read from the sidebar, so a new page is included);
+# these must be among them
+EXPECTED = ["经营周报 Executive scorecard", "指标浏览 KPI explorer", "渠道库存 Channel inventory",
+            "数据加载 Loads", "客户匹配 Matching", "数据质量 Data quality"]
 
 
 @pytest.fixture(scope="session")
@@ -110,13 +106,18 @@ def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp
     page.get_by_label("用户名 Login").fill("ops")
     page.get_by_label("密码 Password").fill(PASSWORD)
     page.get_by_role("button", name="登录 Sign in").click()
+    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
+    titles = [t.strip().splitlines()[-1].strip()  # the text after the icon's name
+              for t in page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+    assert set(EXPECTED) <= set(titles), titles
     seen: dict[str, list[str]] = {}
-    for n, (path, title) in enumerate(PAGES):
+    for n, title in enumerate(titles):
         _nav(page, title).click()
-        page.get_by_role("heading", name=title).wait_for(timeout=30_000)
+        page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
         _settled(page)
-        page.screenshot(path=str(tmp_path / f"{n}-{path}.png"), full_page=True)
-        seen[path] = _problems(page)
+        page.screenshot(path=str(tmp_path / f"{n}-{title.split()[-1].lower()}.png"),
+                        full_page=True)
+        seen[title] = _problems(page)
     assert not {p: found for p, found in seen.items() if found}, seen
 
     # the upload: preview, then into the inbox (Loads page)
@@ -134,7 +135,7 @@ def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp
     page.get_by_role("button", name="放入收件箱 Put it in the inbox").click()
     page.get_by_text("已放入收件箱 Saved as").wait_for(timeout=30_000)
     _settled(page)
-    page.screenshot(path=str(tmp_path / "6-upload.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
     assert _problems(page) == []
     assert (settings.inbox / "flow" / "D001" / "D001_2026-10.csv").read_bytes() == FLOW_CSV
     if os.environ.get("SFE_SCREENSHOTS"):  # keep them for a person to look at
