@@ -36,7 +36,10 @@ def download_table(df: pd.DataFrame, name: str, key: str) -> None:
     c = st.columns([1, 1, 6])
     c[0].download_button("CSV", to_csv_bytes(df), file_name=f"{name}.csv", mime="text/csv",
                          key=f"{key}_csv", icon=":material/download:")
-    c[1].download_button("Excel", to_excel_bytes(df), file_name=f"{name}.xlsx", key=f"{key}_xlsx",
+    # the workbook is built on click (a callable runs then): openpyxl takes seconds for a few
+    # thousand rows, which every rerun of the page paid before (bench/bench_pages.py)
+    c[1].download_button("Excel", lambda: to_excel_bytes(df), file_name=f"{name}.xlsx",
+                         key=f"{key}_xlsx",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          icon=":material/download:")
 

@@ -19,7 +19,6 @@ import re
 import shutil
 import smtplib
 import ssl
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ try:
 except ImportError:  # Windows: no advisory lock; the send log still prevents repeats
     fcntl = None
 
+from dashboards.scorecard_pdf import write_pdf
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
@@ -174,6 +174,7 @@ def render_html(context: dict[str, Any]) -> str:
 
 
 def find_chromium() -> str | None:
+    """A Chromium for the browser test; the PDF does not need one (scorecard_pdf)."""
     for candidate in CHROMIUM_CANDIDATES:
         path = candidate if candidate.startswith("/") else shutil.which(candidate)
         if path and Path(path).exists():
@@ -181,30 +182,9 @@ def find_chromium() -> str | None:
     return None
 
 
-def html_to_pdf(html: Path, pdf: Path, timeout: float = 90) -> str | None:
-    """Print the HTML with headless Chromium; returns None on success, else why not."""
-    chromium = find_chromium()
-    if chromium is None:
-        return "PDF unavailable: no Chromium found (install `chromium` for PDF output)"
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={profile}", "--no-pdf-header-footer",
-               f"--print-to-pdf={pdf}", html.resolve().as_uri()]
-        try:
-            subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"PDF unavailable: Chromium failed ({exc})"
-    if not pdf.exists() or pdf.stat().st_size == 0:
-        return "PDF unavailable: Chromium did not write the file"
-    return None
-
-
 def render_scorecard(settings: Settings, week: dt.date | str | None = None,
                      out: Path | None = None, pdf: bool = True) -> Path:
-    """Render the scorecard HTML (and a PDF next to it when Chromium is there); returns the HTML
+    """Render the scorecard HTML (and the PDF next to it, see scorecard_pdf); returns the HTML
     path. Idempotent: the same week and snapshot give the same numbers (only the generation time
     in the footer differs), and the template stamps both into the HTML head."""
     context = scorecard_context(settings, week)
@@ -217,8 +197,8 @@ def render_scorecard(settings: Settings, week: dt.date | str | None = None,
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(render_html(context), encoding="utf-8")
     tmp.replace(out)
-    if pdf:
-        html_to_pdf(out, out.with_suffix(".pdf"))
+    if pdf and (note := write_pdf(context, out.with_suffix(".pdf"))):
+        _log.warning("scorecard %s: %s", context["week_start"], note)
     return out
 
 
@@ -495,7 +475,7 @@ def scorecard_command(settings: Settings, args: argparse.Namespace,
     report.data_status = "withheld: blocking gate failed" if context["refuse"] else (
         "passed" if context["status_class"] == "ok" else "last good snapshot (latest refused)")
     console.step("printing PDF")
-    note = html_to_pdf(html, html.with_suffix(".pdf"))
+    note = write_pdf(context, html.with_suffix(".pdf"))
     if note is None:
         report.pdf = str(html.with_suffix(".pdf"))
     else:

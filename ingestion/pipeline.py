@@ -384,6 +384,16 @@ def _period_column(source: Source) -> str | None:
     return {"flow": "sale_date", "inventory": "snapshot_date"}.get(source.name)
 
 
+def preview_file(settings: Settings, item: InboxFile, raw: bytes,
+                 products: tuple[str, ...] = ()) -> Outcome:
+    """Read, recognise headers, map and validate one file exactly as `ingest_file` does, and
+    write nothing (the Loads page's upload preview), in the same isolated worker with the same
+    limits, so an uploaded file cannot hurt the dashboards. Raises Rejected with the reason."""
+    limits = Limits(settings.ingest_memory_mb, settings.ingest_timeout_s)
+    with IsolatedReader(limits) as reader:
+        return _read_and_parse(settings, item, raw, products, reader)
+
+
 # -- loading ----------------------------------------------------------------------------------
 
 def _load(con: duckdb.DuckDBPyConnection, item: InboxFile, reg: Registration, outcome: Outcome,

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboards import data
 from dashboards.components import company_wide_page, download_table, unavailable
+from dashboards.upload_form import upload_section
 
 DATES = {
     "period_start": st.column_config.DateColumn("期间起 From", format="YYYY-MM-DD"),
@@ -121,3 +122,6 @@ else:
                  column_config={"path": "文件或文件夹 File or folder", "reason": "原因 Why",
                                 "seen_at": st.column_config.DatetimeColumn(
                                     "检查时间 Seen", format="YYYY-MM-DD HH:mm")})
+
+st.subheader("上传流向文件 Upload a flow file")
+upload_section()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dashboards import scorecard as sc
+from dashboards import scorecard_pdf
 from sfe.config import SmtpSettings
 from sfe.console import Console
 from sfe.report import UsageError
@@ -25,7 +26,7 @@ def snap(settings):
 
 @pytest.fixture
 def no_pdf(monkeypatch):
-    monkeypatch.setattr(sc, "find_chromium", lambda: None)
+    monkeypatch.setattr(scorecard_pdf, "find_cjk_font", lambda: None)
 
 
 def test_render_defaults_to_latest_complete_week_one_page_per_region(snap, no_pdf):

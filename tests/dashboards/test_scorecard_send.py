@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from dashboards import scorecard as sc
+from dashboards import scorecard_pdf
 from sfe.config import SmtpSettings
 from sfe.console import Console
 from tests.dashboards.snapshot_fixture import build_snapshot
@@ -67,7 +68,7 @@ class FakeServer:
 
 @pytest.fixture
 def no_pdf(monkeypatch):
-    monkeypatch.setattr(sc, "find_chromium", lambda: None)
+    monkeypatch.setattr(scorecard_pdf, "find_cjk_font", lambda: None)
 
 
 @pytest.fixture

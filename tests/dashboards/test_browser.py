@@ -1,0 +1,144 @@
+"""A real browser (Playwright driving Debian's Chromium) against `sfe serve`'s app on the small
+fixture snapshot: sign in, open every page, upload a flow file, save screenshots; fail on any
+exception or error box. Skipped, saying why, where Chromium or Playwright is missing (CI installs
+Chromium: .ci/run)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dashboards.scorecard import find_chromium
+from dashboards.scorecard_pdf import find_cjk_font
+from dashboards.serve import start_server, wait_until_ready
+from dashboards.users import User, hash_password, save_users
+from sfe.config import Settings
+from tests.dashboards.snapshot_fixture import build_snapshot
+from tests.dashboards.test_upload import FLOW_CSV
+
+pytestmark = pytest.mark.xdist_group("browser")  # one Chromium at a time on a small machine
+
+PASSWORD = "browser test pw 1"
+# every page of the navigation is visited (read from the sidebar, so a new page is included);
+# these must be among them
+EXPECTED = ["经营周报 Executive scorecard", "指标浏览 KPI explorer", "渠道库存 Channel inventory",
+            "数据加载 Loads", "客户匹配 Matching", "数据质量 Data quality"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """pytest-playwright launches this Chromium instead of downloading its own, with the
+    scorecard's Chinese font added to fontconfig: a bare CI machine has no CJK font, and
+    screenshots of tofu boxes cannot be checked by eye."""
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium installed (apt-get install chromium); the browser test needs "
+                    "/usr/bin/chromium")
+    env = dict(os.environ)
+    font = find_cjk_font()
+    if font is not None:
+        conf = tmp_path_factory.mktemp("fontconfig") / "fonts.conf"
+        conf.write_text(
+            '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+            '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+            f"<dir>{font.parent}</dir><cachedir>{conf.parent / 'cache'}</cachedir></fontconfig>",
+            encoding="utf-8")
+        env["FONTCONFIG_FILE"] = str(conf)
+    return {"executable_path": chromium, "args": ["--no-sandbox", "--disable-gpu"], "env": env}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Settings]]:
+    """The dashboards with login on, one sales_ops user, on the fixture snapshot."""
+    for name in ("SFE_CONFIG", "SFE_ACCESS_CONTROL", "SFE_INBOX", "SFE_MAPPINGS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    settings = replace(settings, access_control=True)
+    build_snapshot(settings.published_db)
+    save_users(settings, {"ops": User("ops", "sales_ops", (), hash_password(PASSWORD))})
+    port = _free_port()
+    proc = start_server(settings, port)
+    try:
+        wait_until_ready(port, timeout=60, proc=proc)
+        yield f"http://127.0.0.1:{port}", settings
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _settled(page) -> None:
+    """Wait until the script run is over: no running indicator and no skeleton, twice in a row
+    half a second apart (a rerun can start right after a click has been handled)."""
+    idle = ("() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]') "
+            "&& !document.querySelector('[data-testid=\"stSkeleton\"]')")
+    for _ in range(2):
+        page.wait_for_timeout(500)
+        page.wait_for_function(idle, timeout=30_000)
+
+
+def _nav(page, title: str):
+    return page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title)
+
+
+def _problems(page) -> list[str]:
+    boxes = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+    return [boxes.nth(i).inner_text()[:300] for i in range(boxes.count())]
+
+
+def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp_path: Path):
+    url, settings = server
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(url)
+    page.get_by_label("用户名 Login").fill("ops")
+    page.get_by_label("密码 Password").fill(PASSWORD)
+    page.get_by_role("button", name="登录 Sign in").click()
+    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
+    titles = [t.strip().splitlines()[-1].strip()  # the text after the icon's name
+              for t in page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+    assert set(EXPECTED) <= set(titles), titles
+    seen: dict[str, list[str]] = {}
+    for n, title in enumerate(titles):
+        _nav(page, title).click()
+        page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
+        _settled(page)
+        page.screenshot(path=str(tmp_path / f"{n}-{title.split()[-1].lower()}.png"),
+                        full_page=True)
+        seen[title] = _problems(page)
+    assert not {p: found for p, found in seen.items() if found}, seen
+
+    # the upload: preview, then into the inbox (Loads page)
+    _nav(page, "数据加载 Loads").click()
+    page.get_by_role("heading", name="数据加载 Loads").wait_for()
+    _settled(page)
+    # the Excel download is built on click: it must still arrive, as a workbook
+    with page.expect_download(timeout=30_000) as got:
+        page.get_by_role("button", name="Excel").first.click()
+    assert Path(got.value.path()).read_bytes()[:2] == b"PK"
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "D001_2026-10.csv", "mimeType": "text/csv", "buffer": FLOW_CSV}])
+    page.get_by_text("部分加载 Would load in part").wait_for(timeout=30_000)
+    _settled(page)
+    page.get_by_role("button", name="放入收件箱 Put it in the inbox").click()
+    page.get_by_text("已放入收件箱 Saved as").wait_for(timeout=30_000)
+    _settled(page)
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+    assert _problems(page) == []
+    assert (settings.inbox / "flow" / "D001" / "D001_2026-10.csv").read_bytes() == FLOW_CSV
+    if os.environ.get("SFE_SCREENSHOTS"):  # keep them for a person to look at
+        Path(os.environ["SFE_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
+        for shot in tmp_path.glob("*.png"):
+            shot.replace(Path(os.environ["SFE_SCREENSHOTS"]) / shot.name)
