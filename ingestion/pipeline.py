@@ -37,6 +37,7 @@ from ingestion.sources import Source
 from ingestion.values import product_keys
 from sfe.config import ConfigError, Settings
 from sfe.console import Console
+from sfe.signals import is_interrupt
 from sfe.warehouse import connect
 
 RETRY_STATUSES = ("rejected", "conflict")  # re-examined on every run: a mapping may be fixed
@@ -173,6 +174,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     except ConfigError:
         raise  # the reader cannot work at all: a setting to fix, not this file's fault
     except Exception as exc:  # noqa: BLE001 - one broken file must not stop the run
+        if is_interrupt(exc):  # a stop signal inside a query: stop, the file is not to blame
+            raise KeyboardInterrupt(str(exc)) from exc
         console.warn(f"{item.rel}: unexpected error\n{traceback.format_exc()}")
         reg.reasons = [f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "
                        "report this file to the data team"]

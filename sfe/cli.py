@@ -22,9 +22,9 @@ from typing import NoReturn
 from dashboards.users import add_users_parser
 from sfe.config import ConfigError, Settings, load_settings
 from sfe.console import Console
-from sfe.report import (EXIT_NEEDS_ATTENTION, EXIT_USAGE, StageNotBuilt, StageReport, UsageError,
-                        WorkBlocked)
-from sfe.signals import StopHandler, Stopped
+from sfe.report import (EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, StageNotBuilt, StageReport,
+                        UsageError, WorkBlocked)
+from sfe.signals import StopHandler, Stopped, is_interrupt
 
 # commands that write under the data directory: it must be writable before they start
 WRITES_DATA = ("ingest", "build", "check", "publish", "run", "demo")
@@ -154,9 +154,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = StopHandler()
     previous = stop.install()
     try:
-        return _main(argv)
+        code = _main(argv)
+    except Exception as exc:
+        if not (stop.received and is_interrupt(exc)):
+            raise
+        code = _stopped("sfe", stop.signum or signal.SIGINT)
     finally:
         stop.restore(previous)
+    if stop.received and code not in (EXIT_OK, 128 + (stop.signum or signal.SIGINT)):
+        # the signal landed where a step caught it as an error (DuckDB's "Query interrupted");
+        # a command that ends normally on a signal (sfe serve) keeps its 0
+        code = _stopped("sfe", stop.signum or signal.SIGINT)
+    return code
+
+
+def _stopped(command: str, signum: int) -> int:
+    print(f"{command}: stopped ({signal.Signals(signum).name}); the warehouse keeps its last "
+          "good state", file=sys.stderr)
+    return 128 + signum
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
@@ -179,10 +194,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a path the user gave or set up: missing, unreadable, unwritable
         return _fail(command, os_error_message(exc), EXIT_USAGE, as_json)
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
-        print(f"{command}: stopped ({signal.Signals(signum).name}); the warehouse keeps its last "
-              "good state", file=sys.stderr)
-        return 128 + signum
+        return _stopped(command, exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
     except Exception as exc:
         message = database_error_message(exc)
         if message is None:

@@ -26,6 +26,13 @@ class Stopped(KeyboardInterrupt):
         self.signum = signum
 
 
+def is_interrupt(exc: BaseException) -> bool:
+    """A stop signal, also when it landed inside a DuckDB query: DuckDB swallows the handler's
+    KeyboardInterrupt and raises RuntimeError('Query interrupted') in its place."""
+    return isinstance(exc, KeyboardInterrupt) or (
+        isinstance(exc, RuntimeError) and str(exc).strip() == "Query interrupted")
+
+
 def descendants(pid: int, proc: Path = Path("/proc")) -> list[int]:
     """Every process below `pid` (children first), read from /proc; [] where there is none."""
     parents: dict[int, list[int]] = {}
@@ -58,6 +65,7 @@ class StopHandler:
 
     def __init__(self) -> None:
         self.received = 0
+        self.signum: int | None = None  # the first stop signal
 
     def install(self) -> dict[int, object]:
         """Handle the stop signals; returns the handlers it replaced (for `restore`). Only the
@@ -74,6 +82,7 @@ class StopHandler:
     def handle(self, signum: int, _frame: FrameType | None) -> None:
         self.received += 1
         if self.received == 1:
+            self.signum = signum
             raise Stopped(signum)
         kill_descendants(os.getpid())  # the second signal: nothing waits any longer
         os._exit(128 + signum)

@@ -126,3 +126,52 @@ def test_descendants_walks_the_process_tree(tmp_path):
         for pid in [*descendants(proc.pid), proc.pid]:
             os.kill(pid, signal.SIGKILL)
         proc.wait()
+
+
+def _sigterm_inside_a_duckdb_query() -> None:
+    """What `sfe ingest` meets when SIGTERM lands mid-query: DuckDB swallows the handler's
+    exception and raises RuntimeError('Query interrupted') instead."""
+    import threading
+
+    import duckdb
+
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    duckdb.connect().execute(
+        "select count(*) from range(100000000000) t(i) where i % 7 = 3").fetchall()
+
+
+def test_a_signal_duckdb_turned_into_query_interrupted_still_stops_the_command(
+        monkeypatch, capsys):
+    from sfe import cli
+    from sfe.signals import is_interrupt
+
+    handler = StopHandler()
+    previous = handler.install()
+    try:
+        with pytest.raises(RuntimeError, match="Query interrupted") as exc:
+            _sigterm_inside_a_duckdb_query()
+    finally:
+        StopHandler.restore(previous)
+    assert is_interrupt(exc.value) and handler.signum == signal.SIGTERM
+
+    class Report:  # what a step that caught the error as a failure returns
+        exit_code = 1
+
+        def summary(self) -> str:
+            return "ingest failed: Query interrupted"
+
+    def escapes(settings, args, console):  # as in registry.known_path: the error propagates
+        _sigterm_inside_a_duckdb_query()
+
+    def swallowed(settings, args, console):  # as in a run step recording a failure
+        try:
+            _sigterm_inside_a_duckdb_query()
+        except RuntimeError:
+            return Report()
+
+    monkeypatch.setattr(cli, "check_paths", lambda *a, **k: None)
+    for command in (escapes, swallowed):
+        monkeypatch.setattr(cli, "resolve", lambda name, command=command: command)
+        assert cli.main(["status"]) == 128 + signal.SIGTERM, command.__name__
+        err = capsys.readouterr().err
+        assert "stopped (SIGTERM); the warehouse keeps its last good state" in err
