@@ -44,6 +44,43 @@ def download_table(df: pd.DataFrame, name: str, key: str) -> None:
                          icon=":material/download:")
 
 
+def readable(df: pd.DataFrame, config: dict[str, Any],
+             days: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A table and its column_config as a person should read them: the grid shows a missing
+    cell as `None`, so a column with gaps becomes text with '—' for them; times are shown to
+    the minute (`days` columns as dates), never with `00:00:00`. A percent or money format in
+    `config` is kept in the text. Columns without gaps and times stay typed (they sort)."""
+    out, cfg = df.copy(), dict(config)
+    for col in out.columns:
+        spec = cfg.get(col)
+        label = spec.get("label") if isinstance(spec, dict) else spec
+        fmt = ((spec.get("type_config") or {}).get("format") if isinstance(spec, dict) else None)
+        values = out[col]
+        if col in days or pd.api.types.is_datetime64_any_dtype(values):
+            pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
+            out[col] = values.map(lambda v, p=pattern: "—" if _missing(v)
+                                  else pd.Timestamp(v).strftime(p))
+            cfg[col] = st.column_config.TextColumn(label)
+        elif values.isna().any() and pd.api.types.is_numeric_dtype(values):
+            show = {"percent": fmt_pct, "¥%,.0f": fmt_yuan}.get(fmt or "", fmt_num)
+            out[col] = values.map(show)
+            cfg[col] = st.column_config.TextColumn(label, alignment="right")
+        elif values.isna().any():
+            out[col] = values.map(lambda v: "—" if _missing(v) else v)
+    return out, cfg
+
+
+def show_table(df: pd.DataFrame, config: dict[str, Any], key: str,
+               days: tuple[str, ...] = ()) -> None:
+    """st.dataframe of `readable(df, config, days)`, without the index."""
+    table, cfg = readable(df, config, days)
+    st.dataframe(table, hide_index=True, key=key, column_config=cfg)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, (str, list, tuple)) and bool(pd.isna(value)))
+
+
 def fmt_pct(value: Any, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return "—"

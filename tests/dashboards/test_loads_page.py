@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.dashboards.conftest import metrics, table_with
@@ -73,3 +75,28 @@ def test_loads_page_lists_inbox_entries_not_read_and_why(published, open_page):
     skipped = table_with(at, "seen_at")
     assert list(skipped["path"]) == ["flow/D001/~$D001_2026-10.xlsx"]
     assert "Excel lock file" in skipped["reason"].iloc[0]
+
+
+def test_loads_page_labels_every_column_and_shows_gaps_as_dashes(published, open_page):
+    """Every column a person sees has a bilingual label (no raw `status`, `source`), no cell
+    reads `None`/`NaN` and no time carries `00:00:00`."""
+    at = open_page("loads")
+    assert len(at.dataframe) >= 5
+    for table in at.dataframe:
+        config = json.loads(table.proto.columns or "{}")
+        labels = {k.removeprefix("col:"): (v or {}).get("label") for k, v in config.items()}
+        shown = table.value
+        assert [c for c in shown.columns if not labels.get(c)] == [], labels
+        assert not shown.isna().any().any(), shown
+        cells = shown.astype(str)
+        assert not cells.isin(["None", "NaN", "nan", "NaT"]).any().any(), shown
+        assert not cells.apply(lambda c: c.str.contains("00:00:00")).any().any(), shown
+
+
+def test_loads_page_late_table_shows_a_missing_distributor_with_dashes(published, open_page):
+    """D003 sent nothing in October: no first-received time and no match rate (a dash each);
+    D002 sent at 16:30 on 14 November with 88 % of its rows matched."""
+    late = table_with(open_page("loads"), "problem").set_index("distributor_code")
+    assert (late.loc["D003", "first_received_at"], late.loc["D003", "match_rate"]) == ("—", "—")
+    assert late.loc["D002", "first_received_at"] == "2026-11-14 16:30"
+    assert late.loc["D002", "match_rate"] == "88.0%"
