@@ -37,11 +37,12 @@ except data.DataUnavailable as exc:
 if head is not None and len(head):
     h = head.iloc[0]
     c = st.columns(4)
-    c[0].metric("超DOI经销商 Distributors over DOI", fmt_num(h["distributors_over_doi"]),
-                help=f"库存天数超过 {h['doi_threshold_days']:g} 天 Distributors with a product over "
-                     f"{h['doi_threshold_days']:g} days of inventory")
-    c[1].metric("无流向经销商 Distributors, no flow", fmt_num(h["distributors_without_flow"]),
-                help="本月未收到流向 Distributors that sent no flow for the month")
+    c[0].metric("超DOI经销商 Over DOI", fmt_num(h["distributors_over_doi"]),
+                help=f"库存天数超过 {h['doi_threshold_days']:g} 天的经销商数 Number of distributors "
+                     f"with a product over {h['doi_threshold_days']:g} days of inventory")
+    c[1].metric("无流向经销商 No flow", fmt_num(h["distributors_without_flow"]),
+                help="本月未交流向的经销商数 Number of distributors that sent no flow for the "
+                     "month")
     c[2].metric("有差异 Rows with variance", fmt_num(h["distributor_products_with_variance"]),
                 help="经销商×产品 Distributor × product rows whose reported closing stock differs "
                      "from the computed one")
