@@ -58,11 +58,11 @@ def readable(df: pd.DataFrame, config: dict[str, Any],
         values = out[col]
         if col in days or pd.api.types.is_datetime64_any_dtype(values):
             pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
-            out[col] = values.map(lambda v, p=pattern: "—" if _missing(v)
-                                  else pd.Timestamp(v).strftime(p))
+            out[col] = values.map(lambda v, p=pattern: _stamp(v, p))
             cfg[col] = st.column_config.TextColumn(label)
         elif values.isna().any() and pd.api.types.is_numeric_dtype(values):
-            show = {"percent": fmt_pct, "¥%,.0f": fmt_yuan}.get(fmt or "", fmt_num)
+            show = {"percent": fmt_pct, "¥%,.0f": fmt_yuan,
+                    "%.1f": lambda v: fmt_num(v, 1)}.get(fmt or "", fmt_num)
             out[col] = values.map(show)
             cfg[col] = st.column_config.TextColumn(label, alignment="right")
         elif values.isna().any():
@@ -75,6 +75,15 @@ def show_table(df: pd.DataFrame, config: dict[str, Any], key: str,
     """st.dataframe of `readable(df, config, days)`, without the index."""
     table, cfg = readable(df, config, days)
     st.dataframe(table, hide_index=True, key=key, column_config=cfg)
+
+
+def _stamp(value: Any, pattern: str) -> str:
+    if _missing(value):
+        return "—"
+    try:
+        return pd.Timestamp(value).strftime(pattern)
+    except (ValueError, TypeError):  # a month such as '2026-10' stays as written
+        return str(value)
 
 
 def _missing(value: Any) -> bool:
