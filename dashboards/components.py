@@ -61,9 +61,7 @@ def readable(df: pd.DataFrame, config: dict[str, Any],
             out[col] = values.map(lambda v, p=pattern: _stamp(v, p))
             cfg[col] = st.column_config.TextColumn(label)
         elif values.isna().any() and pd.api.types.is_numeric_dtype(values):
-            show = {"percent": fmt_pct, "¥%,.0f": fmt_yuan,
-                    "%.1f": lambda v: fmt_num(v, 1)}.get(fmt or "", fmt_num)
-            out[col] = values.map(show)
+            out[col] = values.map(lambda v, f=fmt: _number(v, f))
             cfg[col] = st.column_config.TextColumn(label, alignment="right")
         elif values.isna().any():
             out[col] = values.map(lambda v: "—" if _missing(v) else v)
@@ -75,6 +73,18 @@ def show_table(df: pd.DataFrame, config: dict[str, Any], key: str,
     """st.dataframe of `readable(df, config, days)`, without the index."""
     table, cfg = readable(df, config, days)
     st.dataframe(table, hide_index=True, key=key, column_config=cfg)
+
+
+def _number(value: Any, fmt: str | None) -> str:
+    """A number as the column's format would show it ('percent' or printf such as '¥%,.2f')."""
+    if _missing(value):
+        return "—"
+    if fmt == "percent":
+        return fmt_pct(value)
+    m = re.fullmatch(r"(.*)%(,?)\.(\d+)f(.*)", fmt or "")
+    if m is None:
+        return fmt_num(value, 0 if float(value).is_integer() else 2)
+    return f"{m[1]}{float(value):{m[2]}.{m[3]}f}{m[4]}"
 
 
 def _stamp(value: Any, pattern: str) -> str:
