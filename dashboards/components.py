@@ -92,12 +92,12 @@ def _stamp(value: Any, pattern: str) -> str:
         return "—"
     try:
         return pd.Timestamp(value).strftime(pattern)
-    except (ValueError, TypeError):  # a month such as '2026-10' stays as written
+    except (ValueError, TypeError):  # not a time (a label such as 'n/a'): as written
         return str(value)
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, (str, list, tuple)) and bool(pd.isna(value)))
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
