@@ -101,7 +101,8 @@ def _problems(page) -> list[str]:
 
 def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp_path: Path):
     url, settings = server
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    # tall: Streamlit scrolls inside its own container, so full_page alone shows one screen
+    page.set_viewport_size({"width": 1400, "height": 3000})
     page.goto(url)
     page.get_by_label("用户名 Login").fill("ops")
     page.get_by_label("密码 Password").fill(PASSWORD)
