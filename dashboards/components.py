@@ -44,6 +44,62 @@ def download_table(df: pd.DataFrame, name: str, key: str) -> None:
                          icon=":material/download:")
 
 
+def readable(df: pd.DataFrame, config: dict[str, Any],
+             days: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A table and its column_config as a person should read them: the grid shows a missing
+    cell as `None`, so a column with gaps becomes text with '—' for them; times are shown to
+    the minute (`days` columns as dates), never with `00:00:00`. A percent or money format in
+    `config` is kept in the text. Columns without gaps and times stay typed (they sort)."""
+    out, cfg = df.copy(), dict(config)
+    for col in out.columns:
+        spec = cfg.get(col)
+        label = spec.get("label") if isinstance(spec, dict) else spec
+        fmt = ((spec.get("type_config") or {}).get("format") if isinstance(spec, dict) else None)
+        values = out[col]
+        if col in days or pd.api.types.is_datetime64_any_dtype(values):
+            pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
+            out[col] = values.map(lambda v, p=pattern: _stamp(v, p))
+            cfg[col] = st.column_config.TextColumn(label)
+        elif values.isna().any() and pd.api.types.is_numeric_dtype(values):
+            out[col] = values.map(lambda v, f=fmt: _number(v, f))
+            cfg[col] = st.column_config.TextColumn(label, alignment="right")
+        elif values.isna().any():
+            out[col] = values.map(lambda v: "—" if _missing(v) else v)
+    return out, cfg
+
+
+def show_table(df: pd.DataFrame, config: dict[str, Any], key: str,
+               days: tuple[str, ...] = ()) -> None:
+    """st.dataframe of `readable(df, config, days)`, without the index."""
+    table, cfg = readable(df, config, days)
+    st.dataframe(table, hide_index=True, key=key, column_config=cfg)
+
+
+def _number(value: Any, fmt: str | None) -> str:
+    """A number as the column's format would show it ('percent' or printf such as '¥%,.2f')."""
+    if _missing(value):
+        return "—"
+    if fmt == "percent":
+        return fmt_pct(value)
+    m = re.fullmatch(r"(.*)%(,?)\.(\d+)f(.*)", fmt or "")
+    if m is None:
+        return fmt_num(value, 0 if float(value).is_integer() else 2)
+    return f"{m[1]}{float(value):{m[2]}.{m[3]}f}{m[4]}"
+
+
+def _stamp(value: Any, pattern: str) -> str:
+    if _missing(value):
+        return "—"
+    try:
+        return pd.Timestamp(value).strftime(pattern)
+    except (ValueError, TypeError):  # not a time (a label such as 'n/a'): as written
+        return str(value)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
 def fmt_pct(value: Any, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return "—"

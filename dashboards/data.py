@@ -585,8 +585,13 @@ def call_activity(month: str | None, territory_ids: Sequence[str] | None = None,
     if month is not None:
         conds.append("month = ?")
         params = [*params, month]
-    return run(f"select * from marts.kpi_call_activity where {' and '.join(conds)} "
-               "order by month, territory_id, rep_id", params, settings=settings)
+    # a rep as "name (id)" from dim_rep; the bare id where the snapshot has no dim_rep or no name
+    named = "marts.dim_rep" in _tables(settings)
+    rep = ("coalesce(r.rep_name || ' (' || k.rep_id || ')', k.rep_id)" if named else "k.rep_id")
+    join = "left join marts.dim_rep r using (rep_id)" if named else ""
+    return run(f"select k.*, {rep} as rep from marts.kpi_call_activity k {join} "
+               f"where {' and '.join(conds)} order by month, territory_id, rep_id",
+               params, settings=settings)
 
 
 def call_activity_totals(month: str, territory_ids: Sequence[str],

@@ -109,7 +109,9 @@ def upload_section() -> None:
                         key="upload_distributor")
     file = st.file_uploader(f"流向文件 Flow file (CSV/TXT/Excel, ≤ {upload.MAX_UPLOAD_BYTES // 2**20}"
                             " MB)", type=[e.lstrip(".") for e in upload.ALLOWED_EXTENSIONS],
-                            key="upload_file")
+                            key="upload_file",
+                            # the widget says this limit too, not Streamlit's default 200 MB
+                            max_upload_size=upload.MAX_UPLOAD_BYTES // 2**20)
     if file is None or code is None:
         return
     raw = file.getvalue()

@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import company_wide_page, download_table, plain
+from dashboards.components import company_wide_page, download_table, plain, show_table
 
 st.title("数据质量 Data quality")
 s = company_wide_page(False, "质量门详情仅对全部辖区用户开放 Gate details are shown to users who "
@@ -26,20 +26,17 @@ else:
         st.success("全部检查通过 Every check passed.")
     else:
         st.markdown("**未通过的检查 Failing checks**")
-        st.dataframe(failing[["check_name", "severity", "status", "failing_rows", "message",
-                              "sample"]],
-                     hide_index=True, key="failing_table",
-                     column_config={"check_name": "检查 Check", "severity": "级别 Severity",
-                                    "failing_rows": "失败行 Failing rows",
-                                    "message": "说明 Message", "sample": "样例 Sample"})
+        show_table(failing[["check_name", "severity", "status", "failing_rows", "message",
+                            "sample"]],
+                   {"check_name": "检查 Check", "severity": "级别 Severity",
+                    "status": "结果 Status", "failing_rows": "失败行 Failing rows",
+                    "message": "说明 Message", "sample": "样例 Sample"}, key="failing_table")
     with st.expander("全部检查 All checks", expanded=failing.empty):
-        st.dataframe(gates, hide_index=True, key="gates_table",
-                     column_config={"run_id": "检查运行 Gate run", "check_name": "检查 Check",
-                                    "severity": "级别 Severity", "status": "结果 Status",
-                                    "failing_rows": "失败行 Failing rows",
-                                    "message": "说明 Message", "sample": "样例 Sample",
-                                    "checked_at": st.column_config.DatetimeColumn(
-                                        "检查时间 Checked at", format="YYYY-MM-DD HH:mm")})
+        show_table(gates, {"run_id": "检查运行 Gate run", "check_name": "检查 Check",
+                           "severity": "级别 Severity", "status": "结果 Status",
+                           "failing_rows": "失败行 Failing rows",
+                           "message": "说明 Message", "sample": "样例 Sample",
+                           "checked_at": "检查时间 Checked at"}, key="gates_table")
         download_table(gates, "gate-results", "gates_dl")
 
 st.subheader("发布记录 Publish history")
@@ -53,13 +50,11 @@ else:
         g = good.iloc[0]
         st.caption(f"最近一次通过的发布 Last good publish: {plain(g['snapshot_id'])} at "
                    f"{plain(str(g['published_at'])[:16])} (as of {plain(g['as_of_month'])})")
-    st.dataframe(hist, hide_index=True, key="publish_table",
-                 column_config={"snapshot_id": "快照 Snapshot",
-                                "published_at": st.column_config.DatetimeColumn(
-                                    "发布 Published", format="YYYY-MM-DD HH:mm"),
-                                "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
-                                "as_of_month": "数据截至 As of month",
-                                "as_of_date": "数据截至 As of date"})
+    show_table(hist, {"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
+                      "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
+                      "as_of_month": "数据截至 As of month",
+                      "as_of_date": "数据截至 As of date"}, key="publish_table",
+               days=("as_of_date",))
 refused = s.get("last_refused")
 if refused:
     st.warning(f"最近一次被拒绝的发布 Last refused publish: {plain(refused)}")

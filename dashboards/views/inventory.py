@@ -4,7 +4,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import company_wide_page, download_table, fmt_num, unavailable
+from dashboards.components import (company_wide_page, download_table, fmt_num, show_table,
+                                   unavailable)
 
 st.title("渠道库存 Channel inventory")
 company_wide_page(True, "经销商库存不按辖区划分 Distributor inventory is not split by territory; "
@@ -37,11 +38,12 @@ except data.DataUnavailable as exc:
 if head is not None and len(head):
     h = head.iloc[0]
     c = st.columns(4)
-    c[0].metric("超DOI经销商 Distributors over DOI", fmt_num(h["distributors_over_doi"]),
-                help=f"库存天数超过 {h['doi_threshold_days']:g} 天 Distributors with a product over "
-                     f"{h['doi_threshold_days']:g} days of inventory")
-    c[1].metric("无流向经销商 Distributors, no flow", fmt_num(h["distributors_without_flow"]),
-                help="本月未收到流向 Distributors that sent no flow for the month")
+    c[0].metric("超DOI经销商 Over DOI", fmt_num(h["distributors_over_doi"]),
+                help=f"库存天数超过 {h['doi_threshold_days']:g} 天的经销商数 Number of distributors "
+                     f"with a product over {h['doi_threshold_days']:g} days of inventory")
+    c[1].metric("无流向经销商 No flow", fmt_num(h["distributors_without_flow"]),
+                help="本月未交流向的经销商数 Number of distributors that sent no flow for the "
+                     "month")
     c[2].metric("有差异 Rows with variance", fmt_num(h["distributor_products_with_variance"]),
                 help="经销商×产品 Distributor × product rows whose reported closing stock differs "
                      "from the computed one")
@@ -49,9 +51,9 @@ if head is not None and len(head):
     st.caption(f"以上为本月全部 {int(h['distributors'])} 家经销商 The figures above cover all "
                f"{int(h['distributors'])} distributors of the month; the table follows the filters.")
 
-st.dataframe(
-    inv.drop(columns=["month"]), hide_index=True, key="inventory_table",
-    column_config={
+show_table(  # a column with gaps is shown as text ('—'), as the caption says
+    inv.drop(columns=["month"]), key="inventory_table",
+    config={
         "distributor_code": "代码 Code", "distributor_name": "经销商 Distributor",
         "product_id": "产品 ID", "product_name": "产品 Product",
         "opening_qty": st.column_config.NumberColumn("期初 Opening", format="%,.0f"),
@@ -62,8 +64,8 @@ st.dataframe(
         "variance_qty": st.column_config.NumberColumn("差异 Variance", format="%,.0f"),
         "days_of_inventory": st.column_config.NumberColumn("库存天数 DOI", format="%.1f"),
     })
-st.caption("盒 Quantities in boxes. 差异 Variance = reported − computed (blank when not reported); "
-           "blank sales = no flow received for the month (see 数据加载 Loads).")
+st.caption("盒 Quantities in boxes. 差异 Variance = reported − computed (— when not reported); "
+           "— in sales = no flow received for the month (see 数据加载 Loads).")
 download_table(inv, f"channel-inventory-{month}", "inventory_dl")
 
 doi = inv.dropna(subset=["days_of_inventory"]).nlargest(20, "days_of_inventory")

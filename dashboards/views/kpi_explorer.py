@@ -240,9 +240,10 @@ with call_tab:
             download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
         calls = _named(data.call_activity(month, scope_ids))
         st.markdown("**按代表 By rep**")
-        st.dataframe(calls.drop(columns=["month", "territory_id"]), hide_index=True,
+        shown_calls = calls.drop(columns=["month", "territory_id", "rep_id"])  # rep: name (id)
+        st.dataframe(shown_calls[["rep", *shown_calls.columns.drop("rep")]], hide_index=True,
                      key="calls_table",
-                     column_config={"rep_id": "代表 Rep", **CALL_COLUMNS,
+                     column_config={"rep": "代表 Rep", **CALL_COLUMNS,
                                     "target_hcps": "目标医生 Target HCPs",
                                     "calls_on_targets": "目标拜访 Calls on targets",
                                     "adherent_calls": "计划内拜访 Calls within plan",

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import company_wide_page, download_table, unavailable
+from dashboards.components import (company_wide_page, download_table, readable, show_table,
+                                   unavailable)
 from dashboards.upload_form import upload_section
 
 DATES = {
@@ -14,6 +15,25 @@ DATES = {
     "first_received_at": st.column_config.DatetimeColumn("首次收到 First received",
                                                          format="YYYY-MM-DD HH:mm"),
 }
+# every column of audit.file_registry the page shows, in both languages
+FILE_COLUMNS = {
+    "file_id": "文件编号 File ID", "path": "文件 File", "source": "类型 Source",
+    "entity": "数据类别 Entity", "distributor_code": "经销商 Distributor", "status": "状态 Status",
+    "rows_read": "读取行 Rows read", "rows_loaded": "加载行 Rows loaded",
+    "rows_quarantined": "隔离行 Rows quarantined", "reasons": "原因 Reasons",
+    "duplicate_of": "重复于 Duplicate of", "superseded_by": "被替代于 Superseded by",
+    "conflict_with": "冲突于 Conflicts with", "run_id": "运行 Run",
+    "acknowledged": "确认人及原因 By, why", **DATES,
+}
+STATUS = {"loaded": "已加载 Loaded", "partial": "部分 Partial", "rejected": "拒绝 Rejected",
+          "duplicate": "重复 Duplicate", "superseded": "被替代 Superseded",
+          "conflict": "冲突 Conflict"}
+
+
+def _files_shown(df):
+    """File-registry rows as read: statuses in both languages, gaps blank, dates as dates."""
+    df = df.assign(status=df["status"].map(lambda s: STATUS.get(s, s))) if "status" in df else df
+    return readable(df, FILE_COLUMNS, days=("period_start", "period_end"))
 
 st.title("数据加载 Loads")
 company_wide_page(False, "数据加载信息仅对全部辖区用户开放 Load details are shown to users who see "
@@ -27,10 +47,8 @@ except data.DataUnavailable as exc:
 
 if files is not None:
     counts = files["status"].value_counts()
-    order = ["loaded", "partial", "rejected", "duplicate", "superseded", "conflict"]
-    labels = {"loaded": "已加载 Loaded", "partial": "部分 Partial", "rejected": "拒绝 Rejected",
-              "duplicate": "重复 Duplicate", "superseded": "被替代 Superseded",
-              "conflict": "冲突 Conflict"}
+    order = list(STATUS)
+    labels = STATUS
     c = st.columns(len(order))
     acked_count = int(files["acknowledged"].notna().sum()) if "acknowledged" in files else 0
     for col, status in zip(c, order):  # rejected: those that still need a person
@@ -44,18 +62,15 @@ if files is not None:
     if rejected.empty:
         st.success("没有待处理的被拒绝文件 No rejected files need attention.")
     else:
-        st.dataframe(rejected[[c for c in ("path", "source", "distributor_code", "status",
-                                          "reasons", "loaded_at") if c in rejected]],
-                     hide_index=True, key="rejected_table",
-                     column_config={"path": "文件 File", "reasons": "原因 Reasons",
-                                    "distributor_code": "经销商 Distributor", **DATES})
+        table, config = _files_shown(rejected[[c for c in (
+            "path", "source", "distributor_code", "status", "reasons", "loaded_at")
+            if c in rejected]])
+        st.dataframe(table, hide_index=True, key="rejected_table", column_config=config)
     if acked.any():
         st.caption("已确认忽略的文件 Acknowledged: rejected files a person set aside "
                    "(file_decisions.yaml `ignore`); they no longer fail runs")
-        st.dataframe(held[acked][["path", "acknowledged", "reasons"]], hide_index=True,
-                     key="acknowledged_table",
-                     column_config={"path": "文件 File", "acknowledged": "确认人及原因 By, why",
-                                    "reasons": "原因 Reasons"})
+        table, config = _files_shown(held[acked][["path", "acknowledged", "reasons"]])
+        st.dataframe(table, hide_index=True, key="acknowledged_table", column_config=config)
 
 st.subheader("迟交/未交流向 Late or missing flow")
 try:
@@ -65,30 +80,27 @@ try:
     if late.empty:
         st.success("所有经销商按时提交 Every expected distributor sent its flow on time.")
     else:
-        st.dataframe(late[["distributor_code", "problem", "first_received_at", "rows",
-                           "match_rate"]],
-                     hide_index=True, key="late_table",
-                     column_config={"distributor_code": "经销商 Distributor",
-                                    "problem": "问题 Problem",
-                                    "first_received_at": DATES["first_received_at"],
-                                    "rows": "行数 Rows",
-                                    "match_rate": st.column_config.NumberColumn(
-                                        "匹配率 Match rate", format="percent")})
+        show_table(late[["distributor_code", "problem", "first_received_at", "rows",
+                         "match_rate"]],
+                   {"distributor_code": "经销商 Distributor", "problem": "问题 Problem",
+                    "first_received_at": DATES["first_received_at"], "rows": "行数 Rows",
+                    "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
+                                                                format="percent")},
+                   key="late_table")
     st.caption("按大区流向回收率 Flow completeness by region (全国 = 各大区合计 Nation = sum of regions)")
     by_region = data.flow_completeness_by_region(month)
-    st.dataframe(by_region[["region_name", "expected", "received", "completeness_rate",
-                            "on_time", "on_time_rate", "match_rate"]],
-                 hide_index=True, key="region_completeness_table",
-                 column_config={
-                     "region_name": "大区 Region",
-                     "expected": "应交经销商 Distributors expected",
-                     "received": "已交 Sent", "on_time": "按时交 Sent on time",
-                     "completeness_rate": st.column_config.NumberColumn(
-                         "流向回收率 Completeness", format="percent"),
-                     "on_time_rate": st.column_config.NumberColumn("按时率 On-time rate",
-                                                                   format="percent"),
-                     "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
-                                                                 format="percent")})
+    show_table(by_region[["region_name", "expected", "received", "completeness_rate",
+                          "on_time", "on_time_rate", "match_rate"]],
+               {"region_name": "大区 Region",
+                "expected": "应交经销商 Distributors expected",
+                "received": "已交 Sent", "on_time": "按时交 Sent on time",
+                "completeness_rate": st.column_config.NumberColumn(
+                    "流向回收率 Completeness", format="percent"),
+                "on_time_rate": st.column_config.NumberColumn("按时率 On-time rate",
+                                                              format="percent"),
+                "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
+                                                            format="percent")},
+               key="region_completeness_table")
 except data.DataUnavailable as exc:
     unavailable(exc)
 
@@ -98,19 +110,18 @@ if q.empty:
     st.success("没有隔离行 No quarantined rows.")
 else:
     st.metric("隔离行合计 Quarantined rows", f"{int(q['rows'].sum()):,}")
-    st.dataframe(q, hide_index=True, key="quarantine_table",
-                 column_config={"reason": "原因 Reason", "rows": "行数 Rows",
-                                "distributor_code": "经销商 Distributor", "source": "来源 Source"})
+    show_table(q, {"reason": "原因 Reason", "rows": "行数 Rows",
+                   "distributor_code": "经销商 Distributor", "source": "类型 Source"},
+               key="quarantine_table")
     download_table(q, "quarantine", "quarantine_dl")
 
 if files is not None:
     st.subheader("全部文件 All files")
     statuses = st.multiselect("状态 Status", sorted(files["status"].dropna().unique()),
-                              key="status_filter")
+                              format_func=lambda s: STATUS.get(s, s), key="status_filter")
     shown = files[files["status"].isin(statuses)] if statuses else files
-    st.dataframe(shown, hide_index=True, key="files_table",
-                 column_config={"path": "文件 File", "status": "状态 Status",
-                                "reasons": "原因 Reasons", **DATES})
+    table, config = _files_shown(shown)
+    st.dataframe(table, hide_index=True, key="files_table", column_config=config)
     download_table(shown, "files", "files_dl")
 
 st.subheader("未读取的文件 Not read, by rule")
@@ -118,10 +129,8 @@ skipped = data.inbox_skipped()
 if skipped.empty:
     st.success("收件箱中的每个文件都已读取 Every file in the inbox was read.")
 else:
-    st.dataframe(skipped, hide_index=True, key="skipped_table",
-                 column_config={"path": "文件或文件夹 File or folder", "reason": "原因 Why",
-                                "seen_at": st.column_config.DatetimeColumn(
-                                    "检查时间 Seen", format="YYYY-MM-DD HH:mm")})
+    show_table(skipped, {"path": "文件或文件夹 File or folder", "reason": "原因 Why",
+                         "seen_at": "检查时间 Seen"}, key="skipped_table")
 
 st.subheader("上传流向文件 Upload a flow file")
 upload_section()

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import auth, data
-from dashboards.components import company_wide_page, download_table, fmt_yuan, plain, unavailable
+from dashboards.components import (company_wide_page, download_table, fmt_yuan, plain,
+                                   show_table, unavailable)
 
 st.title("客户匹配 Matching")
 company_wide_page(False, "匹配审核仅对数据管理员开放 The review queue is for data stewards who see "
@@ -123,8 +124,8 @@ else:
     first = [c for c in ("raw_name", "distributor_code", "buyer_code", "sell_out_amount",
                          "flow_rows", "candidates", "match_score", "evidence", "match_method",
                          "pending_decision", "source") if c in shown]
-    st.dataframe(shown[first], hide_index=True, key="queue_table",
-                 column_config={"distributor_code": "经销商 Distributor",
+    show_table(shown[first], key="queue_table",  # no pending decision reads '—'
+               config={"distributor_code": "经销商 Distributor",
                                 "buyer_code": "客户编码 Buyer code", "raw_name": "原始名称 Raw name",
                                 "sell_out_amount": st.column_config.NumberColumn(
                                     "待匹配金额 Sell-out at stake", format="¥%,.0f"),
@@ -153,8 +154,8 @@ else:
             where = data.customer_addresses([c.get("crm_customer_id") for c in cands])
             table = pd.DataFrame(cands).drop(columns=["city"], errors="ignore").merge(
                 where.drop(columns=["name"]), on="crm_customer_id", how="left")
-            st.dataframe(table, hide_index=True, key="candidates_table",
-                         column_config={"crm_customer_id": "CRM 客户编码", "name": "名称 Name",
+            show_table(table, key="candidates_table",
+                       config={"crm_customer_id": "客户编码 CRM ID", "name": "名称 Name",
                                         "province": "省 Province", "city": "市 City",
                                         "district": "区 District", "address": "地址 Address",
                                         "score": st.column_config.NumberColumn("得分 Score",
@@ -201,11 +202,11 @@ try:
     if log.empty:
         st.info("还没有决定 No decisions yet.")
     else:
-        st.dataframe(log, hide_index=True, key="decision_log",
-                     column_config={"kind": "决定 Decision", "raw_name": "原始名称 Raw name",
+        show_table(log, key="decision_log",
+                   config={"kind": "决定 Decision", "raw_name": "原始名称 Raw name",
                                     "distributor_code": "经销商 Distributor",
                                     "buyer_code": "客户编码 Buyer code",
-                                    "crm_customer_id": "CRM 客户编码", "who": "记录人 Who",
+                                    "crm_customer_id": "客户编码 CRM ID", "who": "记录人 Who",
                                     "at": "时间 At (UTC)", "why": "原因 Why",
                                     "source": "来源 Source", "decision_id": "编号 ID"})
 except data.StewardshipMissing as exc:

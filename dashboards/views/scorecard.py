@@ -57,9 +57,13 @@ for r in rows.itertuples():
     c[4].metric("计划执行 Plan adherence", fmt_pct(r.plan_adherence))
     d = st.columns(5)
     d[0].metric("去年同期 Sell-out LY", fmt_yuan(r.sell_out_amount_ly))
-    d[1].metric("流向回收率 Flow completeness", fmt_pct(r.flow_completeness_rate))
-    d[2].metric("DOI超标经销商 Distributors over DOI",
-                fmt_num(r.distributors_over_doi_threshold))
+    # labels short enough for a fifth of the page (the metric cuts a long one), detail in help
+    d[1].metric("回收率 Flow received", fmt_pct(r.flow_completeness_rate),
+                help="流向回收率 Flow completeness: share of this region's distributors that "
+                     "must send flow and sent it, for the month before the week's Sunday")
+    d[2].metric("DOI超标 Distributors", fmt_num(r.distributors_over_doi_threshold),
+                help="库存天数超标的经销商数 Number of distributors holding more days of "
+                     "inventory than the threshold")
     d[3].metric("数据状态 Data status", plain(r.data_status) if isinstance(r.data_status, str)
                 else "—")
 

@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import data
-from dashboards.components import company_wide_page, download_table, unavailable
+from dashboards.components import company_wide_page, download_table, show_table, unavailable
 
 st.title("招标 Tenders")
 company_wide_page(True, "招标结果按省份而非辖区 Tender results are by province, not territory; they "
@@ -37,13 +37,12 @@ if chosen_prod:
 st.subheader("按省份 By province")
 st.caption("投标/中标 = 本公司的投标与中标次数，合计所有批次与品规 Bids and wins are the company's own, "
            "over every batch and product line; win rate = wins / bids.")
-st.dataframe(provinces, hide_index=True, key="tender_provinces",
-             column_config={"province": "省份 Province",
-                            "tender_lines": "招标品规 Tender lines (batch × product)",
-                            "bids": "投标 Own bids", "wins": "中标 Own wins",
-                            "win_rate": st.column_config.NumberColumn("中标率 Win rate",
-                                                                      format="percent"),
-                            "lines_won": "中标品规 Lines won"})
+show_table(provinces, {"province": "省份 Province",
+                       "tender_lines": "招标品规 Tender lines (batch × product)",
+                       "bids": "投标 Own bids", "wins": "中标 Own wins",
+                       "win_rate": st.column_config.NumberColumn("中标率 Win rate",
+                                                                 format="percent"),
+                       "lines_won": "中标品规 Lines won"}, key="tender_provinces")
 if len(provinces) and provinces["win_rate"].notna().any():
     fig = px.bar(provinces.dropna(subset=["win_rate"]), x="province", y="win_rate",
                  labels={"province": "省份 Province", "win_rate": "中标率 Win rate"})
@@ -60,8 +59,8 @@ cols = ["province", "batch", "product", "is_volume_based", "bids", "wins", "win_
         "own_win_price_to_list", "lowest_winning_price_to_list"]
 shown = lines[[c for c in cols if c in lines]]
 money = "¥%,.2f"
-st.dataframe(shown, hide_index=True, key="tender_lines",
-             column_config={
+show_table(shown, key="tender_lines",  # a price not there (a lost line) reads '—'
+           config={
                  "province": "省份 Province", "batch": "批次 Batch",
                  "product": "通用名 规格 Product", "is_volume_based": "带量 Volume-based",
                  "bids": "投标 Own bids", "wins": "中标 Own wins",

@@ -90,6 +90,20 @@ def table_with(at: AppTest, column: str, index: int = 0):
     return found[index]
 
 
+def assert_readable_tables(at: AppTest) -> None:
+    """Every table column a person sees has a label (no raw `status`, `source`), no cell reads
+    `None`/`NaN` and no time carries `00:00:00`."""
+    for table in at.dataframe:
+        config = json.loads(table.proto.columns or "{}")
+        labels = {k.removeprefix("col:"): (v or {}).get("label") for k, v in config.items()}
+        shown = table.value
+        assert [c for c in shown.columns if not labels.get(c)] == [], labels
+        assert not shown.isna().any().any(), shown
+        cells = shown.astype(str)
+        assert not cells.isin(["None", "NaN", "nan", "NaT"]).any().any(), shown
+        assert not cells.apply(lambda c: c.str.contains("00:00:00")).any().any(), shown
+
+
 @pytest.fixture(autouse=True)
 def _close_snapshot_connections():
     """Each test builds its own snapshot file; drop connections to the previous ones."""

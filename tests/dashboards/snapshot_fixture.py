@@ -343,6 +343,10 @@ def _tenders(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _call_activity(con: duckdb.DuckDBPyConnection) -> None:
+    # REP3 has no name in the master: the page falls back to the bare id
+    con.execute("create table marts.dim_rep (rep_id varchar, rep_name varchar)")
+    con.execute("insert into marts.dim_rep values ('REP1', '王芳'), ('REP2', '李强'), "
+                "('REP3', null)")
     con.execute("""create table marts.kpi_call_activity (month varchar, rep_id varchar,
         territory_id varchar, target_hcps bigint, reached_hcps bigint, calls bigint,
         planned_calls bigint, reach_rate double, frequency double, plan_adherence double,

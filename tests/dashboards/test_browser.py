@@ -101,7 +101,10 @@ def _problems(page) -> list[str]:
 
 def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp_path: Path):
     url, settings = server
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    requested: list[str] = []  # every URL the browser asks for: none may leave the machine
+    page.on("request", lambda r: requested.append(r.url))
+    # tall: Streamlit scrolls inside its own container, so full_page alone shows one screen
+    page.set_viewport_size({"width": 1400, "height": 3000})
     page.goto(url)
     page.get_by_label("用户名 Login").fill("ops")
     page.get_by_label("密码 Password").fill(PASSWORD)
@@ -119,6 +122,10 @@ def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp
                         full_page=True)
         seen[title] = _problems(page)
     assert not {p: found for p, found in seen.items() if found}, seen
+    # no font, icon or usage ping from outside, and no Deploy button in the toolbar
+    assert any(u.startswith(url) for u in requested)  # the listener did see the app's requests
+    assert [u for u in requested if not u.startswith((url, "data:", "blob:"))] == []
+    assert page.get_by_role("button", name="Deploy").count() == 0
 
     # the upload: preview, then into the inbox (Loads page)
     _nav(page, "数据加载 Loads").click()

@@ -27,8 +27,9 @@ def test_kpi_explorer_drills_region_to_district_to_territory(published, open_pag
     assert list(cov.index) == ["T-SH1", "T-SH2"]
     assert cov.loc["T-SH2", "coverage_rate"] == 0.5
     assert metrics(at)["覆盖率 Coverage"] == "65.0%"  # district D-SH: 13 / 20
-    reps = table_with(at, "rep_id")
-    assert sorted(reps["rep_id"]) == ["REP1", "REP2"]
+    reps = table_with(at, "rep")  # name (id) from dim_rep, not the bare id
+    assert sorted(reps["rep"]) == ["李强 (REP2)", "王芳 (REP1)"]
+    assert "rep_id" not in reps.columns
     assert metrics(at)["拜访次数 Calls"] == "180"
 
 
@@ -73,8 +74,8 @@ def test_kpi_explorer_access_control_limits_user_to_their_territory(published, o
     cov = table_with(at, "coverage_rate")
     assert list(cov["territory_id"]) == ["T-SH1", "T-SH2"]  # starts inside their district
     assert metrics(at)["覆盖率 Coverage"] == "63.3%"  # D-SH, both products: 19 / 30
-    reps = table_with(at, "rep_id")
-    assert "REP3" not in set(reps["rep_id"])
+    reps = table_with(at, "rep")
+    assert "REP3" not in set(reps["rep"])
     assert set(table_with(at, "activity_id")["activity_id"]) == {"A1"}
 
 
@@ -161,3 +162,9 @@ def test_coverage_trend_marks_the_month_grading_starts(published, open_page):
     fig = json.loads([e for e in at.get("plotly_chart")][0].proto.spec)
     lines = [s for s in fig["layout"].get("shapes", []) if s.get("type") == "line"]
     assert [s["x0"] for s in lines] == ["2026-10"]
+
+
+def test_kpi_explorer_shows_a_rep_without_a_name_by_id(published, open_page):
+    """REP3 (T-GZ1, 华南) has no name in dim_rep: shown as its id, not 'None (REP3)'."""
+    at = open_page("kpi_explorer")
+    assert "REP3" in set(table_with(at, "rep")["rep"])

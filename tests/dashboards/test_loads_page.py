@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dashboards.conftest import metrics, table_with
+from tests.dashboards.conftest import assert_readable_tables, metrics, table_with
 
 
 def test_loads_page_counts_files_by_status(published, open_page):
@@ -73,3 +73,18 @@ def test_loads_page_lists_inbox_entries_not_read_and_why(published, open_page):
     skipped = table_with(at, "seen_at")
     assert list(skipped["path"]) == ["flow/D001/~$D001_2026-10.xlsx"]
     assert "Excel lock file" in skipped["reason"].iloc[0]
+
+
+def test_loads_page_labels_every_column_and_shows_gaps_as_dashes(published, open_page):
+    at = open_page("loads")
+    assert len(at.dataframe) >= 5
+    assert_readable_tables(at)
+
+
+def test_loads_page_late_table_shows_a_missing_distributor_with_dashes(published, open_page):
+    """D003 sent nothing in October: no first-received time and no match rate (a dash each);
+    D002 sent at 16:30 on 14 November with 88 % of its rows matched."""
+    late = table_with(open_page("loads"), "problem").set_index("distributor_code")
+    assert (late.loc["D003", "first_received_at"], late.loc["D003", "match_rate"]) == ("—", "—")
+    assert late.loc["D002", "first_received_at"] == "2026-11-14 16:30"
+    assert late.loc["D002", "match_rate"] == "88.0%"

@@ -9,7 +9,7 @@ import types
 import pandas as pd
 import pytest
 
-from tests.dashboards.conftest import add_user, table_with
+from tests.dashboards.conftest import add_user, assert_readable_tables, table_with
 
 
 @pytest.fixture
@@ -164,3 +164,11 @@ def test_a_broken_decisions_file_is_a_message_not_a_traceback(published, open_pa
     assert "decisions.jsonl" in errors and "line 1" in errors
     assert not at.button  # nothing can be recorded until the file is fixed
     assert list(table_with(at, "raw_name")["raw_name"])[0] == "广州人民医院"  # queue still shown
+
+
+def test_review_queue_labels_every_column_and_shows_no_none(published, open_page):
+    """No name in the fixture has a pending decision: that column reads '—', not None."""
+    at = open_page("match_review")
+    queue = table_with(at, "pending_decision")
+    assert set(queue["pending_decision"]) == {"—"}
+    assert_readable_tables(at)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.dashboards.conftest import metrics, table_with
+import pytest
+
+from tests.dashboards.conftest import assert_readable_tables, metrics, table_with
 
 
 def test_quality_page_shows_failing_checks_of_the_snapshot(published, open_page):
@@ -36,3 +38,11 @@ def test_quality_page_shows_last_refused_publish_from_status_file(published, ope
                          "at": "2026-11-09T08:00:00"}}), encoding="utf-8")
     at = open_page("data_quality")
     assert any("flow_completeness failed" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("snapshot", ["published", "published_failed"])
+def test_quality_page_labels_every_column_and_shows_no_none(snapshot, request, open_page):
+    request.getfixturevalue(snapshot)
+    at = open_page("data_quality")
+    assert len(at.dataframe) >= 3
+    assert_readable_tables(at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.dashboards.conftest import add_user, table_with, texts
+from tests.dashboards.conftest import add_user, assert_readable_tables, table_with, texts
 
 
 def test_tenders_page_shows_win_rate_by_province_from_the_mart(published, open_page):
@@ -16,7 +16,8 @@ def test_tenders_page_compares_prices_with_the_list_price(published, open_page):
     at = open_page("tenders")
     lines = table_with(at, "own_win_price_to_list")
     won = lines[lines["product"] == "阿托伐他汀钙片 20mg*7片"].iloc[0]
-    assert won["list_price"] == 25.0 and won["own_win_price_to_list"] == 0.72
+    # shown as text: the columns have gaps (a lost line, a product without a list price)
+    assert won["list_price"] == "¥25.00" and won["own_win_price_to_list"] == "72.0%"
     assert set(lines["batch"]) == {"省级 Provincial", "第九批"}  # '' says provincial tender
     assert "1 行无挂网价对比" not in texts(at)  # the lost line has no own win price to compare
 
@@ -34,3 +35,14 @@ def test_tenders_page_is_for_users_who_see_every_territory(published, open_page,
     at = open_page("tenders", user="li.na")
     assert not at.dataframe
     assert "every territory" in texts(at)
+
+
+def test_tenders_page_shows_prices_not_there_as_dashes(published, open_page):
+    """The lost 第九批 line has no own winning price: '—', not None; a price present keeps
+    its yuan format (list price 25 a box)."""
+    at = open_page("tenders")
+    assert_readable_tables(at)
+    lines = table_with(at, "own_win_price_to_list").set_index("batch")
+    assert lines.loc["第九批", "own_win_price"] == "—"
+    assert lines.loc["省级 Provincial"].set_index("product").loc[
+        "阿托伐他汀钙片 20mg*7片", "list_price"] == "¥25.00"

@@ -171,6 +171,9 @@ def test_with_login_off_the_local_server_offers_the_upload_form(published, open_
     assert _uploaders(at) == 1
     assert at.selectbox(key="upload_distributor").options == [
         "D001 上海医药分销", "D002 广州医药", "D003 南京医药"]
+    # the widget's own limit is the page's 50 MB, not Streamlit's default 200 MB (which it
+    # would print under the button while the label says 50)
+    assert at.get("file_uploader")[0].proto.max_upload_size_mb == 50
 
 
 def test_preview_works_before_anything_is_published(settings):
