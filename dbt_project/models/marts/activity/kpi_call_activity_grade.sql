@@ -6,10 +6,6 @@ with rep_months as (
     where territory_id is not null
 ),
 
-months as (
-    select * from {{ ref('int_months_with_data') }}
-),
-
 hcps as (
     select * from {{ ref('stg_master__hcps') }}
     where grade in ('A', 'B', 'C', 'D')
@@ -36,15 +32,10 @@ grades as (
     select * from {{ ref('kpi_customer_grade') }}
 ),
 
--- the grading in force in a month: the latest quarter ended before it (as kpi_coverage)
+-- the grading in force in a month (the latest quarter ended before it): one owner,
+-- kpi_coverage_target_basis
 grade_quarter_of_month as (
-    select
-        months.month,
-        max(graded.quarter) as grade_quarter
-    from months
-    left join (select distinct quarter, quarter_end from grades) as graded
-        on graded.quarter_end < months.month_start
-    group by months.month
+    select month, grade_quarter from {{ ref('kpi_coverage_target_basis') }}
 ),
 
 target_hcps as (

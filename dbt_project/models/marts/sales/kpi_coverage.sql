@@ -39,14 +39,10 @@ sell_out as (
     select * from {{ ref('fct_sell_out') }}
 ),
 
+-- the grading in force in a month (the latest quarter ended before it): one owner,
+-- kpi_coverage_target_basis
 grade_quarter_of_month as (
-    select
-        months.month,
-        max(graded.quarter) as grade_quarter
-    from months
-    left join (select distinct quarter, quarter_end from grades) as graded
-        on graded.quarter_end < months.month_start
-    group by months.month
+    select month, grade_quarter from {{ ref('kpi_coverage_target_basis') }}
 ),
 
 eligible as (
