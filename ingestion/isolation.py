@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from ingestion.biff import ContainerError, sheet_dimensions
 from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
 from sfe.config import ConfigError
 
@@ -166,15 +167,17 @@ def column_number(letters: bytes) -> int:
 
 
 def check_xls(raw: bytes, limits: Limits) -> None:
-    """Every BIFF8 DIMENSIONS record (id 0x0200, 14 bytes) must stay within the format.
+    """Every sheet's DIMENSIONS record must stay within what the .xls format can hold.
 
-    The record is found by its bytes rather than by walking the OLE container: a sheet too
-    large for the .xls format can only be a damaged or crafted file, whichever way it is found.
+    The records are walked in order (`ingestion.biff`): the record's id also occurs inside cell
+    data. A container this walk cannot follow is left to the reader, which still runs under the
+    worker's memory cap and time limit.
     """
-    start = 0
-    while (at := raw.find(b"\x00\x02\x0e\x00", start)) >= 0 and at + 18 <= len(raw):
-        first_row, last_row, first_col, last_col, _ = struct.unpack_from("<IIHHH", raw, at + 4)
-        start = at + 4
+    try:
+        dimensions = list(sheet_dimensions(raw))
+    except ContainerError:
+        return
+    for first_row, last_row, first_col, last_col in dimensions:
         if first_row <= last_row <= XLS_MAX_ROWS and first_col <= last_col <= XLS_MAX_COLS:
             continue
         raise ReadError(

@@ -154,6 +154,32 @@ def test_xls_declaring_four_billion_rows_is_rejected(settings, inbox, put):
     assert_conserved(report)
 
 
+def _xls_rows(rows: list[list[object]]) -> bytes:
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("Sheet1")
+    for i, line in enumerate(rows):
+        for j, value in enumerate(line):
+            ws.write(i, j, value)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xls_whose_cells_hold_the_dimensions_bytes_is_read(settings, inbox, put):
+    """896 boxes is stored as an RK cell whose bytes contain DIMENSIONS' id (00 02 0E 00): a
+    byte search took it for a sheet of 134 million rows and rejected real distributor files."""
+    header = FLOW_HEADER.split(",")
+    row = GOOD.split(",")
+    raw = _xls_rows([header] + [[*row[:5], 896, row[6], 89600]] * 3)
+    assert b"\x00\x02\x0e\x00" in raw[raw.find(b"\x00\x02\x0e\x00") + 4:]  # a second hit: in a cell
+    put("flow/D002/896boxes.xls", raw)
+    report = _ingest(settings, inbox)
+    files = by_path(report)
+    assert files["flow/D002/896boxes.xls"]["status"] == "loaded", files["flow/D002/896boxes.xls"]
+    assert files["flow/D002/896boxes.xls"]["rows_loaded"] == 3
+    assert_conserved(report)
+
+
 def test_a_read_that_runs_out_of_time_is_stopped_and_the_next_gets_a_fresh_worker():
     slow = (FLOW_HEADER + "\n" + (GOOD + "\n") * 200_000).encode()  # ~0.1 s or more to read
     with IsolatedReader(Limits(seconds=0.001)) as reader:
