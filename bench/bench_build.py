@@ -22,7 +22,7 @@ import duckdb
 
 from generator import generate
 from ingestion.pipeline import ingest_inbox
-from sfe.build import build
+from orchestration.build import build_step as build  # matching, then dbt
 from sfe.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

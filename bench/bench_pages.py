@@ -34,7 +34,7 @@ PAGES = ["scorecard", "kpi_explorer", "inventory", "loads", "match_review", "dat
 def _published(settings, inbox: Path, args: argparse.Namespace) -> list[str]:
     from generator import generate
     from sfe.console import Console
-    from sfe.pipeline import run_pipeline
+    from orchestration.pipeline import run_pipeline
 
     if settings.published_db.exists():
         return ["(published snapshot reused from an earlier run of this script)"]
