@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pytest
 
 from orchestration import pipeline
 from orchestration.status import status
