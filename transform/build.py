@@ -11,6 +11,7 @@ stays free for `--json`. DuckDB allows one writer: nothing else opens the wareho
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -165,18 +166,14 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 def _release_duckdb() -> None:
     """dbt-duckdb keeps its DuckDB instance open in-process after a run; close it so the next
     stage (quality gates, publish) can open the working warehouse."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
-        return
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # lazy: dbt's import cost
+
     env = getattr(DuckDBConnectionManager, "_ENV", None)
     if env is not None:
         try:
             env.close()
         finally:
             DuckDBConnectionManager.close_all_connections()
-    import gc
-
     gc.collect()
 
 
