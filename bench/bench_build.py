@@ -15,14 +15,14 @@ import argparse
 import platform
 import resource
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import duckdb
 
 from generator import generate
 from ingestion.pipeline import ingest_inbox
-from sfe.build import build
+from orchestration.build import build_step as build  # matching, then dbt
 from sfe.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def main() -> None:
     models = sum(full.to_dict().get("models", {}).values())
     case = f"rows={args.rows}" if args.rows else f"customers={args.customers} months={args.months}"
     lines = [
-        f"\n## {case} — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+        f"\n## {case} — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
         f"2 cores\n",
         "| step | seconds | ratio to floor |", "|---|---:|---:|",
         f"| ingest ({rows:,} flow rows loaded) | {ingest_s:.1f} | |",

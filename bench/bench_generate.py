@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def run_case(name: str, kwargs: dict) -> dict:
 
 def write_markdown(results: list[dict], path: Path) -> None:
     lines = ["# `sfe generate` benchmark", "",
-             f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
              f"{os.cpu_count()} cores, Python {platform.python_version()} (machine shared with other jobs; "
              "wall time includes waiting for CPU, cpu s does not).", "",
              "| case | args | flow rows | flow files | wall s | cpu s | peak RSS MB | output MB |",

@@ -22,7 +22,7 @@ import platform
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def main() -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     total_mb = max(result["sum_peak_kb"], result["ingest_peak_kb"]) / 1024
     lines = [
-        f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.node()}, "
+        f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
         f"- inbox: {n} entries (malformed corpus + hostile files)",
         f"- ingest: {result['seconds']:.1f} s, exit code {result['exit_code']}, "

@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +165,7 @@ def write_markdown(r: dict, path: Path, note: str) -> None:
     load = os.getloadavg()[0]
     section = [
         f"## {r['rows']:,} rows in {r['files']} files ({r['inbox_mb']} MB), "
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, load average {load:.1f} at the "
         "end (shared with other work). " + note,

@@ -20,7 +20,7 @@ import platform
 import socket
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import duckdb
@@ -34,7 +34,7 @@ PAGES = ["scorecard", "kpi_explorer", "inventory", "loads", "match_review", "dat
 def _published(settings, inbox: Path, args: argparse.Namespace) -> list[str]:
     from generator import generate
     from sfe.console import Console
-    from sfe.pipeline import run_pipeline
+    from orchestration.pipeline import run_pipeline
 
     if settings.published_db.exists():
         return ["(published snapshot reused from an earlier run of this script)"]
@@ -177,7 +177,7 @@ def main() -> None:
                      f"{max(cold):.2f} | {_p95(warm):.2f} |")
     case = f"rows={args.rows}" if args.rows else f"customers={args.customers} months={args.months}"
     lines = [
-        f"\n## {case} — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+        f"\n## {case} — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
         f"{os.cpu_count()} cores\n",
         *[f"- {s}" for s in setup],
         f"- published snapshot: {size:,.0f} MB, {rows:,} rows in marts.fct_sell_out",

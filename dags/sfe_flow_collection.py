@@ -4,12 +4,12 @@
 On the 11th of every month at 09:00 Asia/Shanghai (the day after the default deadline,
 `[thresholds] flow_on_time_day = 10`; move the schedule if you change the deadline):
 
-1. `list_late` — `sfe.operations.late_flow(settings, today)`: for the latest month whose
+1. `list_late` — `orchestration.operations.late_flow(settings, today)`: for the latest month whose
    deadline has passed, the distributors expected to send flow that sent nothing or sent it
    late, from the published snapshot. It is the list the dashboards' 数据加载 Loads page shows
    (`dashboards.data.late_distributors`, one code path). A month with no published data at all
    is said as such, not reported as "nobody late".
-2. `mail_sales_ops` — `sfe.operations.mail_late_flow`: mails that list to `[smtp]
+2. `mail_sales_ops` — `orchestration.operations.mail_late_flow`: mails that list to `[smtp]
    ops_recipients` (`SFE_SMTP_OPS_RECIPIENTS`). Without an SMTP host or those recipients the task
    succeeds and logs that mailing was skipped; the list is in the `list_late` log either way.
 
@@ -44,7 +44,7 @@ def sfe_flow_collection():
         from airflow.sdk.exceptions import AirflowFailException
 
         from sfe.config import ConfigError, load_settings
-        from sfe.operations import late_flow
+        from orchestration.operations import late_flow
 
         when = data_interval_end or dt.datetime.now(dt.UTC)
         today = when.astimezone(ZoneInfo("Asia/Shanghai")).date()
@@ -60,7 +60,7 @@ def sfe_flow_collection():
         """Mail the list to sales ops where SMTP is configured; a clear skip otherwise."""
         from sfe.config import load_settings
         from sfe.console import Console
-        from sfe.operations import LateReport, mail_late_flow
+        from orchestration.operations import LateReport, mail_late_flow
 
         report = LateReport(**late)
         return mail_late_flow(load_settings(), report, Console()).to_dict()

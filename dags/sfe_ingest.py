@@ -4,7 +4,7 @@
 Runs continuously, one run at a time:
 
 1. `wait_for_files` — a sensor in *reschedule* mode (it frees its worker slot between looks)
-   that looks at the inbox every minute through `sfe.operations.new_arrivals(settings)`: files
+   that looks at the inbox every minute through `orchestration.operations.new_arrivals(settings)`: files
    new or changed since the last ingest, untouched for a minute (a file still being uploaded
    is not loaded half-written). It reads no database, so a running build never blocks it.
    After 6 hours without a new file the run ends as skipped and the next run starts watching.
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, PokeReturnValue, dag, task
 
 RAW_WAREHOUSE = Asset("sfe_raw_warehouse")
-WAREHOUSE_POOL = "sfe_warehouse"  # one slot, created by `sfe airflow` (sfe/scheduler.py)
+WAREHOUSE_POOL = "sfe_warehouse"  # one slot, created by `sfe airflow` (orchestration/scheduler.py)
 
 
 @dag(
@@ -48,7 +48,7 @@ def sfe_ingest():
     def wait_for_files() -> PokeReturnValue:
         """Done when settled files the last ingest did not see are in the inbox."""
         from sfe.config import load_settings
-        from sfe.operations import new_arrivals
+        from orchestration.operations import new_arrivals
 
         arrived = new_arrivals(load_settings())
         if arrived:
@@ -60,7 +60,7 @@ def sfe_ingest():
         """Load every new inbox file into the working warehouse (ingest_inbox)."""
         from ingestion.pipeline import ingest_inbox
         from sfe.config import load_settings
-        from sfe.operations import inbox_listing, remember_listing
+        from orchestration.operations import inbox_listing, remember_listing
 
         settings = load_settings()
         listing = inbox_listing(settings)  # before: a file arriving meanwhile stays new

@@ -2,7 +2,7 @@
 ### sfe_warehouse — build, check, publish when new raw data lands
 
 Scheduled on the asset **`sfe_raw_warehouse`** (emitted by `sfe_ingest` when files were loaded).
-One task runs the same function as `sfe run`, `sfe.pipeline.run_pipeline`, with the steps after
+One task runs the same function as `sfe run`, `orchestration.pipeline.run_pipeline`, with the steps after
 ingest: `build` (matching + dbt), `check` (the quality gates, on a frozen candidate snapshot),
 `publish` (promotes that checked snapshot atomically). The run is recorded in `audit.runs`, so
 `sfe status` and the dashboards show it like any `sfe run`.
@@ -40,12 +40,12 @@ PUBLISHED_SNAPSHOT = Asset("sfe_published_snapshot")
 def sfe_warehouse():
     @task(outlets=[PUBLISHED_SNAPSHOT])
     def run_warehouse() -> dict:
-        """build → check → publish through sfe.pipeline.run_pipeline (as `sfe run`)."""
+        """build → check → publish through orchestration.pipeline.run_pipeline (as `sfe run`)."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from sfe.config import ConfigError, load_settings
         from sfe.console import Console
-        from sfe.pipeline import WAREHOUSE_STEPS, failure_kind, run_pipeline
+        from orchestration.pipeline import WAREHOUSE_STEPS, failure_kind, run_pipeline
 
         try:
             settings = load_settings()

@@ -56,7 +56,7 @@ def sfe_weekly_scorecard():
 
         from dashboards.scorecard import deliver_scorecard
         from sfe.config import ConfigError, load_settings
-        from sfe.operations import scorecard_send_skip_reason
+        from orchestration.operations import scorecard_send_skip_reason
         from sfe.report import UsageError
 
         try:

@@ -237,7 +237,7 @@ def users_command(settings: Settings, args: argparse.Namespace, console: Console
 
 
 def add_users_parser(sub: argparse._SubParsersAction, common) -> None:
-    """The `sfe users` sub-commands (called by sfe.cli.build_parser)."""
+    """The `sfe users` sub-commands (called by orchestration.cli.build_parser)."""
     p = sub.add_parser("users", help="dashboard users: add, set-password, remove, list",
                        description="Dashboard users, roles and passwords (stored as bcrypt hashes "
                                    "in <data_dir>/users.json).")

@@ -89,7 +89,7 @@ class Lines:
     def __len__(self) -> int:
         return len(self.cell)
 
-    def take(self, idx: np.ndarray) -> "Lines":
+    def take(self, idx: np.ndarray) -> Lines:
         return Lines(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
 
 

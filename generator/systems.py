@@ -126,7 +126,7 @@ def write_targets(out: Path, world: World, econ: Economy, seed: int, files: list
         for pi in own:
             level = np.mean([actual.get((mi, t, pi), 0.0) for mi in range(len(econ.months))])
             stretch = rng.uniform(0.95, 1.25)
-            for mi, m in enumerate(econ.months):
+            for m in econ.months:
                 boxes = max(10.0, round(level * stretch * (0.9 + 0.2 * rng.random()), -1))
                 price = world.products[pi].list_price * 0.93
                 by_year[m.year].append([f"{m:%Y-%m}", t, world.products[pi].product_id,

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import os
 import traceback
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from ingestion.sources import Source
 from ingestion.values import product_keys
 from sfe.config import ConfigError, Settings
 from sfe.console import Console
+from sfe.runs import new_run_id
 from sfe.signals import is_interrupt
 from sfe.warehouse import connect
 
@@ -57,13 +57,13 @@ class Outcome:
 
 
 def ingest_inbox(settings: Settings, inbox: Path | None = None,
-                 console: Console | None = None) -> IngestReport:
+                 console: Console | None = None, run_id: str | None = None) -> IngestReport:
     console = console or Console(quiet=True)
     inbox = Path(inbox or settings.inbox)
     if not inbox.is_dir():
         raise FileNotFoundError(f"inbox {inbox} does not exist; create it or pass another folder")
     seen_at = dt.datetime.now()  # first_seen_at of every file new in this run (one value)
-    run_id = f"ingest-{seen_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = run_id or new_run_id("ingest")  # `sfe run` passes its own
     report = IngestReport(str(inbox), run_id)
     found = scan(inbox)
     files = found.files

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,13 +29,10 @@ from quality.report import write_report
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
+from sfe.runs import new_run_id
 from sfe.warehouse import WarehouseBusy, connect
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def new_run_id(prefix: str = "chk") -> str:
-    return f"{prefix}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
 
 
 def business_today() -> dt.date:
@@ -181,7 +177,7 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
     console = console or Console(quiet=True)
     gate_set = (gates or load_gates()).select(select)
     thresholds = resolve_thresholds(settings, gate_set.thresholds)
-    run_id = run_id or new_run_id()
+    run_id = run_id or new_run_id("chk")
     today = today or business_today()
     gx_gates = [g for g in gate_set.gates if g.type == "gx"]
     if gx_gates:

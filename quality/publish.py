@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 
 from quality import candidate, store
+from quality.gates import describe_failures
 from quality.published import (NoPublishedSnapshot, current_snapshot_file, open_published,
                               read_publish_info, snapshots_dir, write_status_file)
 from sfe.config import Settings
@@ -80,7 +81,7 @@ class PublishReport:
             "reason": self.reason,
             "run_id": self.run_id,
             "snapshot_id": self.snapshot_id,
-            "snapshot": self.snapshot_id,  # alias read by sfe.pipeline / audit.runs
+            "snapshot": self.snapshot_id,  # alias read by orchestration.pipeline / audit.runs
             "current_snapshot_id": self.current_snapshot_id,
             "published_db": self.published_db,
             "as_of_date": self.as_of_date,
@@ -153,8 +154,6 @@ def _refusal(settings: Settings, con: duckdb.DuckDBPyConnection
     if run is None:
         return ("no quality check has run on this warehouse; run 'sfe check' first", None)
     if run["status"] != "passed":
-        from quality.gates import describe_failures  # noqa: PLC0415 - avoids a cycle
-
         failed = [(r["check_name"], r["status"], r["message"])
                   for r in store.run_results(con, run["run_id"])
                   if r["severity"] == "blocking" and r["status"] in ("fail", "error")]

@@ -9,7 +9,6 @@ build, block publishing instead of being skipped or read in this build's place.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +36,6 @@ class BuildRecord:
     status: str
     selected: str | None = None
     error: str | None = None
-
-
-def new_build_id() -> str:
-    return f"bld-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
 def record_build(con: duckdb.DuckDBPyConnection, record: BuildRecord) -> None:

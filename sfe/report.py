@@ -27,10 +27,6 @@ class UsageError(Exception):
     """Bad usage or configuration: exit code 2, message goes to stderr."""
 
 
-class StageNotBuilt(UsageError):
-    """A command whose stage does not exist yet must say so, not pretend."""
-
-
 class WorkBlocked(Exception):
     """The work could not start for a reason outside the user's command (another process holds
     the warehouse): exit code 1 with one line; trying again later is the fix."""

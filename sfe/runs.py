@@ -7,7 +7,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sfe.config import ConfigError, Settings
@@ -31,8 +31,10 @@ create table if not exists audit.runs (
 """
 
 
-def new_run_id() -> str:
-    return datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+def new_run_id(prefix: str = "run") -> str:
+    """The one id generator: `sfe run` makes one id and hands it to every step (ingest, build,
+    check, publish); a command run on its own makes its own, prefixed by what it is."""
+    return f"{prefix}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
 @dataclass

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,16 +32,16 @@ class FakeReport:
 
 
 def install_fakes(calls: list[str], refuse: bool) -> None:
-    """Replace the stage modules the DAG tasks import with recording fakes."""
+    """Replace the stage functions run_pipeline calls with recording fakes."""
+    import orchestration.pipeline as pipeline
+
     def module(name: str, attr: str, result: FakeReport) -> None:
         def fake(settings, **_kwargs):
             calls.append(f"{name}.{attr}:{type(settings).__name__}")
             return result
-        mod = types.ModuleType(name)
-        setattr(mod, attr, fake)
-        sys.modules[name] = mod
+        setattr(pipeline, attr, fake)
 
-    module("sfe.build", "build", FakeReport())
+    module("orchestration.build", "build_step", FakeReport())
     module("quality.gates", "run_checks", FakeReport(1 if refuse else 0))
     module("quality.publish", "publish", FakeReport(
         1, outcome="refused", reason="blocking gate customer_match_rate failed")

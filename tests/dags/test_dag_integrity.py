@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 # Stage modules a DAG file must not import at parse time (tasks import them when they run).
-STAGE_MODULES = ("sfe.config", "sfe.build", "sfe.pipeline", "ingestion.pipeline",
+STAGE_MODULES = ("sfe.config", "transform.build", "orchestration.pipeline", "ingestion.pipeline",
                  "quality.gates", "quality.publish", "dashboards.scorecard", "dashboards.data")
 EXPECTED = {"sfe_ingest", "sfe_warehouse", "sfe_weekly_scorecard"}
 
@@ -185,31 +185,26 @@ def test_warehouse_dag_test_runs_build_check_publish_in_order(tmp_path):
     assert result["state"] == "success"
     assert result["tis"] == {"run_warehouse": "success"}
     assert [c.split(":")[0] for c in result["calls"]] == [
-        "sfe.build.build", "quality.gates.run_checks", "quality.publish.publish"]
+        "orchestration.build.build_step", "quality.gates.run_checks", "quality.publish.publish"]
     assert all(c.endswith(":Settings") for c in result["calls"])  # settings from load_settings()
     # the same run function as `sfe run`: the run is in audit.runs, where `sfe status` reads it
     assert result["runs"] == [["dag:sfe_warehouse", "ok", "passed", "snap-test"]]
 
 
 def _fake_stages(monkeypatch, outcomes: dict[str, object]) -> list[str]:
-    """Replace the stage modules run_pipeline imports; an Exception outcome is raised."""
-    import types
-
+    """Replace the stage functions run_pipeline calls; an Exception outcome is raised."""
+    import orchestration.pipeline as pipeline
     from tests.dags.dag_test_runner import FakeReport
 
     calls: list[str] = []
-    for module, attr, step in (("sfe.build", "build", "build"),
-                               ("quality.gates", "run_checks", "check"),
-                               ("quality.publish", "publish", "publish")):
+    for attr, step in (("build_step", "build"), ("run_checks", "check"), ("publish", "publish")):
         def fake(settings, _step=step, **_kwargs):
             calls.append(_step)
             outcome = outcomes.get(_step, FakeReport(0, outcome="published", snapshot_id="s1"))
             if isinstance(outcome, Exception):
                 raise outcome
             return outcome
-        mod = types.ModuleType(module)
-        setattr(mod, attr, fake)
-        monkeypatch.setitem(sys.modules, module, mod)
+        monkeypatch.setattr(pipeline, attr, fake)
     return calls
 
 

@@ -4,7 +4,6 @@ parse time."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,14 +14,14 @@ WRITERS = {("sfe_ingest", "ingest")}  # plus every task of sfe_warehouse
 
 @pytest.fixture(scope="module")
 def dagbag(tmp_path_factory: pytest.TempPathFactory):
-    """dags/ parsed with the stage modules and sfe.operations/sfe.scheduler unimportable."""
+    """dags/ parsed with the stage modules and orchestration.operations/orchestration.scheduler unimportable."""
     home = tmp_path_factory.mktemp("airflow_home")
     with pytest.MonkeyPatch.context() as mp:
         for key, value in _airflow_env(home).items():
             mp.setenv(key, value)
         from airflow.dag_processing.dagbag import DagBag
 
-        for name in (*STAGE_MODULES, "sfe.operations", "sfe.scheduler"):
+        for name in (*STAGE_MODULES, "orchestration.operations", "orchestration.scheduler"):
             mp.setitem(sys.modules, name, None)
         bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
@@ -30,7 +29,7 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_every_task_that_writes_the_warehouse_runs_in_the_one_slot_pool(dagbag):
-    from sfe.scheduler import WAREHOUSE_POOL
+    from orchestration.scheduler import WAREHOUSE_POOL
 
     writers = WRITERS | {("sfe_warehouse", t.task_id) for t in dagbag.dags["sfe_warehouse"].tasks}
     assert len(writers) >= 2

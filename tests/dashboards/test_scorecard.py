@@ -121,7 +121,7 @@ def test_send_emails_html_body_and_attachment(snap, no_pdf, monkeypatch):
 def test_cli_scorecard_json(snap, no_pdf, capsys, monkeypatch):
     import json
 
-    from sfe.cli import main
+    from orchestration.cli import main
 
     monkeypatch.delenv("SFE_CONFIG", raising=False)
     code = main(["scorecard", "--json", "--data-dir", str(snap.data_dir), "--week", "2026-10-12"])

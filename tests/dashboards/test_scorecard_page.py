@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.dashboards.conftest import metrics, texts
+from tests.dashboards.conftest import texts
 
 
 def test_scorecard_page_shows_latest_complete_week_per_region(published, open_page):

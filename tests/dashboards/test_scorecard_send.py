@@ -195,7 +195,7 @@ def test_a_file_without_a_snapshot_stamp_is_keyed_on_its_content(snap, server, t
 
 
 def test_resend_flag_emails_everyone_again(snap, server, monkeypatch, capsys):
-    from sfe.cli import main
+    from orchestration.cli import main
 
     monkeypatch.delenv("SFE_CONFIG", raising=False)
     monkeypatch.setenv("SFE_SMTP_HOST", "smtp.example.com")

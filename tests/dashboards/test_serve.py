@@ -79,7 +79,7 @@ def test_is_loopback(address, local):
 
 def test_sfe_serve_host_everywhere_with_login_off_exits_2_before_starting(tmp_path, monkeypatch,
                                                                         capsys):
-    from sfe.cli import main
+    from orchestration.cli import main
 
     for name in ("SFE_CONFIG", "SFE_ACCESS_CONTROL"):
         monkeypatch.delenv(name, raising=False)

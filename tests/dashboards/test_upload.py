@@ -102,7 +102,7 @@ def test_preview_runs_matchings_candidate_search_for_new_buyers(snap):
 
 
 def test_preview_of_a_file_without_a_header_says_it_would_be_rejected(snap):
-    raw = "hello,world\n1,2\n".encode()
+    raw = b"hello,world\n1,2\n"
     p = upload.preview(snap, "D001", "notes.csv", raw, DISTRIBUTORS)
     assert p.status == "rejected" and "no header row found" in p.reasons[0]
     assert p.loaded.empty

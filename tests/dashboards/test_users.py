@@ -10,7 +10,7 @@ import bcrypt
 import pytest
 
 from dashboards.users import User, authenticate, load_users
-from sfe.cli import main
+from orchestration.cli import main
 from sfe.config import Settings
 
 

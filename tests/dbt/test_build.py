@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sfe.build import BuildReport, build, generate_docs
+from transform.build import BuildReport, build, generate_docs
 from sfe.config import Settings, load_settings
-from sfe.report import StageNotBuilt, UsageError
+from sfe.report import UsageError
 from tests.dbt.fixture_warehouse import create_fixture
 
 pytestmark = pytest.mark.xdist_group("dbt")
@@ -80,7 +80,7 @@ def _settings(data_dir: Path) -> Settings:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildReport]:
     settings = _settings(tmp_path_factory.mktemp("dbt") / "data")
     create_fixture(settings.working_db)
-    report = build(settings, run_matching_step=False)
+    report = build(settings)
     return settings, report
 
 
@@ -291,7 +291,7 @@ def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path)
             '2026-02-28', '2026-03-15 09:00:00', '2026-05-11 08:00:00', 'loaded', 1, 1, 0)""")
     finally:
         con.close()
-    report = build(copy, select=["fct_sell_out"], run_matching_step=False)
+    report = build(copy, select=["fct_sell_out"])
     assert report.exit_code == 0, report.summary()
     assert report.rebuilt_all_months is False
     con = duckdb.connect(str(copy.working_db), read_only=True)
@@ -315,29 +315,11 @@ def test_docs_generate_works_on_the_built_warehouse(built):
 
 def test_build_without_a_warehouse_says_run_ingest_first(tmp_path):
     with pytest.raises(UsageError, match="sfe ingest"):
-        build(_settings(tmp_path / "data"), run_matching_step=False)
-
-
-def test_build_without_the_matching_stage_fails_clearly(tmp_path, monkeypatch):
-    import importlib
-
-    settings = _settings(tmp_path / "data")
-    settings.warehouse_dir.mkdir(parents=True)
-    settings.working_db.touch()
-    real = importlib.import_module
-
-    def missing(name, *args, **kwargs):
-        if name == "matching.pipeline":
-            raise ModuleNotFoundError("No module named 'matching.pipeline'", name=name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib, "import_module", missing)
-    with pytest.raises(StageNotBuilt, match="matching"):
-        build(settings)
+        build(_settings(tmp_path / "data"))
 
 
 def test_build_report_fails_and_names_each_failure():
-    from sfe.build import BuildFailure
+    from transform.build import BuildFailure
 
     report = BuildReport(models={"success": 3}, tests={"pass": 5, "fail": 1},
                          failures=[BuildFailure("unique_fct_sell_out_id", "test", "fail",
@@ -386,7 +368,7 @@ def test_project_layout_follows_the_house_style(built):
 
 
 def test_changed_matching_or_master_data_triggers_a_rebuild_of_every_month(built, tmp_path):
-    from sfe.build import _inputs_fingerprint, _needs_full_rebuild
+    from transform.build import _inputs_fingerprint, _needs_full_rebuild
 
     settings, _ = built
     copy = _settings(tmp_path / "data")
@@ -415,7 +397,7 @@ def _copy_built(built, tmp_path) -> Settings:
 
 
 def _record_dbt_runs(monkeypatch, fail: bool = False) -> list[str]:
-    import sfe.build as build_module
+    import transform.build as build_module
 
     calls: list[str] = []
 
@@ -431,10 +413,10 @@ def _record_dbt_runs(monkeypatch, fail: bool = False) -> list[str]:
 def test_a_build_with_nothing_new_does_not_rerun_dbt(built, tmp_path, monkeypatch):
     copy = _copy_built(built, tmp_path)
     calls = _record_dbt_runs(monkeypatch)
-    report = build(copy, run_matching_step=False)
+    report = build(copy)
     assert calls == [] and report.up_to_date and report.exit_code == 0
     assert "up to date" in report.summary()
-    build(copy, run_matching_step=False, force=True)
+    build(copy, force=True)
     assert calls == ["build --full-refresh"]  # --force rebuilds every table from raw
 
 
@@ -444,20 +426,20 @@ def test_a_new_file_or_a_changed_setting_rebuilds(built, tmp_path, monkeypatch):
     copy = _copy_built(built, tmp_path)
     calls = _record_dbt_runs(monkeypatch)
     changed = replace(copy, thresholds=replace(copy.thresholds, doi_threshold_days=99))
-    assert not build(changed, run_matching_step=False).up_to_date
+    assert not build(changed).up_to_date
     con = duckdb.connect(str(copy.working_db))
     try:  # a file arrives: its registry row is enough to make the build stale
         con.execute("insert into audit.file_registry (file_id, path, status) "
                     "select max(file_id) + 1, 'flow/DA/new.csv', 'loaded' from audit.file_registry")
     finally:
         con.close()
-    assert not build(copy, run_matching_step=False).up_to_date
+    assert not build(copy).up_to_date
     assert calls == ["build", "build"]
 
 
 def test_a_failed_build_is_never_taken_as_up_to_date(built, tmp_path, monkeypatch):
     copy = _copy_built(built, tmp_path)
     calls = _record_dbt_runs(monkeypatch, fail=True)
-    assert build(copy, run_matching_step=False, force=True).exit_code != 0
-    assert not build(copy, run_matching_step=False).up_to_date  # the same inputs: dbt again
+    assert build(copy, force=True).exit_code != 0
+    assert not build(copy).up_to_date  # the same inputs: dbt again
     assert calls == ["build --full-refresh", "build"]

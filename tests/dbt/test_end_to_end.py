@@ -29,7 +29,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, object]:
-    from sfe.build import build
+    from orchestration.build import build_step as build  # matching, then dbt
 
     generator_core = pytest.importorskip("generator.core")
     ingestion_pipeline = pytest.importorskip("ingestion.pipeline")

@@ -13,7 +13,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from sfe.build import BuildReport, build
+from transform.build import BuildReport, build
 from sfe.config import Settings, load_settings
 from tests.dbt.fixture_warehouse import create_fixture
 
@@ -52,7 +52,7 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildRep
             [(i + 2, NEWER, *row) for i, row in enumerate(HCPS)])
     finally:
         con.close()
-    report = build(settings, select=STAGING, run_matching_step=False)
+    report = build(settings, select=STAGING)
     return settings, report
 
 

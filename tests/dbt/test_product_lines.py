@@ -27,7 +27,7 @@ import duckdb
 import pytest
 
 from quality.gates import run_checks
-from sfe.build import build
+from transform.build import build
 from sfe.config import Settings, load_settings
 from tests.dbt.fixture_warehouse import SNAP, create_fixture
 
@@ -101,7 +101,7 @@ def lines_built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = _settings(tmp_path_factory.mktemp("lines") / "data")
     create_fixture(settings.working_db)
     _execute(settings.working_db, LINES_STORY)
-    report = build(settings, run_matching_step=False)
+    report = build(settings)
     assert report.exit_code == 0, report.summary()
     return settings
 
@@ -174,7 +174,7 @@ def test_a_line_that_names_no_product_fails_territory_credit_naming_line_and_cus
     shutil.copy(lines_built.working_db, broken.working_db)
     _execute(broken.working_db, "update raw.master__customer_alignment set product_line = '降压' "
                                 "where crm_customer_id = 'C3'")
-    assert build(broken, run_matching_step=False, force=True).exit_code == 0
+    assert build(broken, force=True).exit_code == 0
     con = duckdb.connect(str(broken.working_db), read_only=True)
     try:
         uncredited = con.execute("select crm_customer_id, amount, reason, unresolved_lines "

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sfe.build import build
+from transform.build import build
 from sfe.config import Settings, load_settings
 from tests.dbt.fixture_warehouse import create_fixture
 
@@ -66,9 +66,9 @@ def after_first_file(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The fixture built in full, then file 15 loaded and built incrementally."""
     settings = _settings(tmp_path_factory.mktemp("replaced") / "data")
     create_fixture(settings.working_db)
-    assert build(settings, run_matching_step=False).exit_code == 0
+    assert build(settings).exit_code == 0
     _send_two_month_file(settings)
-    report = build(settings, select=["fct_sell_out"], run_matching_step=False)
+    report = build(settings, select=["fct_sell_out"])
     assert report.exit_code == 0 and report.rebuilt_all_months is False, report.summary()
     assert _boxes_by_month_and_file(settings)[("2026-05", 15)] == 2.0
     return settings
@@ -101,7 +101,7 @@ def test_replacing_a_two_month_file_removes_the_dropped_month_on_an_incremental_
     """Old code rebuilt only the months of the new file (April): May kept file 15's rows."""
     copy = _copy(after_first_file, tmp_path)
     _replace_it_with_a_one_month_file(copy)
-    report = build(copy, select=["fct_sell_out"], run_matching_step=False)
+    report = build(copy, select=["fct_sell_out"])
     assert report.exit_code == 0 and report.rebuilt_all_months is False, report.summary()
     assert _boxes_by_month_and_file(copy) == AFTER_REPLACE
 
@@ -122,7 +122,7 @@ def test_build_force_rebuilds_from_raw_and_equals_a_fresh_build(after_first_file
     """Old code's --force ran the same incremental build: May's stale rows stayed."""
     forced = _copy(after_first_file, tmp_path / "forced")
     _replace_it_with_a_one_month_file(forced)
-    report = build(forced, run_matching_step=False, force=True)
+    report = build(forced, force=True)
     assert report.exit_code == 0 and report.rebuilt_all_months is True, report.summary()
     assert _boxes_by_month_and_file(forced) == AFTER_REPLACE
 
@@ -130,7 +130,7 @@ def test_build_force_rebuilds_from_raw_and_equals_a_fresh_build(after_first_file
     create_fixture(fresh.working_db)
     _send_two_month_file(fresh)
     _replace_it_with_a_one_month_file(fresh)
-    assert build(fresh, run_matching_step=False).exit_code == 0
+    assert build(fresh).exit_code == 0
     forced_marts, fresh_marts = _marts(forced), _marts(fresh)
     assert sorted(forced_marts) == sorted(fresh_marts) and "fct_sell_out" in fresh_marts
     for table, rows in fresh_marts.items():

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sfe import cli
+from orchestration import cli
 from tests.generator.conftest import read_truth
 
 SOURCES = ["master", "flow", "inventory", "sellin", "calls", "activities", "tenders", "targets"]

@@ -74,7 +74,7 @@ def test_new_layouts_only_where_ingestion_reads_them(seed: int) -> None:
     world = build_world(seed, 300, month_starts(24), DEFAULT_COMPANY)
     base = erp_changes(seed, {d.code: build_profile(seed, d.code, i, False)
                               for i, d in enumerate(world.distributors)}, 24, False)
-    for code, prof in base.items():
+    for prof in base.values():
         new = add_layouts(prof, seed)
         if not (new.header2 or new.glued_units):
             assert new is prof  # every other distributor keeps its profile as it was

@@ -20,7 +20,7 @@ from matching.pipeline import run_matching
 from matching.stewardship import (PRODUCT_DECISIONS_FILE, DecisionError, decisions_path,
                                   read_decisions, read_product_decisions, read_sticky_keys,
                                   record_decision, record_product_decision)
-from sfe import cli
+from orchestration import cli
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.report import EXIT_USAGE
 from sfe.warehouse import connect

@@ -11,8 +11,8 @@ import pytest
 
 from quality.gates import run_checks
 from quality.publish import publish
-from sfe import cli
-from sfe import build as sfe_build
+from orchestration import cli
+from transform import build as sfe_build
 from sfe.config import load_settings
 from tests.quality.conftest import TODAY, build_clean_marts, record_dbt_build
 

@@ -49,7 +49,7 @@ def test_gx_gates_quiet_on_clean_data_and_fire_on_planted_bad_data(warehouse) ->
 
 
 def test_sfe_check_json_keeps_gx_noise_off_the_terminal(warehouse, capsys) -> None:
-    from sfe import cli
+    from orchestration import cli
 
     code = cli.main(["check", "--json", "--data-dir", str(warehouse.data_dir)])
     out = capsys.readouterr()

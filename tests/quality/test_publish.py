@@ -157,7 +157,7 @@ def test_views_in_the_snapshot_still_resolve(warehouse) -> None:
 
 
 def test_publish_command_via_cli(warehouse, capsys) -> None:
-    from sfe import cli
+    from orchestration import cli
 
     check(warehouse)
     code = cli.main(["publish", "--json", "--data-dir", str(warehouse.data_dir)])

@@ -20,7 +20,7 @@ import pytest
 
 from quality.published import published_status
 from sfe.config import Settings, load_settings
-from sfe.pipeline import run_pipeline
+from orchestration.pipeline import run_pipeline
 
 pytestmark = [
     pytest.mark.slow,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sfe import cli
+from orchestration import cli
 from sfe.config import PROJECT_ROOT
 from sfe.report import EXIT_USAGE
 from sfe.warehouse import WarehouseBusy
@@ -169,7 +169,7 @@ def test_a_busy_warehouse_exits_1_with_one_line(clean_env: Path, monkeypatch: py
     def held(*_: object) -> None:
         raise WarehouseBusy("working.duckdb is in use by another sfe process; try again")
 
-    monkeypatch.setattr(cli, "resolve", lambda command: held)
+    monkeypatch.setitem(cli.COMMANDS, "status", held)
     assert cli.main(["status", "--json", "--data-dir", "data"]) == 1
     out = capsys.readouterr()
     assert json.loads(out.out) == {"error": "working.duckdb is in use by another sfe process; "
@@ -199,7 +199,7 @@ def test_a_missing_config_file_is_a_usage_error(clean_env: Path,
 
 
 def test_the_installed_command_prints_no_traceback_for_a_missing_inbox(clean_env: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sfe.cli", "ingest", "/nonexistent/inbox", "--json",
+    proc = subprocess.run([sys.executable, "-m", "orchestration.cli", "ingest", "/nonexistent/inbox", "--json",
                            "--data-dir", str(clean_env / "data")],
                           capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
     assert proc.returncode == EXIT_USAGE

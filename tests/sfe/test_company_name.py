@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sfe.build import BuildReport, run_dbt
+from transform.build import BuildReport, run_dbt
 from sfe.config import load_settings
 from sfe.console import Console
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sfe.cli import build_parser, main
+from orchestration.cli import build_parser, main
 from sfe.report import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sfe import cli
+from orchestration import cli
 
 HEADER = "销售日期,客户名称,产品名称,规格,批号,数量,单位,金额"
 

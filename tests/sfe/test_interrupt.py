@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow,
 
 def _sfe(*args: str, cwd: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFE_")}
-    return subprocess.Popen([sys.executable, "-m", "sfe.cli", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "orchestration.cli", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -1,4 +1,4 @@
-"""sfe.operations: new-file detection for the ingest sensor, the late-flow list and its mail."""
+"""orchestration.operations: new-file detection for the ingest sensor, the late-flow list and its mail."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from sfe.config import SmtpSettings
 from sfe.console import Console
-from sfe.operations import (LateReport, late_flow, mail_late_flow, month_past_deadline,
+from orchestration.operations import (LateReport, late_flow, mail_late_flow, month_past_deadline,
                             new_arrivals, remember_listing, inbox_listing)
 
 NOW = 1_800_000_000.0  # a fixed clock: file ages are set relative to it

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pytest
 
-from sfe import pipeline
-from sfe.status import status
+from orchestration import pipeline
+from orchestration.status import status
 
 
 @dataclass
@@ -23,16 +22,35 @@ class FakeReport:
         return ""
 
 
-def _fake_stages(monkeypatch, calls: list[str], outcomes: dict[str, object]) -> None:
+STAGE_FUNCTIONS = {"ingest": "ingest_inbox", "build": "build_step", "check": "run_checks",
+                   "publish": "publish"}
+
+
+def _fake_stages(monkeypatch, calls: list[str], outcomes: dict[str, object],
+                 run_ids: dict[str, str | None] | None = None) -> None:
     def stage(step: str):
         def func(*args, **kwargs):
             calls.append(step)
+            if run_ids is not None:
+                run_ids[step] = kwargs.get("run_id")
             outcome = outcomes.get(step, FakeReport())
             if isinstance(outcome, Exception):
                 raise outcome
             return outcome
         return func
-    monkeypatch.setattr(pipeline, "_stage", stage)
+    for step, name in STAGE_FUNCTIONS.items():
+        monkeypatch.setattr(pipeline, name, stage(step))
+
+
+def test_every_step_gets_the_run_id(settings, monkeypatch) -> None:
+    """One id per run (issue 15): ingestion's registry rows, the dbt build record and the gate
+    run carry the id audit.runs has; publish records the gate run's, which is the same."""
+    run_ids: dict[str, str | None] = {}
+    _fake_stages(monkeypatch, [], {}, run_ids)
+    report = pipeline.run_pipeline(settings)
+    assert report.run.run_id.startswith("run-")
+    assert run_ids == {"ingest": report.run.run_id, "build": report.run.run_id,
+                       "check": report.run.run_id, "publish": None}
 
 
 def test_steps_run_in_order_and_run_is_recorded(settings, monkeypatch) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfe import pipeline
+from orchestration import pipeline
 from tests.sfe.test_pipeline import FakeReport, _fake_stages
 
 PUBLISHED = FakeReport(payload={"outcome": "published", "snapshot": "snap-7",

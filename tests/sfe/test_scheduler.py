@@ -1,4 +1,4 @@
-"""sfe.scheduler: the Airflow environment and stopping `airflow standalone`."""
+"""orchestration.scheduler: the Airflow environment and stopping `airflow standalone`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sfe.report import UsageError
-from sfe.scheduler import _stop_standalone, airflow_env, ensure_login, setup
+from orchestration.scheduler import _stop_standalone, airflow_env, ensure_login, setup
 
 
 def test_airflow_env_gives_absolute_project_paths_and_the_port(settings, tmp_path, monkeypatch):

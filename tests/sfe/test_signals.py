@@ -40,7 +40,7 @@ def _alive(pid: int) -> bool:
 
 def _start_serve(tmp_path: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFE_")}
-    proc = subprocess.Popen([sys.executable, "-m", "sfe.cli", "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "serve", "--port", str(port),
                              "--data-dir", str(tmp_path / "data")], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 90
@@ -134,7 +134,7 @@ def test_descendants_walks_the_process_tree(tmp_path):
 INTERRUPTED_QUERY = """
 import os, signal, sys, threading
 import duckdb
-from sfe import cli
+from orchestration import cli
 from sfe.signals import StopHandler, is_interrupt
 
 def interrupted_query():
@@ -158,7 +158,7 @@ def swallowed(settings, args, console):  # as in a run step recording a failure
         return Report()
 
 cli.check_paths = lambda *a, **k: None
-cli.resolve = lambda name: {"escapes": escapes, "swallowed": swallowed}[sys.argv[1]]
+cli.COMMANDS["status"] = {"escapes": escapes, "swallowed": swallowed}[sys.argv[1]]
 sys.exit(cli.main(["status"]))
 """
 

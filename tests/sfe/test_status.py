@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfe.status import StatusReport
+from orchestration.status import StatusReport
 
 BASE = {"working_db": "w.duckdb", "published_db": "p.duckdb", "gate_status": "failed",
         "last_run": {"run_id": "r2", "command": "run", "status": "failed", "gate_status": "failed",

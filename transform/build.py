@@ -1,6 +1,8 @@
-"""`sfe build`: customer/product matching, then dbt (seeds, models, tests, unit tests).
+"""The dbt stage of `sfe build`: dbt (seeds, models, tests, unit tests) on the working warehouse.
 
-One code path for the CLI, the DAGs and the tests: `build(settings)` returns a `BuildReport`.
+Customer/product matching runs before it, called by the orchestration (orchestration/build.py),
+which hands its result in as `matching`. One code path for the CLI, the DAGs and the tests:
+`build(settings)` returns a `BuildReport`.
 dbt runs in-process through `dbtRunner` on the working warehouse (`settings.working_db`), with
 its target/ and logs/ under `settings.dbt_target_dir`, so nothing is written into the repo.
 dbt's own log lines go to that log file only; progress goes to the console (stderr) and stdout
@@ -9,9 +11,8 @@ stays free for `--json`. DuckDB allows one writer: nothing else opens the wareho
 
 from __future__ import annotations
 
-import argparse
+import gc
 import hashlib
-import importlib
 import json
 import os
 import time
@@ -22,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from sfe.config import PROJECT_ROOT, Settings
+from sfe.builds import BuildRecord, record_build
 from sfe.console import Console
-from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, StageNotBuilt, UsageError
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
+from sfe.runs import new_run_id
+from sfe.warehouse import WarehouseBusy, connect
 
 _TEST_TYPES = {"test", "unit_test"}
 _BAD = {"error", "fail", "runtime error"}
@@ -90,25 +94,6 @@ class BuildReport:
         if self.exit_code != EXIT_OK and self.log_path:
             lines.append(f"  dbt log: {self.log_path}")
         return "\n".join(lines)
-
-
-def _run_matching(settings: Settings, console: Console) -> dict[str, Any]:
-    try:
-        module = importlib.import_module("matching.pipeline")
-    except ModuleNotFoundError as exc:
-        if exc.name in {"matching", "matching.pipeline"}:
-            raise StageNotBuilt("'sfe build' needs the matching stage (matching/pipeline.py), "
-                                "which is not built in this version") from exc
-        raise
-    run_matching = getattr(module, "run_matching", None)
-    if run_matching is None:
-        raise StageNotBuilt("matching.pipeline.run_matching is not built in this version; "
-                            "'sfe build' cannot match customers and products")
-    console.step("matching customers and products")
-    report = run_matching(settings, console=console)
-    if hasattr(report, "to_dict"):
-        return report.to_dict()
-    return {}
 
 
 @contextmanager
@@ -181,18 +166,14 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 def _release_duckdb() -> None:
     """dbt-duckdb keeps its DuckDB instance open in-process after a run; close it so the next
     stage (quality gates, publish) can open the working warehouse."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
-        return
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # lazy: dbt's import cost
+
     env = getattr(DuckDBConnectionManager, "_ENV", None)
     if env is not None:
         try:
             env.close()
         finally:
             DuckDBConnectionManager.close_all_connections()
-    import gc
-
     gc.collect()
 
 
@@ -252,8 +233,6 @@ def _inputs_fingerprint(settings: Settings) -> dict[str, str] | None:
     """Matching results and master snapshots the incremental facts were built from. When they
     change, every month is rebuilt (steward decisions and re-matches reach history); when only
     new files arrived, only their months are. Read before dbt starts, on a closed connection."""
-    from sfe.warehouse import connect
-
     out: dict[str, str] = {}
     try:
         with connect(settings) as con:
@@ -294,8 +273,6 @@ def _project_fingerprint() -> str:
 def _build_state(settings: Settings, inputs: dict[str, str] | None) -> dict[str, Any] | None:
     """Everything a full build depends on: when it equals the last successful build's, dbt
     would rebuild the same tables and rerun the same tests, so `build` skips it."""
-    from sfe.warehouse import connect
-
     if inputs is None:
         return None
     try:
@@ -330,8 +307,6 @@ def _needs_full_rebuild(settings: Settings, fingerprint: dict[str, str] | None) 
 def _wait_for_warehouse(settings: Settings) -> str | None:
     """Wait (a while) for another writer to finish; dbt itself would fail at once on the lock.
     The probe connection is closed before dbt opens its own."""
-    from sfe.warehouse import WarehouseBusy, connect
-
     try:
         with connect(settings):
             pass
@@ -340,25 +315,31 @@ def _wait_for_warehouse(settings: Settings) -> str | None:
     return None
 
 
+def require_warehouse(settings: Settings) -> None:
+    """`sfe build` needs an ingested warehouse; checked before matching starts."""
+    if not settings.working_db.exists():
+        raise UsageError(f"no warehouse at {settings.working_db}; run 'sfe ingest' first")
+
+
 def build(settings: Settings, select: Sequence[str] | None = None, console: Console | None = None,
-          run_matching_step: bool = True, force: bool = False) -> BuildReport:
-    """Match customers/products (unless `run_matching_step` is False), then `dbt build` — unless
-    nothing it depends on changed since the last successful full build (`force` rebuilds)."""
+          force: bool = False, *, matching: dict[str, Any] | None = None,
+          run_id: str | None = None) -> BuildReport:
+    """`dbt build` — unless nothing it depends on changed since the last successful full build
+    (`force` rebuilds). `matching` is the report of the matching that ran just before (recorded
+    with the build; when it failed, dbt does not run); `run_id` names this build in
+    audit.dbt_builds (the run's id; a build on its own makes one)."""
     console = console or Console(quiet=True)
     if isinstance(select, str):
         select = select.split()
-    if not settings.working_db.exists():
-        raise UsageError(f"no warehouse at {settings.working_db}; run 'sfe ingest' first")
+    require_warehouse(settings)
     started = time.perf_counter()
-    report = BuildReport()
-    if run_matching_step:
-        report.matching = _run_matching(settings, console)
-        matching_error = (report.matching or {}).get("error")
-        if matching_error:
-            report.error = f"matching failed, dbt not run: {matching_error}"
-            report.seconds = time.perf_counter() - started
-            console.warn(report.error)
-            return report
+    report = BuildReport(matching=matching, build_id=run_id)
+    matching_error = (matching or {}).get("error")
+    if matching_error:
+        report.error = f"matching failed, dbt not run: {matching_error}"
+        report.seconds = time.perf_counter() - started
+        console.warn(report.error)
+        return report
     busy = _wait_for_warehouse(settings)
     if busy:
         report.error = busy
@@ -400,10 +381,7 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
 def _record_build(settings: Settings, report: BuildReport, select: Sequence[str] | None) -> None:
     """Tie this build's dbt results to the warehouse it built (audit.dbt_builds), so the
     dbt_tests gate reads these results and no others."""
-    from sfe.builds import BuildRecord, new_build_id, record_build
-    from sfe.warehouse import connect
-
-    report.build_id = new_build_id()
+    report.build_id = report.build_id or new_run_id("bld")
     status = "error" if report.error else "failed" if report.failures else "ok"
     path = settings.dbt_target_dir / "target" / "run_results.json"
     with connect(settings) as con:
@@ -425,7 +403,3 @@ def generate_docs(settings: Settings, console: Console | None = None) -> Path:
         raise RuntimeError(report.error or report.failures[0].message)
     return settings.dbt_target_dir / "target"
 
-
-def build_command(settings: Settings, args: argparse.Namespace, console: Console) -> BuildReport:
-    select = getattr(args, "select", None) or None
-    return build(settings, select=select, console=console, force=getattr(args, "force", False))

@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from ingestion.discover import discover
 from sfe.config import Settings
 from sfe.console import Console
 
@@ -32,8 +33,6 @@ def listing_file(settings: Settings) -> Path:
 
 def inbox_listing(settings: Settings) -> dict[str, list[int]]:
     """Every inbox file ingestion would read, as {relative path: [size, mtime_ns]}."""
-    from ingestion.discover import discover
-
     inbox = Path(settings.inbox)
     if not inbox.is_dir():
         return {}
@@ -122,7 +121,7 @@ class LateReport:
 def late_flow(settings: Settings, today: dt.date) -> LateReport:
     """The Loads page's late-distributor list (dashboards.data.late_distributors, one code
     path) for the latest month past its deadline, from the published snapshot."""
-    from dashboards import data
+    from dashboards import data  # imported here: it loads streamlit, which the sensor must not pay for
 
     deadline_day = settings.thresholds.flow_on_time_day
     month = month_past_deadline(today, deadline_day)

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from quality.published import published_status
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_OK
@@ -62,12 +63,6 @@ def _published_lines(pub: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _published_status(settings: Settings) -> dict[str, Any]:
-    try:
-        from quality.published import published_status
-    except ImportError:
-        return {"available": settings.published_db.exists()}
-    return published_status(settings)
 
 
 def _working_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -101,7 +96,7 @@ def status(settings: Settings) -> StatusReport:
                 data.update(_working_facts(con))
         except WarehouseBusy:
             data["working_db_note"] = "a load or build is running; figures are from the published snapshot"
-    published = _published_status(settings)
+    published = published_status(settings)
     data["published"] = published
     run = data.get("last_run")
     data["gate_status"] = (run or {}).get("gate_status") or published.get("gate_status") or "not_run"

@@ -10,7 +10,6 @@ directory, a bad steward decision line) ends with one line on stderr, never a tr
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import signal
 import sys
@@ -19,11 +18,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from dashboards.users import add_users_parser
+from dashboards.scorecard import scorecard_command
+from dashboards.serve import serve_command
+from dashboards.users import add_users_parser, users_command
+from orchestration.scheduler import airflow_command
+from orchestration.status import status_command
+from quality.gates import check_command
+from quality.publish import publish_command
 from sfe.config import ConfigError, Settings, load_settings
 from sfe.console import Console
-from sfe.report import (EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, StageNotBuilt, StageReport,
-                        UsageError, WorkBlocked)
+from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, StageReport, UsageError, WorkBlocked
 from sfe.signals import StopHandler, Stopped, is_interrupt
 
 # commands that write under the data directory: it must be writable before they start
@@ -115,38 +119,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# command name -> "module:function"; each function takes (settings, args, console) -> StageReport
-COMMANDS: dict[str, str] = {
-    "generate": "generator.cli_entry:generate_command",
-    "ingest": "ingestion.pipeline:ingest_command",
-    "build": "sfe.build:build_command",
-    "check": "quality.gates:check_command",
-    "publish": "quality.publish:publish_command",
-    "run": "sfe.pipeline:run_command",
-    "demo": "sfe.pipeline:demo_command",
-    "status": "sfe.status:status_command",
-    "serve": "dashboards.serve:serve_command",
-    "users": "dashboards.users:users_command",
-    "scorecard": "dashboards.scorecard:scorecard_command",
-    "airflow": "sfe.scheduler:airflow_command",
+# The stages that load pandas/pandera (ingestion, ~3 s) or polars (matching, the generator, ~1 s)
+# are imported when their command runs, so `sfe status`, `sfe --help` and the rest start at once.
+def _generate(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
+    from generator.cli_entry import generate_command  # lazy: start-up speed (polars)
+
+    return generate_command(settings, args, console)
+
+
+def _ingest(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
+    from ingestion.pipeline import ingest_command  # lazy: start-up speed (pandas, pandera)
+
+    return ingest_command(settings, args, console)
+
+
+def _build(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
+    from orchestration.build import build_command  # lazy: start-up speed (polars)
+
+    return build_command(settings, args, console)
+
+
+def _run(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
+    from orchestration.pipeline import run_command  # lazy: start-up speed (every stage)
+
+    return run_command(settings, args, console)
+
+
+def _demo(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
+    from orchestration.pipeline import demo_command  # lazy: start-up speed (every stage)
+
+    return demo_command(settings, args, console)
+
+
+# each command's function takes (settings, args, console) and returns a StageReport
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace, Console], StageReport]] = {
+    "generate": _generate,
+    "ingest": _ingest,
+    "build": _build,
+    "check": check_command,
+    "publish": publish_command,
+    "run": _run,
+    "demo": _demo,
+    "status": status_command,
+    "serve": serve_command,
+    "users": users_command,
+    "scorecard": scorecard_command,
+    "airflow": airflow_command,
 }
-
-
-def resolve(command: str) -> Callable[[Settings, argparse.Namespace, Console], StageReport]:
-    """Import a command's function; a stage that is not built yet is a clear exit-2 error."""
-    module_name, func_name = COMMANDS[command].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == module_name or module_name.startswith(exc.name + ".")):
-            raise StageNotBuilt(f"'sfe {command}' is not available yet: its stage "
-                                f"({module_name}) is not built in this version") from exc
-        raise
-    func = getattr(module, func_name, None)
-    if func is None:
-        raise StageNotBuilt(f"'sfe {command}' is not available yet: {module_name}.{func_name} "
-                            "is not built in this version")
-    return func
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,7 +205,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             overrides["data_dir"] = args.data_dir
         settings = load_settings(getattr(args, "config", None), **overrides)
         check_paths(args, settings, console)
-        report = resolve(args.command)(settings, args, console)
+        report = COMMANDS[args.command](settings, args, console)
     except (ConfigError, UsageError) as exc:
         return _fail(command, str(exc), EXIT_USAGE, as_json)
     except WorkBlocked as exc:

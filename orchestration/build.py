@@ -1,0 +1,32 @@
+"""`sfe build`: customer/product matching, then the dbt stage (transform/build.py).
+
+Two stages, called in order here so neither imports the other: matching writes `matching.*`,
+which dbt's staging models read. `sfe run` and the warehouse DAG call `build_step` too.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from matching.pipeline import run_matching
+from sfe.config import Settings
+from sfe.console import Console
+from transform.build import BuildReport, build, require_warehouse
+
+
+def build_step(settings: Settings, select: Sequence[str] | None = None,
+               console: Console | None = None, force: bool = False,
+               run_id: str | None = None) -> BuildReport:
+    """Match customers and products, then `dbt build` (skipped by dbt's stage when matching
+    failed); the BuildReport carries the matching report."""
+    console = console or Console(quiet=True)
+    require_warehouse(settings)
+    console.step("matching customers and products")
+    matching = run_matching(settings, console=console).to_dict()
+    return build(settings, select, console, force, matching=matching, run_id=run_id)
+
+
+def build_command(settings: Settings, args: argparse.Namespace, console: Console) -> BuildReport:
+    select = getattr(args, "select", None) or None
+    return build_step(settings, select=select, console=console, force=getattr(args, "force", False))
