@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import duckdb
@@ -138,32 +136,14 @@ def test_run_pipeline_waits_for_the_writer_lock_and_gives_up_naming_the_holder(
     starts no step and writes nothing."""
     from dataclasses import replace
 
-    from sfe.warehouse import WarehouseBusy, writer_lock_file
+    from sfe.warehouse import WarehouseBusy
+    from tests.sfe.test_writer_lock import holding_lock
 
     calls: list[str] = []
     _fake_stages(monkeypatch, calls, {})
-    settings.warehouse_dir.mkdir(parents=True)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(writer_lock_file(settings))],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "holding"
-        with pytest.raises(WarehouseBusy, match=r"being written by 'sfe ingest' \(pid \d+"):
+    with holding_lock(settings.data_dir, "sfe ingest") as pid:
+        with pytest.raises(WarehouseBusy, match=rf"being written by 'sfe ingest' \(pid {pid},"):
             pipeline.run_pipeline(replace(settings, lock_wait_s=0.3), command="dag:sfe_warehouse",
                                   steps=pipeline.WAREHOUSE_STEPS)
-    finally:
-        holder.kill()
-        holder.communicate()
     assert calls == []
-    assert not settings.working_db.exists()
 
-
-# Holds the lock file as a writer does (flock + its name) until killed.
-HOLD_LOCK = """
-import fcntl, json, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-fcntl.flock(fd, fcntl.LOCK_EX)
-os.write(fd, json.dumps({"pid": os.getpid(), "command": "sfe ingest", "since": "now"}).encode())
-print("holding", flush=True)
-time.sleep(60)
-"""

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -50,6 +52,19 @@ def _writer(data_dir: Path, command: str, hold: float) -> subprocess.Popen:
                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@contextmanager
+def holding_lock(data_dir: Path, command: str) -> Iterator[int]:
+    """Another process holds the writer lock as `command` (a writer that is slow to finish);
+    yields its pid. Used by the pipeline and DAG tests too."""
+    holder = _writer(data_dir, command, 60)
+    try:
+        _holding(holder)
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
 def _holding(proc: subprocess.Popen) -> None:
     """Block until the writer says it holds the lock."""
     line = proc.stdout.readline()
@@ -74,20 +89,15 @@ def test_two_writers_started_at_once_both_write_one_after_the_other(tmp_path):
 
 def test_a_writer_waiting_past_lock_wait_s_fails_naming_the_holder(tmp_path):
     data = tmp_path / "data"
-    holder = _writer(data, "dag:sfe_warehouse", 30)
-    try:
-        _holding(holder)
+    with holding_lock(data, "dag:sfe_warehouse") as pid:
         settings = load_settings(env={"SFE_LOCK_WAIT_S": "0.6"}, data_dir=data)
         start = time.monotonic()
         with pytest.raises(WarehouseBusy) as caught:
             with writer_lock(settings, "sfe publish"):
                 pytest.fail("the lock was granted while another process held it")
         waited = time.monotonic() - start
-    finally:
-        holder.kill()
-        holder.communicate()
     message = str(caught.value)
-    assert f"'dag:sfe_warehouse' (pid {holder.pid}," in message
+    assert f"'dag:sfe_warehouse' (pid {pid}," in message
     assert "'sfe publish' waited 0.6 s (lock_wait_s)" in message
     assert "SFE_LOCK_WAIT_S" in message
     assert 0.6 <= waited < 10  # it waited its time, not the holder's
@@ -96,20 +106,15 @@ def test_a_writer_waiting_past_lock_wait_s_fails_naming_the_holder(tmp_path):
 def test_sfe_ingest_waiting_past_lock_wait_s_exits_1_naming_the_holder(tmp_path):
     data, inbox = tmp_path / "data", tmp_path / "inbox"
     inbox.mkdir()
-    holder = _writer(data, "sfe run", 30)
-    try:
-        _holding(holder)
+    with holding_lock(data, "sfe run") as pid:
         done = subprocess.run([sys.executable, "-m", "sfe.cli", "ingest", str(inbox),
                                "--data-dir", str(data)],
                               env={**_env(), "SFE_LOCK_WAIT_S": "1"}, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)
-    finally:
-        holder.kill()
-        holder.communicate()
     assert done.returncode == 1, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("sfe ingest: the working warehouse ")
-    assert f"is being written by 'sfe run' (pid {holder.pid}," in last
+    assert f"is being written by 'sfe run' (pid {pid}," in last
     assert "waiting for 'sfe run'" in done.stderr  # it said it was waiting before giving up
     assert "Traceback" not in done.stderr
 
