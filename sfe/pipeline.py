@@ -3,7 +3,8 @@
 Each step is the same function the CLI command calls; `sfe run` and the Airflow warehouse DAG
 both call `run_pipeline` (the DAG with WAREHOUSE_STEPS), so every run lands in `audit.runs` and
 `sfe status`. A step that raises stops the run: the published snapshot stays the last good one,
-and `audit.runs` says why.
+and `audit.runs` says why (a stop signal: status 'stopped', at its step). The steps run under the
+warehouse's writer lock, so a second writer waits for this one.
 """
 
 from __future__ import annotations
