@@ -75,7 +75,7 @@ def test_two_runs_at_once_take_turns_and_a_stopped_run_is_recorded_as_stopped(tm
         out, err = proc.communicate(timeout=1500)
         # 1: published, but the generator's rejected and partial files need a person
         assert proc.returncode in (0, 1), out[-2000:] + err[-2000:]
-        assert "PUBLISHED " in out, out[-2000:]
+        assert "PUBLISHED " in out, out[-2000:] + err[-2000:]
     db = tmp_path / "data" / "warehouse" / "working.duckdb"
     earlier, later = _runs(db)
     assert earlier["finished_at"] <= later["started_at"]  # one waited for the other
