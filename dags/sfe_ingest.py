@@ -61,10 +61,13 @@ def sfe_ingest():
         from ingestion.pipeline import ingest_inbox
         from sfe.config import load_settings
         from orchestration.operations import inbox_listing, remember_listing
+        from sfe.console import Console
+        from sfe.warehouse import writer_lock
 
         settings = load_settings()
         listing = inbox_listing(settings)  # before: a file arriving meanwhile stays new
-        report = ingest_inbox(settings)
+        with writer_lock(settings, "dag:sfe_ingest", Console()):  # as `sfe ingest`
+            report = ingest_inbox(settings)
         remember_listing(settings, listing)
         totals = report.totals()
         loaded = [f.path for f in report.files if f.rows_loaded > 0]

@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import NoReturn
 
@@ -205,7 +206,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
             overrides["data_dir"] = args.data_dir
         settings = load_settings(getattr(args, "config", None), **overrides)
         check_paths(args, settings, console)
-        report = COMMANDS[args.command](settings, args, console)
+        with _writer_lock(args.command, settings, console):
+            report = COMMANDS[args.command](settings, args, console)
     except (ConfigError, UsageError) as exc:
         return _fail(command, str(exc), EXIT_USAGE, as_json)
     except WorkBlocked as exc:
@@ -226,6 +228,17 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if text:
             print(text)
     return report.exit_code
+
+
+def _writer_lock(command: str, settings: Settings,
+                 console: Console) -> AbstractContextManager[None]:
+    """The one-stage writing commands wait here for another writer; `run` and `demo` take the
+    lock in run_pipeline (as the DAGs do), around their writing steps only."""
+    if command in ("ingest", "build", "check", "publish"):
+        from sfe.warehouse import writer_lock  # noqa: PLC0415 - duckdb only for writers
+
+        return writer_lock(settings, f"sfe {command}", console)
+    return nullcontext()
 
 
 def _fail(command: str, message: str, code: int, as_json: bool) -> int:

@@ -3,13 +3,15 @@
 Each step is the same function the CLI command calls; `sfe run` and the Airflow warehouse DAG
 both call `run_pipeline` (the DAG with WAREHOUSE_STEPS), so every run lands in `audit.runs` and
 `sfe status`. A step that raises stops the run: the published snapshot stays the last good one,
-and `audit.runs` says why.
+and `audit.runs` says why (a stop signal: status 'stopped', at its step). The steps run under the
+warehouse's writer lock, so a second writer waits for this one.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,7 +27,9 @@ from quality.publish import publish
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, UsageError
-from sfe.runs import RunRecord, new_run_id, record_run
+from sfe.runs import RunRecord, StepResult, new_run_id, record_run
+from sfe.signals import stop_signal
+from sfe.warehouse import writer_lock
 
 STEPS = ("ingest", "build", "check", "publish")
 WAREHOUSE_STEPS = ("build", "check", "publish")  # the DAG's: sfe_ingest loads the inbox
@@ -124,9 +128,37 @@ def step_note(step: str, detail: dict[str, Any]) -> str:
 
 def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console | None = None,
                  command: str = "run", steps: Sequence[str] = STEPS) -> RunReport:
+    """The steps under the warehouse's writer lock (waiting for another writer up to
+    lock_wait_s); a run stopped by a signal is recorded as stopped, then the stop goes on up."""
     console = console or Console(quiet=True)
     settings.ensure_dirs()
-    run = RunRecord(run_id=new_run_id(), command=command)
+    with writer_lock(settings, command if ":" in command else f"sfe {command}", console):
+        run = RunRecord(run_id=new_run_id(), command=command)
+        try:
+            return _run_steps(settings, run, inbox, console, steps)
+        except KeyboardInterrupt as exc:
+            _record_stopped(settings, run, stop_signal(exc) or signal.SIGINT, console)
+            raise
+
+
+def _record_stopped(settings: Settings, run: RunRecord, signum: int, console: Console) -> None:
+    """The stopped run in audit.runs, best effort: a warehouse it cannot write must not mask
+    the stop. Publish did not finish, so the published snapshot is the last good one."""
+    if run.status != "stopped":  # the signal came between two steps
+        run.steps.append(StepResult("between steps", "stopped", 0.0, 128 + signum,
+                                    error=f"stopped by {signal.Signals(signum).name}",
+                                    detail={"signal": signal.Signals(signum).name}))
+    check = run.step("check")
+    gate_status = ("not_run" if check is None or check.status == "stopped"
+                   else "passed" if check.status == "ok" else "failed")
+    try:
+        record_run(settings, run, gate_status, None)
+    except Exception as exc:  # noqa: BLE001 - said, and the stop goes on
+        console.warn(f"the stopped run {run.run_id} could not be recorded in audit.runs: {exc}")
+
+
+def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: Console,
+               steps: Sequence[str]) -> RunReport:
     usage: list[UsageError] = []  # a step stopped by one makes the run exit 2
     # every step gets the run's id (publish records the gate run's, which is this one)
     calls = {

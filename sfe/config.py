@@ -72,6 +72,9 @@ class Settings:
     # and time limit; a file beyond them is rejected, the run goes on.
     ingest_memory_mb: int = 2048
     ingest_timeout_s: float = 120.0
+    # How long a writing command (ingest, build, check, publish, run, a DAG task) waits for the
+    # one writing now before it gives up with a message naming that command.
+    lock_wait_s: float = 300.0
 
     def __post_init__(self) -> None:
         # Absolute once, here: dbt runs with the project as its folder and the gates read its
@@ -276,6 +279,8 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         env_top["memory_limit"] = env["SFE_MEMORY_LIMIT"]
     if env.get("SFE_ACCESS_CONTROL"):
         env_top["access_control"] = env["SFE_ACCESS_CONTROL"]
+    if env.get("SFE_LOCK_WAIT_S"):
+        env_top["lock_wait_s"] = env["SFE_LOCK_WAIT_S"]
     if env_top:
         settings = replace(settings, **_coerce(Settings, env_top, "environment", from_text=True))
     env_smtp = {attr: env[name] for name, attr in _ENV_SMTP.items() if env.get(name)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 
 from sfe.config import ConfigError, Settings
 from sfe.report import EXIT_OK, StageReport, UsageError
+from sfe.signals import Stopped, stop_signal
 from sfe.warehouse import connect
 
 # errors a retry cannot fix: a setting, a usage mistake (e.g. no warehouse yet), a missing stage
@@ -23,7 +25,7 @@ create table if not exists audit.runs (
     command varchar,
     started_at timestamp,
     finished_at timestamp,
-    status varchar,            -- ok | needs_attention | failed
+    status varchar,            -- ok | needs_attention | failed | stopped (by a signal)
     steps json,
     gate_status varchar,       -- passed | failed | not_run
     published_snapshot varchar
@@ -40,7 +42,7 @@ def new_run_id(prefix: str = "run") -> str:
 @dataclass
 class StepResult:
     name: str
-    status: str  # ok | needs_attention | failed
+    status: str  # ok | needs_attention | failed | stopped
     seconds: float
     exit_code: int
     detail: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +64,8 @@ class RunRecord:
 
     @property
     def status(self) -> str:
+        if any(s.status == "stopped" for s in self.steps):
+            return "stopped"
         if any(s.status == "failed" for s in self.steps):
             return "failed"
         if any(s.status == "needs_attention" for s in self.steps):
@@ -72,19 +76,36 @@ class RunRecord:
         return next((s for s in self.steps if s.name == name), None)
 
     def run_step(self, name: str, func: Callable[[], StageReport]) -> StageReport | None:
-        """Run one stage, timing it; an exception becomes a failed step with its message."""
+        """Run one stage, timing it; an exception becomes a failed step with its message.
+        A stop signal becomes a stopped step, and `Stopped` goes on up: the caller records
+        the run and the command ends as stopped."""
         start = time.perf_counter()
         try:
             report = func()
-        except Exception as exc:  # noqa: BLE001 - recorded, shown, and the run stops
+        except BaseException as exc:
+            signum = stop_signal(exc)
+            if signum is not None:
+                self._stopped(name, start, signum)
+                raise Stopped(signum) from exc
+            if not isinstance(exc, Exception):
+                raise
             self.steps.append(StepResult(name, "failed", time.perf_counter() - start, 1,
                                          error=f"{type(exc).__name__}: {exc}",
                                          permanent=isinstance(exc, PERMANENT_ERRORS)))
             return None
+        signum = stop_signal()
+        if signum is not None:  # the stage caught the signal and returned (dbt does)
+            self._stopped(name, start, signum)
+            raise Stopped(signum)
         status = "ok" if report.exit_code == EXIT_OK else "needs_attention"
         self.steps.append(StepResult(name, status, time.perf_counter() - start,
                                      report.exit_code, detail=report.to_dict()))
         return report
+
+    def _stopped(self, name: str, start: float, signum: int) -> None:
+        self.steps.append(StepResult(name, "stopped", time.perf_counter() - start, 128 + signum,
+                                     error=f"stopped by {signal.Signals(signum).name}",
+                                     detail={"signal": signal.Signals(signum).name}))
 
 
 def record_run(settings: Settings, run: RunRecord, gate_status: str,

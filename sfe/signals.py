@@ -33,6 +33,21 @@ def is_interrupt(exc: BaseException) -> bool:
         isinstance(exc, RuntimeError) and str(exc).strip() == "Query interrupted")
 
 
+def stop_signal(exc: BaseException | None = None) -> int | None:
+    """The stop signal that stopped this process's work, or None: from a `Stopped`, else from
+    the installed StopHandler (DuckDB turned its exception into 'Query interrupted', or a
+    library caught it); an interrupt without a handler is Ctrl-C (SIGINT)."""
+    if isinstance(exc, Stopped):
+        return exc.signum
+    for sig in STOP_SIGNALS:
+        owner = getattr(signal.getsignal(sig), "__self__", None)
+        if isinstance(owner, StopHandler) and owner.signum is not None:
+            return owner.signum
+    if exc is not None and is_interrupt(exc):
+        return signal.SIGINT
+    return None
+
+
 def descendants(pid: int, proc: Path = Path("/proc")) -> list[int]:
     """Every process below `pid` (children first), read from /proc; [] where there is none."""
     parents: dict[int, list[int]] = {}

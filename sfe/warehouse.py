@@ -1,18 +1,25 @@
 """Opening the working warehouse. DuckDB allows one writing process: open, work, close.
 
 Readers (dashboards, scorecard) never open this file; they open the published snapshot.
+Writing commands (ingest, build, check, publish, run and the DAG tasks that call them) hold the
+writer lock (`writer_lock`) for their whole work, so two of them run one after the other.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from sfe.config import ConfigError, Settings
+from sfe.console import Console
 from sfe.report import WorkBlocked
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "quarantine", "matching")
@@ -20,6 +27,75 @@ SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "quarantine", "ma
 
 class WarehouseBusy(WorkBlocked, RuntimeError):
     """Another process holds the working warehouse's write lock."""
+
+
+def writer_lock_file(settings: Settings) -> Path:
+    return settings.warehouse_dir / "writer.lock"
+
+
+@contextmanager
+def writer_lock(settings: Settings, command: str, console: Console | None = None,
+                poll_seconds: float = 0.25) -> Iterator[None]:
+    """Hold the warehouse's writer lock while a writing command works, waiting up to
+    `settings.lock_wait_s` for the command that holds it; past that, WarehouseBusy names it.
+
+    DuckDB's own lock lasts one connection, and a command opens several (dbt its own): without
+    this a second writer would slip in between them, or fail at once. The lock is an flock, so
+    the system drops it when its holder ends, however it ends: there is never a stale lock.
+    Not re-entrant: take it once, around a command's whole work."""
+    if settings.lock_wait_s < 0:
+        raise ConfigError(f"lock_wait_s = {settings.lock_wait_s} must be 0 or more seconds "
+                          "(sfe.toml or SFE_LOCK_WAIT_S)")
+    path = writer_lock_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _acquire(fd, settings, command, console, poll_seconds)
+        holder = {"pid": os.getpid(), "command": command,
+                  "since": datetime.now().isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)  # a free lock names no holder
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def _acquire(fd: int, settings: Settings, command: str, console: Console | None,
+             poll_seconds: float) -> None:
+    deadline = time.monotonic() + settings.lock_wait_s
+    told = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        holder = _holder(fd)
+        if time.monotonic() >= deadline:
+            raise WarehouseBusy(
+                f"the working warehouse {settings.working_db} is being written by {holder}; "
+                f"'{command}' waited {settings.lock_wait_s:g} s (lock_wait_s) and gave up. "
+                "Try again when that command has finished, or raise lock_wait_s in sfe.toml "
+                "or SFE_LOCK_WAIT_S")
+        if not told and console is not None:
+            console.warn(f"waiting for {holder} to finish writing the warehouse (up to "
+                         f"{settings.lock_wait_s:g} s, lock_wait_s)")
+            told = True
+        time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, as its holder recorded it."""
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (ValueError, OSError):
+        info = {}
+    if not info.get("pid"):  # it has not written its name yet
+        return "another sfe process"
+    return f"'{info.get('command')}' (pid {info['pid']}, since {info.get('since')})"
 
 
 def _open(path: Path, read_only: bool, attempts: int, wait_seconds: float) -> duckdb.DuckDBPyConnection:

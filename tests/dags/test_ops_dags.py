@@ -83,3 +83,24 @@ def test_a_configuration_error_fails_the_task_without_retry(dagbag, monkeypatch,
     task = dagbag.dags[dag_id].get_task(task_id).python_callable
     with pytest.raises(AirflowFailException, match="snapshots_kept"):
         task(arg) if arg else task()
+
+
+@pytest.mark.parametrize(("dag_id", "task_id", "args"), [
+    ("sfe_ingest", "ingest", ([],)),
+    ("sfe_warehouse", "run_warehouse", ()),
+])
+def test_both_writing_dags_wait_for_the_writer_lock_and_name_its_holder(
+        dagbag, monkeypatch, tmp_path, dag_id, task_id, args):
+    """Airflow's pool only serialises tasks it schedules; `airflow dags test`, a second
+    scheduler or a person's `sfe build` meet the same lock as every `sfe` writing command."""
+    from sfe.warehouse import WarehouseBusy
+    from tests.sfe.test_writer_lock import holding_lock
+
+    data = tmp_path / "data"
+    monkeypatch.delenv("SFE_CONFIG", raising=False)
+    monkeypatch.setenv("SFE_DATA_DIR", str(data))
+    monkeypatch.setenv("SFE_LOCK_WAIT_S", "0.3")
+    task = dagbag.dags[dag_id].get_task(task_id).python_callable
+    with holding_lock(data, "sfe build") as pid:
+        with pytest.raises(WarehouseBusy, match=rf"being written by 'sfe build' \(pid {pid},"):
+            task(*args)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 from dataclasses import dataclass
 
 import duckdb
@@ -34,7 +36,7 @@ def _fake_stages(monkeypatch, calls: list[str], outcomes: dict[str, object],
             if run_ids is not None:
                 run_ids[step] = kwargs.get("run_id")
             outcome = outcomes.get(step, FakeReport())
-            if isinstance(outcome, Exception):
+            if isinstance(outcome, BaseException):
                 raise outcome
             return outcome
         return func
@@ -106,3 +108,60 @@ def test_summary_says_why_a_step_needs_attention(settings, monkeypatch) -> None:
     text = pipeline.run_pipeline(settings).summary()
     assert "4 files (loaded 3, rejected 1); 1,200 rows loaded" in text
     assert "blocking: flow_completeness" in text
+
+
+def _runs(settings) -> list[tuple]:
+    con = duckdb.connect(str(settings.working_db), read_only=True)
+    rows = con.execute("select command, status, gate_status, published_snapshot, "
+                       "steps::varchar from audit.runs").fetchall()
+    con.close()
+    return rows
+
+
+def test_a_run_stopped_by_a_signal_is_recorded_as_stopped_at_its_step(settings, monkeypatch):
+    from sfe.signals import Stopped
+
+    calls: list[str] = []
+    _fake_stages(monkeypatch, calls, {"check": Stopped(signal.SIGTERM)})
+    with pytest.raises(Stopped) as caught:  # the stop goes on up: the command ends as stopped
+        pipeline.run_pipeline(settings)
+    assert caught.value.signum == signal.SIGTERM
+    assert calls == ["ingest", "build", "check"]  # publish never started
+    [(command, status, gates, published, steps)] = _runs(settings)
+    assert (command, status, gates, published) == ("run", "stopped", "not_run", None)
+    steps = {s["name"]: (s["status"], s["exit_code"], s["error"]) for s in json.loads(steps)}
+    assert steps == {"ingest": ("ok", 0, None), "build": ("ok", 0, None),
+                     "check": ("stopped", 143, "stopped by SIGTERM")}
+
+
+def test_a_signal_duckdb_turned_into_query_interrupted_is_a_stopped_run(settings, monkeypatch):
+    """No StopHandler here (as under a plain Ctrl-C): DuckDB's 'Query interrupted' is SIGINT."""
+    from sfe.signals import Stopped
+
+    calls: list[str] = []
+    _fake_stages(monkeypatch, calls, {"build": RuntimeError("Query interrupted")})
+    with pytest.raises(Stopped):
+        pipeline.run_pipeline(settings, steps=pipeline.WAREHOUSE_STEPS)
+    [(_, status, _, _, steps)] = _runs(settings)
+    assert status == "stopped"
+    assert [(s["name"], s["status"], s["error"]) for s in json.loads(steps)] == [
+        ("build", "stopped", "stopped by SIGINT")]
+
+
+def test_run_pipeline_waits_for_the_writer_lock_and_gives_up_naming_the_holder(
+        settings, monkeypatch):
+    """The DAG's warehouse task and `sfe run` both come here: a run that cannot get the lock
+    starts no step and writes nothing."""
+    from dataclasses import replace
+
+    from sfe.warehouse import WarehouseBusy
+    from tests.sfe.test_writer_lock import holding_lock
+
+    calls: list[str] = []
+    _fake_stages(monkeypatch, calls, {})
+    with holding_lock(settings.data_dir, "sfe ingest") as pid:
+        with pytest.raises(WarehouseBusy, match=rf"being written by 'sfe ingest' \(pid {pid},"):
+            pipeline.run_pipeline(replace(settings, lock_wait_s=0.3), command="dag:sfe_warehouse",
+                                  steps=pipeline.WAREHOUSE_STEPS)
+    assert calls == []
+
