@@ -10,7 +10,9 @@ Runs continuously, one run at a time:
    After 6 hours without a new file the run ends as skipped and the next run starts watching.
 2. `ingest` — `ingestion.pipeline.ingest_inbox(settings)`, the same function as `sfe ingest`, in
    the one-slot pool **`sfe_warehouse`** that every task writing the warehouse runs in (DuckDB
-   allows one writer), so it never collides with `sfe_warehouse`. Idempotent: files already in
+   allows one writer), so it never collides with `sfe_warehouse`; it also holds the warehouse's
+   writer lock like `sfe ingest`, so it waits for a writer outside Airflow (up to `lock_wait_s`,
+   then fails naming it and is retried). Idempotent: files already in
    `audit.file_registry` (same path and bytes) are skipped, so a retry loads nothing twice.
 3. `announce_raw_warehouse` — when at least one file was loaded, emits the Airflow asset
    **`sfe_raw_warehouse`**, which schedules `sfe_warehouse` (build → check → publish). When

@@ -13,7 +13,8 @@ ingest: `build` (matching + dbt), `check` (the quality gates, on a frozen candid
   Data quality page); the last good snapshot stays published.
 - A transient error (the warehouse busy, a disk hiccup): the task is retried.
 
-All steps are idempotent. Only one run at a time (DuckDB allows a single writer).
+All steps are idempotent. Only one run at a time (DuckDB allows a single writer); run_pipeline
+holds the warehouse's writer lock, so it also waits for a writer outside Airflow (`lock_wait_s`).
 """
 
 from __future__ import annotations
