@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import resource
-import struct
 import subprocess
 import sys
 import tempfile

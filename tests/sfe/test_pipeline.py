@@ -7,6 +7,7 @@ import signal
 from dataclasses import dataclass
 
 import duckdb
+import pytest
 
 from orchestration import pipeline
 from orchestration.status import status

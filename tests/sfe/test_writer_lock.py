@@ -107,7 +107,7 @@ def test_sfe_ingest_waiting_past_lock_wait_s_exits_1_naming_the_holder(tmp_path)
     data, inbox = tmp_path / "data", tmp_path / "inbox"
     inbox.mkdir()
     with holding_lock(data, "sfe run") as pid:
-        done = subprocess.run([sys.executable, "-m", "sfe.cli", "ingest", str(inbox),
+        done = subprocess.run([sys.executable, "-m", "orchestration.cli", "ingest", str(inbox),
                                "--data-dir", str(data)],
                               env={**_env(), "SFE_LOCK_WAIT_S": "1"}, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow,
 
 def _sfe(folder: Path, *args: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFE_")}
-    return subprocess.Popen([sys.executable, "-m", "sfe.cli", *args], cwd=folder, env=env,
+    return subprocess.Popen([sys.executable, "-m", "orchestration.cli", *args], cwd=folder, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
