@@ -18,7 +18,7 @@ from sfe.config import Settings, load_settings
 from sfe.report import StageNotBuilt, UsageError
 from tests.dbt.fixture_warehouse import create_fixture
 
-pytestmark = pytest.mark.xdist_group("dbt")
+pytestmark = pytest.mark.xdist_group("dbt_build")
 
 # kpis.md: every mart and the columns it must have (more are allowed)
 KPI_COLUMNS: dict[str, list[str]] = {

@@ -31,7 +31,7 @@ from sfe.build import build
 from sfe.config import Settings, load_settings
 from tests.dbt.fixture_warehouse import SNAP, create_fixture
 
-pytestmark = pytest.mark.xdist_group("dbt")
+pytestmark = pytest.mark.xdist_group("dbt_product_lines")
 
 RECONCILIATION_GATES = ["territory_credit", "achievement_reconciles", "scorecard_reconciles",
                         "facts_cover_raw_months"]
