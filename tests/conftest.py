@@ -51,7 +51,7 @@ class HeavyFixtureLog:
         if hasattr(request, "param"):
             name += f"[{request.param}]"
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        directory = run_dir(request.config._tmp_path_factory)  # noqa: SLF001 (pytest's factory)
+        directory = run_dir(request.config._tmp_path_factory)  # pytest's own factory
         with (directory / HEAVY_LOG).open("a", encoding="utf-8") as log:
             log.write(f"{name}\t{worker}\t{seconds:.1f}\n")
 
@@ -59,7 +59,7 @@ class HeavyFixtureLog:
         """In the controller (or a serial run): each heavy fixture, how often it was set up."""
         if os.environ.get("PYTEST_XDIST_WORKER"):
             return
-        directory = config._tmp_path_factory.getbasetemp()  # noqa: SLF001
+        directory = config._tmp_path_factory.getbasetemp()
         log = directory / HEAVY_LOG
         if not log.exists():
             return
