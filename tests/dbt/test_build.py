@@ -268,6 +268,7 @@ def test_scorecard_has_region_rows_marked_unchecked(con):
                     "where week_start = '2026-03-02'") == (0.5,)
 
 
+@pytest.mark.slow  # an incremental dbt build of its own
 def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path):
     """A corrected February file supersedes the old one: only February changes, once."""
     settings, _ = built
@@ -306,6 +307,7 @@ def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path)
     assert feb == [("flow/DA/2026-02-v2.csv", 7.0)]
 
 
+@pytest.mark.slow  # dbt docs generate compiles every model
 def test_docs_generate_works_on_the_built_warehouse(built):
     settings, _ = built
     target = generate_docs(settings)
