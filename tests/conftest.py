@@ -32,6 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # a plugin, not conftest hooks: a session fixture's set-up runs on the Session node, which
     # does not see the hooks of a conftest below the root
     config.pluginmanager.register(HeavyFixtureLog(), "sfe-heavy-fixtures")
+    if not config.pluginmanager.has_plugin("tests.xdist_groups"):
+        config.pluginmanager.import_plugin("tests.xdist_groups")
 
 
 class HeavyFixtureLog:
