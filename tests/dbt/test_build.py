@@ -16,6 +16,7 @@ import pytest
 from sfe.build import BuildReport, build, generate_docs
 from sfe.config import Settings, load_settings
 from sfe.report import StageNotBuilt, UsageError
+from tests.build_once import build_once
 from tests.dbt.fixture_warehouse import create_fixture
 
 pytestmark = pytest.mark.xdist_group("dbt_build")
@@ -78,10 +79,14 @@ def _settings(data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildReport]:
-    settings = _settings(tmp_path_factory.mktemp("dbt") / "data")
-    create_fixture(settings.working_db)
-    report = build(settings, run_matching_step=False)
-    return settings, report
+    """Built once per run by one xdist worker (tests/build_once.py); tests only read it or
+    copy it (`_copy_built`), as the other worker may be reading it at the same time."""
+    def _build(directory: Path) -> tuple[Settings, BuildReport]:
+        settings = _settings(directory / "data")
+        create_fixture(settings.working_db)
+        return settings, build(settings, run_matching_step=False)
+
+    return build_once(tmp_path_factory, "dbt-fixture-build", _build)
 
 
 @pytest.fixture
@@ -308,8 +313,8 @@ def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path)
 
 
 @pytest.mark.slow  # dbt docs generate compiles every model
-def test_docs_generate_works_on_the_built_warehouse(built):
-    settings, _ = built
+def test_docs_generate_works_on_the_built_warehouse(built, tmp_path):
+    settings = _copy_built(built, tmp_path)  # dbt opens the warehouse for writing
     target = generate_docs(settings)
     assert (target / "index.html").exists()
     assert (target / "catalog.json").exists()
