@@ -1,20 +1,15 @@
 """DDL of the raw layer, the file registry and the quarantine (docs/contracts.md), created idempotently.
 
-The raw column list comes from `ingestion.sources`, so the tables, the parser and the pandera
-schemas cannot drift apart.
+The raw columns and their types come from the source description (`ingestion.sources`), from
+which the pandera schemas are generated too, so the tables, the parser and the schemas cannot
+drift apart.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from ingestion.sources import ALL_SOURCES, Source
-
-SQL_TYPES = {
-    "text": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "number": "DOUBLE",
-    "int": "INTEGER", "bool": "BOOLEAN", "month": "VARCHAR", "unit": "VARCHAR",
-    "doc_type": "VARCHAR",
-}
+from ingestion.sources import ALL_SOURCES, KINDS, Source
 
 REGISTRY_DDL = """
 create table if not exists audit.file_registry (
@@ -72,7 +67,7 @@ create table if not exists audit.inbox_skipped (
 
 def raw_table_ddl(source: Source) -> str:
     cols = ["file_id BIGINT", "source_row INTEGER", "sheet VARCHAR"]
-    cols += [f"{f.name} {SQL_TYPES[f.kind]}" for f in source.fields]
+    cols += [f"{f.name} {KINDS[f.kind].sql}" for f in source.fields]
     return f"create table if not exists {source.table} (\n    " + ",\n    ".join(cols) + "\n)"
 
 
@@ -89,7 +84,7 @@ def add_missing_columns(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         "and table_name = ?", [schema, table]).fetchall()}
     for f in source.fields:
         if f.name not in have:
-            con.execute(f"alter table {source.table} add column {f.name} {SQL_TYPES[f.kind]}")
+            con.execute(f"alter table {source.table} add column {f.name} {KINDS[f.kind].sql}")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

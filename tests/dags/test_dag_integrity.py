@@ -18,6 +18,8 @@ DAGS = ROOT / "dags"
 STAGE_MODULES = ("sfe.config", "transform.build", "orchestration.pipeline", "ingestion.pipeline",
                  "quality.gates", "quality.publish", "dashboards.scorecard", "dashboards.data")
 EXPECTED = {"sfe_ingest", "sfe_warehouse", "sfe_weekly_scorecard"}
+# the module-scoped dagbag parses every DAG in a fresh Airflow home: built by one worker, once
+pytestmark = pytest.mark.xdist_group("dag_integrity")
 
 
 def _airflow_env(home: Path) -> dict[str, str]:
@@ -180,6 +182,7 @@ def _dag_test(tmp_path: Path, *extra: str) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow  # the Airflow chain: dag.test runs build, check and publish
 def test_warehouse_dag_test_runs_build_check_publish_in_order(tmp_path):
     result = _dag_test(tmp_path)
     assert result["state"] == "success"

@@ -16,9 +16,10 @@ import pytest
 from transform.build import BuildReport, build, generate_docs
 from sfe.config import Settings, load_settings
 from sfe.report import UsageError
+from tests.build_once import build_once
 from tests.dbt.fixture_warehouse import create_fixture
 
-pytestmark = pytest.mark.xdist_group("dbt")
+pytestmark = pytest.mark.xdist_group("dbt_build")
 
 # kpis.md: every mart and the columns it must have (more are allowed)
 KPI_COLUMNS: dict[str, list[str]] = {
@@ -78,10 +79,14 @@ def _settings(data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildReport]:
-    settings = _settings(tmp_path_factory.mktemp("dbt") / "data")
-    create_fixture(settings.working_db)
-    report = build(settings)
-    return settings, report
+    """Built once per run by one xdist worker (tests/build_once.py); tests only read it or
+    copy it (`_copy_built`), as the other worker may be reading it at the same time."""
+    def _build(directory: Path) -> tuple[Settings, BuildReport]:
+        settings = _settings(directory / "data")
+        create_fixture(settings.working_db)
+        return settings, build(settings)
+
+    return build_once(tmp_path_factory, "dbt-fixture-build", _build)
 
 
 @pytest.fixture
@@ -268,6 +273,7 @@ def test_scorecard_has_region_rows_marked_unchecked(con):
                     "where week_start = '2026-03-02'") == (0.5,)
 
 
+@pytest.mark.slow  # an incremental dbt build of its own
 def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path):
     """A corrected February file supersedes the old one: only February changes, once."""
     settings, _ = built
@@ -306,8 +312,9 @@ def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path)
     assert feb == [("flow/DA/2026-02-v2.csv", 7.0)]
 
 
-def test_docs_generate_works_on_the_built_warehouse(built):
-    settings, _ = built
+@pytest.mark.slow  # dbt docs generate compiles every model
+def test_docs_generate_works_on_the_built_warehouse(built, tmp_path):
+    settings = _copy_built(built, tmp_path)  # dbt opens the warehouse for writing
     target = generate_docs(settings)
     assert (target / "index.html").exists()
     assert (target / "catalog.json").exists()

@@ -17,7 +17,7 @@ from transform.build import BuildReport, build
 from sfe.config import Settings, load_settings
 from tests.dbt.fixture_warehouse import create_fixture
 
-pytestmark = pytest.mark.xdist_group("dbt")
+pytestmark = pytest.mark.xdist_group("dbt_master_values")
 
 NEWER = dt.date(2026, 5, 31)
 CUSTOMERS = [  # crm_customer_id, name, customer_type, level

@@ -31,7 +31,7 @@ from transform.build import build
 from sfe.config import Settings, load_settings
 from tests.dbt.fixture_warehouse import SNAP, create_fixture
 
-pytestmark = pytest.mark.xdist_group("dbt")
+pytestmark = pytest.mark.xdist_group("dbt_product_lines")
 
 RECONCILIATION_GATES = ["territory_credit", "achievement_reconciles", "scorecard_reconciles",
                         "facts_cover_raw_months"]
@@ -165,6 +165,7 @@ def test_reconciliation_gates_pass_when_every_line_resolves(lines_built):
     assert {r.name: r.status for r in report.results} == dict.fromkeys(RECONCILIATION_GATES, "pass")
 
 
+@pytest.mark.slow  # a whole dbt build of its own
 def test_a_line_that_names_no_product_fails_territory_credit_naming_line_and_customer(
         lines_built, tmp_path):
     """C3's line becomes 降压 (no product has it): its 100 of 3100 own matched sell-out

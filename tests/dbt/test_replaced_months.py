@@ -19,7 +19,7 @@ from transform.build import build
 from sfe.config import Settings, load_settings
 from tests.dbt.fixture_warehouse import create_fixture
 
-pytestmark = pytest.mark.xdist_group("dbt")
+pytestmark = pytest.mark.xdist_group("dbt_replaced_months")
 
 _LINE = ("insert into raw.flow__lines (file_id, source_row, distributor_code, sale_date, "
          "buyer_code, buyer_name, product_name, spec, quantity, unit, amount, doc_type) values "
@@ -118,6 +118,7 @@ def _marts(settings: Settings) -> dict[str, list[tuple]]:
         con.close()
 
 
+@pytest.mark.slow  # two more whole dbt builds
 def test_build_force_rebuilds_from_raw_and_equals_a_fresh_build(after_first_file, tmp_path):
     """Old code's --force ran the same incremental build: May's stale rows stayed."""
     forced = _copy(after_first_file, tmp_path / "forced")

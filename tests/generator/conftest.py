@@ -8,14 +8,19 @@ from pathlib import Path
 import pytest
 
 from generator import GenerateResult, generate
+from tests.build_once import build_once
 
 SMALL = {"seed": 7, "customers": 150, "months": 4}
 
 
 @pytest.fixture(scope="session")
 def small_inbox(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResult]:
-    out = tmp_path_factory.mktemp("gen") / "inbox"
-    return out, generate(out, **SMALL)
+    """Generated once per test run, also under xdist (tests/build_once.py)."""
+    def _generate(directory: Path) -> tuple[Path, GenerateResult]:
+        out = directory / "inbox"
+        return out, generate(out, **SMALL)
+
+    return build_once(tmp_path_factory, "generator-small-inbox", _generate)
 
 
 def read_truth(out: Path, name: str) -> list[dict[str, str]]:

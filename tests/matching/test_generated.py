@@ -25,7 +25,10 @@ MIN_PRECISION = 0.99
 MIN_RECALL = 0.95
 
 
-@pytest.fixture(scope="session", params=[1, 2], ids=["seed1-tuned", "seed2-unseen"])
+# one xdist group per seed: each seed's warehouse is built by one worker, once per run
+@pytest.fixture(scope="session", ids=["seed1-tuned", "seed2-unseen"], params=[
+    pytest.param(1, marks=pytest.mark.xdist_group("matching_seed1")),
+    pytest.param(2, marks=pytest.mark.xdist_group("matching_seed2"))])
 def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     root = tmp_path_factory.mktemp(f"generated-seed{request.param}")
     inbox = generate_inbox(root / "inbox", seed=request.param)

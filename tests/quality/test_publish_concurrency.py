@@ -15,6 +15,8 @@ import types
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from quality.gates import run_checks
 from quality.publish import publish
 from quality.published import open_published, published_status, snapshots_dir
@@ -64,6 +66,7 @@ def _readers_during_publishes(settings) -> tuple[list, str, list[str]]:
     return outcomes, first, published
 
 
+@pytest.mark.slow  # reader processes for about a minute
 def test_readers_in_other_processes_see_old_or_new_never_a_mix(warehouse, monkeypatch) -> None:
     # spawn re-runs the parent's __main__ file in each child; under xdist that can be whatever
     # script another test ran last (a Streamlit page under AppTest), so give it a blank one.
@@ -90,6 +93,7 @@ def _swap_current(settings, snapshots: list[Path], stop: threading.Event) -> int
     return swaps
 
 
+@pytest.mark.slow  # reader processes for about a minute
 def test_readers_never_mix_snapshots_while_current_is_swapped_continuously(
         warehouse, monkeypatch) -> None:
     """The defect this guards against: DuckDB opens a file three times on connect (magic bytes,

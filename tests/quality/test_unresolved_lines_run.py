@@ -24,7 +24,7 @@ from orchestration.pipeline import run_pipeline
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.xdist_group("dbt_e2e"),
+    pytest.mark.xdist_group("unresolved_lines_run"),
     pytest.mark.skipif(os.environ.get("SFE_E2E") == "0",
                        reason="end-to-end build takes minutes; SFE_E2E=0 skips it"),
 ]
