@@ -2,7 +2,7 @@
 
 Start with `sfe serve` (or `streamlit run dashboards/app.py`); settings come from the same
 `sfe.toml` / `SFE_*` environment the command line uses. Every page reads only the published
-snapshot through `dashboards.data`.
+snapshot (`dashboards.connection`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """UI pieces every page shares: the data-status banner, the refusal, number formats.
 
-No queries here: everything comes from `dashboards.data`.
+No queries here: everything comes from `dashboards.queries` and `dashboards.status`.
 """
 
 from __future__ import annotations
