@@ -39,7 +39,7 @@ def region_names(settings: Settings | None = None) -> dict[str, str]:
     if "marts.dim_territory" not in tables(settings):
         return {}
     df = run("select territory_id, name from marts.dim_territory", settings=settings)
-    return dict(zip(df["territory_id"].astype(str), df["name"].astype(str)))
+    return dict(zip(df["territory_id"].astype(str), df["name"].astype(str), strict=True))
 
 
 def children_of(terr: pd.DataFrame, parent_id: str | None) -> pd.DataFrame:
