@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 # Stage modules a DAG file must not import at parse time (tasks import them when they run).
 STAGE_MODULES = ("sfe.config", "sfe.build", "sfe.pipeline", "ingestion.pipeline",
-                 "quality.gates", "quality.publish", "dashboards.scorecard", "dashboards.connection")
+                 "quality.gates", "quality.publish", "dashboards.scorecard",
+                 "dashboards.scorecard_delivery", "dashboards.connection")
 EXPECTED = {"sfe_ingest", "sfe_warehouse", "sfe_weekly_scorecard"}
 
 
