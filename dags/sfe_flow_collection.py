@@ -7,7 +7,7 @@ On the 11th of every month at 09:00 Asia/Shanghai (the day after the default dea
 1. `list_late` — `orchestration.operations.late_flow(settings, today)`: for the latest month whose
    deadline has passed, the distributors expected to send flow that sent nothing or sent it
    late, from the published snapshot. It is the list the dashboards' 数据加载 Loads page shows
-   (`dashboards.data.late_distributors`, one code path). A month with no published data at all
+   (`dashboards.queries.loads.late_distributors`, one code path). A month with no published data at all
    is said as such, not reported as "nobody late".
 2. `mail_sales_ops` — `orchestration.operations.mail_late_flow`: mails that list to `[smtp]
    ops_recipients` (`SFE_SMTP_OPS_RECIPIENTS`). Without an SMTP host or those recipients the task

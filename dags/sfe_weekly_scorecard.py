@@ -5,7 +5,7 @@
    Chinese and English labels, data status shown prominently) plus a PDF when Chromium is
    installed, from the **published** snapshot only. `week` defaults to the latest complete week;
    trigger with `{"week": "YYYY-MM-DD"}` to re-render another Monday.
-2. `send` — `dashboards.scorecard.deliver_scorecard(settings, path)`: emails it with the `[smtp]`
+2. `send` — `dashboards.scorecard_delivery.deliver_scorecard(settings, path)`: emails it with the `[smtp]`
    settings, one message per recipient, each delivery logged in
    `<data_dir>/reports/scorecard-sent.jsonl` as it happens. A recipient who already got this
    week's scorecard from the same snapshot is skipped, so a retry (or clearing the task) resumes
@@ -54,7 +54,7 @@ def sfe_weekly_scorecard():
 
         from airflow.sdk.exceptions import AirflowFailException
 
-        from dashboards.scorecard import deliver_scorecard
+        from dashboards.scorecard_delivery import deliver_scorecard
         from sfe.config import ConfigError, load_settings
         from orchestration.operations import scorecard_send_skip_reason
         from sfe.report import UsageError

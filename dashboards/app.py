@@ -2,7 +2,7 @@
 
 Start with `sfe serve` (or `streamlit run dashboards/app.py`); settings come from the same
 `sfe.toml` / `SFE_*` environment the command line uses. Every page reads only the published
-snapshot through `dashboards.data`.
+snapshot (`dashboards.connection`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ if str(_ROOT) not in sys.path:  # `streamlit run` puts dashboards/ on the path, 
 
 import streamlit as st  # noqa: E402
 
-from dashboards import auth, data  # noqa: E402
+from dashboards import auth, connection  # noqa: E402
 
 # an emoji favicon: a `:material/…:` one makes the browser fetch it from fonts.gstatic.com
 st.set_page_config(page_title="SFE 流向与销售效能 Dashboards", page_icon="📈", layout="wide")
-auth.login_gate(data.get_settings())  # the login form (and a stop) until someone signs in
+auth.login_gate(connection.get_settings())  # the login form (and a stop) until someone signs in
 
 PAGES = {
     "经营 Performance": [

@@ -1,6 +1,6 @@
 """UI pieces every page shares: the data-status banner, the refusal, number formats.
 
-No queries here: everything comes from `dashboards.data`.
+No queries here: everything comes from `dashboards.queries` and `dashboards.status`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboards import data
+from dashboards import access, connection, status
 from dashboards.export import to_csv_bytes, to_excel_bytes
 
 # what markdown, Streamlit directives (:red[..], :material/..:), LaTeX ($) or HTML act on
@@ -135,8 +135,8 @@ def status_banner(kpi_page: bool = True) -> dict | None:
     when nothing is published or the user has no access.
     """
     try:
-        s = data.status()
-    except data.DataUnavailable as exc:
+        s = status.status()
+    except connection.DataUnavailable as exc:
         st.warning(f"暂无发布数据 · {plain(exc)}")
         return None
     if not s["available"]:
@@ -161,7 +161,7 @@ def status_banner(kpi_page: bool = True) -> dict | None:
                    f"publish was refused — {plain(_describe(refused))}", icon=":material/history:")
     elif refused:
         st.caption(f"最近一次被拒绝的发布 Last refused publish: {plain(_describe(refused))}")
-    acc = data.access()
+    acc = access.access()
     if acc.restricted and not acc.allowed:
         st.error(f"无权限 No access · {acc.reason}", icon=":material/lock:")
         return None
@@ -178,13 +178,13 @@ def status_banner(kpi_page: bool = True) -> dict | None:
 def company_wide_page(kpi_page: bool, why: str) -> dict:
     """The data-status banner, then the page only for users who see every territory (`why`
     tells the others); stops the script when either says no. Returns the data status."""
-    status = status_banner(kpi_page=kpi_page)
-    if status is None:
+    shown = status_banner(kpi_page=kpi_page)
+    if shown is None:
         st.stop()
-    if not data.is_unrestricted():
+    if not access.is_unrestricted():
         st.info(why)
         st.stop()
-    return status
+    return shown
 
 
 def _describe(refused: Any) -> str:

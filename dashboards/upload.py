@@ -75,9 +75,9 @@ def upload_author(settings: Settings) -> str | None:
 
 def distributor_choices(settings: Settings) -> dict[str, str]:
     """Distributor code → "code name" from the published distributor master (dim_distributor)."""
-    from dashboards import data
+    from dashboards import connection
 
-    frame = data.run("select distributor_code, name from marts.dim_distributor "
+    frame = connection.run("select distributor_code, name from marts.dim_distributor "
                      "where distributor_code is not null order by distributor_code",
                      settings=settings)
     return {r.distributor_code: f"{r.distributor_code} {r.name or ''}".strip()

@@ -8,7 +8,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, upload
+from dashboards import connection, upload
 from dashboards.components import plain, unavailable
 
 PREVIEW_STATUS = {"loaded": "可加载 Would load", "partial": "部分加载 Would load in part",
@@ -94,7 +94,7 @@ def _show_preview(p) -> None:
 
 def upload_section() -> None:
     """The form: who may, distributor, file, the preview, and the Put button."""
-    settings = data.get_settings()
+    settings = connection.get_settings()
     author = upload.upload_author(settings)
     if author is None:
         st.info("仅商务/流向专员与数据管理员可上传 Only sales ops (sales_ops) and stewards may "
@@ -102,7 +102,7 @@ def upload_section() -> None:
         return
     try:
         choices = upload.distributor_choices(settings)
-    except data.DataUnavailable as exc:
+    except connection.DataUnavailable as exc:
         unavailable(exc)
         return
     code = st.selectbox("经销商 Distributor", list(choices), format_func=choices.get,

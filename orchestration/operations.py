@@ -119,9 +119,9 @@ class LateReport:
 
 
 def late_flow(settings: Settings, today: dt.date) -> LateReport:
-    """The Loads page's late-distributor list (dashboards.data.late_distributors, one code
-    path) for the latest month past its deadline, from the published snapshot."""
-    from dashboards import data  # imported here: it loads streamlit, which the sensor must not pay for
+    """The Loads page's late-distributor list (dashboards.queries.loads.late_distributors, one
+    code path) for the latest month past its deadline, from the published snapshot."""
+    from dashboards.queries import loads  # imported here: it loads streamlit, which the sensor must not pay for
 
     deadline_day = settings.thresholds.flow_on_time_day
     month = month_past_deadline(today, deadline_day)
@@ -131,10 +131,10 @@ def late_flow(settings: Settings, today: dt.date) -> LateReport:
     last_day = calendar.monthrange(due_year, due_month)[1]
     deadline = dt.date(due_year, due_month, min(deadline_day, last_day))
     report = LateReport(month, deadline.isoformat())
-    if data.flow_completeness(month, settings).empty:
+    if loads.flow_completeness(month, settings).empty:
         report.month_published = False
         return report
-    late = data.late_distributors(month, settings)
+    late = loads.late_distributors(month, settings)
     for row in late.to_dict("records"):
         received = row.get("first_received_at")
         report.late.append({"distributor_code": row["distributor_code"],

@@ -4,8 +4,9 @@ publish, and the trend over runs."""
 import plotly.express as px
 import streamlit as st
 
-from dashboards import data
+from dashboards import status
 from dashboards.components import company_wide_page, download_table, plain, show_table
+from dashboards.queries import data_quality
 
 st.title("数据质量 Data quality")
 s = company_wide_page(False, "质量门详情仅对全部辖区用户开放 Gate details are shown to users who "
@@ -16,12 +17,12 @@ c[0].metric("质量门 Gate status", str(s.get("gate_status")))
 c[1].metric("阻断失败 Blocking failures", len(s["blocking_failures"]))
 c[2].metric("最近发布 Last publish", str(s.get("published_at") or "—")[:16])
 
-gates = data.gate_results(run_id=s.get("run_id"))
+gates = data_quality.gate_results(run_id=s.get("run_id"))
 st.subheader(f"本快照的检查 Checks of this snapshot (run {plain(s.get('run_id') or '—')})")
 if gates.empty:
     st.info("本快照没有质量门结果 No gate results in this snapshot.")
 else:
-    failing = gates[gates["status"].astype(str).str.lower().isin(["fail", "failed", "error"])]
+    failing = gates[gates["status"].map(status.is_failed)]
     if failing.empty:
         st.success("全部检查通过 Every check passed.")
     else:
@@ -36,16 +37,17 @@ else:
                            "severity": "级别 Severity", "status": "结果 Status",
                            "failing_rows": "失败行 Failing rows",
                            "message": "说明 Message", "sample": "样例 Sample",
-                           "checked_at": "检查时间 Checked at"}, key="gates_table")
+                           "checked_at": "检查时间 Checked at", "check_type": "类型 Type",
+                           "description": "检查内容 Description", "seconds": "耗时(秒) Seconds"},
+                   key="gates_table")
         download_table(gates, "gate-results", "gates_dl")
 
 st.subheader("发布记录 Publish history")
-hist = data.publish_history()
+hist = data_quality.publish_history()
 if hist.empty:
     st.info("无发布记录 No publish history in this snapshot.")
 else:
-    good = hist[hist["gate_status"].astype(str).str.lower().isin(["passed", "pass", "ok", "warn",
-                                                                   "warning"])]
+    good = hist[hist["gate_status"].map(status.is_passed)]
     if len(good):
         g = good.iloc[0]
         st.caption(f"最近一次通过的发布 Last good publish: {plain(g['snapshot_id'])} at "
@@ -59,7 +61,7 @@ refused = s.get("last_refused")
 if refused:
     st.warning(f"最近一次被拒绝的发布 Last refused publish: {plain(refused)}")
 
-trend = data.gate_trend()
+trend = data_quality.gate_trend()
 if len(trend) > 1:
     st.subheader("趋势 Trend")
     trend = trend.rename(columns={"failed": "失败 Failed", "blocking_failed": "阻断失败 Blocking"})

@@ -3,24 +3,25 @@
 import plotly.express as px
 import streamlit as st
 
-from dashboards import data
+from dashboards import connection
 from dashboards.components import (company_wide_page, download_table, fmt_num, show_table,
                                    unavailable)
+from dashboards.queries import inventory
 
 st.title("渠道库存 Channel inventory")
 company_wide_page(True, "经销商库存不按辖区划分 Distributor inventory is not split by territory; "
                         "it is shown to users who see every territory.")
 
 try:
-    month_list = data.months("kpi_channel_inventory")
-except data.DataUnavailable as exc:
+    month_list = connection.months("kpi_channel_inventory")
+except connection.DataUnavailable as exc:
     unavailable(exc)
     st.stop()
-threshold = data.get_settings().thresholds.doi_threshold_days
+threshold = connection.get_settings().thresholds.doi_threshold_days
 
 f = st.columns([1, 2, 2])
 month = f[0].selectbox("月份 Month", month_list, key="month")
-inv = data.channel_inventory(month)
+inv = inventory.channel_inventory(month)
 dists = sorted(inv["distributor_name"].dropna().unique())
 chosen = f[1].multiselect("经销商 Distributor", dists, key="distributors")
 prods = sorted(inv["product_name"].dropna().unique())
@@ -31,8 +32,8 @@ if chosen_p:
     inv = inv[inv["product_name"].isin(chosen_p)]
 
 try:
-    head = data.inventory_month(month)
-except data.DataUnavailable as exc:
+    head = inventory.inventory_month(month)
+except connection.DataUnavailable as exc:
     head = None
     unavailable(exc)
 if head is not None and len(head):

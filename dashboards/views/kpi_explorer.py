@@ -4,9 +4,10 @@ product and month, drilling down the territory hierarchy (region → district �
 import plotly.express as px
 import streamlit as st
 
-from dashboards import data
+from dashboards import connection
 from dashboards.components import (download_table, fmt_pct, fmt_yuan, plain, status_banner,
                                    unavailable)
+from dashboards.queries import kpi_explorer
 
 st.title("指标浏览 KPI explorer")
 if status_banner(kpi_page=True) is None:
@@ -16,10 +17,10 @@ DEPTH_LABEL = {0: "全国 Nation", 1: "大区 Region", 2: "地区 District", 3: 
 ALL = "__all__"
 
 try:
-    terr = data.territories()
-    month_list = data.months("kpi_coverage")
-    products = data.own_products()
-except data.DataUnavailable as exc:
+    terr = kpi_explorer.territories()
+    month_list = connection.months("kpi_coverage")
+    products = kpi_explorer.own_products()
+except connection.DataUnavailable as exc:
     unavailable(exc)
     st.stop()
 names = dict(zip(terr["territory_id"], terr["name"]))
@@ -36,10 +37,10 @@ product_id = None if product == ALL else product
 st.markdown("**下钻 Drill down**")
 drill_cols = st.columns(3)
 parent = None
-level = data.children(None)
-while len(level) == 1 and not data.children(level["territory_id"].iloc[0]).empty:
+level = kpi_explorer.children(None)
+while len(level) == 1 and not kpi_explorer.children(level["territory_id"].iloc[0]).empty:
     parent = level["territory_id"].iloc[0]  # a user who sees one territory starts inside it
-    level = data.children(parent)
+    level = kpi_explorer.children(parent)
 for i in range(3):
     if level.empty:
         break
@@ -51,7 +52,7 @@ for i in range(3):
     if choice == ALL:
         break
     parent = choice
-    level = data.children(choice)
+    level = kpi_explorer.children(choice)
 
 rows_ids = list(level["territory_id"]) if not level.empty else ([parent] if parent else [])
 if parent is not None:
@@ -60,7 +61,7 @@ else:
     top = terr[terr["depth"] == 0]
     head_ids = list(top["territory_id"]) if len(top) == 1 else rows_ids
 head_name = " + ".join(names.get(t, t) for t in head_ids) if head_ids else "—"
-scope_ids = data.subtree(parent)
+scope_ids = kpi_explorer.subtree(parent)
 st.caption(f"当前节点 Current: **{plain(head_name)}** · 显示下级 Showing {len(rows_ids)} territories")
 
 
@@ -99,7 +100,7 @@ def _one_row(df):
 
 
 with cov_tab:
-    head = data.coverage(month, head_ids, product_id)
+    head = kpi_explorer.coverage(month, head_ids, product_id)
     row = _one_row(head)
     if row is not None:
         c = st.columns(3)
@@ -109,7 +110,7 @@ with cov_tab:
     if PAIRS:
         st.caption("全部产品时按 客户×产品 计数 With all products, a customer targeted for two "
                    "products counts twice (customer × product pairs).")
-    cov = _named(data.coverage(month, rows_ids, product_id))
+    cov = _named(kpi_explorer.coverage(month, rows_ids, product_id))
     st.dataframe(cov.drop(columns=["month", "product_id"], errors="ignore"), hide_index=True,
                  key="coverage_table",
                  column_config={
@@ -119,7 +120,7 @@ with cov_tab:
                          "覆盖率 Coverage", format="percent", min_value=0, max_value=1)})
     download_table(cov, f"coverage-{month}", "coverage_dl")
     if len(head_ids) == 1:
-        by_product = data.coverage(month, head_ids, product_id, by="product_id")
+        by_product = kpi_explorer.coverage(month, head_ids, product_id, by="product_id")
         if len(by_product) > 1:
             st.markdown(f"**按产品 By product · {plain(head_name)}**")
             st.dataframe(by_product.drop(columns=["month", "territory_id"]).assign(
@@ -131,14 +132,14 @@ with cov_tab:
                                "covered_customers": "覆盖客户 Covered customers",
                                "coverage_rate": st.column_config.NumberColumn(
                                    "覆盖率 Coverage", format="percent")})
-    trend = _named(data.coverage(None, rows_ids, product_id))
+    trend = _named(kpi_explorer.coverage(None, rows_ids, product_id))
     if len(trend):
         fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
                       labels={"month": "月份 Month", "coverage_rate": "覆盖率 Coverage",
                               "territory_name": "辖区 Territory"})
         fig.update_yaxes(tickformat=".1%")
         fig.update_xaxes(type="category")  # months are labels, not dates
-        basis = data.coverage_target_basis()
+        basis = kpi_explorer.coverage_target_basis()
         starts = basis[basis["is_grading_start"].fillna(False).astype(bool)
                        & basis["month"].isin(set(trend["month"]))]
         for b in starts.itertuples():
@@ -154,7 +155,7 @@ with cov_tab:
 
 with ach_tab:
     try:
-        head = data.achievement(month, head_ids, product_id)
+        head = kpi_explorer.achievement(month, head_ids, product_id)
         row = _one_row(head)
         if row is not None:
             c = st.columns(4)
@@ -162,7 +163,7 @@ with ach_tab:
             c[1].metric("实际 Actual", fmt_yuan(row["actual_amount"]))
             c[2].metric("指标 Target", fmt_yuan(row["target_amount"]))
             c[3].metric("年累计达成 YTD achievement", fmt_pct(row["ytd_achievement_rate"]))
-        ach = _named(data.achievement(month, rows_ids, product_id))
+        ach = _named(kpi_explorer.achievement(month, rows_ids, product_id))
         st.dataframe(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
                      hide_index=True, key="achievement_table", column_config=ACH_CONFIG)
         download_table(ach, f"achievement-{month}", "achievement_dl")
@@ -173,7 +174,7 @@ with ach_tab:
                                                   "value": "金额 Amount (¥)", "variable": ""})
             st.plotly_chart(fig, width="stretch", key="achievement_bar")
         if len(head_ids) == 1:
-            by_product = data.achievement(month, head_ids, product_id, by="product_id")
+            by_product = kpi_explorer.achievement(month, head_ids, product_id, by="product_id")
             if len(by_product) > 1:
                 st.markdown(f"**按产品 By product · {plain(head_name)}**")
                 st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
@@ -181,7 +182,7 @@ with ach_tab:
                     product_id=by_product["product_id"].map(product_labels)
                     .fillna(by_product["product_id"])), hide_index=True,
                     key="achievement_products", column_config=ACH_CONFIG)
-        exp = _named(data.expense_ratio(month, rows_ids))
+        exp = _named(kpi_explorer.expense_ratio(month, rows_ids))
         if len(exp):
             st.markdown("**费用率 Expense ratio**")
             st.dataframe(exp.drop(columns=["month", "territory_id"]), hide_index=True,
@@ -193,7 +194,7 @@ with ach_tab:
                                             "流向销售额 Sell-out", format=MONEY),
                                         "expense_ratio": st.column_config.NumberColumn(
                                             "费用率 Expense ratio", format="percent")})
-    except data.DataUnavailable as exc:
+    except connection.DataUnavailable as exc:
         unavailable(exc)
 
 GRADE_LABEL = {"A": "A 级", "B": "B 级", "C": "C 级", "D": "D 级",
@@ -211,7 +212,7 @@ CALL_COLUMNS = {
 
 with call_tab:
     try:
-        totals = _named(data.call_activity_totals(month, head_ids))
+        totals = _named(kpi_explorer.call_activity_totals(month, head_ids))
         if len(totals) == 1:  # one node: its roll-up row from the mart, not re-averaged here
             t = totals.iloc[0]
             c = st.columns(4)
@@ -224,7 +225,7 @@ with call_tab:
                          key="calls_totals", column_config=CALL_COLUMNS)
         else:
             st.info(f"{plain(month)} 没有拜访数据 No call data for this month and territory.")
-        by_grade = _named(data.call_activity_by_grade(month, head_ids))
+        by_grade = _named(kpi_explorer.call_activity_by_grade(month, head_ids))
         if len(by_grade):
             st.markdown(f"**按客户分级 By customer grade (A/B/C/D) · {plain(head_name)}**")
             st.caption("客户分级来自上一季度的 ABCD 评级 Grades are the customers' ABCD grades of the "
@@ -238,7 +239,7 @@ with call_tab:
             st.dataframe(shown_grades[cols], hide_index=True, key="calls_by_grade",
                          column_config={"grade": "客户分级 Customer grade", **CALL_COLUMNS})
             download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
-        calls = _named(data.call_activity(month, scope_ids))
+        calls = _named(kpi_explorer.call_activity(month, scope_ids))
         st.markdown("**按代表 By rep**")
         shown_calls = calls.drop(columns=["month", "territory_id", "rep_id"])  # rep: name (id)
         st.dataframe(shown_calls[["rep", *shown_calls.columns.drop("rep")]], hide_index=True,
@@ -249,12 +250,12 @@ with call_tab:
                                     "adherent_calls": "计划内拜访 Calls within plan",
                                     "calls_reported_on_time": "及时提交 Reported within 24 h"})
         download_table(calls, f"calls-{month}", "calls_dl")
-    except data.DataUnavailable as exc:
+    except connection.DataUnavailable as exc:
         unavailable(exc)
 
 with roi_tab:
     try:
-        totals = _named(data.activity_roi_totals(head_ids))
+        totals = _named(kpi_explorer.activity_roi_totals(head_ids))
         t = _one_row(totals)
         if t is not None:
             c = st.columns(3)
@@ -267,7 +268,7 @@ with roi_tab:
                            "are still inside their post window: their post amount is partial.")
         elif len(totals):
             st.dataframe(totals.drop(columns=["territory_id"]), hide_index=True, key="roi_totals")
-        roi = data.activity_roi(scope_ids if parent is not None else None)
+        roi = kpi_explorer.activity_roi(scope_ids if parent is not None else None)
         cols = ["activity_id", "activity_type", "customer_name", "crm_customer_id",
                 "product_name", "start_date", "end_date", "cost", "pre_amount", "post_amount",
                 "incremental_amount", "roi", "is_post_window_complete"]
@@ -290,5 +291,5 @@ with roi_tab:
                          "roi": st.column_config.NumberColumn("ROI", format="%.2f"),
                          "is_post_window_complete": "活动后窗口已结束 Post window complete"})
         download_table(shown, "activity-roi", "roi_dl")
-    except data.DataUnavailable as exc:
+    except connection.DataUnavailable as exc:
         unavailable(exc)

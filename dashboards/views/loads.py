@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dashboards import data
+from dashboards import connection
 from dashboards.components import (company_wide_page, download_table, readable, show_table,
                                    unavailable)
+from dashboards.queries import loads
 from dashboards.upload_form import upload_section
 
 DATES = {
@@ -40,8 +41,8 @@ company_wide_page(False, "数据加载信息仅对全部辖区用户开放 Load 
                          "every territory.")
 
 try:
-    files = data.file_registry()
-except data.DataUnavailable as exc:
+    files = loads.file_registry()
+except connection.DataUnavailable as exc:
     unavailable(exc)
     files = None
 
@@ -74,9 +75,9 @@ if files is not None:
 
 st.subheader("迟交/未交流向 Late or missing flow")
 try:
-    months = data.months("kpi_flow_completeness")
+    months = connection.months("kpi_flow_completeness")
     month = st.selectbox("月份 Month", months, key="month")
-    late = data.late_distributors(month)
+    late = loads.late_distributors(month)
     if late.empty:
         st.success("所有经销商按时提交 Every expected distributor sent its flow on time.")
     else:
@@ -88,7 +89,7 @@ try:
                                                                 format="percent")},
                    key="late_table")
     st.caption("按大区流向回收率 Flow completeness by region (全国 = 各大区合计 Nation = sum of regions)")
-    by_region = data.flow_completeness_by_region(month)
+    by_region = loads.flow_completeness_by_region(month)
     show_table(by_region[["region_name", "expected", "received", "completeness_rate",
                           "on_time", "on_time_rate", "match_rate"]],
                {"region_name": "大区 Region",
@@ -101,11 +102,11 @@ try:
                 "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
                                                             format="percent")},
                key="region_completeness_table")
-except data.DataUnavailable as exc:
+except connection.DataUnavailable as exc:
     unavailable(exc)
 
 st.subheader("隔离行 Quarantined rows")
-q = data.quarantine_counts()
+q = loads.quarantine_counts()
 if q.empty:
     st.success("没有隔离行 No quarantined rows.")
 else:
@@ -125,7 +126,7 @@ if files is not None:
     download_table(shown, "files", "files_dl")
 
 st.subheader("未读取的文件 Not read, by rule")
-skipped = data.inbox_skipped()
+skipped = loads.inbox_skipped()
 if skipped.empty:
     st.success("收件箱中的每个文件都已读取 Every file in the inbox was read.")
 else:

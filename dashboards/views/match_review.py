@@ -7,9 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboards import auth, data
+from dashboards import auth, connection
 from dashboards.components import (company_wide_page, download_table, fmt_yuan, plain,
                                    show_table, unavailable)
+from dashboards.queries import matching
 
 st.title("客户匹配 Matching")
 company_wide_page(False, "匹配审核仅对数据管理员开放 The review queue is for data stewards who see "
@@ -70,7 +71,7 @@ def _label(row: pd.Series) -> str:
 
 def _with_amounts(queue: pd.DataFrame) -> pd.DataFrame:
     """Add the sell-out at stake and order by it, largest first (unknown amounts last)."""
-    amounts = data.review_amounts()
+    amounts = matching.review_amounts()
     queue = queue.copy()
     if "buyer_code" not in queue:
         queue["buyer_code"] = ""
@@ -85,21 +86,21 @@ def _with_amounts(queue: pd.DataFrame) -> pd.DataFrame:
 
 
 queue = None
-author = auth.decision_author(data.get_settings())  # None: this session may not record
+author = auth.decision_author(connection.get_settings())  # None: this session may not record
 writable = True
 try:
-    queue = data.review_queue()
-except data.DecisionsUnreadable as exc:
+    queue = matching.review_queue()
+except matching.DecisionsUnreadable as exc:
     writable = False
     st.error(f"决定文件有误，暂不能记录决定 The decisions file cannot be read, so no decision can "
              f"be recorded until it is fixed: {plain(exc)}", icon=":material/error:")
-except (data.StewardshipMissing, data.DataUnavailable) as exc:
+except connection.DataUnavailable as exc:
     writable = False
     st.warning(f"{exc}", icon=":material/construction:")
 if queue is None:
     try:
-        queue = data.review_queue_from_snapshot()
-    except data.DataUnavailable as exc2:
+        queue = matching.review_queue_from_snapshot()
+    except connection.DataUnavailable as exc2:
         unavailable(exc2)
 
 st.subheader("待审核 Review queue")
@@ -151,7 +152,7 @@ else:
         cands = _candidates(row.get("candidates"))
         tied = _tied(cands)
         if cands:
-            where = data.customer_addresses([c.get("crm_customer_id") for c in cands])
+            where = matching.customer_addresses([c.get("crm_customer_id") for c in cands])
             table = pd.DataFrame(cands).drop(columns=["city"], errors="ignore").merge(
                 where.drop(columns=["name"]), on="crm_customer_id", how="left")
             show_table(table, key="candidates_table",
@@ -184,7 +185,7 @@ else:
                 st.error("确认/改配需要 CRM 客户编码 Confirm and remap need a crm_customer_id.")
             else:
                 try:
-                    data.record_decision(
+                    matching.record_decision(
                         kind=kind, source=row.get("source", "flow"),
                         distributor_code=row.get("distributor_code"),
                         buyer_code=row.get("buyer_code", "") or "", raw_name=row.get("raw_name"),
@@ -198,7 +199,7 @@ else:
 
 st.subheader("决定记录 Decision log (audit)")
 try:
-    log = data.decision_log()
+    log = matching.decision_log()
     if log.empty:
         st.info("还没有决定 No decisions yet.")
     else:
@@ -209,8 +210,6 @@ try:
                                     "crm_customer_id": "客户编码 CRM ID", "who": "记录人 Who",
                                     "at": "时间 At (UTC)", "why": "原因 Why",
                                     "source": "来源 Source", "decision_id": "编号 ID"})
-except data.StewardshipMissing as exc:
-    st.caption(str(exc))
-except data.DecisionsUnreadable as exc:
+except matching.DecisionsUnreadable as exc:
     st.error(f"决定记录无法读取 The decision log cannot be read: {plain(exc)}",
              icon=":material/error:")

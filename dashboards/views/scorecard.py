@@ -4,25 +4,26 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboards import data
+from dashboards import connection, status
 from dashboards.components import (download_table, fmt_num, fmt_pct, fmt_yuan, plain,
                                    status_banner, unavailable)
+from dashboards.queries import scorecard
 
 st.title("经营周报 Executive scorecard")
 if status_banner(kpi_page=True) is None:
     st.stop()
 
 try:
-    weeks = data.scorecard_weeks()
-    default_week = data.latest_complete_week()
-except data.DataUnavailable as exc:
+    weeks = scorecard.scorecard_weeks()
+    default_week = scorecard.latest_complete_week()
+except connection.DataUnavailable as exc:
     unavailable(exc)
     st.stop()
 if not weeks:
     st.info("本快照没有周报数据 No scorecard weeks in this snapshot (or none in your territory).")
     st.stop()
 
-completeness = data.week_completeness()  # week → (days with data, whole week?)
+completeness = scorecard.week_completeness()  # week → (days with data, whole week?)
 
 
 def _week_label(w) -> str:
@@ -37,9 +38,9 @@ if not completeness.get(week, (7, True))[1]:
     st.warning(f"{week.isoformat()} 这一周只有 {completeness[week][0]}/7 天的流向数据 This week has "
                f"flow data for {completeness[week][0]} of its 7 days: its sell-out is not "
                "comparable with a whole week.", icon=":material/timelapse:")
-rows = data.scorecard(week)
+rows = scorecard.scorecard(week)
 
-failed = rows["data_status"].map(data.is_failed)
+failed = rows["data_status"].map(status.is_failed)
 if failed.any():
     st.error("部分大区数据未通过质量门，数字不显示 Some regions' numbers failed the gates and are "
              "withheld: " + ", ".join(f"{plain(r.region_name)} ({plain(r.data_status)})"
@@ -87,8 +88,8 @@ st.dataframe(
 download_table(rows, f"scorecard-{week.isoformat()}", "scorecard_dl")
 
 st.subheader("趋势 Trend")
-trend = data.scorecard()
-trend = trend[~trend["data_status"].map(data.is_failed)]
+trend = scorecard.scorecard()
+trend = trend[~trend["data_status"].map(status.is_failed)]
 TREND_LABELS = {"sell_out_amount": "流向销售额 Sell-out (¥)",
                 "mtd_achievement_rate": "月达成 MTD achievement",
                 "coverage_rate": "覆盖率 Coverage",

@@ -4,17 +4,18 @@ win rate by province (kpi_tender_province) and prices against list (kpi_tender_p
 import plotly.express as px
 import streamlit as st
 
-from dashboards import data
+from dashboards import connection
 from dashboards.components import company_wide_page, download_table, show_table, unavailable
+from dashboards.queries import tenders
 
 st.title("招标 Tenders")
 company_wide_page(True, "招标结果按省份而非辖区 Tender results are by province, not territory; they "
                         "are shown to users who see every territory.")
 
 try:
-    lines = data.tenders()
-    provinces = data.tender_provinces()
-except data.DataUnavailable as exc:
+    lines = tenders.tenders()
+    provinces = tenders.tender_provinces()
+except connection.DataUnavailable as exc:
     unavailable(exc)
     st.stop()
 if lines.empty:

@@ -108,9 +108,9 @@ def assert_readable_tables(at: AppTest) -> None:
 def _close_snapshot_connections():
     """Each test builds its own snapshot file; drop connections to the previous ones."""
     yield
-    from dashboards import data
+    from dashboards import connection
 
-    data.close_local_connections()
+    connection.close_local_connections()
 
 
 @pytest.fixture(autouse=True)

@@ -15,15 +15,15 @@ from pathlib import Path
 import duckdb
 
 TERRITORIES = [
-    # territory_id, name, level, territory_path, region_id, district_id
-    ("NAT", "全国 National", "nation", "NAT", None, None),
-    ("R-E", "华东大区 East", "region", "NAT/R-E", "R-E", None),
-    ("R-S", "华南大区 South", "region", "NAT/R-S", "R-S", None),
-    ("D-SH", "上海地区 Shanghai", "district", "NAT/R-E/D-SH", "R-E", "D-SH"),
-    ("D-GZ", "广州地区 Guangzhou", "district", "NAT/R-S/D-GZ", "R-S", "D-GZ"),
-    ("T-SH1", "上海一区 Shanghai 1", "territory", "NAT/R-E/D-SH/T-SH1", "R-E", "D-SH"),
-    ("T-SH2", "上海二区 Shanghai 2", "territory", "NAT/R-E/D-SH/T-SH2", "R-E", "D-SH"),
-    ("T-GZ1", "广州一区 Guangzhou 1", "territory", "NAT/R-S/D-GZ/T-GZ1", "R-S", "D-GZ"),
+    # territory_id, name, level, territory_path, region_id, district_id, parent_id, depth
+    ("NAT", "全国 National", "nation", "NAT", None, None, None, 0),
+    ("R-E", "华东大区 East", "region", "NAT/R-E", "R-E", None, "NAT", 1),
+    ("R-S", "华南大区 South", "region", "NAT/R-S", "R-S", None, "NAT", 1),
+    ("D-SH", "上海地区 Shanghai", "district", "NAT/R-E/D-SH", "R-E", "D-SH", "R-E", 2),
+    ("D-GZ", "广州地区 Guangzhou", "district", "NAT/R-S/D-GZ", "R-S", "D-GZ", "R-S", 2),
+    ("T-SH1", "上海一区 Shanghai 1", "territory", "NAT/R-E/D-SH/T-SH1", "R-E", "D-SH", "D-SH", 3),
+    ("T-SH2", "上海二区 Shanghai 2", "territory", "NAT/R-E/D-SH/T-SH2", "R-E", "D-SH", "D-SH", 3),
+    ("T-GZ1", "广州一区 Guangzhou 1", "territory", "NAT/R-S/D-GZ/T-GZ1", "R-S", "D-GZ", "D-GZ", 3),
 ]
 
 # (territory, target, covered) for P1 in 2026-10; P2 has half of each, 2026-09 is a bit lower
@@ -61,42 +61,50 @@ def build_snapshot(path: Path, *, blocking_failure: bool = False) -> Path:
 
 def _marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""create table marts.dim_territory (territory_id varchar, name varchar,
-        level varchar, territory_path varchar, region_id varchar, district_id varchar)""")
-    con.executemany("insert into marts.dim_territory values (?, ?, ?, ?, ?, ?)", TERRITORIES)
+        level varchar, territory_path varchar, region_id varchar, district_id varchar,
+        parent_id varchar, depth integer)""")
+    con.executemany("insert into marts.dim_territory values (?, ?, ?, ?, ?, ?, ?, ?)", TERRITORIES)
 
     con.execute("""create table marts.dim_product (product_id varchar, generic_name varchar,
-        brand_name varchar, spec varchar, pack_size integer, is_own boolean)""")
+        brand_name varchar, spec varchar, pack_size integer, is_own boolean,
+        dosage_form varchar, case_size integer, list_price double, product_line varchar)""")
     con.execute("""insert into marts.dim_product values
-        ('P1', '阿托伐他汀钙片', '康立宁', '20mg*7片', 7, true),
-        ('P2', '氨氯地平片', '安平', '5mg*28片', 28, true),
-        ('P9', '瑞舒伐他汀钙片', '竞品', '10mg*7片', 7, false)""")
+        ('P1', '阿托伐他汀钙片', '康立宁', '20mg*7片', 7, true, '片剂', 400, 35.5, 'CV'),
+        ('P2', '氨氯地平片', '安平', '5mg*28片', 28, true, '片剂', 200, 42.0, 'CV'),
+        ('P9', '瑞舒伐他汀钙片', '竞品', '10mg*7片', 7, false, '片剂', null, null, null)""")
 
     con.execute("""create table marts.dim_distributor (distributor_code varchar, name varchar,
-        tier integer, province varchar, flow_required boolean, region_id varchar,
-        region_source varchar, given_region varchar)""")
+        tier integer, province varchar, flow_required boolean, city varchar, aliases varchar,
+        region_id varchar, region_source varchar, given_region varchar)""")
     con.execute("""insert into marts.dim_distributor values
-        ('D001', '上海医药分销', 1, '上海', true, 'R-E', 'derived', null),
-        ('D002', '广州医药', 1, '广东', true, 'R-S', 'derived', null),
-        ('D003', '南京医药', 2, '江苏', true, 'R-E', 'given', '华东大区 East')""")
+        ('D001', '上海医药分销', 1, '上海', true, '上海', '上药分销', 'R-E', 'derived', null),
+        ('D002', '广州医药', 1, '广东', true, '广州', null, 'R-S', 'derived', null),
+        ('D003', '南京医药', 2, '江苏', true, '南京', null, 'R-E', 'given', '华东大区 East')""")
 
     con.execute("""create table marts.bridge_customer_territory (crm_customer_id varchar,
-        territory_id varchar, product_line varchar, valid_from date, valid_to date)""")
+        territory_id varchar, product_line varchar, valid_from date, valid_to date,
+        products_named bigint)""")
+    # line CV names P1 and P2 (dim_product.product_line)
     con.execute("""insert into marts.bridge_customer_territory values
-        ('C1', 'T-SH1', 'CV', '2025-01-01', null), ('C2', 'T-SH2', 'CV', '2025-01-01', null),
-        ('C3', 'T-GZ1', 'CV', '2025-01-01', null)""")
+        ('C1', 'T-SH1', 'CV', '2025-01-01', null, 2), ('C2', 'T-SH2', 'CV', '2025-01-01', null, 2),
+        ('C3', 'T-GZ1', 'CV', '2025-01-01', null, 2)""")
 
     con.execute("""create table marts.fct_sell_out (sale_date date, month varchar,
         distributor_code varchar, buyer_kind varchar, crm_customer_id varchar,
         raw_buyer_name varchar, product_id varchar, qty_boxes double, amount double,
-        territory_id varchar, source_file varchar, source_row integer)""")
+        territory_id varchar, source_file varchar, source_row integer, sell_out_line_id varchar,
+        file_id bigint, sheet varchar, buyer_code varchar, buyer_distributor_code varchar,
+        customer_match_status varchar, doc_type varchar, loaded_at timestamp)""")
     con.execute("""insert into marts.fct_sell_out values
         ('2026-10-02', '2026-10', 'D001', 'terminal', 'C1', '上海市第一人民医院', 'P1', 10, 1000,
-         'T-SH1', 'flow/D001/2026-10.csv', 2),
+         'T-SH1', 'flow/D001/2026-10.csv', 2, 'L-2-2', 2, null, 'B-01', null, 'matched', 'sale',
+         '2026-11-05 09:10'),
         ('2026-10-31', '2026-10', 'D002', 'terminal', 'C3', '广州市人民医院', 'P1', 5, 500,
-         'T-GZ1', 'flow/D002/2026-10.xlsx', 3)""")
+         'T-GZ1', 'flow/D002/2026-10.xlsx', 3, 'L-3-3', 3, 'Sheet1', 'GZ-9', null, 'matched',
+         'sale', '2026-11-14 16:40')""")
 
     con.execute("""create table marts.kpi_coverage (month varchar, territory_id varchar,
-        product_id varchar, target_customers integer, covered_customers integer,
+        product_id varchar, target_customers bigint, covered_customers bigint,
         coverage_rate double)""")
     rows = []
     for terr, (target, covered) in COVERAGE_P1_OCT.items():
@@ -255,14 +263,21 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         sell_out_amount double, sell_out_amount_ly double, growth double,
         mtd_achievement_rate double, ytd_achievement_rate double, coverage_rate double,
         plan_adherence double, flow_completeness_rate double,
-        distributors_over_doi_threshold integer, data_status varchar)""")
+        distributors_over_doi_threshold bigint, data_status varchar, week_end date,
+        as_of_month varchar)""")
     con.execute("""insert into marts.scorecard_weekly values
-        ('2026-10-12', 'R-E', 1100000, 1000000, 0.10, 0.70, 0.88, 0.64, 0.50, 0.90, 1, 'passed'),
-        ('2026-10-12', 'R-S', 400000, 420000, -0.047619, 0.60, 0.80, 0.74, 0.84, 0.50, 1, 'passed'),
-        ('2026-10-19', 'R-E', 1234567, 1100000, 0.122334, 0.85, 0.90, 0.65, 0.51, 0.90, 1, 'passed'),
-        ('2026-10-19', 'R-S', 456789, 500000, -0.086422, 0.62, 0.81, 0.75, 0.85, 0.50, 1, 'passed'),
-        ('2026-10-26', 'R-E', 999999, 900000, 0.111110, 1.00, 0.90, 0.65, 0.52, 0.90, 1, 'passed'),
-        ('2026-10-26', 'R-S', 300000, 350000, -0.142857, 0.80, 0.81, 0.75, 0.85, 0.50, 1, 'passed')""")
+        ('2026-10-12', 'R-E', 1100000, 1000000, 0.10, 0.70, 0.88, 0.64, 0.50, 0.90, 1, 'passed',
+         '2026-10-18', '2026-10'),
+        ('2026-10-12', 'R-S', 400000, 420000, -0.047619, 0.60, 0.80, 0.74, 0.84, 0.50, 1, 'passed',
+         '2026-10-18', '2026-10'),
+        ('2026-10-19', 'R-E', 1234567, 1100000, 0.122334, 0.85, 0.90, 0.65, 0.51, 0.90, 1, 'passed',
+         '2026-10-25', '2026-10'),
+        ('2026-10-19', 'R-S', 456789, 500000, -0.086422, 0.62, 0.81, 0.75, 0.85, 0.50, 1, 'passed',
+         '2026-10-25', '2026-10'),
+        ('2026-10-26', 'R-E', 999999, 900000, 0.111110, 1.00, 0.90, 0.65, 0.52, 0.90, 1, 'passed',
+         '2026-11-01', '2026-11'),
+        ('2026-10-26', 'R-S', 300000, 350000, -0.142857, 0.80, 0.81, 0.75, 0.85, 0.50, 1, 'passed',
+         '2026-11-01', '2026-11')""")
     # flow covers up to Sat 31 Oct: the week of 26 Oct has 6 of its 7 days
     con.execute("""create table marts.scorecard_weeks (week_start date, week_end date,
         days_with_data integer, is_complete_week boolean, data_last_day date)""")
@@ -391,31 +406,42 @@ def _audit(con: duckdb.DuckDBPyConnection, blocking_failure: bool) -> None:
                 ["snap-20261102", "failed" if blocking_failure else "passed"])
 
     con.execute("""create table audit.gate_results (run_id varchar, check_name varchar,
-        severity varchar, status varchar, failing_rows integer, message varchar, sample json,
-        checked_at timestamp)""")
-    match_status = "failed" if blocking_failure else "passed"
+        severity varchar, status varchar, failing_rows bigint, message varchar, sample json,
+        checked_at timestamp, check_type varchar, description varchar, seconds double)""")
+    gate_columns = ("run_id, check_name, severity, status, failing_rows, message, sample, "
+                    "checked_at")
+    # check statuses as quality.checks writes them: pass | fail | error | skipped
+    match_status = "fail" if blocking_failure else "pass"
     match_rows = 412 if blocking_failure else 0
     match_msg = ("customer match rate 71% is below the 85% minimum"
                  if blocking_failure else "customer match rate 93%")
-    con.execute("""insert into audit.gate_results values
-        ('run-1', 'flow_completeness', 'blocking', 'passed', 0, 'all expected flow received', null,
+    con.execute(f"insert into audit.gate_results ({gate_columns}) " + """values
+        ('run-1', 'flow_completeness', 'blocking', 'pass', 0, 'all expected flow received', null,
          '2026-10-25 07:50'),
-        ('run-1', 'customer_match_rate', 'blocking', 'passed', 0, 'customer match rate 92%', null,
+        ('run-1', 'customer_match_rate', 'blocking', 'pass', 0, 'customer match rate 92%', null,
          '2026-10-25 07:50'),
-        ('run-2', 'flow_completeness', 'blocking', 'passed', 0, '2 of 3 distributors on time', null,
+        ('run-2', 'flow_completeness', 'blocking', 'pass', 0, '2 of 3 distributors on time', null,
          '2026-11-02 07:50'),
-        ('run-2', 'inventory_variance', 'warning', 'failed', 3,
+        ('run-2', 'inventory_variance', 'warning', 'fail', 3,
          '3 distributor-months with variance above 10%', '[{"distributor_code": "D001"}]',
          '2026-11-02 07:50')""")
-    con.execute("insert into audit.gate_results values ('run-2', 'customer_match_rate', 'blocking', "
-                "?, ?, ?, null, '2026-11-02 07:50')", [match_status, match_rows, match_msg])
+    con.execute(f"insert into audit.gate_results ({gate_columns}) values ('run-2', "
+                "'customer_match_rate', 'blocking', ?, ?, ?, null, '2026-11-02 07:50')",
+                [match_status, match_rows, match_msg])
+    con.execute("update audit.gate_results set check_type = 'sql', seconds = 0.2, "
+                "description = replace(check_name, '_', ' ')")
 
     con.execute("""create table audit.file_registry (file_id bigint, path varchar, sha256 varchar,
         source varchar, entity varchar, distributor_code varchar, period_start date,
         period_end date, received_at timestamp, loaded_at timestamp, status varchar,
         rows_read integer, rows_loaded integer, rows_quarantined integer, reasons varchar[],
-        duplicate_of bigint, superseded_by bigint, conflict_with bigint, run_id varchar)""")
-    con.execute("""insert into audit.file_registry values
+        duplicate_of bigint, superseded_by bigint, conflict_with bigint, run_id varchar,
+        first_seen_at timestamp)""")
+    registry_columns = ("file_id, path, sha256, source, entity, distributor_code, period_start, "
+                        "period_end, received_at, loaded_at, status, rows_read, rows_loaded, "
+                        "rows_quarantined, reasons, duplicate_of, superseded_by, conflict_with, "
+                        "run_id")
+    con.execute(f"""insert into audit.file_registry ({registry_columns}) values
         (1, 'master/customers_2026-10-31.csv', 'aa', 'master', 'customers', null, null, null,
          '2026-11-01 08:00', '2026-11-02 07:00', 'loaded', 600, 600, 0, [], null, null, null, 'run-2'),
         (2, 'flow/D001/D001_2026-10.csv', 'bb', 'flow', null, 'D001', '2026-10-01', '2026-10-31',
@@ -435,6 +461,7 @@ def _audit(con: duckdb.DuckDBPyConnection, blocking_failure: bool) -> None:
          '2026-11-16 10:00', '2026-11-16 10:01', 'rejected', 0, 0, 0,
          ['has a sheet (sheet1.xml) that declares 1,048,576 rows × 16,384 columns',
           'acknowledged (ignore) by 王芳: sender re-sent it as CSV'], null, null, null, 'run-2')""")
+    con.execute("update audit.file_registry set first_seen_at = received_at")
     con.execute("""create table audit.inbox_skipped (path varchar, reason varchar,
         run_id varchar, seen_at timestamp)""")
     con.execute("""insert into audit.inbox_skipped values

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import getpass
-import sys
-import types
 
-import pandas as pd
+import duckdb
+import polars as pl
 import pytest
 
+from matching import stewardship
 from tests.dashboards.conftest import add_user, assert_readable_tables, table_with
 
 
 @pytest.fixture
 def fake_stewardship(monkeypatch):
-    """A stand-in matching.stewardship recording decisions in memory."""
+    """matching.stewardship's queue and decisions replaced by in-memory stand-ins that keep
+    its contract (a polars queue, StewardDecision records)."""
     recorded: list[dict] = []
-    mod = types.ModuleType("matching.stewardship")
 
     def review_queue(settings, db_path=None):
-        return pd.DataFrame([{
+        return pl.DataFrame([{
             "source": "flow", "distributor_code": "D001", "buyer_code": "B-77",
             "raw_name": "上海一院", "match_score": 0.82, "match_status": "review",
             "candidates": '[{"crm_customer_id": "C1", "name": "上海市第一人民医院", "score": 0.82}]',
@@ -29,11 +29,13 @@ def fake_stewardship(monkeypatch):
         recorded.append({"kind": kind, **kw})
 
     def read_decisions(settings):
-        return [dict(r, at="2026-11-20T08:00:00") for r in recorded]
+        return [stewardship.StewardDecision(decision_id=f"d{i}", at="2026-11-20T08:00:00",
+                                            **{"crm_customer_id": None, "why": "", **r})
+                for i, r in enumerate(recorded)]
 
-    mod.review_queue, mod.record_decision, mod.read_decisions = (
-        review_queue, record_decision, read_decisions)
-    monkeypatch.setitem(sys.modules, "matching.stewardship", mod)
+    for name, fake in (("review_queue", review_queue), ("record_decision", record_decision),
+                       ("read_decisions", read_decisions)):
+        monkeypatch.setattr(stewardship, name, fake)
     return recorded
 
 
@@ -93,14 +95,18 @@ def test_matching_page_records_the_signed_in_steward(published, open_page, fake_
     assert [d["who"] for d in fake_stewardship] == ["wang.steward"]
 
 
-def test_matching_page_without_stewardship_module_reads_snapshot(published, open_page,
-                                                                monkeypatch):
-    monkeypatch.setitem(sys.modules, "matching.stewardship", None)
+def test_matching_page_without_the_stewards_queue_table_reads_the_snapshots_marts(
+        published, open_page):
+    """A snapshot without matching.customer_source_map (older builds): the page says so, shows
+    the `review` rows of marts.map_customer_source, and offers no decisions."""
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("drop table matching.customer_source_map")
+    con.close()
     at = open_page("match_review")
-    assert any("stewardship" in w.value for w in at.warning)
+    assert any("matching.customer_source_map" in w.value for w in at.warning)
     queue = table_with(at, "raw_name")
     assert list(queue["raw_name"]) == ["广州人民医院", "上海一院", "鼓楼医院"]  # by amount at stake
-    assert not at.button  # read-only: no decisions without the stewardship module
+    assert not at.button  # read-only: no decisions without the stewards' queue
 
 
 def test_matching_page_uses_the_real_stewardship_module_on_the_snapshot(published, open_page):

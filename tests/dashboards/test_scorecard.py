@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dashboards import scorecard as sc
+from dashboards import scorecard_delivery as delivery
 from dashboards import scorecard_pdf
 from sfe.config import SmtpSettings
 from sfe.console import Console
@@ -104,7 +105,7 @@ def test_send_emails_html_body_and_attachment(snap, no_pdf, monkeypatch):
         def send_message(self, msg):
             sent.append(("message", msg))
 
-    monkeypatch.setattr(sc.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(delivery.smtplib, "SMTP", FakeSMTP)
     settings = replace(snap, smtp=SmtpSettings(host="smtp.example.com", port=587, user="bot",
                                                password="x", recipients=("ceo@example.com",)))
     report = sc.scorecard_command(settings, argparse.Namespace(week=None, out=None, send=True),
@@ -127,3 +128,19 @@ def test_cli_scorecard_json(snap, no_pdf, capsys, monkeypatch):
     code = main(["scorecard", "--json", "--data-dir", str(snap.data_dir), "--week", "2026-10-12"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["week"] == "2026-10-12" and Path(out["html"]).exists()
+
+
+def test_the_command_builds_the_scorecard_context_once(snap, no_pdf, monkeypatch):
+    """`sfe scorecard` renders the HTML and the PDF from one context (it was built twice)."""
+    built = []
+    real = sc.scorecard_context
+
+    def counting(settings, week=None):
+        built.append(week)
+        return real(settings, week)
+
+    monkeypatch.setattr(sc, "scorecard_context", counting)
+    report = sc.scorecard_command(snap, argparse.Namespace(week=None, out=None, send=False),
+                                  Console(quiet=True))
+    assert report.exit_code == 0 and report.week == "2026-10-19"
+    assert built == [None]

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from dashboards import scorecard as sc
+from dashboards import scorecard_delivery as delivery
 from dashboards import scorecard_pdf
 from sfe.config import SmtpSettings
 from sfe.console import Console
@@ -80,7 +81,7 @@ def snap(settings, no_pdf):
 @pytest.fixture
 def server(monkeypatch) -> FakeServer:
     fake = FakeServer()
-    monkeypatch.setattr(sc.smtplib, "SMTP", fake.smtp_class)
+    monkeypatch.setattr(delivery.smtplib, "SMTP", fake.smtp_class)
     return fake
 
 
@@ -133,17 +134,17 @@ def test_a_retry_after_smtp_fails_on_the_second_of_three_recipients_mails_each_o
     html = sc.render_scorecard(snap)  # the DAG renders once and retries only `send`
 
     with pytest.raises(sc.ScorecardError) as failed:
-        sc.send_scorecard(snap, html)
+        delivery.send_scorecard(snap, html)
     assert server.mailbox == {A: 1}
     logged_before_retry = [e["recipient"] for e in _log(snap)]
-    retried = sc.send_scorecard(snap, html)  # what the task's retry runs
+    retried = delivery.send_scorecard(snap, html)  # what the task's retry runs
 
     assert server.mailbox == {A: 1, B: 1, C: 1}
     assert retried == [B, C]
     assert f"sent to {A}, not sent to {B}, {C}" in str(failed.value)
     assert failed.value.delivery.sent == [A] and logged_before_retry == [A]
     assert [e["recipient"] for e in _log(snap)] == [A, B, C]
-    assert sc.send_scorecard(snap, html) == []  # a third attempt sends nothing
+    assert delivery.send_scorecard(snap, html) == []  # a third attempt sends nothing
 
 
 def test_the_cli_reports_who_got_it_when_sending_stops_part_way(snap, server):
@@ -159,10 +160,10 @@ def test_a_refused_address_does_not_stop_the_others(snap, server):
     server.refuse = B
     html = sc.render_scorecard(snap)
     with pytest.raises(sc.ScorecardError, match=f"refused {B}.*550"):
-        sc.send_scorecard(snap, html)
+        delivery.send_scorecard(snap, html)
     assert server.mailbox == {A: 1, C: 1}
     fixed = replace(snap, smtp=replace(snap.smtp, recipients=(A, "cfo@example.cn", C)))
-    assert sc.send_scorecard(fixed, html) == ["cfo@example.cn"]
+    assert delivery.send_scorecard(fixed, html) == ["cfo@example.cn"]
     assert server.mailbox == {A: 1, C: 1, "cfo@example.cn": 1}
 
 
@@ -186,10 +187,10 @@ def test_another_week_is_its_own_send(snap, server):
 def test_a_file_without_a_snapshot_stamp_is_keyed_on_its_content(snap, server, tmp_path):
     html = tmp_path / "scorecard-2026-10-19.html"
     html.write_text("<html><body>v1</body></html>", encoding="utf-8")
-    assert sc.send_scorecard(snap, html) == [A, B, C]
-    assert sc.send_scorecard(snap, html) == []
+    assert delivery.send_scorecard(snap, html) == [A, B, C]
+    assert delivery.send_scorecard(snap, html) == []
     html.write_text("<html><body>v2</body></html>", encoding="utf-8")
-    assert sc.send_scorecard(snap, html) == [A, B, C]
+    assert delivery.send_scorecard(snap, html) == [A, B, C]
     assert server.mailbox == {A: 2, B: 2, C: 2}
     assert {e["snapshot_id"] for e in _log(snap)} == {None}
 
@@ -219,6 +220,6 @@ def test_a_torn_last_log_line_is_ignored_and_not_glued_to(snap, server):
     html = sc.render_scorecard(snap)
     log = snap.reports_dir / "scorecard-sent.jsonl"
     log.write_text('{"week_start": "2026-10-19", "recipient": "ceo@exa', encoding="utf-8")
-    assert sc.send_scorecard(snap, html) == [A, B, C]  # the torn line proves nothing
+    assert delivery.send_scorecard(snap, html) == [A, B, C]  # the torn line proves nothing
     lines = log.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4 and [json.loads(x)["recipient"] for x in lines[1:]] == [A, B, C]

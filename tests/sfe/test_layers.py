@@ -43,11 +43,10 @@ def test_an_upward_or_sideways_import_breaks_the_contracts(tmp_path: Path) -> No
 
 
 def test_no_project_module_is_imported_by_name() -> None:
-    """importlib/__import__ hide an import from the contracts above. dashboards/ is left out
-    until its own refactor (issue 15, the dashboards' split) removes its two uses."""
+    """importlib/__import__ hide an import from the contracts above."""
     pattern = re.compile(r"\bimport_module\(|\b__import__\(")
     found = [f"{path.relative_to(PROJECT_ROOT)}:{n}"
-             for package in PACKAGES if package != "dashboards"
+             for package in PACKAGES
              for path in sorted((PROJECT_ROOT / package).rglob("*.py"))
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if pattern.search(line)]
