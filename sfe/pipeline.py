@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, StageNotBuilt, UsageError
 from sfe.runs import RunRecord, new_run_id, record_run
+from sfe.signals import is_interrupt
 
 STEPS = ("ingest", "build", "check", "publish")
 WAREHOUSE_STEPS = ("build", "check", "publish")  # the DAG's: sfe_ingest loads the inbox
@@ -88,6 +90,8 @@ class RunReport:
             head = f"NOT PUBLISHED: {failed.name} failed ({failed.error}); {kept}"
         elif publish is not None and publish.detail.get("outcome") == "published":
             head = f"PUBLISHED {self.published_snapshot}: gates passed"
+        elif publish is not None and publish.detail.get("outcome") == "unchanged":
+            head = f"NOTHING NEW: {publish.detail.get('reason')}"
         elif blocking:
             head = f"NOT PUBLISHED: blocking gate(s) failed: {', '.join(blocking)}; {kept}"
         else:
@@ -147,6 +151,9 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
     stopped_at = None
     reports: dict[str, Any] = {}
     for name in steps:
+        if name == "check" and "publish" in steps and _skip_if_nothing_new(run, reports, settings,
+                                                                           console):
+            break
         console.step(f"{name}")
         reports[name] = run.run_step(name, _noting_usage(calls[name], usage))
         if reports[name] is None:
@@ -161,6 +168,30 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
         published = reports["publish"].to_dict().get("snapshot")
     record_run(settings, run, gate_status, published)
     return RunReport(run, gate_status, published, stopped_at, usage_error=bool(usage))
+
+
+def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Settings,
+                         console: Console) -> bool:
+    """Check and publish skipped when the published snapshot already is the checked state of
+    this data (quality/unchanged.py); otherwise, or when that cannot be told, both run."""
+    try:
+        from quality.unchanged import nothing_new
+    except ImportError:
+        return False
+    started = time.perf_counter()
+    try:
+        same = nothing_new(settings)
+    except Exception as exc:  # noqa: BLE001 - the full check runs and reports the problem
+        if is_interrupt(exc):
+            raise
+        return False
+    if same is None:
+        return False
+    console.step(f"check, publish skipped: {same.reason}")
+    reports["check"] = run.run_step("check", lambda: same)
+    run.steps[-1].seconds = time.perf_counter() - started
+    reports["publish"] = run.run_step("publish", same.for_publish)
+    return True
 
 
 def _noting_usage(call: Callable[[], Any], usage: list[UsageError]) -> Callable[[], Any]:
