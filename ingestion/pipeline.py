@@ -75,11 +75,12 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
         ensure_tables(con)
         _record_skipped(con, found.skipped, run_id)
         products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
+        last_seen = _last_seen(con)
         for n, item in enumerate(console.track(files, description="ingesting files",
                                                total=len(files))):
             if products is None and item.folder != "master":
                 products = load_product_keys(con)
-            reader.upcoming = _upcoming(con, settings, files[n + 1:n + 2])
+            reader.upcoming = _upcoming(last_seen, settings, files[n + 1:n + 2])
             result = ingest_file(con, settings, item, run_id, console, products or (),
                                  resolution=resolutions.get(item.rel), seen_at=seen_at,
                                  reader=reader, ack=acks.get(item.rel))
@@ -348,7 +349,15 @@ def read_task(item: InboxFile, raw: bytes, mapping: Mapping) -> ReadTask:
                     mapping.delimiter)
 
 
-def _upcoming(con: duckdb.DuckDBPyConnection, settings: Settings,
+def _last_seen(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, dt.datetime]]:
+    """Each path's latest status and mtime in the registry, read once per run (one query per
+    file cost more than reading it, at 1,000 files)."""
+    rows = con.execute("select path, arg_max(status, file_id), arg_max(received_at, file_id) "
+                       "from audit.file_registry group by path").fetchall()
+    return {path: (status, received) for path, status, received in rows}
+
+
+def _upcoming(last_seen: dict[str, tuple[str, dt.datetime]], settings: Settings,
               following: list[InboxFile]) -> ReadTask | None:
     """The next file's read, for the reader to start while this one is parsed and loaded;
     None when it will likely not be read (a file already loaded, one that cannot be opened).
@@ -358,8 +367,7 @@ def _upcoming(con: duckdb.DuckDBPyConnection, settings: Settings,
     item = following[0]
     if item.source is None:
         return None
-    last = con.execute("select status, received_at from audit.file_registry where path = ? "
-                       "order by file_id desc limit 1", [item.rel]).fetchone()
+    last = last_seen.get(item.rel)
     if last and last[0] not in RETRY_STATUSES and last[1] == item.received_at:
         return None  # most likely the same file again: a duplicate is not read
     try:
