@@ -91,7 +91,7 @@ class RunReport:
         elif publish is not None and publish.detail.get("outcome") == "published":
             head = f"PUBLISHED {self.published_snapshot}: gates passed"
         elif publish is not None and publish.detail.get("outcome") == "unchanged":
-            head = f"NOTHING NEW: {publish.detail.get('reason')}"
+            head = f"NOTHING NEW: {str(publish.detail.get('reason')).removeprefix('nothing new: ')}"
         elif blocking:
             head = f"NOT PUBLISHED: blocking gate(s) failed: {', '.join(blocking)}; {kept}"
         else:
