@@ -17,6 +17,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -253,6 +254,10 @@ class IsolatedReader:
         self._proc: subprocess.Popen[bytes] | None = None
         self._tasks: Connection | None = None
         self._results: Connection | None = None
+        # a task sent ahead (`read(..., then=)`) and when: the worker reads the next file
+        # while this process parses and loads the current one (2 cores both busy)
+        self._pending: tuple[ReadTask, float] | None = None
+        self.upcoming: ReadTask | None = None  # the default `then` of the next read (one use)
         fd, self._log = tempfile.mkstemp(prefix="sfe-reader-", suffix=".log")
         os.close(fd)
 
@@ -262,20 +267,18 @@ class IsolatedReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def read(self, task: ReadTask) -> list[Grid]:
-        check(task, self.limits)  # streams the zip in chunks: safe in this process
-        tasks, results = self._worker()
-        try:
-            tasks.send(task)
-            if not results.poll(self.limits.seconds):
-                self._stop()
-                raise ReadError(
-                    f"took longer than {self.limits.seconds:g} s to read and was stopped; "
-                    "ask the sender for a smaller or plainer export (or the data team to "
-                    "raise `ingest_timeout_s`)")
-            status, payload = results.recv()
-        except (EOFError, OSError):
-            raise ReadError(self._death()) from None
+    def read(self, task: ReadTask, then: ReadTask | None = None) -> list[Grid]:
+        """The file's grids, read by the worker under the limits. `then`, the file likely read
+        next, is handed to the worker as soon as this one's result is in, so it is read while
+        the caller works on this one; a `read` of another task discards it unused."""
+        then, self.upcoming = then or self.upcoming, None
+        sent_at = self._take_pending(task)
+        if sent_at is None:
+            check(task, self.limits)  # streams the zip in chunks: safe in this process
+            sent_at = self._send(task)
+        status, payload = self._receive(sent_at)
+        if then is not None:
+            self._send_ahead(then)
         if status == "ok":
             return payload  # type: ignore[no-any-return]
         if status == "memory":
@@ -283,6 +286,54 @@ class IsolatedReader:
             raise _too_big("needs more memory than allowed", self.limits.memory_bytes + 1,
                            self.limits)
         raise ReadError(str(payload))
+
+    def _send(self, task: ReadTask) -> float:
+        tasks, _ = self._worker()
+        try:
+            tasks.send(task)
+        except OSError:
+            raise ReadError(self._death()) from None
+        return time.monotonic()
+
+    def _receive(self, sent_at: float) -> tuple[str, object]:
+        """The worker's answer within the time limit (counted from when the task was sent)."""
+        assert self._results is not None
+        try:
+            left = max(0.0, sent_at + self.limits.seconds - time.monotonic())
+            if not self._results.poll(left):
+                self._stop()
+                raise ReadError(
+                    f"took longer than {self.limits.seconds:g} s to read and was stopped; "
+                    "ask the sender for a smaller or plainer export (or the data team to "
+                    "raise `ingest_timeout_s`)")
+            return self._results.recv()  # type: ignore[no-any-return]
+        except (EOFError, OSError):
+            raise ReadError(self._death()) from None
+
+    def _send_ahead(self, task: ReadTask) -> None:
+        """Start the next file now; a file the checks refuse is not sent (its own read says
+        why), and a failure here is the next read's to report."""
+        try:
+            check(task, self.limits)
+            self._pending = (task, self._send(task))
+        except ReadError:
+            self._pending = None
+
+    def _take_pending(self, task: ReadTask) -> float | None:
+        """When the task sent ahead is this one, when it was sent; any other is discarded (a
+        worker it killed or stalled is replaced, not blamed on this file)."""
+        if self._pending is None:
+            return None
+        ahead, sent_at = self._pending
+        self._pending = None
+        if ahead == task:
+            return sent_at
+        try:
+            self._receive(sent_at)
+        except ReadError:
+            self._stop()
+            self._proc = None
+        return None
 
     def close(self) -> None:
         if self._tasks is not None and self._proc is not None and self._proc.poll() is None:
@@ -329,6 +380,7 @@ class IsolatedReader:
             "(1024 or more)")
 
     def _stop(self) -> None:
+        self._pending = None
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
         if self._proc is not None:

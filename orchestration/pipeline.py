@@ -13,6 +13,7 @@ import argparse
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,11 +25,12 @@ from ingestion.pipeline import ingest_inbox
 from orchestration.build import build_step
 from quality.gates import run_checks
 from quality.publish import publish
+from quality.unchanged import nothing_new
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, UsageError
 from sfe.runs import RunRecord, StepResult, new_run_id, record_run
-from sfe.signals import stop_signal
+from sfe.signals import is_interrupt, stop_signal
 from sfe.warehouse import writer_lock
 
 STEPS = ("ingest", "build", "check", "publish")
@@ -82,6 +84,8 @@ class RunReport:
             head = f"NOT PUBLISHED: {failed.name} failed ({failed.error}); {kept}"
         elif publish is not None and publish.detail.get("outcome") == "published":
             head = f"PUBLISHED {self.published_snapshot}: gates passed"
+        elif publish is not None and publish.detail.get("outcome") == "unchanged":
+            head = f"NOTHING NEW: {str(publish.detail.get('reason')).removeprefix('nothing new: ')}"
         elif blocking:
             head = f"NOT PUBLISHED: blocking gate(s) failed: {', '.join(blocking)}; {kept}"
         else:
@@ -170,6 +174,9 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
     stopped_at = None
     reports: dict[str, Any] = {}
     for name in steps:
+        if name == "check" and "publish" in steps and _skip_if_nothing_new(run, reports, settings,
+                                                                           console):
+            break
         console.step(f"{name}")
         reports[name] = run.run_step(name, _noting_usage(calls[name], usage))
         if reports[name] is None:
@@ -184,6 +191,26 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
         published = reports["publish"].to_dict().get("snapshot")
     record_run(settings, run, gate_status, published)
     return RunReport(run, gate_status, published, stopped_at, usage_error=bool(usage))
+
+
+def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Settings,
+                         console: Console) -> bool:
+    """Check and publish skipped when the published snapshot already is the checked state of
+    this data (quality/unchanged.py); otherwise, or when that cannot be told, both run."""
+    started = time.perf_counter()
+    try:
+        same = nothing_new(settings)
+    except Exception as exc:  # noqa: BLE001 - the full check runs and reports the problem
+        if is_interrupt(exc):
+            raise
+        return False
+    if same is None:
+        return False
+    console.step(f"check, publish skipped: {same.reason}")
+    reports["check"] = run.run_step("check", lambda: same)
+    run.steps[-1].seconds = time.perf_counter() - started
+    reports["publish"] = run.run_step("publish", same.for_publish)
+    return True
 
 
 def _noting_usage(call: Callable[[], Any], usage: list[UsageError]) -> Callable[[], Any]:

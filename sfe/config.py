@@ -66,8 +66,11 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     proxy_user_header: str = "X-Forwarded-User"
     # DuckDB's memory cap for loads and builds ('4GB', '50%'); beyond it DuckDB spills to disk.
-    # Lower it on a server shared with Airflow and the dashboards.
-    memory_limit: str = "80%"
+    # 'auto': half the memory available when the run starts, at least 1 GB and at most 3 GB
+    # (sfe/warehouse.py), so a whole run stays under 4 GB; lower it on a shared server.
+    memory_limit: str = "auto"
+    # DuckDB worker threads; 0 keeps DuckDB's default (one per core).
+    threads: int = 0
     # What one inbox file may cost to read (ingestion/isolation.py): the reader's memory cap
     # and time limit; a file beyond them is rejected, the run goes on.
     ingest_memory_mb: int = 2048

@@ -22,6 +22,7 @@ from sfe.config import ConfigError, Settings
 from sfe.console import Console
 from sfe.report import WorkBlocked
 
+AUTO_MEMORY_MIN_MB, AUTO_MEMORY_MAX_MB = 1024, 3072  # memory_limit = 'auto' (the default)
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "quarantine", "matching")
 
 
@@ -131,15 +132,52 @@ def connect(settings: Settings, read_only: bool = False, attempts: int = 30,
         con.close()
 
 
-def set_memory_limit(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """Apply settings.memory_limit (a SET, not a connect option: other code in this process may
-    open the same file without options, and DuckDB refuses mismatched options on one file)."""
+def available_memory_bytes() -> int | None:
+    """Memory the kernel could give us now (MemAvailable), else the machine's total; None if
+    neither can be read (not Linux)."""
     try:
-        con.execute(f"set memory_limit = {sql_string(settings.memory_limit)}")
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def auto_memory_limit(available: int | None) -> str:
+    """Half of what is available, within [1 GB, 3 GB]: DuckDB spills to disk beyond it, and
+    Python, polars frames and the reader worker come on top (a whole run stays under 4 GB).
+    DuckDB's own default, 80 % of RAM, let a 10 M-row build reach 6 GB on a 24 GB machine."""
+    if available is None:
+        return f"{AUTO_MEMORY_MAX_MB}MiB"
+    mb = min(max(available // 2 >> 20, AUTO_MEMORY_MIN_MB), AUTO_MEMORY_MAX_MB)
+    return f"{mb}MiB"
+
+
+def duckdb_memory_limit(settings: Settings) -> str:
+    """settings.memory_limit as DuckDB takes it ('auto' resolved for this machine, now)."""
+    if settings.memory_limit.strip().lower() == "auto":
+        return auto_memory_limit(available_memory_bytes())
+    return settings.memory_limit
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Apply settings.memory_limit and threads (a SET, not a connect option: other code in this
+    process may open the same file without options, and DuckDB refuses mismatched options on
+    one file)."""
+    limit = duckdb_memory_limit(settings)
+    try:
+        con.execute(f"set memory_limit = {sql_string(limit)}")
     except duckdb.Error as exc:
         raise ConfigError(f"memory_limit = {settings.memory_limit!r} is not a size DuckDB "
-                          "understands; use e.g. '4GB' or '50%' in sfe.toml or SFE_MEMORY_LIMIT"
-                          ) from exc
+                          "understands; use e.g. '4GB', '50%' or 'auto' in sfe.toml or "
+                          "SFE_MEMORY_LIMIT") from exc
+    if settings.threads > 0:
+        con.execute(f"set threads = {int(settings.threads)}")
 
 
 def sql_string(text: str) -> str:

@@ -156,8 +156,11 @@ def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = No
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
+    from sfe.warehouse import duckdb_memory_limit
+
     return {"SFE_WORKING_DB": str(settings.working_db.resolve()),
-            "SFE_MEMORY_LIMIT": settings.memory_limit,
+            "SFE_MEMORY_LIMIT": duckdb_memory_limit(settings),
+            "SFE_THREADS": str(settings.threads or os.cpu_count() or 1),
             "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
             "DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}

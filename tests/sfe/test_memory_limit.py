@@ -25,3 +25,29 @@ def test_environment_sets_it_and_a_bad_value_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match="memory_limit = 'lots'"):
         with connect(settings):
             pass
+
+
+def test_auto_is_half_the_available_memory_within_1_and_3_gb() -> None:
+    from sfe.warehouse import auto_memory_limit
+
+    gb = 1 << 30
+    assert auto_memory_limit(24 * gb) == "3072MiB"  # capped: not 80 % of a big machine
+    assert auto_memory_limit(4 * gb) == "2048MiB"
+    assert auto_memory_limit(1 * gb) == "1024MiB"  # at least 1 GB
+    assert auto_memory_limit(None) == "3072MiB"
+
+
+def test_the_default_is_auto_and_reaches_duckdb_and_dbt_as_a_size(settings, monkeypatch) -> None:
+    from sfe import warehouse
+
+    assert settings.memory_limit == "auto"
+    monkeypatch.setattr(warehouse, "available_memory_bytes", lambda: 3 << 30)
+    with connect(settings) as con:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limit in {"1.5 GiB", "1536.0 MiB"}
+    assert dbt_env(settings)["SFE_MEMORY_LIMIT"] == "1536MiB"
+
+
+def test_threads_setting_reaches_duckdb(settings) -> None:
+    with connect(replace(settings, threads=1)) as con:
+        assert con.execute("select current_setting('threads')").fetchone()[0] == 1

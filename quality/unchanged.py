@@ -1,0 +1,120 @@
+"""A run with nothing new: skip check and publish when the published snapshot already is the
+checked state of exactly this data.
+
+`sfe run` calls `nothing_new` before its check step. It answers only when ALL hold:
+- the latest gate run passed, and its snapshot is the one readers have now (current.duckdb's
+  `publish_info.run_id`);
+- the working data still has the content fingerprint that run recorded (store.fingerprint:
+  every table's rows hashed, every view's SQL): nothing was loaded, built or edited since;
+- the gates and settings are the ones it ran with (quality/gates.yml and the config file are
+  older than the run) and it ran on this business day (gates judge dates against today).
+Otherwise the full check runs, then publish as always. Skipping publishes nothing, so it can
+never publish unchecked data; the worst a wrong "nothing new" could do is keep a snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from quality import store
+from quality.definitions import GATES_FILE
+from quality.gates import BUSINESS_TZ
+from quality.published import NoPublishedSnapshot, open_published, read_publish_info
+from sfe.config import Settings, find_config_file
+from sfe.report import EXIT_OK
+from sfe.warehouse import connect
+
+
+@dataclass
+class NothingNew:
+    """Stands in for the check and publish reports of a run that had nothing new."""
+
+    run_id: str  # the gate run whose checked snapshot is published
+    snapshot_id: str
+    warnings: int = 0
+    report_path: str | None = None
+    step: str = "check"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK
+
+    @property
+    def reason(self) -> str:
+        return (f"nothing new: snapshot {self.snapshot_id} already is the checked state of this "
+                f"data (gate run {self.run_id} passed on it today)")
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.step == "check":
+            return {"run_id": self.run_id, "status": "passed", "nothing_new": True,
+                    "blocking_failures": [], "warnings": [], "report": self.report_path,
+                    "reason": self.reason}
+        return {"outcome": "unchanged", "reason": self.reason, "run_id": self.run_id,
+                "snapshot_id": None, "snapshot": None, "current_snapshot_id": self.snapshot_id,
+                "nothing_new": True, "exit_code": EXIT_OK}
+
+    def summary(self) -> str:
+        return self.reason
+
+    def for_publish(self) -> NothingNew:
+        return NothingNew(self.run_id, self.snapshot_id, self.warnings, self.report_path,
+                          "publish")
+
+
+def nothing_new(settings: Settings, now: dt.datetime | None = None) -> NothingNew | None:
+    """The published check when it still covers this data (see the module doc), else None."""
+    if not settings.working_db.exists():
+        return None
+    published = _published_run(settings)
+    if published is None:
+        return None
+    with connect(settings) as con:
+        run = store.latest_run(con)
+        if run is None or run["status"] != "passed" or run["run_id"] != published[0]:
+            return None
+        if not _same_rules_and_day(run["started_at"], now):
+            return None
+        if store.fingerprint(con) != run["fingerprint"]:
+            return None
+    return NothingNew(run["run_id"], published[1], int(run["warnings"] or 0),
+                      run.get("report_path"))
+
+
+def _published_run(settings: Settings) -> tuple[str, str] | None:
+    """(gate run id, snapshot id) stamped in the snapshot readers open now."""
+    try:
+        con = open_published(settings)
+    except (NoPublishedSnapshot, duckdb.Error, OSError):
+        return None
+    try:
+        info = read_publish_info(con)
+    finally:
+        con.close()
+    if not info or not info.get("run_id") or not info.get("snapshot_id"):
+        return None
+    return str(info["run_id"]), str(info["snapshot_id"])
+
+
+def _same_rules_and_day(started_utc: dt.datetime, now: dt.datetime | None) -> bool:
+    """The gate run used today's gates and settings and judged dates against today."""
+    now = now or dt.datetime.now(dt.UTC)
+    started = started_utc.replace(tzinfo=dt.UTC)
+    if started.astimezone(BUSINESS_TZ).date() != now.astimezone(BUSINESS_TZ).date():
+        return False
+    rules: list[Path] = [GATES_FILE]
+    config = find_config_file()
+    if config is not None:
+        rules.append(config)
+    return all(_mtime(p) < started for p in rules)
+
+
+def _mtime(path: Path) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except OSError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)  # cannot tell: treat as changed
