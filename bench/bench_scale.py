@@ -37,7 +37,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -177,7 +177,6 @@ def write_plain(root: Path) -> None:
 
 
 def _plain_text(settings, item, load_mapping, header_lookup, header_of, read_grids) -> str | None:
-    import polars as pl
 
     try:
         mapping = load_mapping(settings.mappings_dir, item.distributor_code, item.source)
@@ -242,7 +241,7 @@ def summarise(size: int, months: int, case: dict) -> dict:
             "gates": case["first_run"]["gate_status"], "published": case["first_run"]["published"],
             "noop_published": case["noop_run"]["published"],
             "load_average_end": round(case["load_average_end"], 1),
-            "measured_at": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"}
+            "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"}
 
 
 # -- output -----------------------------------------------------------------------------------
