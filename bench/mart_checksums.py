@@ -4,8 +4,8 @@
     uv run --frozen python bench/mart_checksums.py a.duckdb b.duckdb   # and say which differ
 
 Each line: `<relation> <rows> <md5>`, the md5 over every row rendered as text in a fixed order
-(all columns, ordered by all columns), so it changes with any value, row or column order, and
-not with the physical order DuckDB stored the rows in. Reads only (the file is opened read-only,
+(all columns, ordered by all columns; doubles to 6 decimals), so it changes with any
+value, row or column order, and not with the physical order DuckDB stored the rows in. Reads only (the file is opened read-only,
 attached under its own catalog name so dbt views resolve).
 """
 
@@ -20,6 +20,18 @@ import duckdb
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _row_text(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str:
+    """SQL rendering one row as text; doubles to 6 decimals, since a sum of doubles
+    differs in its last bits with the order DuckDB's threads added them in."""
+    cols = con.execute(
+        "select column_name, data_type from information_schema.columns where table_catalog = "
+        "current_database() and table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name]).fetchall()
+    parts = [f"printf('%.6f', {_quoted(c)})" if kind in ("DOUBLE", "FLOAT", "REAL") else _quoted(c)
+             for c, kind in cols]
+    return "cast(row(" + ", ".join(parts) + ") as varchar)"
 
 
 def checksums(path: Path, schema: str = "marts", catalog: str | None = None
@@ -39,9 +51,10 @@ def checksums(path: Path, schema: str = "marts", catalog: str | None = None
         out = {}
         for name in names:
             rel = f"{_quoted(schema)}.{_quoted(name)}"
+            row = _row_text(con, schema, name)
             rows, digest = con.execute(
-                f"select count(*), md5(coalesce(string_agg(cast(t as varchar), '\n' "
-                f"order by cast(t as varchar)), '')) from {rel} as t").fetchone()
+                f"select count(*), md5(coalesce(string_agg({row}, '\n' order by {row}), '')) "
+                f"from {rel}").fetchone()
             out[name] = (rows, digest)
         return out
     finally:
