@@ -560,3 +560,18 @@ def test_a_failed_gate_never_shows_passed(built, tmp_path):
                            "working.marts.data_quality_results").fetchall() == [("failed", True)]
     finally:
         con.close()
+
+
+def test_matching_reads_the_same_master_snapshot_as_dbt(con):
+    """The latest-snapshot rule: dbt's macro (latest_snapshot) and matching/sources.py, which
+    runs before dbt, pick the same rows (the fixture's older customer snapshot holds C9)."""
+    from matching.sources import load_customer_master, load_distributors, load_products
+
+    pairs = [(load_customer_master, "crm_customer_id", "stg_master__customers"),
+             (load_distributors, "distributor_code", "stg_master__distributors"),
+             (load_products, "product_id", "stg_master__products")]
+    for load, key, model in pairs:
+        python_ids = sorted(load(con)[key].to_list())
+        dbt_ids = sorted(r[0] for r in con.execute(f"select {key} from staging.{model}").fetchall())
+        assert python_ids == dbt_ids and python_ids, model
+    assert "C9" not in load_customer_master(con)["crm_customer_id"].to_list()
