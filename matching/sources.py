@@ -29,6 +29,9 @@ _RAW_BUYERS_SCHEMA = {"source": pl.String, "distributor_code": pl.String, "buyer
 
 
 def _latest(table: str, columns: str) -> str:
+    """The master data in force: the latest snapshot. The same rule as dbt's
+    `latest_snapshot` macro (dbt_project/macros/shared_rules.sql), which cannot serve here:
+    matching runs before dbt builds; tests/dbt pin the two to pick the same rows."""
     return (f"select {columns} from raw.{table} "
             f"where snapshot_date = (select max(snapshot_date) from raw.{table})")
 

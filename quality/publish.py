@@ -9,8 +9,9 @@ Steps (each safe to interrupt, even with SIGKILL: current.duckdb is always a com
    had when it was frozen (any load, build or edit since means: run 'sfe check' again).
 2. Copy the candidate to snapshots/.tmp-<id>.duckdb (the candidate stays, so publishing the
    same check again gives an identical snapshot).
-3. Stamp the copy: `audit.publish_info` (one row), `marts.data_quality_results`,
-   `scorecard_weekly.data_status = 'passed'`; checkpoint and close it; fsync.
+3. Stamp the copy: `audit.publish_info` (one row); checkpoint and close it; fsync. Nothing in
+   marts is written: dbt's views read the stamp (`marts.data_quality_results`,
+   `scorecard_weekly.data_status` = 'passed').
 4. Rename it to snapshots/<id>.duckdb, hard-link it to a temp name and `os.replace` that onto
    current.duckdb: one atomic rename. Readers find the snapshot file current.duckdb is linked
    to and open that (quality/published.py says why never current.duckdb by name); a reader
@@ -206,43 +207,22 @@ def _quoted(alias: str) -> str:
 
 
 def _stamp(snapshot: Path, info: dict[str, Any], catalog_alias: str) -> None:
-    """Write the publish metadata into the snapshot copy, then checkpoint and close it."""
+    """Write the publish stamp into the snapshot copy, then checkpoint and close it."""
     con = duckdb.connect()
     try:
         alias = '"' + catalog_alias.replace('"', '""') + '"'
         con.execute(f"attach {sql_string(str(snapshot))} as {alias}")
         con.execute(f"use {alias}")
-        con.execute("create schema if not exists audit")
-        con.execute("create schema if not exists marts")
-        con.execute("""
-            create or replace table audit.publish_info (
-                snapshot_id varchar, published_at timestamp, run_id varchar,
-                gate_status varchar, as_of_date varchar, as_of_month varchar,
-                warnings integer, source_db varchar)""")
-        con.execute("insert into audit.publish_info values (?, ?, ?, ?, ?, ?, ?, ?)",
+        # only audit is written: dbt's views in marts (data_quality_results,
+        # scorecard_weekly.data_status) read this stamp when the snapshot is read
+        store.ensure_tables(con)
+        con.execute("delete from audit.publish_info")
+        con.execute("insert into audit.publish_info (snapshot_id, published_at, run_id, "
+                    "gate_status, as_of_date, as_of_month, warnings, source_db) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?)",
                     [info["snapshot_id"], info["published_at"], info["run_id"],
                      info["gate_status"], info["as_of_date"], (info["as_of_date"] or "")[:7]
                      or None, info["warnings"], info["source_db"]])
-        has_results = con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = 'audit' and table_name = 'gate_results'").fetchone()[0]
-        if has_results:
-            con.execute("""
-                create or replace table marts.data_quality_results as
-                select r.run_id, r.check_name, r.severity, r.status, r.failing_rows,
-                       r.message, r.sample, r.checked_at, r.check_type, r.description,
-                       g.status as run_status, r.run_id = ? as is_published_run
-                from audit.gate_results as r
-                left join audit.gate_runs as g using (run_id)""", [info["run_id"]])
-        has_status_col = con.execute(
-            "select count(*) from duckdb_columns() where database_name = current_database() "
-            "and schema_name = 'marts' and table_name = 'scorecard_weekly' "
-            "and column_name = 'data_status'").fetchone()[0]
-        is_table = con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = 'marts' and table_name = 'scorecard_weekly'").fetchone()[0]
-        if has_status_col and is_table:
-            con.execute("update marts.scorecard_weekly set data_status = 'passed'")
         con.execute(f"checkpoint {alias}")
         con.execute("use memory")
         con.execute(f"detach {alias}")

@@ -1,4 +1,5 @@
-"""Gate results in the working warehouse: `audit.gate_runs`, `audit.gate_results`, and the
+"""Gate results in the working warehouse: `audit.gate_runs`, `audit.gate_results`, the publish
+stamp table `audit.publish_info` (filled only inside a published snapshot), and the
 fingerprint that tells `sfe publish` whether the warehouse changed after it was checked.
 
 A gate run also names the candidate snapshot it checked (`candidate_id`, `candidate_sha`):
@@ -53,6 +54,22 @@ create table if not exists audit.gate_results (
 )
 """
 
+# the publish stamp: empty in the working warehouse, one row inside a published snapshot
+# (quality/publish.py writes it); dbt's views (marts.scorecard_weekly.data_status,
+# marts.data_quality_results) read it, so it exists wherever dbt builds
+PUBLISH_INFO_DDL = """
+create table if not exists audit.publish_info (
+    snapshot_id varchar,
+    published_at timestamp,
+    run_id varchar,              -- the gate run whose candidate this snapshot is
+    gate_status varchar,         -- passed
+    as_of_date varchar,
+    as_of_month varchar,
+    warnings integer,
+    source_db varchar
+)
+"""
+
 PUBLISH_LOG_DDL = """
 create table if not exists audit.publish_log (
     attempted_at timestamp,
@@ -75,6 +92,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"alter table audit.gate_runs add column if not exists {column} {kind}")
     con.execute(GATE_RESULTS_DDL)
     con.execute(PUBLISH_LOG_DDL)
+    con.execute(PUBLISH_INFO_DDL)
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quality import store
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.builds import BuildRecord, record_build
 from sfe.console import Console
@@ -349,6 +350,7 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
         report.seconds = time.perf_counter() - started
         console.warn(busy)
         return report
+    _ensure_audit_sources(settings)
     fingerprint = _inputs_fingerprint(settings)
     state = None if select else _build_state(settings, fingerprint)
     if not force and _up_to_date(settings, state):
@@ -379,6 +381,15 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
         console.warn(f"build finished with {len(report.failures)} failure(s); "
                      f"see 'sfe build' summary or {report.log_path}")
     return report
+
+
+def _ensure_audit_sources(settings: Settings) -> None:
+    """The gate and publish-stamp tables dbt's views read (quality/store.py owns their DDL)
+    exist before dbt builds, also in a warehouse never checked."""
+    from sfe.warehouse import connect
+
+    with connect(settings) as con:
+        store.ensure_tables(con)
 
 
 def _record_build(settings: Settings, report: BuildReport, select: Sequence[str] | None) -> None:

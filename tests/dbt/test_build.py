@@ -367,7 +367,8 @@ def test_project_layout_follows_the_house_style(built):
         if layer == "intermediate":
             assert name.startswith("int_"), name
         if layer == "marts":
-            assert name.split("_")[0] in {"dim", "fct", "kpi", "map", "bridge", "scorecard"}, name
+            assert (name.split("_")[0] in {"dim", "fct", "kpi", "map", "bridge", "scorecard"}
+                    or name == "data_quality_results"), name
             assert node["config"]["contract"]["enforced"], name
             assert node["schema"] == "marts"
         if name.startswith("kpi_") or name == "scorecard_weekly":
@@ -450,3 +451,116 @@ def test_a_failed_build_is_never_taken_as_up_to_date(built, tmp_path, monkeypatc
     assert build(copy, force=True).exit_code != 0
     assert not build(copy).up_to_date  # the same inputs: dbt again
     assert calls == ["build --full-refresh", "build"]
+
+
+def _copy_of_built(built, tmp_path) -> Settings:
+    settings, _ = built
+    copy = _settings(tmp_path / "data")
+    copy.warehouse_dir.mkdir(parents=True)
+    shutil.copy(settings.working_db, copy.working_db)
+    return copy
+
+
+def _published_rows(settings: Settings, sql: str) -> list[tuple]:
+    from quality.published import open_published
+
+    con = open_published(settings)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+PUBLISH_GATES = ["future_dates", "kpi_rates_out_of_bounds"]
+
+
+def test_published_scorecard_says_passed_only_after_the_gates_passed(built, tmp_path):
+    """dbt's views read the publish stamp: the snapshot says 'passed', the working warehouse
+    (never stamped) 'unchecked', and no writer outside dbt touched marts."""
+    import datetime as dt
+
+    from quality.gates import run_checks
+    from quality.publish import publish
+
+    settings = _copy_of_built(built, tmp_path)
+    assert run_checks(settings, select=PUBLISH_GATES, run_id="run-ok",
+                      today=dt.date(2026, 12, 31)).status == "passed"
+    assert publish(settings).outcome == "published"
+    assert _published_rows(settings, "select distinct data_status from marts.scorecard_weekly"
+                           ) == [("passed",)]
+    results = _published_rows(settings, "select check_name, status, run_status, "
+                              "is_published_run from marts.data_quality_results order by 1")
+    assert results == [("future_dates", "pass", "passed", True),
+                       ("kpi_rates_out_of_bounds", "pass", "passed", True)]
+    wcon = duckdb.connect(str(settings.working_db), read_only=True)
+    try:
+        assert wcon.execute("select distinct data_status from marts.scorecard_weekly"
+                            ).fetchall() == [("unchecked",)]
+        assert wcon.execute("select count(*), count(*) filter (is_published_run) "
+                            "from marts.data_quality_results").fetchone() == (2, 0)
+        kinds = dict(wcon.execute(
+            "select table_name, table_type from information_schema.tables where "
+            "table_schema = 'marts' and table_name in ('scorecard_weekly', "
+            "'data_quality_results')").fetchall())
+    finally:
+        wcon.close()
+    assert kinds == {"scorecard_weekly": "VIEW", "data_quality_results": "VIEW"}
+
+
+def test_a_failed_gate_never_shows_passed(built, tmp_path):
+    """A blocking failure: publish refuses, the checked candidate says 'unchecked', and even
+    a stamp naming the failed run (written by hand into a copy) reads 'failed', never 'passed'."""
+    import datetime as dt
+
+    from quality import candidate
+    from quality.gates import run_checks
+    from quality.publish import _stamp, publish
+
+    settings = _copy_of_built(built, tmp_path)
+    wcon = duckdb.connect(str(settings.working_db))
+    try:
+        wcon.execute("update marts.kpi_coverage set coverage_rate = 1.7")
+    finally:
+        wcon.close()
+    report = run_checks(settings, select=PUBLISH_GATES, run_id="run-bad",
+                        today=dt.date(2026, 12, 31))
+    assert report.status == "failed"
+    assert publish(settings).outcome == "refused"
+    assert not settings.published_db.exists()
+    checked = candidate.candidate_path(settings, "run-bad")
+    stamped = tmp_path / "stamped.duckdb"
+    shutil.copy(checked, stamped)
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{checked}' as working (read_only)")
+        assert con.execute("select distinct data_status from working.marts.scorecard_weekly"
+                           ).fetchall() == [("unchecked",)]
+    finally:
+        con.close()
+    _stamp(stamped, {"snapshot_id": "forced", "published_at": dt.datetime(2026, 12, 31),
+                     "run_id": "run-bad", "gate_status": "passed", "as_of_date": None,
+                     "warnings": 0, "source_db": "test"}, "working")
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{stamped}' as working (read_only)")
+        assert con.execute("select distinct data_status from working.marts.scorecard_weekly"
+                           ).fetchall() == [("failed",)]
+        assert con.execute("select distinct run_status, is_published_run from "
+                           "working.marts.data_quality_results").fetchall() == [("failed", True)]
+    finally:
+        con.close()
+
+
+def test_matching_reads_the_same_master_snapshot_as_dbt(con):
+    """The latest-snapshot rule: dbt's macro (latest_snapshot) and matching/sources.py, which
+    runs before dbt, pick the same rows (the fixture's older customer snapshot holds C9)."""
+    from matching.sources import load_customer_master, load_distributors, load_products
+
+    pairs = [(load_customer_master, "crm_customer_id", "stg_master__customers"),
+             (load_distributors, "distributor_code", "stg_master__distributors"),
+             (load_products, "product_id", "stg_master__products")]
+    for load, key, model in pairs:
+        python_ids = sorted(load(con)[key].to_list())
+        dbt_ids = sorted(r[0] for r in con.execute(f"select {key} from staging.{model}").fetchall())
+        assert python_ids == dbt_ids and python_ids, model
+    assert "C9" not in load_customer_master(con)["crm_customer_id"].to_list()

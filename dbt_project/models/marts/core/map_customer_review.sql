@@ -16,13 +16,13 @@ sell_out as (
 at_stake as (
     select
         distributor_code,
-        coalesce(buyer_code, '') as buyer_code,
+        {{ buyer_key('buyer_code') }} as buyer_code,
         raw_buyer_name,
         count(*) as flow_rows,
         sum(amount) as sell_out_amount,
         max(sale_date) as last_sale_date
     from sell_out
-    group by distributor_code, coalesce(buyer_code, ''), raw_buyer_name
+    group by distributor_code, {{ buyer_key('buyer_code') }}, raw_buyer_name
 ),
 
 final as (

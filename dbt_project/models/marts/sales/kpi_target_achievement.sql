@@ -74,16 +74,8 @@ monthly as (
 year_to_date as (
     select
         monthly.*,
-        sum(target_amount) over (
-            partition by territory_id, product_id, year
-            order by month
-            rows between unbounded preceding and current row
-        ) as ytd_target_amount,
-        sum(actual_amount) over (
-            partition by territory_id, product_id, year
-            order by month
-            rows between unbounded preceding and current row
-        ) as ytd_actual_amount
+        {{ year_to_date('target_amount', 'territory_id, product_id') }} as ytd_target_amount,
+        {{ year_to_date('actual_amount', 'territory_id, product_id') }} as ytd_actual_amount
     from monthly
 ),
 

@@ -9,7 +9,7 @@ renamed as (
         sheet,
         cast(distributor_code as {{ dbt.type_string() }}) as distributor_code,
         cast(sale_date as date) as sale_date,
-        coalesce(buyer_code, '') as buyer_code,
+        {{ buyer_key('buyer_code') }} as buyer_code,
         buyer_name,
         buyer_address,
         product_name,

@@ -5,8 +5,7 @@ with source as (
 ),
 
 latest as (
-    select * from source
-    where snapshot_date = (select max(snapshot_date) from source)
+    {{ latest_snapshot('source') }}
 ),
 
 renamed as (

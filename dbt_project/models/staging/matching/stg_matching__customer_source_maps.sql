@@ -6,7 +6,7 @@ renamed as (
     select
         source as source_system,
         cast(distributor_code as {{ dbt.type_string() }}) as distributor_code,
-        coalesce(buyer_code, '') as buyer_code,
+        {{ buyer_key('buyer_code') }} as buyer_code,
         raw_name,
         source_key,
         normalized_name,
