@@ -7,13 +7,24 @@ Steps, all in this process: generate (unless the inbox exists), ingest, then the
 copying `raw.flow__lines` into a table and aggregating it by distributor, product and month, the
 least any warehouse build must do with every flow row — then a full `build`, then a second
 `build` with nothing new (the incremental path). Peak memory is this process's max RSS.
+
+    uv run --frozen python bench/bench_build.py --new-month --months 13 --customers 300
+    uv run --frozen python bench/bench_build.py --new-month --months 37 --customers 300
+
+`--new-month`: the inbox without its last month is ingested and built, then the last month's
+files arrive: ingest and `build` of that one month (incremental: its KPI months only) against
+a `--force` full build of the same warehouse. Run with 13 and 37 months (12 and 36 of history)
+to see whether a month's cost depends on the history kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import re
 import resource
+import shutil
 import time
 from datetime import datetime, UTC
 from pathlib import Path
@@ -46,17 +57,74 @@ def timed(func) -> tuple[object, float]:
     return result, time.perf_counter() - start
 
 
+def last_month_files(inbox: Path) -> list[Path]:
+    """The inbox files of its last month (any naming: 202610, 2026-10, 20261031), not masters."""
+    months = sorted(m.group(1) for p in (inbox / "calls").iterdir()
+                    if (m := re.search(r"(\d{4}-\d{2})", p.name)))
+    year, month = months[-1][:4], months[-1][5:7]
+    pattern = re.compile(rf"{year}-?{month}(\d\d)?(?!\d)|{year}{month}01_{year}{month}\d\d")
+    return [p for p in inbox.rglob("*") if p.is_file()
+            and p.relative_to(inbox).parts[0] not in ("master", "_truth", "targets")
+            and pattern.search(p.name)]
+
+
+def new_month(args: argparse.Namespace, settings, inbox: Path) -> list[str]:
+    """History built, then one new month: ingest + incremental build vs a full build."""
+    held = args.workdir / "held"
+    if not held.exists():
+        for path in last_month_files(inbox):
+            target = held / path.relative_to(inbox)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, target)
+    _, history_ingest_s = timed(lambda: ingest_inbox(settings, inbox))
+    history, history_s = timed(lambda: build(settings))
+    for path in [p for p in held.rglob("*") if p.is_file()]:
+        target = inbox / path.relative_to(held)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+    _, ingest_s = timed(lambda: ingest_inbox(settings, inbox))
+    with duckdb.connect(str(settings.working_db)) as con:
+        rows = con.execute("select count(*) from raw.flow__lines").fetchone()[0]
+        _, floor_s = timed(lambda: con.execute(FLOOR_SQL))
+        con.execute("drop table bench_floor")
+    month, month_s = timed(lambda: build(settings))
+    full, full_s = timed(lambda: build(settings, force=True))
+    load = os.getloadavg()
+    return [
+        f"\n## new month on {args.months - 1} months of history, customers={args.customers} "
+        f"— {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, 2 cores, "
+        f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n",
+        "| step | seconds | ratio to floor |", "|---|---:|---:|",
+        f"| history: ingest / build (exit {history.exit_code}) | {history_ingest_s:.1f} / "
+        f"{history_s:.1f} | |",
+        f"| floor: DuckDB copy + monthly aggregate of raw flow ({rows:,} rows) | {floor_s:.2f} "
+        "| 1 |",
+        f"| new month: ingest | {ingest_s:.1f} | {ingest_s / floor_s:.0f} |",
+        f"| new month: build (KPI months {', '.join(month.kpi_changed_months or ['all'])}; "
+        f"exit {month.exit_code}) | {month_s:.1f} | {month_s / floor_s:.0f} |",
+        f"| full build of the same warehouse (`--force`, exit {full.exit_code}) | {full_s:.1f} "
+        f"| {full_s / floor_s:.0f} |",
+        f"\nNew month's build / full build: {month_s / full_s:.2f}. "
+        f"Peak memory (max RSS of the process): {peak_mb():.0f} MB.\n",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--customers", type=int, default=600)
     parser.add_argument("--months", type=int, default=15)
     parser.add_argument("--workdir", type=Path, default=RESULTS / "tmp" / "build")
+    parser.add_argument("--new-month", action="store_true",
+                        help="build the history, then one new month (incremental vs full)")
     args = parser.parse_args()
     inbox, data = args.workdir / "inbox", args.workdir / "data"
     settings = load_settings(env={}, data_dir=data)
     if not inbox.exists():
         generate(inbox, seed=1, customers=args.customers, months=args.months, rows=args.rows)
+    if args.new_month:
+        write(new_month(args, settings, inbox))
+        return
     _, ingest_s = timed(lambda: ingest_inbox(settings, inbox))
     with duckdb.connect(str(settings.working_db)) as con:
         rows = con.execute("select count(*) from raw.flow__lines").fetchone()[0]
@@ -81,6 +149,10 @@ def main() -> None:
         f"{forced_s:.1f} | {forced_s / floor_s:.0f} |",
         f"\nPeak memory (max RSS of the process): {peak_mb():.0f} MB.\n",
     ]
+    write(lines)
+
+
+def write(lines: list[str]) -> None:
     path = RESULTS / "build.md"
     if not path.exists():
         path.write_text("# `sfe build` benchmark\n\nWritten by `bench/bench_build.py`.\n",

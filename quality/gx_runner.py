@@ -6,6 +6,13 @@ silenced and its progress bars kept off the user's terminal. Its SQL datasource 
 DuckDB, so each gate's table is fetched with DuckDB and validated as a pandas frame through an
 ephemeral context: pandas datasource → dataframe asset → whole-dataframe batch definition →
 suite → validation definition → checkpoint.
+
+A table larger than `max_rows` is not fetched whole (3 M flow lines cost seconds and a GB of
+pandas): DuckDB selects every row that can fail one of the gate's expectations (each one has a
+SQL twin below; a gate with another expectation type is fetched whole) plus a repeatable
+sample of `max_rows` of the others, and GX validates that frame. GX still judges
+every row that can fail, so the status, failing rows, sample and message are those of the
+whole table; counts in messages are out of the table's rows.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import duckdb
 from quality.checks import (ERROR, FAIL, PASS, SAMPLE_ROWS, Catalog, CheckResult, jsonable,
                             missing_tables_message, render, result_for)
 from quality.definitions import Gate
+
+GX_MAX_ROWS = 100_000  # rows of a table GX validates beyond the ones that can fail
 
 _LOCK = threading.Lock()
 _MODULE: dict[str, Any] = {}
@@ -98,11 +107,70 @@ def _expectation_objects(gx: Any, gate: Gate, variables: dict[str, Any]) -> list
     return out
 
 
+def _quoted(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _can_fail_sql(type_name: str, kwargs: dict[str, Any]) -> str | None:
+    """A SQL predicate true for every row the expectation can flag (None: no SQL twin)."""
+    column = kwargs.get("column")
+    if not column:
+        return None
+    col = f'"{column}"'
+    if type_name == "expect_column_values_to_not_be_null":
+        return f"{col} is null"
+    if type_name == "expect_column_values_to_be_in_set":
+        values = ", ".join(_quoted(v) for v in kwargs.get("value_set") or [])
+        return f"({col} is not null and {col} not in ({values}))" if values else "true"
+    if type_name == "expect_column_values_to_be_between":
+        conds = [f"{col} < {float(kwargs['min_value'])!r}"] if kwargs.get("min_value") is not None \
+            else []
+        if kwargs.get("max_value") is not None:
+            conds.append(f"{col} > {float(kwargs['max_value'])!r}")
+        return f"({' or '.join(conds)})" if conds else None
+    if type_name == "expect_column_values_to_match_regex" and kwargs.get("regex"):
+        return (f"({col} is not null and not regexp_matches(cast({col} as varchar), "
+                f"{_quoted(kwargs['regex'])}))")
+    return None
+
+
+def _bounded_select(gate: Gate, col_sql: str, variables: dict[str, Any],
+                    max_rows: int) -> str | None:
+    """Every row that can fail + a repeatable sample of max_rows of the others."""
+    preds = []
+    for item in gate.expectations:
+        (type_name, kwargs), = item.items()
+        pred = _can_fail_sql(type_name, _render_kwargs(kwargs or {}, variables))
+        if pred is None:
+            return None
+        preds.append(f"coalesce({pred}, false)")
+    can_fail = " or ".join(preds) or "false"
+    return (f"(select {col_sql} from {gate.table} where {can_fail})\n"
+            f"union all\n(select {col_sql} from (select * from {gate.table} "
+            f"using sample reservoir({max_rows} rows) repeatable (14)) where not ({can_fail}))")
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, gate: Gate, col_sql: str,
+           variables: dict[str, Any], max_rows: int) -> tuple[Any, int]:
+    """The frame GX validates and the table's row count."""
+    total = int(con.execute(f"select count(*) from {gate.table}").fetchone()[0])
+    bounded = None if total <= max_rows else _bounded_select(
+        gate, col_sql, variables, max_rows)
+    return con.execute(bounded or f"select {col_sql} from {gate.table}").df(), total
+
+
 def run_gx(con: duckdb.DuckDBPyConnection, gates: list[Gate], variables: dict[str, Any],
-           catalog: Catalog) -> list[CheckResult]:
-    """Validate each gate's table; one ephemeral context and one checkpoint per gate."""
+           catalog: Catalog, max_rows: int | None = None) -> list[CheckResult]:
+    """Validate each gate's table (bounded by `max_rows`, default GX_MAX_ROWS, see above);
+    one ephemeral context and one checkpoint per gate."""
+    max_rows = GX_MAX_ROWS if max_rows is None else max_rows
     results: list[CheckResult] = []
     frames: dict[str, Any] = {}
+    totals: dict[str, int] = {}
     runnable: list[Gate] = []
     for gate in gates:
         schema, _, table = (gate.table or "").partition(".")
@@ -118,7 +186,7 @@ def run_gx(con: duckdb.DuckDBPyConnection, gates: list[Gate], variables: dict[st
                 "the mart does not follow kpis.md")))
             continue
         col_sql = ", ".join(f'"{c}"' for c in cols) if cols else "*"
-        frames[gate.name] = con.execute(f"select {col_sql} from {gate.table}").df()
+        frames[gate.name], totals[gate.name] = _fetch(con, gate, col_sql, variables, max_rows)
         runnable.append(gate)
     if not runnable:
         return results
@@ -137,7 +205,8 @@ def run_gx(con: duckdb.DuckDBPyConnection, gates: list[Gate], variables: dict[st
         source = context.data_sources.add_pandas("sfe_frames")
         for gate in runnable:
             try:
-                results.append(_validate(gx, context, source, gate, frames[gate.name], variables))
+                results.append(_validate(gx, context, source, gate, frames[gate.name], variables,
+                                         totals[gate.name]))
             except Exception as exc:  # noqa: BLE001 - a broken gate is 'error', not a crash
                 results.append(result_for(gate, ERROR, message=f"Great Expectations failed: "
                                                                f"{type(exc).__name__}: {exc}"))
@@ -145,7 +214,7 @@ def run_gx(con: duckdb.DuckDBPyConnection, gates: list[Gate], variables: dict[st
 
 
 def _validate(gx: Any, context: Any, source: Any, gate: Gate, frame: Any,
-              variables: dict[str, Any]) -> CheckResult:
+              variables: dict[str, Any], total: int) -> CheckResult:
     asset = source.add_dataframe_asset(name=gate.name)
     batch_definition = asset.add_batch_definition_whole_dataframe(f"{gate.name}_whole")
     suite = context.suites.add(gx.ExpectationSuite(name=f"{gate.name}_suite"))
@@ -170,8 +239,7 @@ def _validate(gx: Any, context: Any, source: Any, gate: Gate, frame: Any,
             label = f"{cfg.type}({column})" if column else cfg.type
             info = res.result or {}
             count = info.get("unexpected_count")
-            failed.append(f"{label}: {count} of {info.get('element_count', len(frame))} rows"
-                          if count is not None else label)
+            failed.append(f"{label}: {count} of {total} rows" if count is not None else label)
             indexes = info.get("unexpected_index_list") or []
             for idx in indexes:
                 idx = int(idx) if not isinstance(idx, dict) else int(next(iter(idx.values())))
@@ -182,7 +250,7 @@ def _validate(gx: Any, context: Any, source: Any, gate: Gate, frame: Any,
                 failed[-1] += " (raised an exception)"
     if not failed:
         return result_for(gate, PASS, message=f"ok: {len(gate.expectations)} expectations on "
-                                              f"{len(frame)} rows")
+                                              f"{total} rows")
     sample = []
     for idx in sorted(bad_rows)[:SAMPLE_ROWS]:
         row = {k: jsonable(_none_if_missing(v)) for k, v in frame.iloc[idx].to_dict().items()}

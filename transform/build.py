@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from quality import store
+from transform import build_months
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.builds import BuildRecord, record_build
 from sfe.console import Console
@@ -58,6 +59,7 @@ class BuildReport:
     error: str | None = None
     rebuilt_all_months: bool | None = None
     up_to_date: bool = False  # nothing changed since the last successful build: dbt not run
+    kpi_changed_months: list[str] | None = None  # months of changed files; None: all rebuilt
     invocation_id: str | None = None  # dbt's, recorded in audit.dbt_builds (sfe/builds.py)
     build_id: str | None = None
 
@@ -298,14 +300,32 @@ def _up_to_date(settings: Settings, state: dict[str, Any] | None) -> bool:
         return False
 
 
-def _needs_full_rebuild(settings: Settings, fingerprint: dict[str, str] | None) -> bool:
+def _needs_full_rebuild(settings: Settings, fingerprint: dict[str, str] | None,
+                        maps: dict[str, dict[str, str]] | None = None) -> bool:
     if fingerprint is None:
         return True
     try:
         previous = json.loads(_state_file(settings).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return True
-    return previous != fingerprint
+    changed = {k for k in previous.keys() | fingerprint.keys()
+               if previous.get(k) != fingerprint.get(k)}
+    # new raw names matched (a new month's buyers) reach only the new files' months
+    return bool(changed) and not (changed <= build_months.MAP_KEYS
+                                  and build_months.maps_only_grew(settings.dbt_target_dir, maps))
+
+
+def _registry_files(settings: Settings) -> tuple[dict[str, list[Any]] | None,
+                                                 dict[str, dict[str, str]] | None]:
+    """The file registry and matching entries as the incremental build compares them
+    (None: unknown, every month is rebuilt)."""
+    from sfe.warehouse import connect
+
+    try:
+        with connect(settings) as con:
+            return build_months.file_states(con), build_months.map_entries(con)
+    except Exception:  # noqa: BLE001 - unknown: every month is rebuilt
+        return None, None
 
 
 def _wait_for_warehouse(settings: Settings) -> str | None:
@@ -360,22 +380,35 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
                      "(sfe build --force rebuilds)")
         return report
     _built_state_file(settings).unlink(missing_ok=True)  # a failed or killed run must rebuild
-    rebuild_all = force or _needs_full_rebuild(settings, fingerprint)
+    files, maps = _registry_files(settings)
+    rebuild_all = force or _needs_full_rebuild(settings, fingerprint, maps)
+    key = build_months.state_key(state)
+    changed = None if rebuild_all else build_months.months_since_last_build(
+        settings.dbt_target_dir, key, files)
+    report.kpi_changed_months = changed
     report.rebuilt_all_months = rebuild_all
     console.step("dbt build (seeds, models, tests, unit tests)"
                  + (f" --select {' '.join(select)}" if select else "")
                  + ("; --force: every table rebuilt from raw (full refresh)" if force
                     else "; matching or master data changed: every month rebuilt" if rebuild_all
-                    else "; only months touched by new or replaced files rebuilt"))
+                    else "; only months touched by new or replaced files rebuilt"
+                    + (f" (KPI months: {', '.join(changed) or 'none'}; unit tests passed on "
+                       "this project already)" if changed is not None else "")))
     # --force is the way out of any incremental state: dbt rebuilds every table from raw, so
     # the result equals a fresh build on the same inbox
-    run_dbt(settings, "build --full-refresh" if force else "build", select, console, report,
-            extra_vars={"rebuild_all_months": True} if rebuild_all else None)
+    # months known ⇒ project, seeds and vars as at the last successful build: its unit tests
+    # (which read no warehouse data) passed on this very code, so they are not run again
+    command = ("build --full-refresh" if force else "build"
+               if changed is None else "build --exclude test_type:unit")
+    run_dbt(settings, command, select, console, report,
+            extra_vars={"rebuild_all_months": True} if rebuild_all
+            else None if changed is None else {"kpi_changed_months": changed})
     _record_build(settings, report, select)
     if fingerprint is not None and not report.error and not report.failures and not select:
         _state_file(settings).write_text(json.dumps(fingerprint), encoding="utf-8")
         if state is not None:
             _built_state_file(settings).write_text(json.dumps(state), encoding="utf-8")
+            build_months.record(settings.dbt_target_dir, key, files, maps)
     report.seconds = time.perf_counter() - started
     if report.failures or report.error:
         console.warn(f"build finished with {len(report.failures)} failure(s); "

@@ -1,8 +1,19 @@
+{#- incremental by month: a month's coverage reads its own sell-out and alignment, and the
+    grades in force, which a change in month m can move from quarter(m) on; those months are
+    rebuilt too (macros/incremental_kpi_months.sql) -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_months(or_where=kpi_months_graded_since_change('month')) }}"
+) }}
 -- one row per month, territory (every level) and own product: target customers (hospital or
 -- pharmacy aligned at month end, graded A-C in the latest quarter ended before the month, or
 -- 三甲/三乙 when no quarter was graded yet) and how many bought the product (net > 0)
 with months as (
     select * from {{ ref('int_months_with_data') }}
+    where {{ kpi_months_read_from('month') }}
 ),
 
 customers as (
@@ -16,6 +27,7 @@ grades as (
 
 alignments as (
     select * from {{ ref('int_customer_alignments_monthly') }}
+    where {{ kpi_months_read_from('month') }}
 ),
 
 product_lines as (
@@ -37,12 +49,14 @@ ancestors as (
 
 sell_out as (
     select * from {{ ref('fct_sell_out') }}
+    where {{ kpi_months_read_from('month') }}
 ),
 
 -- the grading in force in a month (the latest quarter ended before it): one owner,
 -- kpi_coverage_target_basis
 grade_quarter_of_month as (
     select month, grade_quarter from {{ ref('kpi_coverage_target_basis') }}
+    where {{ kpi_months_read_from('month') }}
 ),
 
 eligible as (
@@ -138,6 +152,8 @@ final as (
         on scaffold.month = rolled_up.month
         and scaffold.territory_id = rolled_up.territory_id
         and scaffold.product_id = rolled_up.product_id
+    where {{ kpi_months_where('scaffold.month',
+                              or_where=kpi_months_graded_since_change('scaffold.month')) }}
 )
 
 select * from final

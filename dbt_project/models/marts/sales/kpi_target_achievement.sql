@@ -1,7 +1,17 @@
+{#- incremental by month: a month's YTD reads the months before it in its year, so a changed
+    month rebuilds the rest of its year (macros/incremental_kpi_months.sql) -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_months(rest_of_year=true) }}"
+) }}
 -- one row per month, territory (every level) and own product: target vs net terminal
 -- sell-out of matched customers credited to the territory on the sale date, month and YTD
 with months as (
     select * from {{ ref('int_months_with_data') }}
+    where {{ kpi_months_read_from('month', rest_of_year=true, year_start=true) }}
 ),
 
 territories as (
@@ -19,6 +29,7 @@ ancestors as (
 
 plan_targets as (
     select * from {{ ref('stg_plan__targets') }}
+    where {{ kpi_months_read_from('month', rest_of_year=true, year_start=true) }}
 ),
 
 sell_out as (
@@ -26,6 +37,7 @@ sell_out as (
     where buyer_kind = 'terminal'
         and crm_customer_id is not null
         and territory_id is not null
+        and {{ kpi_months_read_from('month', rest_of_year=true, year_start=true) }}
 ),
 
 targets_rolled_up as (
@@ -91,6 +103,7 @@ final as (
         cast(ytd_actual_amount as double) as ytd_actual_amount,
         {{ safe_divide('ytd_actual_amount', 'ytd_target_amount') }} as ytd_achievement_rate
     from year_to_date
+    where {{ kpi_months_where('month', rest_of_year=true) }}
 )
 
 select * from final

@@ -1,0 +1,170 @@
+{#- Incremental KPI marts by month.
+
+    `sfe build` passes var `kpi_changed_months`: the months ('YYYY-MM') of every file that is
+    new, gone or changed since the last successful build (sfe/build_months.py). It passes none
+    when it cannot bound the change (first build, a file without a period such as a master
+    snapshot, a changed project, seed or var): then, like with rebuild_all_months or
+    --full-refresh, every month is rebuilt. By hand, without the var, a KPI mart rebuilds all
+    months (correct, just not faster).
+
+    A mart declares how far a month's inputs reach forward (its horizon):
+      after=n          months m+1 .. m+n read month m too (rolling windows, a quarter's grades)
+      rest_of_year     months m+1 .. December read month m (year-to-date figures)
+    and how far back its rebuilt months read (`kpi_months_read_from(back=n, year_start=...)`),
+    so the inputs it scans are bounded by the months rebuilt, not by the history kept.
+
+    Config (portable): `materialized='incremental'`, `incremental_strategy=
+    kpi_month_strategy()`, `unique_key='month'`, and the pre-hook
+    `kpi_delete_rebuilt_months(...)` empties the rebuilt months first, so a month whose rows all
+    went away loses them on every adapter (delete+insert deletes only months it inserts; Spark's
+    insert_overwrite only partitions it writes). -#}
+
+{#- The incremental strategy for month-partitioned marts: delete+insert on DuckDB (and any
+    adapter that has it); Spark overwrites the month partitions it writes. -#}
+{% macro kpi_month_strategy() -%}
+    {{ return('insert_overwrite' if target.type == 'spark' else 'delete+insert') }}
+{%- endmacro %}
+
+
+{#- The changed months on this run, or none when every month is rebuilt. -#}
+{% macro kpi_changed_months() -%}
+    {%- set months = var('kpi_changed_months', none) -%}
+    {#- the var first: unit tests (no var) never reach is_incremental(), which needs `this` -#}
+    {%- if months is none or var('rebuild_all_months', false) or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if months is string -%}
+        {%- set months = months.split(',') | map('trim') | reject('equalto', '') | list -%}
+    {%- endif -%}
+    {{ return(months | list) }}
+{%- endmacro %}
+
+
+{#- 'YYYY-MM' → a month number (year * 12 + month - 1) and back. -#}
+{% macro _kpi_month_index(month) -%}
+    {{ return((month[:4] | int) * 12 + (month[5:7] | int) - 1) }}
+{%- endmacro %}
+
+{% macro _kpi_month_label(index) -%}
+    {{ return('%04d-%02d' | format(index // 12, index % 12 + 1)) }}
+{%- endmacro %}
+
+
+{#- The months this run rebuilds: the changed months plus the months that read them. None:
+    all. -#}
+{% macro kpi_rebuilt_months(after=0, rest_of_year=false) -%}
+    {%- set changed = kpi_changed_months() -%}
+    {%- if changed is none -%}{{ return(none) }}{%- endif -%}
+    {%- set out = [] -%}
+    {%- for month in changed -%}
+        {%- set first = _kpi_month_index(month) -%}
+        {%- set last = first + after -%}
+        {%- if rest_of_year -%}
+            {%- set last = [last, first - first % 12 + 11] | max -%}
+        {%- endif -%}
+        {%- for index in range(first, last + 1) -%}
+            {%- set label = _kpi_month_label(index) -%}
+            {%- if label not in out -%}{%- do out.append(label) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(out | sort) }}
+{%- endmacro %}
+
+
+{#- A predicate: `column` is a rebuilt month (true when all are). `or_where`: a predicate
+    naming further months (e.g. those graded on a changed quarter), for dependencies a fixed
+    horizon cannot bound. -#}
+{% macro kpi_months_where(column, after=0, rest_of_year=false, or_where=none) -%}
+    {%- set months = kpi_rebuilt_months(after, rest_of_year) -%}
+    {%- if months is none -%}
+        (1 = 1)
+    {%- elif months | length == 0 -%}
+        (1 = 0)
+    {%- else -%}
+        ({{ column }} in ({% for m in months %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
+        {%- if or_where is not none %} or {{ or_where }}{% endif %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The quarter ('YYYY-Qn') of the first changed month, or none. A quarter's customer grades
+    read its calls and the 12 months of sell-out up to its end, so a change in month m can
+    move the grades of quarter(m) and later ones only. -#}
+{% macro kpi_first_changed_quarter() -%}
+    {%- set changed = kpi_changed_months() -%}
+    {%- if changed is none or changed | length == 0 -%}{{ return(none) }}{%- endif -%}
+    {%- set first = (changed | sort)[0] -%}
+    {{ return(first[:4] ~ '-Q' ~ (((first[5:7] | int) - 1) // 3 + 1)) }}
+{%- endmacro %}
+
+
+{#- Months whose coverage targets come from grades a change can move: those graded on the
+    first changed quarter or later (kpi_coverage_target_basis owns the grade in force). -#}
+{% macro kpi_months_graded_since_change(column) -%}
+    {%- set quarter = kpi_first_changed_quarter() -%}
+    {%- if quarter is none -%}
+        (1 = 0)
+    {%- else -%}
+        {{ column }} in (select month from {{ ref('kpi_coverage_target_basis') }}
+                         where grade_quarter >= '{{ quarter }}')
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- A predicate bounding the inputs a mart reads: `column` (a 'YYYY-MM' month) is at or after
+    the first month any rebuilt month needs — `back` months before it, or 1 January of its year
+    with year_start. True when all months are rebuilt. -#}
+{% macro kpi_months_read_from(column, after=0, rest_of_year=false, back=0, year_start=false) -%}
+    {%- set months = kpi_rebuilt_months(after, rest_of_year) -%}
+    {%- if months is none or months | length == 0 -%}
+        (1 = 1)
+    {%- else -%}
+        {%- set first = _kpi_month_index(months[0]) -%}
+        {%- set first = first - first % 12 if year_start else first - back -%}
+        {{ column }} >= '{{ _kpi_month_label(first) }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook: on an incremental run, empty the months this run rebuilds (all of them when
+    none are given). -#}
+{% macro kpi_delete_rebuilt_months(after=0, rest_of_year=false, or_where=none) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ kpi_months_where('month', after, rest_of_year, or_where) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- `where: __changed_months__` on a data test that needs no whole-table scan (a key unique
+    and not null within each month; the model has a `month` column): on a build with var
+    kpi_changed_months it tests those months only (the others passed on the build that made
+    them); on every other build, all rows. Tests take no is_incremental(), so this reads the
+    vars only. dbt allows no macro in a test's `where`, hence the placeholder, replaced in
+    get_where_subquery below (dbt's documented override). -#}
+{% macro changed_months_test_where(column) -%}
+    {%- set months = var('kpi_changed_months', none) -%}
+    {%- if months is none or var('rebuild_all_months', false) -%}
+        1 = 1
+    {%- elif months | length == 0 -%}
+        1 = 0
+    {%- else -%}
+        {{ column }} in ({% for m in months %}'{{ m }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where -%}
+        {%- if '__changed_months__' in where -%}
+            {%- set where = where | replace('__changed_months__',
+                                            changed_months_test_where('month')) -%}
+        {%- endif -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
