@@ -164,6 +164,8 @@ def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = No
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
             "--vars", json.dumps(dbt_vars, ensure_ascii=False),
             "--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
+    if settings.engine == "spark":
+        args += ["--target", "spark"]  # profiles.yml; the default target is DuckDB
     if select:
         # only tests whose parents are all built (or upstream of) the selection
         args += ["--select", *select, "--indirect-selection", "buildable"]
@@ -175,6 +177,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
             "SFE_MEMORY_LIMIT": settings.memory_limit,
             "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
             "DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"),
+            "SFE_LAKE_DIR": str(settings.lake_dir.resolve()),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
@@ -305,7 +308,7 @@ def _build_state(settings: Settings, inputs: dict[str, str] | None) -> dict[str,
     except Exception:  # noqa: BLE001 - unknown state: build
         return None
     return {"inputs": inputs, "files": str(files), "project": _project_fingerprint(),
-            "vars": settings.dbt_vars()}
+            "vars": settings.dbt_vars(), "engine": settings.engine}
 
 
 def _up_to_date(settings: Settings, state: dict[str, Any] | None) -> bool:
@@ -383,8 +386,12 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
                     else "; only months touched by new or replaced files rebuilt"))
     # --force is the way out of any incremental state: dbt rebuilds every table from raw, so
     # the result equals a fresh build on the same inbox
+    if settings.engine == "spark":
+        _export_lake(settings, console)
     run_dbt(settings, "build --full-refresh" if force else "build", select, console, report,
             extra_vars={"rebuild_all_months": True} if rebuild_all else None)
+    if settings.engine == "spark" and not report.error:
+        _load_spark_marts(settings, console)
     _record_build(settings, report, select)
     if fingerprint is not None and not report.error and not report.failures and not select:
         _state_file(settings).write_text(json.dumps(fingerprint), encoding="utf-8")
@@ -395,6 +402,26 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
         console.warn(f"build finished with {len(report.failures)} failure(s); "
                      f"see 'sfe build' summary or {report.log_path}")
     return report
+
+
+def _export_lake(settings: Settings, console: Console) -> None:
+    """Spark reads the sources as Parquet: export the working warehouse's (sfe/lake.py)."""
+    from sfe.lake import export_sources
+    from sfe.warehouse import connect
+
+    console.step(f"exporting sources to the Parquet lake ({settings.lake_dir / 'sources'})")
+    with connect(settings) as con:
+        export_sources(settings, con)
+
+
+def _load_spark_marts(settings: Settings, console: Console) -> None:
+    """Gates and publish run on DuckDB: copy the Spark-built marts into the working warehouse."""
+    from sfe.lake import load_marts
+    from sfe.warehouse import connect
+
+    console.step("loading the Spark-built marts into the working warehouse for gates and publish")
+    with connect(settings) as con:
+        load_marts(settings, con)
 
 
 def _record_build(settings: Settings, report: BuildReport, select: Sequence[str] | None) -> None:
