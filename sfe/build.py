@@ -386,12 +386,9 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
                     else "; only months touched by new or replaced files rebuilt"))
     # --force is the way out of any incremental state: dbt rebuilds every table from raw, so
     # the result equals a fresh build on the same inbox
-    if settings.engine == "spark":
-        _export_lake(settings, console)
-    run_dbt(settings, "build --full-refresh" if force else "build", select, console, report,
-            extra_vars={"rebuild_all_months": True} if rebuild_all else None)
-    if settings.engine == "spark" and not report.error:
-        _load_spark_marts(settings, console)
+    run = run_dbt_on_spark if settings.engine == "spark" else run_dbt
+    run(settings, "build --full-refresh" if force else "build", select, console, report,
+        extra_vars={"rebuild_all_months": True} if rebuild_all else None)
     _record_build(settings, report, select)
     if fingerprint is not None and not report.error and not report.failures and not select:
         _state_file(settings).write_text(json.dumps(fingerprint), encoding="utf-8")
@@ -404,24 +401,33 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
     return report
 
 
-def _export_lake(settings: Settings, console: Console) -> None:
-    """Spark reads the sources as Parquet: export the working warehouse's (sfe/lake.py)."""
-    from sfe.lake import export_sources
+def run_dbt_on_spark(settings: Settings, command: str, select: Sequence[str] | None,
+                     console: Console, report: BuildReport,
+                     extra_vars: dict[str, object] | None = None) -> None:
+    """`run_dbt` on the Spark target (engine = "spark", sfe/lake.py): export the sources to the
+    Parquet lake, build there, then copy the Spark-built marts into the working warehouse so
+    the gates and publish run on DuckDB as on the default engine."""
+    from importlib.util import find_spec
+
+    from sfe import lake
     from sfe.warehouse import connect
 
-    console.step(f"exporting sources to the Parquet lake ({settings.lake_dir / 'sources'})")
+    if find_spec("pyspark") is None or find_spec("dbt.adapters.spark") is None:
+        raise UsageError("engine 'spark' needs the optional 'spark' extra (pyspark, dbt-spark): "
+                         "'bin/sfe run --engine spark' installs it, or 'uv sync --extra spark'")
+    console.step(f"exporting sources to the Parquet lake ({lake.sources_dir(settings)})")
     with connect(settings) as con:
-        export_sources(settings, con)
-
-
-def _load_spark_marts(settings: Settings, console: Console) -> None:
-    """Gates and publish run on DuckDB: copy the Spark-built marts into the working warehouse."""
-    from sfe.lake import load_marts
-    from sfe.warehouse import connect
-
+        lake.export_sources(settings, con)
+    lake.reset_spark_tables(settings)
+    try:
+        run_dbt(settings, command, select, console, report, extra_vars)
+    finally:
+        lake.stop_spark()
+    if report.error:
+        return
     console.step("loading the Spark-built marts into the working warehouse for gates and publish")
     with connect(settings) as con:
-        load_marts(settings, con)
+        lake.load_marts(settings, con)
 
 
 def _record_build(settings: Settings, report: BuildReport, select: Sequence[str] | None) -> None:

@@ -109,6 +109,26 @@ def export_sources(settings: Settings, con: duckdb.DuckDBPyConnection) -> LakeRe
     return report
 
 
+def reset_spark_tables(settings: Settings) -> None:
+    """Every Spark build starts from empty table folders. The local profile keeps its catalog
+    in the session (no metastore to keep in step with the files), so a new session knows no
+    table and would refuse to create one over last run's folder; every model is rebuilt from
+    the lake. (With a persistent metastore on a cluster, fct_* replace only their months.)"""
+    shutil.rmtree(settings.lake_dir / "warehouse", ignore_errors=True)
+
+
+def stop_spark() -> None:
+    """End the in-process Spark session dbt-spark started, so the next build gets a fresh
+    catalog (and the JVM's memory is released for the DuckDB stages that follow)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # the spark extra is not installed: no session to stop
+        return
+    session = getattr(SparkSession, "_instantiatedSession", None)
+    if session is not None:
+        session.stop()
+
+
 def spark_marts(settings: Settings) -> list[tuple[str, Path]]:
     """The marts the last Spark build wrote: (table name, its Parquet folder)."""
     root = spark_tables_dir(settings, MART_SCHEMA)
