@@ -26,7 +26,7 @@ from orchestration.scheduler import airflow_command
 from orchestration.status import status_command
 from quality.gates import check_command
 from quality.publish import publish_command
-from sfe.config import ConfigError, Settings, load_settings
+from sfe.config import ENGINES, ConfigError, Settings, load_settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, StageReport, UsageError, WorkBlocked
 from sfe.signals import StopHandler, Stopped, is_interrupt
@@ -52,6 +52,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="settings file (default: ./sfe.toml or $SFE_CONFIG)")
     parser.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
                         help="where the warehouse lives (default: ./data or $SFE_DATA_DIR)")
+
+
+def _engine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default=None,
+                        help="where dbt builds the models (default: the 'engine' setting, duckdb)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,12 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="rebuild every table from raw (dbt --full-refresh), even when nothing "
                         "changed since the last successful build")
+    _engine(p)
 
     add("check", "run the data-quality gates on the working warehouse")
     add("publish", "publish a read-only snapshot if the gates passed")
 
     p = add("run", "ingest → build → check → publish")
     p.add_argument("inbox", nargs="?", type=Path, default=None)
+    _engine(p)
 
     p = add("demo", "generate demo data, run the whole job, say where the dashboards are")
     p.add_argument("--seed", type=int, default=1)
@@ -204,6 +211,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         overrides = {}
         if getattr(args, "data_dir", None) is not None:
             overrides["data_dir"] = args.data_dir
+        if getattr(args, "engine", None) is not None:
+            overrides["engine"] = args.engine
         settings = load_settings(getattr(args, "config", None), **overrides)
         check_paths(args, settings, console)
         with _writer_lock(args.command, settings, console):

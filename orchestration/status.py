@@ -88,6 +88,8 @@ def _working_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def status(settings: Settings) -> StatusReport:
     data: dict[str, Any] = {"working_db": str(settings.working_db),
                             "published_db": str(settings.published_db),
+                            # where dbt builds; what is published is a DuckDB file either way
+                            "engine": settings.engine,
                             "inbox": str(settings.inbox),
                             "last_run": None, "files_by_source": {}}
     if settings.working_db.exists():

@@ -16,6 +16,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "SFE_CONFIG"
 CONFIG_FILE_NAME = "sfe.toml"
+ENGINES = ("duckdb", "spark")
 
 
 class ConfigError(ValueError):
@@ -78,8 +79,14 @@ class Settings:
     # How long a writing command (ingest, build, check, publish, run, a DAG task) waits for the
     # one writing now before it gives up with a message naming that command.
     lock_wait_s: float = 300.0
+    # Where dbt builds the models: "duckdb" (the working warehouse) or "spark" (dbt-spark over
+    # the Parquet lake, transform/lake.py; needs the `spark` extra). Gates and publish stay on DuckDB.
+    engine: str = "duckdb"
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine = {self.engine!r} is not one this product runs on; "
+                              f"use one of: {', '.join(ENGINES)}")
         # Absolute once, here: dbt runs with the project as its folder and the gates read its
         # results from wherever `sfe` was started; a relative path would mean two places.
         for name in ("data_dir", "inbox_dir", "mappings_dir"):
@@ -117,6 +124,11 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def lake_dir(self) -> Path:
+        """Parquet both engines read: exported sources, and the tables Spark builds."""
+        return self.data_dir / "lake"
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -280,6 +292,8 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         env_top["company_name"] = env["SFE_COMPANY_NAME"]
     if env.get("SFE_MEMORY_LIMIT"):
         env_top["memory_limit"] = env["SFE_MEMORY_LIMIT"]
+    if env.get("SFE_ENGINE"):
+        env_top["engine"] = env["SFE_ENGINE"]
     if env.get("SFE_ACCESS_CONTROL"):
         env_top["access_control"] = env["SFE_ACCESS_CONTROL"]
     if env.get("SFE_LOCK_WAIT_S"):

@@ -152,6 +152,8 @@ def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = No
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
             "--vars", json.dumps(dbt_vars, ensure_ascii=False),
             "--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
+    if settings.engine == "spark":
+        args += ["--target", "spark"]  # profiles.yml; the default target is DuckDB
     if select:
         # only tests whose parents are all built (or upstream of) the selection
         args += ["--select", *select, "--indirect-selection", "buildable"]
@@ -166,6 +168,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
             "SFE_THREADS": str(settings.threads or os.cpu_count() or 1),
             "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
             "DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"),
+            "SFE_LAKE_DIR": str(settings.lake_dir.resolve()),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
@@ -288,7 +291,7 @@ def _build_state(settings: Settings, inputs: dict[str, str] | None) -> dict[str,
     except Exception:  # noqa: BLE001 - unknown state: build
         return None
     return {"inputs": inputs, "files": str(files), "project": _project_fingerprint(),
-            "vars": settings.dbt_vars()}
+            "vars": settings.dbt_vars(), "engine": settings.engine}
 
 
 def _up_to_date(settings: Settings, state: dict[str, Any] | None) -> bool:
@@ -400,9 +403,10 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
     # (which read no warehouse data) passed on this very code, so they are not run again
     command = ("build --full-refresh" if force else "build"
                if changed is None else "build --exclude test_type:unit")
-    run_dbt(settings, command, select, console, report,
-            extra_vars={"rebuild_all_months": True} if rebuild_all
-            else None if changed is None else {"kpi_changed_months": changed})
+    run = run_dbt_on_spark if settings.engine == "spark" else run_dbt
+    run(settings, command, select, console, report,
+        extra_vars={"rebuild_all_months": True} if rebuild_all
+        else None if changed is None else {"kpi_changed_months": changed})
     _record_build(settings, report, select)
     if fingerprint is not None and not report.error and not report.failures and not select:
         _state_file(settings).write_text(json.dumps(fingerprint), encoding="utf-8")
@@ -423,6 +427,35 @@ def _ensure_audit_sources(settings: Settings) -> None:
 
     with connect(settings) as con:
         store.ensure_tables(con)
+
+
+def run_dbt_on_spark(settings: Settings, command: str, select: Sequence[str] | None,
+                     console: Console, report: BuildReport,
+                     extra_vars: dict[str, object] | None = None) -> None:
+    """`run_dbt` on the Spark target (engine = "spark", transform/lake.py): export the sources to the
+    Parquet lake, build there, then copy the Spark-built marts into the working warehouse so
+    the gates and publish run on DuckDB as on the default engine."""
+    from importlib.util import find_spec
+
+    from transform import lake
+    from sfe.warehouse import connect
+
+    if find_spec("pyspark") is None or find_spec("dbt.adapters.spark") is None:
+        raise UsageError("engine 'spark' needs the optional 'spark' extra (pyspark, dbt-spark): "
+                         "'bin/sfe run --engine spark' installs it, or 'uv sync --extra spark'")
+    console.step(f"exporting sources to the Parquet lake ({lake.sources_dir(settings)})")
+    with connect(settings) as con:
+        lake.export_sources(settings, con)
+    lake.reset_spark_tables(settings)
+    try:
+        run_dbt(settings, command, select, console, report, extra_vars)
+    finally:
+        lake.stop_spark()
+    if report.error:
+        return
+    console.step("loading the Spark-built marts into the working warehouse for gates and publish")
+    with connect(settings) as con:
+        lake.load_marts(settings, con)
 
 
 def _record_build(settings: Settings, report: BuildReport, select: Sequence[str] | None) -> None:

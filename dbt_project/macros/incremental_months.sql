@@ -82,6 +82,10 @@
     (the model then re-inserts whatever rows those months still have), or every month when
     rebuild_all_months is set (a month whose rows all went away must not keep old ones). -#}
 {% macro delete_months_of_replaced_files(source_system) -%}
+    {{ return(adapter.dispatch('delete_months_of_replaced_files')(source_system)) }}
+{%- endmacro %}
+
+{% macro default__delete_months_of_replaced_files(source_system) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where {% if var('rebuild_all_months', false) %}true{% else %}{{

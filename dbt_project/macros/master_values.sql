@@ -61,7 +61,7 @@
     {%- set key = "upper(replace(trim(" ~ column ~ "), ' ', ''))" -%}
     case
         when nullif(trim({{ column }}), '') is null then null
-        when regexp_matches({{ key }}, '^[ABCD](类|级|档|等)?(医生|客户|专家)?$')
+        when {{ regexp_matches(key, "'^[ABCD](类|级|档|等)?(医生|客户|专家)?$'") }}
             then left({{ key }}, 1)
         else upper(trim({{ column }}))
     end

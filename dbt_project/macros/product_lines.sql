@@ -5,11 +5,14 @@
 {#- Full-width ASCII (U+FF01-U+FF5E) and the ideographic space → their half-width forms;
     runs of whitespace → one space; trimmed; empty → NULL. Case is kept (for display). -#}
 {% macro normalise_label(column) -%}
-    nullif(trim(regexp_replace(
+    {#- the apostrophe as chr(39): a doubled quote inside a literal is not portable to Spark -#}
+    {%- set half_width -%}
         translate(cast({{ column }} as {{ dbt.type_string() }}),
             '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　',
-            '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ '),
-        '\s+', ' ', 'g')), '')
+            concat('!"#$%&', chr(39), '()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ '))
+    {%- endset -%}
+    {%- set whitespace_runs %}'\s+'{% endset -%}
+    nullif(trim({{ regexp_replace_all(half_width, whitespace_runs, "' '") }}), '')
 {%- endmacro %}
 
 {#- The comparison key of a label: normalise_label, upper case. -#}

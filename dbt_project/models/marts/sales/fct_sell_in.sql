@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_months_strategy(),
+        partition_by=incremental_months_partition(),
         unique_key='month',
         on_schema_change='append_new_columns'
     )

@@ -54,9 +54,9 @@ rows_on_sale_date as (
 explained as (
     select
         sell_out_line_id,
-        string_agg(distinct alignment_line, ', ' order by alignment_line) as alignment_lines,
-        string_agg(distinct alignment_line, ', ' order by alignment_line)
-            filter (where products_named = 0) as unresolved_lines,
+        {{ string_agg_distinct('alignment_line', "', '") }} as alignment_lines,
+        {{ string_agg_distinct('case when products_named = 0 then alignment_line end', "', '") }}
+            as unresolved_lines,
         bool_or(covers_product) as has_covering_row
     from rows_on_sale_date
     group by sell_out_line_id
