@@ -92,7 +92,7 @@ def new_month(args: argparse.Namespace, settings, inbox: Path) -> list[str]:
     load = os.getloadavg()
     return [
         f"\n## new month on {args.months - 1} months of history, customers={args.customers} "
-        f"— {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, 2 cores, "
+        f"— {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, 2 cores, "
         f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n",
         "| step | seconds | ratio to floor |", "|---|---:|---:|",
         f"| history: ingest / build (exit {history.exit_code}) | {history_ingest_s:.1f} / "
