@@ -1,5 +1,5 @@
-"""Gate results in the working warehouse: `audit.gate_runs`, `audit.gate_results`, the publish
-stamp table `audit.publish_info` (filled only inside a published snapshot), and the
+"""Gate results in the working warehouse: writing and reading `audit.gate_runs`,
+`audit.gate_results` (their DDL is in sfe/gate_tables.py, as dbt reads them too), and the
 fingerprint that tells `sfe publish` whether the warehouse changed after it was checked.
 
 A gate run also names the candidate snapshot it checked (`candidate_id`, `candidate_sha`):
@@ -16,83 +16,10 @@ from typing import Any
 
 import duckdb
 
-GATE_RUNS_DDL = """
-create table if not exists audit.gate_runs (
-    run_id varchar primary key,
-    started_at timestamp,
-    finished_at timestamp,
-    status varchar,              -- passed | failed (a blocking check failed or could not run)
-    checks integer,
-    blocking_failures integer,
-    warnings integer,
-    errors integer,
-    as_of_month varchar,
-    fingerprint varchar,         -- of the data checked; publish refuses if it changed since
-    report_path varchar
-)
-"""
-
-# added after the first release: old warehouses get them on the next check
-GATE_RUNS_COLUMNS = {
-    "candidate_id": "varchar",   # the frozen copy the gates ran on (quality/candidate.py)
-    "candidate_sha": "varchar",  # its sha256 once checked; publish refuses any other bytes
-}
-
-GATE_RESULTS_DDL = """
-create table if not exists audit.gate_results (
-    run_id varchar,
-    check_name varchar,
-    severity varchar,            -- blocking | warning
-    status varchar,              -- pass | fail | error | skipped
-    failing_rows bigint,
-    message varchar,
-    sample json,                 -- up to 10 failing rows
-    checked_at timestamp,
-    check_type varchar,          -- sql | bounds | gx | dbt_tests
-    description varchar,
-    seconds double
-)
-"""
-
-# the publish stamp: empty in the working warehouse, one row inside a published snapshot
-# (quality/publish.py writes it); dbt's views (marts.scorecard_weekly.data_status,
-# marts.data_quality_results) read it, so it exists wherever dbt builds
-PUBLISH_INFO_DDL = """
-create table if not exists audit.publish_info (
-    snapshot_id varchar,
-    published_at timestamp,
-    run_id varchar,              -- the gate run whose candidate this snapshot is
-    gate_status varchar,         -- passed
-    as_of_date varchar,
-    as_of_month varchar,
-    warnings integer,
-    source_db varchar
-)
-"""
-
-PUBLISH_LOG_DDL = """
-create table if not exists audit.publish_log (
-    attempted_at timestamp,
-    run_id varchar,              -- the gate run the attempt relied on (NULL when none)
-    outcome varchar,             -- published | refused | failed
-    snapshot_id varchar,         -- the new snapshot when published, else the one kept
-    reason varchar,
-    seconds double
-)
-"""
+from sfe.gate_tables import ensure_tables
 
 # schemas whose content is what gets checked and published (audit changes on every check)
 _DATA_SCHEMAS_EXCLUDED = ("audit", "information_schema", "pg_catalog")
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists audit")
-    con.execute(GATE_RUNS_DDL)
-    for column, kind in GATE_RUNS_COLUMNS.items():
-        con.execute(f"alter table audit.gate_runs add column if not exists {column} {kind}")
-    con.execute(GATE_RESULTS_DDL)
-    con.execute(PUBLISH_LOG_DDL)
-    con.execute(PUBLISH_INFO_DDL)
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> str:

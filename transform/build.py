@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quality import store
 from transform import build_months
 from sfe.config import PROJECT_ROOT, Settings
+from sfe.gate_tables import ensure_tables
 from sfe.builds import BuildRecord, record_build
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
@@ -421,12 +421,12 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
 
 
 def _ensure_audit_sources(settings: Settings) -> None:
-    """The gate and publish-stamp tables dbt's views read (quality/store.py owns their DDL)
+    """The gate and publish-stamp tables dbt's views read (sfe/gate_tables.py owns their DDL)
     exist before dbt builds, also in a warehouse never checked."""
     from sfe.warehouse import connect
 
     with connect(settings) as con:
-        store.ensure_tables(con)
+        ensure_tables(con)
 
 
 def run_dbt_on_spark(settings: Settings, command: str, select: Sequence[str] | None,
