@@ -8,7 +8,7 @@ a second run with nothing new, and one new month on top of 12 against 36 months 
 `--size` is the flow rows of 12 months; every case has size/12 rows per month, so 36 months
 hold 3 × size rows (10 M → 30 M). Per case (`--months` N):
 
-1. datasets (built once under --data, default /work/data-bench; reused when present): `sfe
+1. datasets (built once under --data, default ../sfe-bench-data beside the repository; reused when present): `sfe
    generate` for N + 1 months; the last month's flow, stock, sell-in and call files are held
    back as "the new month"; every flow file is also written as a plain UTF-8 CSV (header and
    data rows, read with the ingestion's own reader: not timed) for the floor and for --plain;
@@ -55,7 +55,7 @@ import json, sys, time
 from pathlib import Path
 import duckdb
 from sfe.config import load_settings
-from sfe.pipeline import run_pipeline
+from orchestration.pipeline import run_pipeline
 
 inbox, data, floor_dir, new_dir = (Path(a) for a in sys.argv[1:5])
 from dataclasses import replace
@@ -116,7 +116,7 @@ def dataset(base: Path, size: int, months: int, seed: int, customers: int | None
     if full.exists():
         shutil.rmtree(full)
     rows = size * (months + 1) // 12
-    subprocess.run([sys.executable, "-m", "sfe.cli", "--quiet", "generate", "--out", str(full),
+    subprocess.run([sys.executable, "-m", "orchestration.cli", "--quiet", "generate", "--out", str(full),
                     "--seed", str(seed), "--months", str(months + 1), "--rows", str(rows),
                     *(["--customers", str(customers)] if customers else [])],
                    cwd=ROOT, check=True)
@@ -315,7 +315,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, nargs="+", default=[12, 36])
     parser.add_argument("--plain", action="store_true", help="the plain UTF-8 CSV inbox")
     parser.add_argument("--messy", action="store_true", help="the generator's inbox (default)")
-    parser.add_argument("--data", type=Path, default=Path("/work/data-bench"))
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "sfe-bench-data")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--customers", type=int, help="generator's customers (default: its own)")
     parser.add_argument("--doc-only", action="store_true", help="rewrite docs from the JSON")

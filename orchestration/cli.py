@@ -19,7 +19,6 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import NoReturn
 
-from dashboards.scorecard import scorecard_command
 from dashboards.serve import serve_command
 from dashboards.users import add_users_parser, users_command
 from orchestration.scheduler import airflow_command
@@ -153,6 +152,12 @@ def _run(settings: Settings, args: argparse.Namespace, console: Console) -> Stag
     return run_command(settings, args, console)
 
 
+def _scorecard(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
+    from dashboards.scorecard import scorecard_command  # lazy: start-up speed (streamlit, pandas)
+
+    return scorecard_command(settings, args, console)
+
+
 def _demo(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
     from orchestration.pipeline import demo_command  # lazy: start-up speed (every stage)
 
@@ -171,7 +176,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace, Console], StageRepor
     "status": status_command,
     "serve": serve_command,
     "users": users_command,
-    "scorecard": scorecard_command,
+    "scorecard": _scorecard,
     "airflow": airflow_command,
 }
 

@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import threading
+import warnings
 from typing import Any
 
 import duckdb
@@ -52,6 +53,10 @@ def _import() -> Any:
         if "gx" not in _MODULE:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
             _quiet_logging()
+            # GX imports pyspark when it is installed (the `spark` extra), which warns about
+            # pandas 3 on every run; the gates use GX's pandas engine only
+            warnings.filterwarnings("ignore", message="PySpark does not yet fully support",
+                                    category=FutureWarning)
             try:
                 import great_expectations as gx  # noqa: PLC0415 - deliberately lazy
             except Exception as exc:  # noqa: BLE001 - any import failure makes the gate 'error'

@@ -388,6 +388,9 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
     key = build_months.state_key(state)
     changed = None if rebuild_all else build_months.months_since_last_build(
         settings.dbt_target_dir, key, files)
+    # the months state is the last successful build's: gone until this one succeeds, so a
+    # failed or killed build is followed by one that rebuilds every month
+    build_months.record(settings.dbt_target_dir, None, None)
     report.kpi_changed_months = changed
     report.rebuilt_all_months = rebuild_all
     console.step("dbt build (seeds, models, tests, unit tests)"

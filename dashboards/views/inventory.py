@@ -17,8 +17,6 @@ try:
 except connection.DataUnavailable as exc:
     unavailable(exc)
     st.stop()
-threshold = connection.get_settings().thresholds.doi_threshold_days
-
 f = st.columns([1, 2, 2])
 month = f[0].selectbox("月份 Month", month_list, key="month")
 inv = inventory.channel_inventory(month)
@@ -36,6 +34,9 @@ try:
 except connection.DataUnavailable as exc:
     head = None
     unavailable(exc)
+# the threshold the mart counted with (dbt var doi_threshold_days at build time), not this
+# server's settings: the chart must flag what the headline counts
+threshold = float(head.iloc[0]["doi_threshold_days"]) if head is not None and len(head) else None
 if head is not None and len(head):
     h = head.iloc[0]
     c = st.columns(4)
@@ -73,12 +74,13 @@ doi = inv.dropna(subset=["days_of_inventory"]).nlargest(20, "days_of_inventory")
 if len(doi):
     st.subheader("库存天数最高 Highest days of inventory (top 20)")
     doi = doi.assign(item=doi["distributor_name"].astype(str) + " · " + doi["product_name"].astype(str),
-                     over=doi["days_of_inventory"] > threshold)
+                     over=doi["days_of_inventory"] > (threshold or float("inf")))
     fig = px.bar(doi.sort_values("days_of_inventory"), x="days_of_inventory", y="item",
                  orientation="h", color="over",
                  color_discrete_map={True: "#d64545", False: "#6b8fb5"},
                  labels={"item": "", "days_of_inventory": "库存天数 DOI (days)",
-                         "over": f"超过 over {threshold:g}"})
-    fig.add_vline(x=threshold, line_dash="dash", annotation_text=f"阈值 threshold {threshold:g}")
+                         "over": "超过阈值 over threshold"})
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", annotation_text=f"阈值 threshold {threshold:g}")
     fig.update_layout(height=max(300, 28 * len(doi)), showlegend=False)
     st.plotly_chart(fig, width="stretch", key="doi_bar")

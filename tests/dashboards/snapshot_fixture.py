@@ -399,10 +399,13 @@ def _call_activity(con: duckdb.DuckDBPyConnection) -> None:
 
 def _audit(con: duckdb.DuckDBPyConnection, blocking_failure: bool) -> None:
     con.execute("""create table audit.publish_info (snapshot_id varchar, published_at timestamp,
-        run_id varchar, gate_status varchar, as_of_month varchar)""")
-    con.execute("insert into audit.publish_info values "
+        run_id varchar, gate_status varchar, as_of_date varchar, as_of_month varchar,
+        warnings integer, source_db varchar)""")
+    info_columns = "(snapshot_id, published_at, run_id, gate_status, as_of_month)"
+    con.execute(f"insert into audit.publish_info {info_columns} values "
                 "('snap-20261025', '2026-10-25 08:00', 'run-1', 'passed', '2026-09')")
-    con.execute("insert into audit.publish_info values (?, '2026-11-02 08:00', 'run-2', ?, '2026-10')",
+    con.execute(f"insert into audit.publish_info {info_columns} values "
+                "(?, '2026-11-02 08:00', 'run-2', ?, '2026-10')",
                 ["snap-20261102", "failed" if blocking_failure else "passed"])
 
     con.execute("""create table audit.gate_results (run_id varchar, check_name varchar,

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ingestion import ddl as ingestion_ddl
-from quality import store as quality_store
+from sfe import gate_tables as quality_store
 from tests.dashboards.snapshot_fixture import build_snapshot
 
 MARTS = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "marts"

@@ -34,6 +34,20 @@ def test_inventory_headline_is_the_marts_row_not_a_page_count(published, open_pa
     assert metrics(at)["超DOI经销商 Over DOI"] == "7"
 
 
+def test_doi_chart_flags_with_the_threshold_the_mart_counted_with(published, open_page):
+    """The headline's count and the chart's line come from one owner: the mart's
+    doi_threshold_days (the dbt var at build time), not the dashboard server's settings."""
+    import duckdb
+
+    con = duckdb.connect(str(published / "published" / "current.duckdb"))
+    con.execute("update marts.kpi_channel_inventory_month set doi_threshold_days = 80 "
+                "where month = '2026-10'")
+    con.close()
+    at = open_page("inventory")
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "threshold 80" in spec and "threshold 60" not in spec
+
+
 def test_inventory_page_filters_by_distributor(published, open_page):
     at = open_page("inventory")
     at.multiselect(key="distributors").select("上海医药分销").run()

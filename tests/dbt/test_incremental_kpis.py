@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sfe.build import build
+from orchestration.build import build_step as build
+from transform.build import build as dbt_build
 from sfe.config import Settings, load_settings
 
 pytestmark = [
@@ -118,7 +119,7 @@ def test_incremental_kpi_marts_equal_a_full_refresh(incremental, tmp_path):
     full = load_settings(env={}, data_dir=tmp_path / "full")
     full.warehouse_dir.mkdir(parents=True)
     shutil.copy(settings.working_db, full.working_db)
-    report = build(full, run_matching_step=False, force=True)
+    report = dbt_build(full, force=True)
     assert report.exit_code == 0, report.summary()
     full_marts = _marts(full)
     assert {"kpi_coverage", "kpi_target_achievement"} <= set(full_marts)

@@ -12,7 +12,7 @@ import pytest
 from quality import unchanged
 from quality.gates import run_checks
 from quality.publish import publish
-from sfe import pipeline
+from orchestration import pipeline
 from tests.quality.conftest import TODAY, execute
 from tests.sfe.test_pipeline import FakeReport
 
@@ -88,7 +88,9 @@ def real_check_and_publish(warehouse, monkeypatch) -> list[str]:
             return FakeReport()
         return func
 
-    monkeypatch.setattr(pipeline, "_stage", stage)
+    for step, name in {"ingest": "ingest_inbox", "build": "build_step", "check": "run_checks",
+                       "publish": "publish"}.items():
+        monkeypatch.setattr(pipeline, name, stage(step))
     return calls
 
 

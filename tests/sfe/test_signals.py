@@ -170,6 +170,8 @@ def test_a_signal_duckdb_turned_into_query_interrupted_still_stops_the_command(t
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFE_")}
     done = subprocess.run([sys.executable, "-c", INTERRUPTED_QUERY, case], cwd=tmp_path,
                           env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=400)  # see the note below
+    # Under pytest the query takes ~50 s to see the interrupt (3.5 s from a shell, same command
+    # and environment but pytest's variables); not understood yet — in the team notes.
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert "stopped (SIGTERM); the warehouse keeps its last good state" in done.stderr

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sfe.build import BuildReport, run_dbt, run_dbt_on_spark
+from transform.build import BuildReport, run_dbt, run_dbt_on_spark
 from sfe.config import Settings, load_settings
 from sfe.console import Console
 
