@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -459,6 +459,14 @@ def run_dbt_on_spark(settings: Settings, command: str, select: Sequence[str] | N
     console.step("loading the Spark-built marts into the working warehouse for gates and publish")
     with connect(settings) as con:
         lake.load_marts(settings, con)
+    # dbt's views (staging, the publish status, scorecard_weekly, data_quality_results) are
+    # evaluated where they are read: created on DuckDB over the tables just loaded
+    views = BuildReport()
+    run_dbt(replace(settings, engine="duckdb"), "run --select config.materialized:view", None,
+            console, views)
+    if views.error or views.failures:
+        report.error = report.error or views.error or (
+            f"creating dbt's views on DuckDB failed: {views.failures[0].message}")
 
 
 def _record_build(settings: Settings, report: BuildReport, select: Sequence[str] | None) -> None:

@@ -28,8 +28,11 @@ from sfe.warehouse import sql_string
 
 # the dbt sources (dbt_project/models/staging/_raw__sources.yml and the matching/audit ones)
 SOURCE_SCHEMAS = ("raw", "matching", "quarantine")
-SOURCE_TABLES = (("audit", "file_registry"),)
+SOURCE_TABLES = (("audit", "file_registry"),
+                 # the gate results and the publish stamp dbt's views read (sfe/gate_tables.py)
+                 ("audit", "gate_runs"), ("audit", "gate_results"), ("audit", "publish_info"))
 MART_SCHEMA = "marts"
+INTERMEDIATE_SCHEMA = "intermediate"
 PARTITION_COLUMNS = ("file_source", "file_month")
 
 
@@ -129,9 +132,9 @@ def stop_spark() -> None:
         session.stop()
 
 
-def spark_marts(settings: Settings) -> list[tuple[str, Path]]:
-    """The marts the last Spark build wrote: (table name, its Parquet folder)."""
-    root = spark_tables_dir(settings, MART_SCHEMA)
+def spark_marts(settings: Settings, schema: str = MART_SCHEMA) -> list[tuple[str, Path]]:
+    """The tables of a schema the last Spark build wrote: (table name, its Parquet folder)."""
+    root = spark_tables_dir(settings, schema)
     if not root.is_dir():
         return []
     return sorted((p.name, p) for p in root.iterdir()
@@ -145,20 +148,22 @@ def parquet_scan(folder: Path) -> str:
 
 
 def load_marts(settings: Settings, con: duckdb.DuckDBPyConnection) -> LakeReport:
-    """Copy the Spark-built marts into the working warehouse's `marts` schema, replacing what
-    a DuckDB build left there, so gates and publish read the Spark results."""
+    """Copy the Spark-built marts (and the intermediate tables dbt's mart views read, e.g.
+    int_scorecard__weekly under scorecard_weekly) into the working warehouse, replacing what a
+    DuckDB build left there, so gates and publish read the Spark results. The views themselves
+    are created on DuckDB afterwards (transform.build.run_dbt_on_spark)."""
     report = LakeReport()
-    marts = spark_marts(settings)
-    if not marts:
+    if not spark_marts(settings):
         raise FileNotFoundError(f"no Spark-built marts under {spark_tables_dir(settings, MART_SCHEMA)}"
                                 "; the Spark build wrote nothing (see the dbt log)")
-    con.execute(f"create schema if not exists {MART_SCHEMA}")
-    for name, folder in marts:
-        kind = con.execute("select table_type from information_schema.tables "
-                           "where table_schema = ? and table_name = ?", [MART_SCHEMA, name]).fetchone()
-        if kind is not None:
-            con.execute(f'drop {"view" if kind[0] == "VIEW" else "table"} {MART_SCHEMA}."{name}"')
-        con.execute(f'create table {MART_SCHEMA}."{name}" as select * from {parquet_scan(folder)}')
-        report.tables[f"{MART_SCHEMA}.{name}"] = con.execute(
-            f'select count(*) from {MART_SCHEMA}."{name}"').fetchone()[0]
+    for schema in (INTERMEDIATE_SCHEMA, MART_SCHEMA):
+        con.execute(f"create schema if not exists {schema}")
+        for name, folder in spark_marts(settings, schema):
+            kind = con.execute("select table_type from information_schema.tables "
+                               "where table_schema = ? and table_name = ?", [schema, name]).fetchone()
+            if kind is not None:
+                con.execute(f'drop {"view" if kind[0] == "VIEW" else "table"} {schema}."{name}"')
+            con.execute(f'create table {schema}."{name}" as select * from {parquet_scan(folder)}')
+            report.tables[f"{schema}.{name}"] = con.execute(
+                f'select count(*) from {schema}."{name}"').fetchone()[0]
     return report

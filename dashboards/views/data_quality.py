@@ -52,10 +52,12 @@ else:
         g = good.iloc[0]
         st.caption(f"最近一次通过的发布 Last good publish: {plain(g['snapshot_id'])} at "
                    f"{plain(str(g['published_at'])[:16])} (as of {plain(g['as_of_month'])})")
-    show_table(hist, {"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
-                      "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
-                      "as_of_month": "数据截至 As of month",
-                      "as_of_date": "数据截至 As of date"}, key="publish_table",
+    # source_db is the working file's path on the server: not for readers
+    show_table(hist.drop(columns=["source_db"], errors="ignore"),
+               {"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
+                "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
+                "as_of_month": "数据截至 As of month", "as_of_date": "数据截至 As of date",
+                "warnings": "警告 Warnings"}, key="publish_table",
                days=("as_of_date",))
 refused = s.get("last_refused")
 if refused:

@@ -106,7 +106,8 @@ def _republish(settings, snapshot_id: str) -> None:
     shutil.copyfile(published, new)
     con = duckdb.connect(str(new))
     try:
-        con.execute("insert into audit.publish_info values "
+        con.execute("insert into audit.publish_info (snapshot_id, published_at, run_id, "
+                    "gate_status, as_of_month) values "
                     "(?, '2026-11-09 08:00', 'run-3', 'passed', '2026-10')", [snapshot_id])
     finally:
         con.close()

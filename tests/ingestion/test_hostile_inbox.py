@@ -25,6 +25,7 @@ from ingestion.readers import ReadError
 from sfe.config import ConfigError
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
 from tests.ingestion.conftest import FLOW_HEADER, assert_conserved, by_path
+from tests.ingestion.test_corpus import _xls_bytes
 
 GOOD = "2026-03-05,北京协和医院,阿莫西林胶囊,0.25g*24,B001,10,盒,100"
 GOOD_CSV = f"{FLOW_HEADER}\n{GOOD}\n"
@@ -154,23 +155,12 @@ def test_xls_declaring_four_billion_rows_is_rejected(settings, inbox, put):
     assert_conserved(report)
 
 
-def _xls_rows(rows: list[list[object]]) -> bytes:
-    wb = xlwt.Workbook()
-    ws = wb.add_sheet("Sheet1")
-    for i, line in enumerate(rows):
-        for j, value in enumerate(line):
-            ws.write(i, j, value)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 def test_xls_whose_cells_hold_the_dimensions_bytes_is_read(settings, inbox, put):
     """896 boxes is stored as an RK cell whose bytes contain DIMENSIONS' id (00 02 0E 00): a
     byte search took it for a sheet of 134 million rows and rejected real distributor files."""
     header = FLOW_HEADER.split(",")
     row = GOOD.split(",")
-    raw = _xls_rows([header] + [[*row[:5], 896, row[6], 89600]] * 3)
+    raw = _xls_bytes([header] + [[*row[:5], 896, row[6], 89600]] * 3)
     assert b"\x00\x02\x0e\x00" in raw[raw.find(b"\x00\x02\x0e\x00") + 4:]  # a second hit: in a cell
     put("flow/D002/896boxes.xls", raw)
     report = _ingest(settings, inbox)

@@ -23,6 +23,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from sfe.gate_tables import ensure_tables
+from sfe.warehouse import connect
 from transform.build import BuildReport, run_dbt, run_dbt_on_spark
 from sfe.config import Settings, load_settings
 from sfe.console import Console
@@ -95,6 +97,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings,
     duck.ensure_dirs()
     ingest_inbox(duck, inbox, console=Console(quiet=True))
     run_matching(duck, console=Console(quiet=True))  # once: both engines get the same matches
+    with connect(duck) as con:  # what transform.build.build does before dbt: tables dbt's
+        ensure_tables(con)      # views over the gate results and the publish stamp read
     spark = replace(duck, data_dir=root / "spark", inbox_dir=inbox, engine="spark")
     spark.ensure_dirs()
     shutil.copy2(duck.working_db, spark.working_db)  # same raw rows and matches for both

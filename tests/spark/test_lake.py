@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from sfe.config import ConfigError, Settings, load_settings
+from sfe.gate_tables import ensure_tables
 from transform.lake import export_sources, load_marts, spark_tables_dir
 from sfe.warehouse import connect
 
@@ -27,6 +28,7 @@ def _warehouse(settings: Settings) -> None:
         con.execute("create table raw.plan__targets (file_id bigint, month varchar)")
         con.execute("create table matching.product_source_map (product_id varchar, evidence json)")
         con.execute("""insert into matching.product_source_map values ('P1', '{"a": 1}')""")
+        ensure_tables(con)  # the gate and publish-stamp tables, empty (as before any check)
 
 
 def test_export_partitions_raw_rows_by_file_source_and_month(settings: Settings) -> None:
