@@ -68,6 +68,15 @@ def last_month_files(inbox: Path) -> list[Path]:
             and pattern.search(p.name)]
 
 
+def floor(settings) -> tuple[int, float]:
+    """Rows of raw flow and the seconds of the floor query over them (same process)."""
+    with duckdb.connect(str(settings.working_db)) as con:
+        rows = con.execute("select count(*) from raw.flow__lines").fetchone()[0]
+        _, floor_s = timed(lambda: con.execute(FLOOR_SQL))
+        con.execute("drop table bench_floor")
+    return rows, floor_s
+
+
 def new_month(args: argparse.Namespace, settings, inbox: Path) -> list[str]:
     """History built, then one new month: ingest + incremental build vs a full build."""
     held = args.workdir / "held"
@@ -83,10 +92,7 @@ def new_month(args: argparse.Namespace, settings, inbox: Path) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
     _, ingest_s = timed(lambda: ingest_inbox(settings, inbox))
-    with duckdb.connect(str(settings.working_db)) as con:
-        rows = con.execute("select count(*) from raw.flow__lines").fetchone()[0]
-        _, floor_s = timed(lambda: con.execute(FLOOR_SQL))
-        con.execute("drop table bench_floor")
+    rows, floor_s = floor(settings)
     month, month_s = timed(lambda: build(settings))
     full, full_s = timed(lambda: build(settings, force=True))
     load = os.getloadavg()
@@ -126,10 +132,7 @@ def main() -> None:
         write(new_month(args, settings, inbox))
         return
     _, ingest_s = timed(lambda: ingest_inbox(settings, inbox))
-    with duckdb.connect(str(settings.working_db)) as con:
-        rows = con.execute("select count(*) from raw.flow__lines").fetchone()[0]
-        _, floor_s = timed(lambda: con.execute(FLOOR_SQL))
-        con.execute("drop table bench_floor")
+    rows, floor_s = floor(settings)
     full, full_s = timed(lambda: build(settings))
     again, again_s = timed(lambda: build(settings))
     forced, forced_s = timed(lambda: build(settings, force=True))
