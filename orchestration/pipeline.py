@@ -177,8 +177,8 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
         if name == "check" and "publish" in steps and _skip_if_nothing_new(run, reports, settings,
                                                                            console):
             break
-        console.step(f"{name}")
-        reports[name] = run.run_step(name, _noting_usage(calls[name], usage))
+        reports[name] = run.run_step(name, _announced(name, console,
+                                                      _noting_usage(calls[name], usage)))
         if reports[name] is None:
             stopped_at = name
             console.warn(f"{name} failed: {run.step(name).error}")
@@ -211,6 +211,15 @@ def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Sett
     run.steps[-1].seconds = time.perf_counter() - started
     reports["publish"] = run.run_step("publish", same.for_publish)
     return True
+
+
+def _announced(name: str, console: Console, call: Callable[[], Any]) -> Callable[[], Any]:
+    """The step, printing its name once run_step has started it: a stop signal that comes after
+    the name is on screen is recorded against that step, never as 'between steps'."""
+    def step() -> Any:
+        console.step(name)
+        return call()
+    return step
 
 
 def _noting_usage(call: Callable[[], Any], usage: list[UsageError]) -> Callable[[], Any]:
