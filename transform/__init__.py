@@ -1,2 +1,7 @@
-"""The dbt stage: runs the dbt project (dbt_project/) on the working warehouse, with progress,
-the incremental/up-to-date fingerprints, audit.dbt_builds and `dbt docs generate`."""
+"""The dbt stage: runs the dbt project (dbt_project/) on the working warehouse.
+
+build.py (`build`, the dbt part of `sfe build`), report.py (what a build returns),
+dbt_runner.py (dbt in-process, and on Spark), progress.py (dbt's progress on the console),
+build_state.py and build_months.py (what changed since the last successful build: skip,
+rebuild every month, or only some), docs.py (`dbt docs generate`), lake.py (the Parquet lake
+of the Spark engine); audit.dbt_builds is recorded by build.py."""

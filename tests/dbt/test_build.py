@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from transform.build import BuildReport, build, generate_docs
+from transform.build import BuildReport, build
+from transform.docs import generate_docs
 from sfe.config import Settings, load_settings
 from sfe.report import UsageError
 from tests.build_once import build_once
@@ -376,7 +377,7 @@ def test_project_layout_follows_the_house_style(built):
 
 
 def test_changed_matching_or_master_data_triggers_a_rebuild_of_every_month(built, tmp_path):
-    from transform.build import _inputs_fingerprint, _needs_full_rebuild
+    from transform.build_state import inputs_fingerprint, needs_full_rebuild
 
     settings, _ = built
     copy = _settings(tmp_path / "data")
@@ -384,14 +385,14 @@ def test_changed_matching_or_master_data_triggers_a_rebuild_of_every_month(built
     shutil.copy(settings.working_db, copy.working_db)
     copy.dbt_target_dir.mkdir(parents=True)
     shutil.copy(settings.dbt_target_dir / "last_build_inputs.json", copy.dbt_target_dir)
-    assert _needs_full_rebuild(copy, _inputs_fingerprint(copy)) is False
+    assert needs_full_rebuild(copy, inputs_fingerprint(copy)) is False
     con = duckdb.connect(str(copy.working_db))
     try:  # a steward confirms the clinic as C3
         con.execute("update matching.customer_source_map set crm_customer_id = 'C3', "
                     "match_status = 'manual' where raw_name = '某某诊所'")
     finally:
         con.close()
-    assert _needs_full_rebuild(copy, _inputs_fingerprint(copy)) is True
+    assert needs_full_rebuild(copy, inputs_fingerprint(copy)) is True
 
 
 def _copy_built(built, tmp_path) -> Settings:

@@ -13,6 +13,7 @@ from quality.gates import run_checks
 from quality.publish import publish
 from orchestration import cli
 from transform import build as sfe_build
+from transform.dbt_runner import dbt_args
 from sfe.config import load_settings
 from tests.quality.conftest import TODAY, build_clean_marts, record_dbt_build
 
@@ -88,7 +89,7 @@ def test_relative_data_dir_a_failing_dbt_test_blocks_publish(tmp_path, monkeypat
     con = duckdb.connect(str(settings.working_db))
     build_clean_marts(con)
     con.close()
-    args = sfe_build.dbt_args(settings, "build")
+    args = dbt_args(settings, "build")
     target = Path(args[args.index("--target-path") + 1])
     assert target.is_absolute()  # dbt resolves a relative one against the project folder
     target.mkdir(parents=True)

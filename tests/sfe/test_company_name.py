@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from transform.build import BuildReport, run_dbt
+from transform.dbt_runner import run_dbt
+from transform.report import BuildReport
 from sfe.config import load_settings
 from sfe.console import Console
 

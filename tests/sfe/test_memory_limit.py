@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from transform.build import dbt_env
+from transform.dbt_runner import dbt_env
 from sfe.config import ConfigError, load_settings
 from sfe.warehouse import connect
 

@@ -25,7 +25,8 @@ import pytest
 
 from sfe.gate_tables import ensure_tables
 from sfe.warehouse import connect
-from transform.build import BuildReport, run_dbt, run_dbt_on_spark
+from transform.dbt_runner import run_dbt, run_dbt_on_spark
+from transform.report import BuildReport
 from sfe.config import Settings, load_settings
 from sfe.console import Console
 

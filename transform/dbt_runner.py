@@ -1,0 +1,165 @@
+"""dbt in-process: the command line and environment `sfe build` gives dbt, the run itself
+(`run_dbt`, through `dbtRunner`), and the same on the Spark target (`run_dbt_on_spark`).
+
+dbt runs on the working warehouse (`settings.working_db`), with its target/ and logs/ under
+`settings.dbt_target_dir`, so nothing is written into the repo. dbt's own log lines go to that
+log file only; progress goes to the console (stderr, transform/progress.py). DuckDB allows one
+writer: nothing else opens the warehouse while dbt runs, and dbt-duckdb's in-process instance
+is closed after it (`_release_duckdb`) so the next stage can open the file.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from sfe.config import PROJECT_ROOT, Settings
+from sfe.console import Console
+from sfe.report import UsageError
+from transform.progress import Progress
+from transform.report import FAILED_STATUSES, BuildFailure, BuildReport
+
+_TEST_TYPES = {"test", "unit_test"}
+
+
+@contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = None,
+             extra_vars: dict[str, object] | None = None) -> list[str]:
+    """The dbt command line `build` uses (also handy for `dbt docs generate` by hand)."""
+    target = settings.dbt_target_dir
+    dbt_vars = {**settings.dbt_vars(), **(extra_vars or {})}
+    args = [*command.split(),
+            "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
+            "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
+            "--vars", json.dumps(dbt_vars, ensure_ascii=False),
+            "--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
+    if settings.engine == "spark":
+        args += ["--target", "spark"]  # profiles.yml; the default target is DuckDB
+    if select:
+        # only tests whose parents are all built (or upstream of) the selection
+        args += ["--select", *select, "--indirect-selection", "buildable"]
+    return args
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    from sfe.warehouse import duckdb_memory_limit
+
+    return {"SFE_WORKING_DB": str(settings.working_db.resolve()),
+            "SFE_MEMORY_LIMIT": duckdb_memory_limit(settings),
+            "SFE_THREADS": str(settings.threads or os.cpu_count() or 1),
+            "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
+            "DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"),
+            "SFE_LAKE_DIR": str(settings.lake_dir.resolve()),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB instance open in-process after a run; close it so the next
+    stage (quality gates, publish) can open the working warehouse."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # lazy: dbt's import cost
+
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        try:
+            env.close()
+        finally:
+            DuckDBConnectionManager.close_all_connections()
+    gc.collect()
+
+
+def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, console: Console,
+            report: BuildReport, extra_vars: dict[str, object] | None = None) -> None:
+    from dbt.cli.main import dbtRunner  # imported lazily: dbt costs seconds to import
+
+    progress = Progress(console)
+    settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+    report.log_path = str(settings.dbt_target_dir / "logs" / "dbt.log")
+    started = time.perf_counter()
+    with _env(dbt_env(settings)):
+        try:
+            result = dbtRunner(callbacks=[progress]).invoke(
+                dbt_args(settings, command, select, extra_vars))
+        finally:
+            _release_duckdb()
+    from dbt_common.invocation import get_invocation_id  # the id dbt wrote into run_results
+
+    report.invocation_id = get_invocation_id()
+    report.dbt_seconds += time.perf_counter() - started
+    if result.exception is not None:
+        report.error = f"dbt {command} could not run: {result.exception}"
+        return
+    _count_results(getattr(result.result, "results", None) or [], report)
+    if not result.success and not report.failures:
+        report.error = f"dbt {command} did not succeed; see {report.log_path}"
+
+
+def _count_results(results: Sequence[Any], report: BuildReport) -> None:
+    """dbt's node results into the report: counts by status, and each failure."""
+    for res in results:
+        node = res.node
+        kind = getattr(node, "resource_type", "")
+        kind = getattr(kind, "value", str(kind))
+        status = getattr(res.status, "value", str(res.status)).lower()
+        bucket = report.tests if kind in _TEST_TYPES else report.models
+        bucket[status] = bucket.get(status, 0) + 1
+        if status in FAILED_STATUSES:
+            message = (res.message or "").strip().splitlines()
+            report.failures.append(BuildFailure(
+                name=getattr(node, "name", node.unique_id), resource_type=kind, status=status,
+                message=" ".join(message)[:500] or status))
+
+
+def run_dbt_on_spark(settings: Settings, command: str, select: Sequence[str] | None,
+                     console: Console, report: BuildReport,
+                     extra_vars: dict[str, object] | None = None) -> None:
+    """`run_dbt` on the Spark target (engine = "spark", transform/lake.py): export the sources to the
+    Parquet lake, build there, then copy the Spark-built marts into the working warehouse so
+    the gates and publish run on DuckDB as on the default engine."""
+    from importlib.util import find_spec
+
+    from transform import lake
+    from sfe.warehouse import connect
+
+    if find_spec("pyspark") is None or find_spec("dbt.adapters.spark") is None:
+        raise UsageError("engine 'spark' needs the optional 'spark' extra (pyspark, dbt-spark): "
+                         "'bin/sfe run --engine spark' installs it, or 'uv sync --extra spark'")
+    console.step(f"exporting sources to the Parquet lake ({lake.sources_dir(settings)})")
+    with connect(settings) as con:
+        lake.export_sources(settings, con)
+    lake.reset_spark_tables(settings)
+    try:
+        run_dbt(settings, command, select, console, report, extra_vars)
+    finally:
+        lake.stop_spark()
+    if report.error:
+        return
+    console.step("loading the Spark-built marts into the working warehouse for gates and publish")
+    with connect(settings) as con:
+        lake.load_marts(settings, con)
+    # dbt's views (staging, the publish status, scorecard_weekly, data_quality_results) are
+    # evaluated where they are read: created on DuckDB over the tables just loaded
+    views = BuildReport()
+    run_dbt(replace(settings, engine="duckdb"), "run --select config.materialized:view", None,
+            console, views)
+    if views.error or views.failures:
+        report.error = report.error or views.error or (
+            f"creating dbt's views on DuckDB failed: {views.failures[0].message}")
