@@ -25,7 +25,7 @@ from ingestion.pipeline import ingest_inbox
 from orchestration.build import build_step
 from quality.gates import run_checks
 from quality.publish import publish
-from quality.unchanged import nothing_new
+from quality.unchanged import judge
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, UsageError
@@ -164,18 +164,20 @@ def _record_stopped(settings: Settings, run: RunRecord, signum: int, console: Co
 def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: Console,
                steps: Sequence[str]) -> RunReport:
     usage: list[UsageError] = []  # a step stopped by one makes the run exit 2
+    seen: dict[str, str | None] = {}  # the data's fingerprint, if taken to tell "nothing new"
     # every step gets the run's id (publish records the gate run's, which is this one)
     calls = {
         "ingest": lambda: ingest_inbox(settings, inbox, console=console, run_id=run.run_id),
         "build": lambda: build_step(settings, console=console, run_id=run.run_id),
-        "check": lambda: run_checks(settings, console=console, run_id=run.run_id),
+        "check": lambda: run_checks(settings, console=console, run_id=run.run_id,
+                                    fingerprint=seen.get("fingerprint")),
         "publish": lambda: publish(settings, console=console),
     }
     stopped_at = None
     reports: dict[str, Any] = {}
     for name in steps:
         if name == "check" and "publish" in steps and _skip_if_nothing_new(run, reports, settings,
-                                                                           console):
+                                                                           console, seen):
             break
         reports[name] = run.run_step(name, _announced(name, console,
                                                       _noting_usage(calls[name], usage)))
@@ -194,16 +196,20 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
 
 
 def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Settings,
-                         console: Console) -> bool:
+                         console: Console, seen: dict[str, str | None]) -> bool:
     """Check and publish skipped when the published snapshot already is the checked state of
-    this data (quality/unchanged.py); otherwise, or when that cannot be told, both run."""
+    this data (quality/unchanged.py); otherwise, or when that cannot be told, both run. The
+    data's fingerprint taken to tell goes in `seen`: the check records it, not a second one
+    (under this run's writer lock nothing writes in between)."""
     started = time.perf_counter()
     try:
-        same = nothing_new(settings)
+        verdict = judge(settings)
     except Exception as exc:  # noqa: BLE001 - the full check runs and reports the problem
         if is_interrupt(exc):
             raise
         return False
+    seen["fingerprint"] = verdict.fingerprint
+    same = verdict.same
     if same is None:
         return False
     console.step(f"check, publish skipped: {same.reason}")

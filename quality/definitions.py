@@ -6,8 +6,10 @@ thresholds are; `sfe.toml` `[thresholds]` overrides a default with the same name
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,13 @@ def resolve_thresholds(settings: Settings, defaults: dict[str, Any]) -> dict[str
     for f in fields(settings.thresholds):
         resolved[f.name] = getattr(settings.thresholds, f.name)
     return resolved
+
+
+def rules_digest(gate_set: GateSet, thresholds: dict[str, Any]) -> str:
+    """What decides a check's outcome besides the data and the business date: the gates run
+    (their SQL, severities, bounds and expectations as read from gates.yml) and the thresholds
+    they ran with (gates.yml defaults overridden by the settings: sfe.toml, `--config`,
+    SFE_CONFIG). Equal digests mean the same rules, whatever the files' mtimes say."""
+    payload = {"gates": [asdict(g) for g in gate_set.gates], "thresholds": thresholds}
+    text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -23,7 +23,7 @@ import duckdb
 from quality import candidate, store
 from quality.checks import (ERROR, FAIL, SKIPPED, Catalog, CheckResult, render, result_for,
                             run_bounds, run_dbt_tests, run_sql)
-from quality.definitions import GateSet, load_gates, resolve_thresholds
+from quality.definitions import GateSet, load_gates, resolve_thresholds, rules_digest
 from quality.published import write_status_file
 from quality.report import write_report
 from sfe.config import Settings
@@ -168,11 +168,13 @@ def template_variables(con: duckdb.DuckDBPyConnection, catalog: Catalog,
 
 def run_checks(settings: Settings, console: Console | None = None, *, run_id: str | None = None,
                gates: GateSet | None = None, select: Iterable[str] | None = None,
-               today: dt.date | None = None) -> CheckReport:
+               today: dt.date | None = None, fingerprint: str | None = None) -> CheckReport:
     """Run the gates on the working warehouse, store the results, write the report.
 
     `gates` defaults to quality/gates.yml; `select` keeps gates by name or type (tests);
-    `today` is the business date future dates are judged against (default: now in Shanghai).
+    `today` is the business date future dates are judged against (default: now in Shanghai);
+    `fingerprint` is the working data's store.fingerprint when the caller has just taken it
+    under the same writer lock (`sfe run`: quality/unchanged.py), so it is not taken twice.
     """
     console = console or Console(quiet=True)
     gate_set = (gates or load_gates()).select(select)
@@ -191,7 +193,7 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
     # copy is checked, and the fingerprint recorded is the data the copy holds
     with connect(settings) as wcon:
         store.ensure_tables(wcon)
-        fp = store.fingerprint(wcon)
+        fp = fingerprint or store.fingerprint(wcon)
         alias = candidate.catalog_alias(wcon)
         tmp = candidate.freeze(settings, wcon, run_id)
         with candidate.attached(settings, tmp, alias) as con:
@@ -209,6 +211,7 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
                 "errors": sum(r.status == ERROR for r in results),
                 "as_of_month": report.as_of_month, "fingerprint": fp,
                 "report_path": report.report_path, "candidate_id": run_id,
+                "rules_digest": rules_digest(gate_set, thresholds),
             }
             result_rows = [{**r.to_dict(), "sample": r.sample} for r in results]
             store.save_run(con, run_row, result_rows)  # published with the data

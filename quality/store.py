@@ -61,11 +61,12 @@ def save_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any],
         con.execute(
             "insert into audit.gate_runs (run_id, started_at, finished_at, status, checks, "
             "blocking_failures, warnings, errors, as_of_month, fingerprint, report_path, "
-            "candidate_id, candidate_sha) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "candidate_id, candidate_sha, rules_digest) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run["run_id"], run["started_at"], run["finished_at"], run["status"], run["checks"],
              run["blocking_failures"], run["warnings"], run["errors"], run["as_of_month"],
              run["fingerprint"], run["report_path"], run.get("candidate_id"),
-             run.get("candidate_sha")])
+             run.get("candidate_sha"), run.get("rules_digest")])
         if results:
             con.executemany(
                 "insert into audit.gate_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -6,26 +6,29 @@ checked state of exactly this data.
   `publish_info.run_id`);
 - the working data still has the content fingerprint that run recorded (store.fingerprint:
   every table's rows hashed, every view's SQL): nothing was loaded, built or edited since;
-- the gates and settings are the ones it ran with (quality/gates.yml and the config file are
-  older than the run) and it ran on this business day (gates judge dates against today).
+- the rules are the ones it ran with: the digest of the gates (quality/gates.yml as read now)
+  and of the thresholds of these settings (sfe.toml, `--config`, SFE_CONFIG) equals the one the
+  run recorded (`rules_digest`), whatever the files' mtimes say; and it ran on this business day
+  (gates judge dates against today).
 Otherwise the full check runs, then publish as always. Skipping publishes nothing, so it can
 never publish unchecked data; the worst a wrong "nothing new" could do is keep a snapshot.
+The data's fingerprint taken here is handed to the check that follows (`Verdict`), so a run
+whose data changed takes it once, not twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from quality import store
-from quality.definitions import GATES_FILE
+from quality.definitions import GATES_FILE, load_gates, resolve_thresholds, rules_digest
 from quality.gates import BUSINESS_TZ
 from quality.published import NoPublishedSnapshot, open_published, read_publish_info
-from sfe.config import Settings, find_config_file
+from sfe.config import Settings
 from sfe.report import EXIT_OK
 from sfe.warehouse import connect
 
@@ -66,23 +69,44 @@ class NothingNew:
                           "publish")
 
 
+@dataclass
+class Verdict:
+    """What `judge` found: `same` when check and publish may be skipped; `fingerprint`, the
+    working data's store.fingerprint when it was taken (else None), for the check to record."""
+
+    same: NothingNew | None
+    fingerprint: str | None = None
+
+
 def nothing_new(settings: Settings, now: dt.datetime | None = None) -> NothingNew | None:
     """The published check when it still covers this data (see the module doc), else None."""
+    return judge(settings, now).same
+
+
+def judge(settings: Settings, now: dt.datetime | None = None) -> Verdict:
+    """`nothing_new`, with the data's fingerprint when it had to be taken to tell."""
     if not settings.working_db.exists():
-        return None
+        return Verdict(None)
     published = _published_run(settings)
     if published is None:
-        return None
+        return Verdict(None)
     with connect(settings) as con:
         run = store.latest_run(con)
         if run is None or run["status"] != "passed" or run["run_id"] != published[0]:
-            return None
-        if not _same_rules_and_day(run["started_at"], now):
-            return None
-        if store.fingerprint(con) != run["fingerprint"]:
-            return None
-    return NothingNew(run["run_id"], published[1], int(run["warnings"] or 0),
-                      run.get("report_path"))
+            return Verdict(None)
+        if not _same_day(run["started_at"], now) or not _same_rules(settings, run):
+            return Verdict(None)
+        fingerprint = store.fingerprint(con)
+    if fingerprint != run["fingerprint"]:
+        return Verdict(None, fingerprint)
+    return Verdict(NothingNew(run["run_id"], published[1], int(run["warnings"] or 0),
+                              run.get("report_path")), fingerprint)
+
+
+def current_rules(settings: Settings) -> str:
+    """The digest of the rules a check would run with now (quality/definitions.py)."""
+    gate_set = load_gates(GATES_FILE)
+    return rules_digest(gate_set, resolve_thresholds(settings, gate_set.thresholds))
 
 
 def _published_run(settings: Settings) -> tuple[str, str] | None:
@@ -100,21 +124,14 @@ def _published_run(settings: Settings) -> tuple[str, str] | None:
     return str(info["run_id"]), str(info["snapshot_id"])
 
 
-def _same_rules_and_day(started_utc: dt.datetime, now: dt.datetime | None) -> bool:
-    """The gate run used today's gates and settings and judged dates against today."""
+def _same_rules(settings: Settings, run: dict[str, Any]) -> bool:
+    """The gate run used the gates and thresholds these settings give (a run recorded before
+    the digest existed has none: checked again)."""
+    return bool(run.get("rules_digest")) and run["rules_digest"] == current_rules(settings)
+
+
+def _same_day(started_utc: dt.datetime, now: dt.datetime | None) -> bool:
+    """The gate run judged dates against today (business day, Asia/Shanghai)."""
     now = now or dt.datetime.now(dt.UTC)
     started = started_utc.replace(tzinfo=dt.UTC)
-    if started.astimezone(BUSINESS_TZ).date() != now.astimezone(BUSINESS_TZ).date():
-        return False
-    rules: list[Path] = [GATES_FILE]
-    config = find_config_file()
-    if config is not None:
-        rules.append(config)
-    return all(_mtime(p) < started for p in rules)
-
-
-def _mtime(path: Path) -> dt.datetime:
-    try:
-        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-    except OSError:
-        return dt.datetime.max.replace(tzinfo=dt.UTC)  # cannot tell: treat as changed
+    return started.astimezone(BUSINESS_TZ).date() == now.astimezone(BUSINESS_TZ).date()

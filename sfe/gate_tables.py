@@ -30,6 +30,7 @@ create table if not exists audit.gate_runs (
 GATE_RUNS_COLUMNS = {
     "candidate_id": "varchar",   # the frozen copy the gates ran on (quality/candidate.py)
     "candidate_sha": "varchar",  # its sha256 once checked; publish refuses any other bytes
+    "rules_digest": "varchar",   # the gates and thresholds it ran with (quality/definitions.py)
 }
 
 GATE_RESULTS_DDL = """
