@@ -131,6 +131,10 @@ def test_descendants_walks_the_process_tree(tmp_path):
 
 # Runs in its own process: the signal handler needs the main thread, which a pytest-xdist worker
 # does not give its tests. The query is bounded, so a missed signal fails instead of hanging.
+# One DuckDB thread: DuckDB runs the Python signal handler (PyErr_CheckSignals) in the calling
+# thread between the pieces of work that thread executes itself. range() is one task; with worker
+# threads it is often a worker that takes it, and the calling thread then waits for the task to
+# end (the whole 30e9-row scan: 50 s to minutes on a busy machine) before it sees the signal.
 INTERRUPTED_QUERY = """
 import os, signal, sys, threading
 import duckdb
@@ -139,7 +143,7 @@ from sfe.signals import StopHandler, is_interrupt
 
 def interrupted_query():
     threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
-    duckdb.connect().execute(
+    duckdb.connect(config={"threads": 1}).execute(
         "select count(*) from range(30000000000) t(i) where i % 7 = 3").fetchall()
 
 class Report:  # what a step that caught the error as a failure returns
@@ -170,8 +174,6 @@ def test_a_signal_duckdb_turned_into_query_interrupted_still_stops_the_command(t
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFE_")}
     done = subprocess.run([sys.executable, "-c", INTERRUPTED_QUERY, case], cwd=tmp_path,
                           env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-                          capture_output=True, text=True, timeout=400)  # see the note below
-    # Under pytest the query takes ~50 s to see the interrupt (3.5 s from a shell, same command
-    # and environment but pytest's variables); not understood yet — in the team notes.
+                          capture_output=True, text=True, timeout=400)
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert "stopped (SIGTERM); the warehouse keeps its last good state" in done.stderr
