@@ -2,12 +2,44 @@
 
 Every reader tolerates a missing table (a source not delivered yet gives an empty frame), reads
 the latest master snapshot per entity, and returns distinct raw names only.
+
+The rules these reads share with dbt (the latest master snapshot, the buyer key, the spec key)
+have one owner, dbt's macros in dbt_project/macros/shared_rules.sql: `shared_rule` renders them
+here with plain Jinja, so the names matching maps and the rows dbt joins to the map are keyed
+by the same SQL. (Matching runs before dbt builds, on DuckDB even when dbt builds on Spark, so
+it cannot read a dbt model instead.)
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import duckdb
+import jinja2
 import polars as pl
+
+from sfe.config import PROJECT_ROOT
+
+SHARED_RULES = PROJECT_ROOT / "dbt_project" / "macros" / "shared_rules.sql"
+
+
+class SharedRuleError(RuntimeError):
+    """A rule of shared_rules.sql cannot be rendered outside dbt (it uses dbt's context)."""
+
+
+def shared_rule(name: str, *args: Any, path: Path | None = None) -> str:
+    """The SQL of dbt macro `name` of shared_rules.sql, rendered with `args` by plain Jinja."""
+    path = path or SHARED_RULES
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    try:
+        macro = getattr(env.from_string(path.read_text(encoding="utf-8")).module, name)
+        return str(macro(*args)).strip()
+    except (AttributeError, jinja2.TemplateError) as exc:
+        raise SharedRuleError(
+            f"{path}: macro {name} is missing or cannot be rendered outside dbt ({exc}); "
+            "matching reads it before dbt runs, so keep it plain SQL (no ref, source, adapter "
+            "or dbt.*)") from exc
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -29,11 +61,8 @@ _RAW_BUYERS_SCHEMA = {"source": pl.String, "distributor_code": pl.String, "buyer
 
 
 def _latest(table: str, columns: str) -> str:
-    """The master data in force: the latest snapshot. The same rule as dbt's
-    `latest_snapshot` macro (dbt_project/macros/shared_rules.sql), which cannot serve here:
-    matching runs before dbt builds; tests/dbt pin the two to pick the same rows."""
-    return (f"select {columns} from raw.{table} "
-            f"where snapshot_date = (select max(snapshot_date) from raw.{table})")
+    """The master data in force: dbt's `latest_snapshot` rule over raw.<table>."""
+    return f"select {columns} from ({shared_rule('latest_snapshot', f'raw.{table}')}) as latest"
 
 
 def _frame(con: duckdb.DuckDBPyConnection, table: str, sql: str, schema: dict) -> pl.DataFrame:
@@ -77,7 +106,7 @@ def load_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 _FLOW_BUYERS = """
-select 'flow' as source, f.distributor_code, coalesce(f.buyer_code, '') as buyer_code,
+select 'flow' as source, f.distributor_code, {buyer_key} as buyer_code,
        f.buyer_name as raw_name, min(f.buyer_address) as address,
        list(distinct f.buyer_address order by f.buyer_address)
            filter (where f.buyer_address is not null) as addresses,
@@ -105,7 +134,9 @@ def load_raw_buyers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                 if table_exists(con, "raw", "master__distributors")
                 else "select null::varchar as distributor_code, null::varchar as province, "
                      "null::varchar as city")
-        frames.append(pl.DataFrame(con.sql(_FLOW_BUYERS.format(distributors=dist)).pl(),
+        sql = _FLOW_BUYERS.format(distributors=dist,
+                                  buyer_key=shared_rule("buyer_key", "f.buyer_code"))
+        frames.append(pl.DataFrame(con.sql(sql).pl(),
                                    schema=_RAW_BUYERS_SCHEMA))
     if table_exists(con, "raw", "tenders__results"):
         frames.append(pl.DataFrame(con.sql(_TENDER_HOSPITALS).pl(), schema=_RAW_BUYERS_SCHEMA))
@@ -120,17 +151,17 @@ def load_raw_products(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     schema = {"distributor_code": pl.String, "raw_product": pl.String, "raw_spec": pl.String,
               "manufacturers": pl.List(pl.String), "price_box": pl.Float64,
               "price_min_unit": pl.Float64, "price_case": pl.Float64}
-    parts = []
+    parts, spec = [], shared_rule("spec_key", "spec")
     if table_exists(con, "raw", "flow__lines"):
         have = columns(con, "raw", "flow__lines")
         sale = "doc_type = 'sale' and " if "doc_type" in have else ""
         price = (f"case when {sale}unit_price > 0 then unit_price end"
                  if {"unit_price", "unit"} <= have else "null::double")
         unit = "unit" if "unit" in have else "null::varchar"
-        parts.append(f"select distributor_code, product_name, coalesce(spec, '') as spec, manufacturer, "
+        parts.append(f"select distributor_code, product_name, {spec} as spec, manufacturer, "
                      f"{unit} as unit, {price} as price from raw.flow__lines")
     if table_exists(con, "raw", "inventory__lines"):
-        parts.append("select distributor_code, product_name, coalesce(spec, '') as spec, "
+        parts.append(f"select distributor_code, product_name, {spec} as spec, "
                      "null::varchar as manufacturer, null::varchar as unit, null::double as price "
                      "from raw.inventory__lines")
     if not parts:

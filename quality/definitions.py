@@ -82,8 +82,10 @@ def _gate(doc: dict[str, Any], where: str) -> Gate:
         raise GateDefinitionError(f"{where}: a sql gate needs 'sql'")
     if doc["type"] == "gx" and not (doc.get("table") and doc.get("expectations")):
         raise GateDefinitionError(f"{where}: a gx gate needs 'table' and 'expectations'")
-    if doc["type"] == "bounds" and not doc.get("columns"):
-        raise GateDefinitionError(f"{where}: a bounds gate needs 'columns'")
+    if doc["type"] == "bounds" and doc.get("columns"):
+        raise GateDefinitionError(
+            f"{where}: a bounds gate lists no columns; declare a rate's bounds beside the column "
+            "in the marts' yml (config: {meta: {bounds: [min, max]}}, quality/rate_bounds.py)")
     values = dict(doc)
     values["description"] = " ".join(str(doc.get("description", "")).split())
     for key in ("requires", "columns", "expectations"):

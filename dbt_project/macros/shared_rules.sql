@@ -1,8 +1,10 @@
-{#- SQL rules more than one model applies: each has its one owner here. -#}
+{#- SQL rules more than one model applies: each has its one owner here. The matching step
+    (matching/sources.py, before dbt runs) renders latest_snapshot, buyer_key and spec_key from
+    this file with plain Jinja, so these three must stay plain SQL: no ref(), source(), adapter
+    or dbt.* inside them (tests/matching/test_shared_rules.py renders them). -#}
 
 {#- The master data in force: the rows of the latest snapshot of a master source (a re-sent
-    master replaces the whole list; older snapshots are history). matching/sources.py applies
-    the same rule to the raw tables before dbt runs (tests/dbt pin the two to agree). -#}
+    master replaces the whole list; older snapshots are history). -#}
 {% macro latest_snapshot(relation) -%}
     select * from {{ relation }}
     where snapshot_date = (select max(snapshot_date) from {{ relation }})
@@ -11,6 +13,12 @@
 {#- The buyer key a flow line and its customer_source_map row join on: a missing buyer code
     is '' (not NULL, which joins nothing). -#}
 {% macro buyer_key(column='buyer_code') -%}
+    coalesce({{ column }}, '')
+{%- endmacro %}
+
+{#- The spec a product name is matched and mapped with: a missing spec is '' (not NULL), so
+    flow, inventory and tender rows join their product_source_map row. -#}
+{% macro spec_key(column='spec') -%}
     coalesce({{ column }}, '')
 {%- endmacro %}
 

@@ -21,8 +21,9 @@ PLANTED_GX = {
     "gx_fct_sell_in": "update marts.fct_sell_in set qty_boxes = 5e6 "
                       "where month = '2026-07' and distributor_code = 'D1' and product_id = 'P1'",
     "gx_staged_flow": "update raw.flow__lines set unit = '瓶' where source_row = 3",
-    "gx_kpi_coverage": "update marts.kpi_coverage set coverage_rate = 1.2 where month = '2026-09'",
-    "gx_kpi_flow_completeness": "update marts.kpi_flow_completeness set match_rate = -0.1 "
+    # rate bounds are kpi_rates_out_of_bounds' (declared in the marts' yml), not GX's
+    "gx_kpi_coverage": "update marts.kpi_coverage set territory_id = null where month = '2026-09'",
+    "gx_kpi_flow_completeness": "update marts.kpi_flow_completeness set month = null "
                                 "where month = '2026-06' and distributor_code = 'D3'",
 }
 

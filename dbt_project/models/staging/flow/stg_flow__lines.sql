@@ -13,7 +13,7 @@ renamed as (
         buyer_name,
         buyer_address,
         product_name,
-        coalesce(spec, '') as spec,
+        {{ spec_key('spec') }} as spec,
         manufacturer,
         batch_no,
         cast(expiry_date as date) as expiry_date,

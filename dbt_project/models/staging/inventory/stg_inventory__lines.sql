@@ -10,7 +10,7 @@ renamed as (
         cast(distributor_code as {{ dbt.type_string() }}) as distributor_code,
         cast(snapshot_date as date) as snapshot_date,
         product_name,
-        coalesce(spec, '') as spec,
+        {{ spec_key('spec') }} as spec,
         batch_no,
         cast(expiry_date as date) as expiry_date,
         cast(quantity as double) as quantity,

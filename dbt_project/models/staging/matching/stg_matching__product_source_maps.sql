@@ -6,7 +6,7 @@ renamed as (
     select
         cast(distributor_code as {{ dbt.type_string() }}) as distributor_code,
         raw_product,
-        coalesce(raw_spec, '') as raw_spec,
+        {{ spec_key('raw_spec') }} as raw_spec,
         cast(product_id as {{ dbt.type_string() }}) as product_id,
         match_status,
         match_method,

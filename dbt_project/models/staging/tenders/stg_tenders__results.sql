@@ -12,7 +12,7 @@ renamed as (
         cast(announce_date as date) as announce_date,
         cast(result_date as date) as result_date,
         generic_name,
-        coalesce(spec, '') as spec,
+        {{ spec_key('spec') }} as spec,
         bidder,
         result,
         cast(bid_price as double) as bid_price,
