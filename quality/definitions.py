@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from quality.rate_bounds import declared_bounds
 from sfe.config import Settings
 
 GATES_FILE = Path(__file__).with_name("gates.yml")
@@ -123,7 +124,10 @@ def rules_digest(gate_set: GateSet, thresholds: dict[str, Any]) -> str:
     """What decides a check's outcome besides the data and the business date: the gates run
     (their SQL, severities, bounds and expectations as read from gates.yml) and the thresholds
     they ran with (gates.yml defaults overridden by the settings: sfe.toml, `--config`,
-    SFE_CONFIG). Equal digests mean the same rules, whatever the files' mtimes say."""
-    payload = {"gates": [asdict(g) for g in gate_set.gates], "thresholds": thresholds}
+    SFE_CONFIG) and the rate bounds declared in the marts' yml (quality/rate_bounds.py). Equal
+    digests mean the same rules, whatever the files' mtimes say."""
+    bounds = [(b.table, b.column, b.min, b.max) for b in declared_bounds()]
+    payload = {"gates": [asdict(g) for g in gate_set.gates], "thresholds": thresholds,
+               "rate_bounds": bounds}
     text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import yaml
 
-from quality import store, unchanged
+from quality import definitions, store, unchanged
 from quality.definitions import GATES_FILE, load_gates
 from quality.gates import run_checks
 from quality.publish import publish
@@ -196,6 +196,16 @@ def test_gates_edited_with_an_old_mtime_mean_check_again(warehouse, cheap_gates)
     text = cheap_gates.read_text(encoding="utf-8")
     assert "completeness_months: 1\n" in text  # a default no setting overrides
     _aged(cheap_gates, text.replace("completeness_months: 1\n", "completeness_months: 2\n"))
+    assert unchanged.nothing_new(warehouse) is None
+
+
+def test_a_rate_bound_edited_in_a_marts_yml_means_check_again(warehouse, monkeypatch) -> None:
+    """Rate bounds live beside their columns (quality/rate_bounds.py), not in gates.yml."""
+    checked_and_published(warehouse)
+    bounds = definitions.declared_bounds()
+    coverage = next(b for b in bounds if b.column == "coverage_rate")
+    widened = [replace(b, max=2.0) if b is coverage else b for b in bounds]
+    monkeypatch.setattr(definitions, "declared_bounds", lambda: widened)
     assert unchanged.nothing_new(warehouse) is None
 
 
