@@ -187,3 +187,16 @@ def test_the_late_file_moves_months_it_did_not_touch(incremental, table, depende
     after = _marts(settings)
     assert not _same(_rows_of(before, table, dependent),
                       _rows_of(after, table, dependent))
+
+
+@pytest.mark.parametrize("name", ["assert_every_flow_row_in_fct_once_or_excluded",
+                                  "assert_no_sale_credited_to_two_territories"])
+def test_sell_out_tests_read_the_changed_months_only(incremental, name):
+    """The whole-history tests over the sell-out facts read only the months that changed on an
+    incremental build (a line keeps its month; the other months passed on earlier builds)."""
+    settings, report, _ = incremental
+    assert "2026-06" not in report.kpi_changed_months
+    compiled = next((settings.dbt_target_dir / "target" / "compiled").rglob(f"{name}.sql"))
+    sql = compiled.read_text(encoding="utf-8")
+    assert "'2026-05'" in sql and "'2026-10'" in sql
+    assert "'2026-06'" not in sql
