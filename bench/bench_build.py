@@ -15,11 +15,25 @@ least any warehouse build must do with every flow row — then a full `build`, t
 files arrive: ingest and `build` of that one month (incremental: its KPI months only) against
 a `--force` full build of the same warehouse. Run with 13 and 37 months (12 and 36 of history)
 to see whether a month's cost depends on the history kept.
+
+    uv run --frozen python bench/bench_build.py --gates-scale 66 --warehouse W.duckdb
+
+    uv run --frozen python bench/bench_build.py --compare A.duckdb B.duckdb
+
+`--compare`: every table of `marts` row for row in two warehouses (doubles within 1e-9
+relative: sums in another order differ in the last bits, which a checksum rounded to 6
+decimals can still split), for incremental == full checks.
+
+`--gates-scale N`: a copy of a built warehouse W with its flow N times over (raw.flow__lines
+and marts.fct_sell_out repeated with new file and line ids, the same months), then every
+SQL and bounds gate of quality/gates.yml on it, each timed, against the floor on the same
+copy: whether the gates that scan whole fact tables stay cheap at 10 M rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import re
@@ -34,6 +48,7 @@ import duckdb
 from generator import generate
 from ingestion.pipeline import ingest_inbox
 from orchestration.build import build_step as build  # matching, then dbt
+from quality.gates import run_checks
 from sfe.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,9 +83,9 @@ def last_month_files(inbox: Path) -> list[Path]:
             and pattern.search(p.name)]
 
 
-def floor(settings) -> tuple[int, float]:
+def floor(settings, warehouse: Path | None = None) -> tuple[int, float]:
     """Rows of raw flow and the seconds of the floor query over them (same process)."""
-    with duckdb.connect(str(settings.working_db)) as con:
+    with duckdb.connect(str(warehouse or settings.working_db)) as con:
         rows = con.execute("select count(*) from raw.flow__lines").fetchone()[0]
         _, floor_s = timed(lambda: con.execute(FLOOR_SQL))
         con.execute("drop table bench_floor")
@@ -115,6 +130,76 @@ def new_month(args: argparse.Namespace, settings, inbox: Path) -> list[str]:
     ]
 
 
+SCALE_SQL = """
+create or replace table raw.flow__lines as
+select * replace (file_id + copy.n * 1000000000 as file_id)
+from raw.flow__lines cross join range({n}) as copy(n);
+create or replace table marts.fct_sell_out as
+select * replace (sell_out_line_id || '-x' || copy.n as sell_out_line_id)
+from marts.fct_sell_out cross join range({n}) as copy(n)
+"""
+
+
+def gates_at_scale(args: argparse.Namespace) -> list[str]:
+    """`sfe check`'s SQL and bounds gates on a warehouse whose flow is repeated
+    `gates_scale` times (per-gate seconds as check records them)."""
+    settings = load_settings(env={}, data_dir=args.workdir / "gates")
+    if settings.data_dir.exists():
+        shutil.rmtree(settings.data_dir)
+    settings.ensure_dirs()
+    shutil.copy(args.warehouse, settings.working_db)
+    with duckdb.connect(str(settings.working_db)) as con:
+        con.execute(SCALE_SQL.format(n=args.gates_scale))
+        fact_rows = con.execute("select count(*) from marts.fct_sell_out").fetchone()[0]
+    rows, floor_s = floor(settings)
+    report, total_s = timed(lambda: run_checks(settings, select=["sql", "bounds"]))
+    shutil.rmtree(settings.data_dir)
+    load = os.getloadavg()
+    lines = [
+        f"\n## gates at {rows:,} raw flow rows ({fact_rows:,} in fct_sell_out; "
+        f"{args.warehouse.name} x {args.gates_scale}) — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.machine()}, 2 cores, load average {load[0]:.1f} / {load[1]:.1f} / "
+        f"{load[2]:.1f}\n",
+        "| step | seconds | ratio to floor |", "|---|---:|---:|",
+        f"| floor: DuckDB copy + monthly aggregate of raw flow | {floor_s:.2f} | 1 |",
+        f"| `sfe check` of every SQL and bounds gate ({len(report.results)}, with the snapshot "
+        f"copy) | {total_s:.1f} | {total_s / floor_s:.1f} |",
+    ]
+    for result in sorted(report.results, key=lambda r: -r.seconds):
+        lines.append(f"| gate {result.name} ({result.status}) | {result.seconds:.2f} | "
+                     f"{result.seconds / floor_s:.1f} |")
+    lines.append(f"\nPeak memory (max RSS of the process): {peak_mb():.0f} MB.\n")
+    return lines
+
+
+def _mart_rows(path: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "order by 1").fetchall()]
+        return {t: con.execute(f'select * from marts."{t}" order by all').fetchall()
+                for t in tables}
+
+
+def _same_row(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(
+        math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
+        if isinstance(x, float) and isinstance(y, float) else x == y for x, y in zip(a, b))
+
+
+def compare(a: Path, b: Path) -> list[str]:
+    """One line per mart table: rows in each, identical (floats within 1e-9) or not."""
+    left, right = _mart_rows(a), _mart_rows(b)
+    lines = []
+    for table in sorted(left.keys() | right.keys()):
+        x, y = left.get(table, []), right.get(table, [])
+        same = len(x) == len(y) and all(_same_row(r, s) for r, s in zip(x, y))
+        exact = x == y
+        lines.append(f"{table:40s} {len(x):>9,} {len(y):>9,} "
+                     f"{'identical' if exact else 'equal within 1e-9' if same else 'DIFFERENT'}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=None)
@@ -123,7 +208,17 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=RESULTS / "tmp" / "build")
     parser.add_argument("--new-month", action="store_true",
                         help="build the history, then one new month (incremental vs full)")
+    parser.add_argument("--gates-scale", type=int, default=None,
+                        help="time the SQL gates on --warehouse with its flow N times over")
+    parser.add_argument("--warehouse", type=Path, default=None)
+    parser.add_argument("--compare", type=Path, nargs=2, default=None)
     args = parser.parse_args()
+    if args.compare:
+        print("\n".join(compare(*args.compare)))
+        return
+    if args.gates_scale:
+        write(gates_at_scale(args))
+        return
     inbox, data = args.workdir / "inbox", args.workdir / "data"
     settings = load_settings(env={}, data_dir=data)
     if not inbox.exists():

@@ -168,3 +168,98 @@
         {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Months graded on the first changed quarter or later, without reading a table: every month
+    from the first month after that quarter (a month is graded on the latest quarter ended
+    before it). A superset of kpi_months_graded_since_change, for marts whose unit tests must
+    not need kpi_coverage_target_basis as an input. -#}
+{% macro kpi_months_after_changed_quarter(column) -%}
+    {%- set changed = kpi_changed_months() -%}
+    {%- if changed is none or changed | length == 0 -%}
+        (1 = 0)
+    {%- else -%}
+        {%- set first = _kpi_month_index((changed | sort)[0]) -%}
+        {{ column }} >= '{{ _kpi_month_label(first - first % 3 + 3) }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Quarter-grained marts (kpi_customer_grade): the quarters ('YYYY-Qn') of the rebuilt months
+    (changed months widened by `after`). None: all. -#}
+{% macro kpi_rebuilt_quarters(after=0) -%}
+    {%- set months = kpi_rebuilt_months(after) -%}
+    {%- if months is none -%}{{ return(none) }}{%- endif -%}
+    {%- set out = [] -%}
+    {%- for month in months -%}
+        {%- set quarter = month[:4] ~ '-Q' ~ (((month[5:7] | int) - 1) // 3 + 1) -%}
+        {%- if quarter not in out -%}{%- do out.append(quarter) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(out | sort) }}
+{%- endmacro %}
+
+
+{#- A predicate: `column` (a 'YYYY-Qn' quarter) is rebuilt on this run (true when all are). -#}
+{% macro kpi_quarters_where(column, after=0) -%}
+    {%- set quarters = kpi_rebuilt_quarters(after) -%}
+    {%- if quarters is none -%}
+        (1 = 1)
+    {%- elif quarters | length == 0 -%}
+        (1 = 0)
+    {%- else -%}
+        {{ column }} in ({% for q in quarters %}'{{ q }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- A predicate bounding the inputs of rebuilt quarters: `column` (a 'YYYY-MM' month) is at or
+    after `back` months before the first month of the first rebuilt quarter. -#}
+{% macro kpi_quarters_read_from(column, after=0, back=0) -%}
+    {%- set quarters = kpi_rebuilt_quarters(after) -%}
+    {%- if quarters is none or quarters | length == 0 -%}
+        (1 = 1)
+    {%- else -%}
+        {%- set first = (quarters[0][:4] | int) * 12 + ((quarters[0][6:] | int) - 1) * 3 -%}
+        {{ column }} >= '{{ _kpi_month_label(first - back) }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook of a quarter-grained mart: empty the rebuilt quarters. -#}
+{% macro kpi_delete_rebuilt_quarters(after=0) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ kpi_quarters_where('quarter', after) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Marts carrying a running balance (kpi_channel_inventory): a change in month m can move
+    every later month, so the run rebuilds every month from the first changed one, starting
+    from the stored rows of the months just before it. None: all months. -#}
+{% macro kpi_first_rebuilt_month() -%}
+    {%- set changed = kpi_changed_months() -%}
+    {%- if changed is none -%}{{ return(none) }}{%- endif -%}
+    {%- if changed | length == 0 -%}{{ return('9999-12') }}{%- endif -%}
+    {{ return((changed | sort)[0]) }}
+{%- endmacro %}
+
+
+{#- A predicate: `column` is at or after the first rebuilt month, `back` months earlier. -#}
+{% macro kpi_months_since_first_change(column, back=0) -%}
+    {%- set first = kpi_first_rebuilt_month() -%}
+    {%- if first is none -%}
+        (1 = 1)
+    {%- elif first == '9999-12' -%}
+        (1 = 0)
+    {%- else -%}
+        {{ column }} >= '{{ _kpi_month_label(_kpi_month_index(first) - back) }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook of a running-balance mart: empty every month from the first changed one. -#}
+{% macro kpi_delete_months_since_first_change() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ kpi_months_since_first_change('month') }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,5 +1,7 @@
 -- Every flow row loaded into raw is either in fct_sell_out exactly once or explained in
--- int_sell_out_lines_excluded (with a reason), never both, never neither.
+-- int_sell_out_lines_excluded (with a reason), never both, never neither. A row keeps its
+-- month, and a changed file changes the months of both its versions, so on a build with
+-- kpi_changed_months only those months (and rows without a sale date) are read.
 with raw_rows as (
     select
         {{ dbt.concat([
@@ -8,15 +10,20 @@ with raw_rows as (
             dbt.cast("source_row", dbt.type_string())
         ]) }} as sell_out_line_id
     from {{ ref('stg_flow__lines') }}
+    where sale_date is null
+        or {{ changed_months_test_where(month_key('sale_date')) }}
 ),
 
 in_fct as (
     select sell_out_line_id, count(*) as n from {{ ref('fct_sell_out') }}
+    where {{ changed_months_test_where('month') }}
     group by sell_out_line_id
 ),
 
 in_excluded as (
     select sell_out_line_id, count(*) as n from {{ ref('int_sell_out_lines_excluded') }}
+    where month is null
+        or {{ changed_months_test_where('month') }}
     group by sell_out_line_id
 ),
 

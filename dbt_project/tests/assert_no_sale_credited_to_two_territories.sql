@@ -1,11 +1,17 @@
 -- each sell-out line is credited to one territory at most, and only matched terminal sales
--- carry a territory
+-- carry a territory. A line id names one row of one file, so its duplicates share its month:
+-- on a build with kpi_changed_months only those months are read (the others passed before)
+with lines as (
+    select * from {{ ref('fct_sell_out') }}
+    where {{ changed_months_test_where('month') }}
+)
+
 select sell_out_line_id, count(distinct territory_id) as territories
-from {{ ref('fct_sell_out') }}
+from lines
 group by sell_out_line_id
 having count(*) > 1 or count(distinct territory_id) > 1
 union all
 select sell_out_line_id, 1
-from {{ ref('fct_sell_out') }}
+from lines
 where territory_id is not null
     and (buyer_kind <> 'terminal' or crm_customer_id is null)

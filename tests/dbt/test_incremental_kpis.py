@@ -1,16 +1,23 @@
 """An incremental build of the KPI marts equals a full rebuild of the same raw data.
 
-A small generated inbox is loaded without its last month and without a correction file for an
-older month (GD01's July `_更正`, which replaces part of July), and built. Then those files
+A small generated inbox (April..October) is loaded without its last month, without a
+correction file for an older month (a `_更正` re-send, which replaces part of its month) and
+without one distributor's May flow files (late files), and built. Then those files
 arrive: the next `sfe build` is incremental (it must not fall back to rebuilding every month)
 and every KPI mart must equal, row for row, a `--force` (full refresh) build of the same
-warehouse. The July correction makes the dependent months matter: July's amounts change, so
-year-to-date achievement of August..October and the grades read by later months' coverage
-change too; a build that rebuilt only the touched months would leave them stale.
+warehouse. The late May files make each kind of dependent month matter, and the test checks
+that it does (rows of months neither new nor changed move), so a mart that did not widen its
+changed months to them would keep stale rows:
+- year-to-date achievement (kpi_target_achievement): June..October read May;
+- quarter grades over 12 months of sell-out (kpi_customer_grade): Q3 reads May;
+- grades in force (kpi_call_activity_grade): July..September are graded on Q2 (kpi_coverage
+  reads them too, but these grade moves do not cross its A-C / D line);
+- the running stock and 3-month DOI (kpi_channel_inventory): June and later carry May's sales.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -30,16 +37,35 @@ pytestmark = [
                        reason="builds a generated warehouse three times; SFE_E2E=0 skips it"),
 ]
 
-MONTHS = 4  # July..October 2026 with the generator's calendar
+MONTHS = 7  # April..October 2026 with the generator's calendar
+LATE = "2026-05"  # the month of the late flow files
+# whose May moves 3 customers' Q2 grades (seed 1, 60 customers; hand-checked by recomputing
+# the grades without its rows; the test below fails if the generator stops making it so)
+LATE_DISTRIBUTOR = "HB02"
+
+
+def _file_month(name: str) -> str | None:
+    """The month a delivered file is for, from its name (2026年5月, 202605, 2026-05,
+    20260501_20260531, 20260531)."""
+    if m := re.search(r"(20\d\d)年(\d{1,2})月", name):
+        return f"{m.group(1)}-{int(m.group(2)):02d}"
+    if m := re.search(r"(20\d\d)-?(\d\d)", name):
+        return f"{m.group(1)}-{m.group(2)}"
+    return None
 
 
 def _held_back(path: Path, last_month: str) -> bool:
-    """Files of the last month (any naming: 202610, 2026-10, 20261031) and the correction."""
-    if path.parts[0] in ("master", "_truth") or path.parts[0] == "targets":
+    """Files of the last month, and the re-send (`_更正`) of the late month."""
+    if path.parts[0] in ("master", "_truth", "targets"):
         return False
-    year, month = last_month[:4], last_month[5:7]
-    pattern = rf"{year}-?{month}(\d\d)?(?!\d)|{year}{month}01_{year}{month}\d\d"
-    return "更正" in path.name or re.search(pattern, path.name) is not None
+    month = _file_month(path.name)
+    return month == last_month or ("更正" in path.name and month == LATE)
+
+
+def _late_files(inbox: Path) -> set[Path]:
+    """The late distributor's flow files of the late month."""
+    return {p.relative_to(inbox) for p in (inbox / "flow" / LATE_DISTRIBUTOR).iterdir()
+            if _file_month(p.name) == LATE}
 
 
 def _last_month(inbox: Path) -> str:
@@ -54,20 +80,31 @@ def _marts(settings: Settings) -> dict[str, list[tuple]]:
         tables = [t for (t,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' "
             "and table_name like 'kpi%' order by 1").fetchall()]
-        return {t: sorted((tuple(_rounded(v) for v in row) for row in con.execute(
-            f'select * from marts."{t}"').fetchall()), key=repr) for t in tables}
+        return {t: sorted(con.execute(f'select * from marts."{t}"').fetchall(), key=_grain)
+                for t in tables}
     finally:
         con.close()
 
 
-def _rounded(value: object) -> object:
-    """Floats to 12 significant digits: sums over the same rows in another order differ in the
-    last bits (3415450.1 vs 3415450.100000001)."""
-    return float(f"{value:.12g}") if isinstance(value, float) else value
+def _grain(row: tuple) -> str:
+    """Sort key of a row: its values other than floats (a mart's grain has no float)."""
+    return repr(tuple(None if isinstance(v, float) else v for v in row))
+
+
+def _same(rows: list[tuple], other: list[tuple]) -> bool:
+    """Equal rows, floats within 1e-9 relative: sums over the same rows in another order differ
+    in the last bits (3415450.1 vs 3415450.100000001), and rounding both can still split them
+    (1.788378515625 to 12 digits)."""
+    return len(rows) == len(other) and all(
+        len(a) == len(b) and all(
+            math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
+            if isinstance(x, float) and isinstance(y, float) else x == y
+            for x, y in zip(a, b))
+        for a, b in zip(rows, other))
 
 
 @pytest.fixture(scope="module")
-def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object, Path]:
+def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object, dict]:
     generator_core = pytest.importorskip("generator.core")
     ingestion_pipeline = pytest.importorskip("ingestion.pipeline")
     root = tmp_path_factory.mktemp("incremental_kpis")
@@ -76,41 +113,43 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, obj
     generator_core.generate(full_inbox, seed=1, customers=60, months=MONTHS,
                             company=settings.company_name)
     last = _last_month(full_inbox)
+    late = _late_files(full_inbox)
     held = []
     for path in sorted(p for p in full_inbox.rglob("*") if p.is_file()):
         rel = path.relative_to(full_inbox)
-        if _held_back(rel, last):
+        if _held_back(rel, last) or rel in late:
             held.append(rel)
             continue
         (inbox / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, inbox / rel)
-    assert any("更正" in p.name for p in held) and any(p.parts[0] == "flow" for p in held)
+    assert any("更正" in p.name for p in held) and late and late <= set(held)
     settings.ensure_dirs()
     ingestion_pipeline.ingest_inbox(settings, inbox)
     first = build(settings)
     assert first.exit_code == 0, first.summary()
+    before = _marts(settings)
     for rel in held:
         (inbox / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(full_inbox / rel, inbox / rel)
     ingestion_pipeline.ingest_inbox(settings, inbox)
     report = build(settings)
-    return settings, report, root
+    return settings, report, before
 
 
 def test_new_month_and_a_correction_build_incrementally(incremental):
     settings, report, _ = incremental
     assert report.exit_code == 0, report.summary()
     assert report.rebuilt_all_months is False
-    # hand-known: the new month (October) and the corrected one (July), nothing without files
+    # hand-known: the new month (October) and the late, corrected one (May)
     assert report.kpi_changed_months is not None
-    assert "2026-10" in report.kpi_changed_months and "2026-07" in report.kpi_changed_months
+    assert "2026-10" in report.kpi_changed_months and LATE in report.kpi_changed_months
     con = duckdb.connect(str(settings.working_db), read_only=True)
     try:
         superseded = con.execute("select count(*) from audit.file_registry "
                                  "where status = 'superseded'").fetchone()[0]
     finally:
         con.close()
-    assert superseded >= 1  # the correction replaced part of July
+    assert superseded >= 1  # the correction replaced part of May
 
 
 def test_incremental_kpi_marts_equal_a_full_refresh(incremental, tmp_path):
@@ -126,4 +165,38 @@ def test_incremental_kpi_marts_equal_a_full_refresh(incremental, tmp_path):
     assert sorted(incremental_marts) == sorted(full_marts)
     for table, rows in full_marts.items():
         assert rows, table if table in ("kpi_coverage", "kpi_target_achievement") else None
-        assert incremental_marts[table] == rows, table
+        assert _same(incremental_marts[table], rows), table
+
+
+def _rows_of(marts: dict[str, list[tuple]], table: str, periods: set[str]) -> list:
+    return [row for row in marts[table] if row[0] in periods]
+
+
+@pytest.mark.parametrize(("table", "dependent"), [
+    # neither new nor changed (first column): months or quarters that read May
+    ("kpi_target_achievement", {"2026-06", "2026-08"}),
+    ("kpi_customer_grade", {"2026-Q3"}),
+    ("kpi_call_activity_grade", {"2026-07", "2026-08", "2026-09"}),
+    ("kpi_channel_inventory", {"2026-06", "2026-08", "2026-09"}),
+])
+def test_the_late_file_moves_months_it_did_not_touch(incremental, table, dependent):
+    """The scenario has power: each dependency kind moves rows outside the changed months, so
+    the equality test above fails when a mart does not rebuild them."""
+    settings, report, before = incremental
+    assert not dependent & set(report.kpi_changed_months or [])
+    after = _marts(settings)
+    assert not _same(_rows_of(before, table, dependent),
+                      _rows_of(after, table, dependent))
+
+
+@pytest.mark.parametrize("name", ["assert_every_flow_row_in_fct_once_or_excluded",
+                                  "assert_no_sale_credited_to_two_territories"])
+def test_sell_out_tests_read_the_changed_months_only(incremental, name):
+    """The whole-history tests over the sell-out facts read only the months that changed on an
+    incremental build (a line keeps its month; the other months passed on earlier builds)."""
+    settings, report, _ = incremental
+    assert "2026-06" not in report.kpi_changed_months
+    compiled = next((settings.dbt_target_dir / "target" / "compiled").rglob(f"{name}.sql"))
+    sql = compiled.read_text(encoding="utf-8")
+    assert "'2026-05'" in sql and "'2026-10'" in sql
+    assert "'2026-06'" not in sql

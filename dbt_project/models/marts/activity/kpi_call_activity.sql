@@ -1,8 +1,18 @@
+{#- incremental by month: a month's row reads that month's calls, assignments and alignments
+    only (macros/incremental_kpi_months.sql) -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_months() }}"
+) }}
 -- one row per rep and month, for the territory the rep is assigned to (at month end, else the
 -- latest assignment touching the month): targets are grade A-D HCPs at customers aligned to
 -- that territory (or below it) on the last day of the month
 with months as (
     select * from {{ ref('int_months_with_data') }}
+    where {{ kpi_months_where('month') }}
 ),
 
 assignments as (
@@ -11,24 +21,7 @@ assignments as (
 
 calls as (
     select * from {{ ref('fct_calls') }}
-),
-
-hcps as (
-    select * from {{ ref('stg_master__hcps') }}
-    where grade in ('A', 'B', 'C', 'D')
-),
-
-alignments as (
-    select distinct month, crm_customer_id, territory_id
-    from {{ ref('int_customer_alignments_monthly') }}
-),
-
-ancestors as (
-    select * from {{ ref('int_territory_ancestors') }}
-),
-
-call_plan as (
-    select * from {{ ref('call_plan') }}
+    where {{ kpi_months_where('month') }}
 ),
 
 assignment_of_month as (
@@ -74,40 +67,7 @@ reps as (
         and rep_months.rep_id = assignment_of_month.rep_id
 ),
 
-target_hcps as (
-    select distinct
-        reps.month,
-        reps.rep_id,
-        hcps.hcp_id,
-        hcps.grade
-    from reps
-    inner join ancestors on reps.territory_id = ancestors.ancestor_territory_id
-    inner join alignments
-        on reps.month = alignments.month
-        and ancestors.territory_id = alignments.territory_id
-    inner join hcps on alignments.crm_customer_id = hcps.crm_customer_id
-),
-
-calls_per_hcp as (
-    select month, rep_id, hcp_id, count(*) as calls
-    from calls
-    group by month, rep_id, hcp_id
-),
-
-per_target as (
-    select
-        target_hcps.month,
-        target_hcps.rep_id,
-        target_hcps.hcp_id,
-        coalesce(calls_per_hcp.calls, 0) as calls,
-        coalesce(call_plan.planned_calls_per_month, 0) as planned_calls
-    from target_hcps
-    left join calls_per_hcp
-        on target_hcps.month = calls_per_hcp.month
-        and target_hcps.rep_id = calls_per_hcp.rep_id
-        and target_hcps.hcp_id = calls_per_hcp.hcp_id
-    left join call_plan on target_hcps.grade = call_plan.grade
-),
+{{ call_activity_targets('reps', 'calls', kpi_months_where('month')) }},
 
 targets_summary as (
     select
@@ -118,7 +78,7 @@ targets_summary as (
         sum(calls) as calls_on_targets,
         sum(planned_calls) as planned_calls,
         sum(case when calls < planned_calls then calls else planned_calls end) as adherent_calls
-    from per_target
+    from call_targets
     group by month, rep_id
 ),
 

@@ -1,31 +1,26 @@
+{#- incremental by month: a month reads its own calls and alignments and the grades in force,
+    which a change in month m can move for every month after quarter(m); those are rebuilt too
+    (macros/incremental_kpi_months.sql) -#}
+{%- set rebuilt = kpi_months_where('month', or_where=kpi_months_after_changed_quarter('month')) -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_months(or_where=kpi_months_after_changed_quarter('month')) }}"
+) }}
 -- one row per month, rep and customer grade (A-D from kpi_customer_grade, 'ungraded' before
 -- the first graded quarter): kpi_call_activity's target HCPs, calls and plan split by the
 -- grade of the HCP's customer, so the grades of a rep add up to its kpi_call_activity row
 with rep_months as (
     select month, rep_id, territory_id from {{ ref('kpi_call_activity') }}
     where territory_id is not null
-),
-
-hcps as (
-    select * from {{ ref('stg_master__hcps') }}
-    where grade in ('A', 'B', 'C', 'D')
-),
-
-alignments as (
-    select distinct month, crm_customer_id, territory_id
-    from {{ ref('int_customer_alignments_monthly') }}
-),
-
-ancestors as (
-    select * from {{ ref('int_territory_ancestors') }}
-),
-
-call_plan as (
-    select * from {{ ref('call_plan') }}
+        and {{ rebuilt }}
 ),
 
 calls as (
     select * from {{ ref('fct_calls') }}
+    where {{ rebuilt }}
 ),
 
 grades as (
@@ -36,49 +31,25 @@ grades as (
 -- kpi_coverage_target_basis
 grade_quarter_of_month as (
     select month, grade_quarter from {{ ref('kpi_coverage_target_basis') }}
+    where {{ rebuilt }}
 ),
 
-target_hcps as (
-    select distinct
-        rep_months.month,
-        rep_months.rep_id,
-        rep_months.territory_id,
-        hcps.hcp_id,
-        hcps.grade as hcp_grade,
-        hcps.crm_customer_id
-    from rep_months
-    inner join ancestors on rep_months.territory_id = ancestors.ancestor_territory_id
-    inner join alignments
-        on rep_months.month = alignments.month
-        and ancestors.territory_id = alignments.territory_id
-    inner join hcps on alignments.crm_customer_id = hcps.crm_customer_id
-),
-
-calls_per_hcp as (
-    select month, rep_id, hcp_id, count(*) as calls
-    from calls
-    group by month, rep_id, hcp_id
-),
+{{ call_activity_targets('rep_months', 'calls', rebuilt) }},
 
 per_target as (
     select
-        target_hcps.month,
-        target_hcps.rep_id,
-        target_hcps.territory_id,
+        call_targets.month,
+        call_targets.rep_id,
+        call_targets.territory_id,
         grade_quarter_of_month.grade_quarter,
         coalesce(grades.grade, 'ungraded') as grade,
-        coalesce(calls_per_hcp.calls, 0) as calls,
-        coalesce(call_plan.planned_calls_per_month, 0) as planned_calls
-    from target_hcps
-    inner join grade_quarter_of_month on target_hcps.month = grade_quarter_of_month.month
+        call_targets.calls,
+        call_targets.planned_calls
+    from call_targets
+    inner join grade_quarter_of_month on call_targets.month = grade_quarter_of_month.month
     left join grades
         on grade_quarter_of_month.grade_quarter = grades.quarter
-        and target_hcps.crm_customer_id = grades.crm_customer_id
-    left join calls_per_hcp
-        on target_hcps.month = calls_per_hcp.month
-        and target_hcps.rep_id = calls_per_hcp.rep_id
-        and target_hcps.hcp_id = calls_per_hcp.hcp_id
-    left join call_plan on target_hcps.hcp_grade = call_plan.grade
+        and call_targets.crm_customer_id = grades.crm_customer_id
 ),
 
 summary as (

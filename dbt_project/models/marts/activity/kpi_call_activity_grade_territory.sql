@@ -1,7 +1,16 @@
+{#- incremental by month, the months kpi_call_activity_grade rebuilds -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_months(or_where=kpi_months_after_changed_quarter('month')) }}"
+) }}
 -- one row per month, territory (every level) and customer grade: kpi_call_activity_grade of
 -- the reps assigned to the territory or below it, counts summed and rates taken from the sums
 with by_rep as (
     select * from {{ ref('kpi_call_activity_grade') }}
+    where {{ kpi_months_where('month', or_where=kpi_months_after_changed_quarter('month')) }}
 ),
 
 ancestors as (

@@ -1,8 +1,17 @@
+{#- incremental by month, the months kpi_call_activity rebuilds -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_months() }}"
+) }}
 -- one row per month and territory (every level) with a rep assigned to it or below it:
 -- kpi_call_activity of those reps, counts summed and rates taken from the sums (the KPI
 -- explorer's headline, so a page never averages rates)
 with by_rep as (
     select * from {{ ref('kpi_call_activity') }}
+    where {{ kpi_months_where('month') }}
 ),
 
 ancestors as (

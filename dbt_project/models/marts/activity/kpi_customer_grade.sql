@@ -1,3 +1,14 @@
+{#- incremental by quarter: a quarter's grades read its calls and the 12 months of sell-out up
+    to its end, so a change in month m moves the quarters of m .. m + 9 months; those are
+    emptied and rebuilt, reading sell-out from 9 months before the first of them
+    (macros/incremental_kpi_months.sql) -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='quarter',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_quarters(after=9) }}"
+) }}
 -- one row per quarter (from the first quarter with data) and customer of the master: the
 -- ABCD grade from potential, 12-month own sell-out and calls, each min-max normalised within
 -- the customer's type, weighted (seed grading_weights) and cut by cumulative score share
@@ -7,14 +18,17 @@ with customers as (
 
 months as (
     select * from {{ ref('int_months_with_data') }}
+    where {{ kpi_quarters_where('quarter', after=9) }}
 ),
 
 sell_out as (
     select * from {{ ref('fct_sell_out') }}
+    where {{ kpi_quarters_read_from('month', after=9, back=9) }}
 ),
 
 calls as (
     select * from {{ ref('fct_calls') }}
+    where {{ kpi_quarters_read_from('month', after=9) }}
 ),
 
 products as (

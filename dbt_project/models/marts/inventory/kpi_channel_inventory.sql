@@ -1,3 +1,16 @@
+{#- incremental by month: the running stock carries a change in month m to every later month,
+    so a run rebuilds every month from the first changed one (F), starting from the stored rows
+    of the two months before F (the opening balance and the 3-month DOI window); F always
+    opens a segment whose base is the stored closing (reported, else computed) of F - 1, which
+    is what the full build carries into F (macros/incremental_kpi_months.sql) -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_months_since_first_change() }}"
+) }}
+{%- set rebuilt = kpi_months_since_first_change('month') %}
 -- one row per month, distributor and product from the first month the pair shows any
 -- activity (进销存): opening + purchases - sales = computed closing, against the stock reported.
 -- opening = previous reported closing, else previous computed closing, else 0. A month the
@@ -7,11 +20,13 @@
 -- previous month without flow); inside a segment closing = segment base + running net.
 with months as (
     select * from {{ ref('int_months_with_data') }}
+    where {{ rebuilt }}
 ),
 
 sell_in as (
     select month, distributor_code, product_id, sum(qty_boxes) as qty
     from {{ ref('fct_sell_in') }}
+    where {{ rebuilt }}
     group by month, distributor_code, product_id
 ),
 
@@ -20,21 +35,58 @@ flow_purchases as (
     from {{ ref('fct_sell_out') }}
     where buyer_kind = 'distributor'
         and buyer_distributor_code is not null
+        and {{ rebuilt }}
     group by month, buyer_distributor_code, product_id
 ),
 
 flow_sales as (
     select month, distributor_code, product_id, sum(qty_boxes) as qty
     from {{ ref('fct_sell_out') }}
+    where {{ rebuilt }}
     group by month, distributor_code, product_id
 ),
 
 reported as (
     select * from {{ ref('int_inventory_snapshots_monthly') }}
+    where {{ rebuilt }}
 ),
 
 reports as (
     select * from {{ ref('int_distributor_reports_monthly') }}
+    where {{ rebuilt }}
+),
+
+-- the stored rows of the two months before the first rebuilt one (none on a full build)
+carried as (
+{%- if kpi_first_rebuilt_month() is not none %}
+    select
+        stored.month,
+        calendar.month_index,
+        calendar.days_in_month,
+        stored.distributor_code,
+        stored.product_id,
+        stored.purchase_qty,
+        stored.sales_qty,
+        stored.reported_closing_qty,
+        stored.computed_closing_qty
+    from {{ this }} as stored
+    inner join {{ ref('int_months_with_data') }} as calendar on stored.month = calendar.month
+    where {{ kpi_months_since_first_change('stored.month', back=2) }}
+        and not {{ kpi_months_since_first_change('stored.month') }}
+{%- else %}
+    select
+        month,
+        month_index,
+        days_in_month,
+        cast(null as {{ dbt.type_string() }}) as distributor_code,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as double) as purchase_qty,
+        cast(null as double) as sales_qty,
+        cast(null as double) as reported_closing_qty,
+        cast(null as double) as computed_closing_qty
+    from months
+    where 1 = 0
+{%- endif %}
 ),
 
 pair_months as (
@@ -45,6 +97,8 @@ pair_months as (
     select month, distributor_code, product_id from flow_sales
     union
     select month, distributor_code, product_id from reported
+    union
+    select month, distributor_code, product_id from carried
 ),
 
 pairs as (
@@ -67,6 +121,7 @@ scaffold as (
 monthly as (
     select
         scaffold.*,
+        cast(null as double) as carried_closing_qty,
         coalesce(sell_in.qty, 0) + coalesce(flow_purchases.qty, 0) as purchase_qty,
         case
             when coalesce(reports.has_flow, false) or flow_sales.qty is not null
@@ -97,19 +152,50 @@ monthly as (
         and scaffold.distributor_code = reports.distributor_code
 ),
 
+monthly_and_carried as (
+    select
+        month,
+        month_index,
+        days_in_month,
+        distributor_code,
+        product_id,
+        carried_closing_qty,
+        purchase_qty,
+        sales_qty,
+        reported_closing_qty,
+        0 as is_carried
+    from monthly
+    union all
+    select
+        month,
+        month_index,
+        days_in_month,
+        distributor_code,
+        product_id,
+        coalesce(computed_closing_qty, 0) as carried_closing_qty,
+        purchase_qty,
+        sales_qty,
+        reported_closing_qty,
+        1 as is_carried
+    from carried
+),
+
 with_previous as (
     select
-        monthly.*,
+        monthly_and_carried.*,
         lag(reported_closing_qty) over (
             partition by distributor_code, product_id order by month
         ) as previous_reported_qty,
+        lag(carried_closing_qty) over (
+            partition by distributor_code, product_id order by month
+        ) as previous_carried_qty,
         lag(month_index) over (
             partition by distributor_code, product_id order by month
         ) as previous_month_index,
         lag(case when sales_qty is null then 1 else 0 end) over (
             partition by distributor_code, product_id order by month
         ) as previous_had_no_flow
-    from monthly
+    from monthly_and_carried
 ),
 
 segment_starts as (
@@ -119,6 +205,7 @@ segment_starts as (
             when previous_month_index is null then 1
             when previous_reported_qty is not null then 1
             when previous_had_no_flow = 1 then 1
+            when previous_carried_qty is not null then 1
             else 0
         end as is_segment_start
     from with_previous
@@ -138,7 +225,10 @@ segments as (
 balances as (
     select
         segments.*,
-        max(case when is_segment_start = 1 then coalesce(previous_reported_qty, 0) end) over (
+        max(case
+            when is_segment_start = 1
+                then coalesce(previous_reported_qty, previous_carried_qty, 0)
+        end) over (
             partition by distributor_code, product_id, segment_id
         ) as segment_base_qty,
         sum(purchase_qty - sales_qty) over (
@@ -162,7 +252,8 @@ with_opening as (
     select
         closings.*,
         case
-            when is_segment_start = 1 then coalesce(previous_reported_qty, 0)
+            when is_segment_start = 1
+                then coalesce(previous_reported_qty, previous_carried_qty, 0)
             else lag(computed_closing_qty) over (
                 partition by distributor_code, product_id order by month
             )
@@ -197,6 +288,7 @@ final as (
                     / (cast(sales_qty_3m as double) / days_3m)
         end as days_of_inventory
     from with_opening
+    where is_carried = 0
 )
 
 select * from final

@@ -1,7 +1,16 @@
+{#- incremental by month, the months kpi_channel_inventory rebuilds -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_months_since_first_change() }}"
+) }}
 -- one row per month of kpi_channel_inventory: the channel's headline counts for the inventory
 -- page (distributors over the DOI threshold, without flow, rows with a variance, closing stock)
 with inventory as (
     select * from {{ ref('kpi_channel_inventory') }}
+    where {{ kpi_months_since_first_change('month') }}
 ),
 
 summed as (
