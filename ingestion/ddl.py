@@ -32,7 +32,8 @@ create table if not exists audit.file_registry (
     superseded_by BIGINT,
     conflict_with BIGINT,
     run_id VARCHAR,
-    first_seen_at TIMESTAMP
+    first_seen_at TIMESTAMP,
+    retry_key VARCHAR
 )"""
 
 # Warehouses created before a column existed get it here; backfill: the best we knew then.
@@ -40,6 +41,7 @@ REGISTRY_MIGRATIONS = (
     "alter table audit.file_registry add column if not exists first_seen_at TIMESTAMP",
     "update audit.file_registry set first_seen_at = coalesce(loaded_at, received_at) "
     "where first_seen_at is null",
+    "alter table audit.file_registry add column if not exists retry_key VARCHAR",
 )
 
 QUARANTINE_DDL = """

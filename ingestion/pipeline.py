@@ -76,6 +76,8 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
         _record_skipped(con, found.skipped, run_id)
         products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
         last_seen = _last_seen(con)
+        records = registry.known_files(con)
+        code = code_key()
         for n, item in enumerate(console.track(files, description="ingesting files",
                                                total=len(files))):
             if products is None and item.folder != "master":
@@ -83,7 +85,10 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
             reader.upcoming = _upcoming(last_seen, settings, files[n + 1:n + 2])
             result = ingest_file(con, settings, item, run_id, console, products or (),
                                  resolution=resolutions.get(item.rel), seen_at=seen_at,
-                                 reader=reader, ack=acks.get(item.rel))
+                                 reader=reader, ack=acks.get(item.rel), records=records,
+                                 code=code)
+            if result.supersedes:  # other files' records changed: the snapshot is stale
+                records = registry.known_files(con)
             _mark_superseded(report, result)
             report.files.append(result)
     return report
@@ -122,11 +127,15 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
                 run_id: str, console: Console, products: tuple[str, ...] = (),
                 resolution: str | None = None, seen_at: dt.datetime | None = None,
                 reader: IsolatedReader | None = None,
-                ack: Acknowledgement | None = None) -> FileResult:
+                ack: Acknowledgement | None = None,
+                records: dict[tuple[str, str], registry.Known] | None = None,
+                code: str = "") -> FileResult:
     """One file, start to end; never raises (an unexpected error rejects the file).
     `resolution` is sales ops' decision for a conflicting file ('replace' or 'add');
     `seen_at` is this ingest's start, the first_seen_at of files it sees for the first time;
-    `ack` a person's `ignore` of a rejected file; `reader` reads it in an isolated worker."""
+    `ack` a person's `ignore` of a rejected file; `reader` reads it in an isolated worker;
+    `records` the registry's `known_files` read once per run (None: one query for this file);
+    `code` the reader's `code_key()`, part of a rejected/conflict file's retry key."""
     try:
         raw = b"" if item.unopened else _read_whole(item.path)
     except OSError as exc:
@@ -142,7 +151,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     reg = Registration(item.rel, sha, item.source.name if item.source else (item.folder or None),
                        item.source.entity if item.source else None, item.distributor_code,
                        item.received_at, "rejected", run_id)
-    known = registry.known_path(con, item.rel, sha)
+    known = records.get((item.rel, sha)) if records is not None \
+        else registry.known_path(con, item.rel, sha)
     if ack and known and known.status == "rejected":
         return _acknowledged(con, reg, known, ack)  # set aside by a person: not read again
     if unread:
@@ -167,6 +177,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         reg.reasons = [f"same bytes as file {twin}; skipped (not counted twice)"]
         registry.insert(con, reg)
         return _result(reg, reg.status, reg.reasons, reg.file_id)
+    reg.retry_key = _retry_inputs(settings, item, sha, resolution, products, clock, code)
+    if known and known.status in RETRY_STATUSES and known.retry_key and known.retry_key == \
+            registry.retry_key(con, reg.retry_key, known.status, reg.source, reg.distributor_code):
+        return _unchanged(reg, known)
     try:
         per_distributor = item.source is not None and item.source.per_distributor
         outcome = _read_and_parse(settings, item, raw, products if per_distributor else (),
@@ -183,6 +197,40 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         reg.reasons = [f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "
                        "report this file to the data team"]
     return _reject(con, reg, known, ack)
+
+
+def code_key() -> str:
+    """The reader's own code and synonyms: a new release may read a file it rejected before."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *here.glob("*.yaml")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _retry_inputs(settings: Settings, item: InboxFile, sha: str, resolution: str | None,
+                  products: tuple[str, ...], clock: list[str], code: str) -> str:
+    """Everything besides the registry that decides a read file's outcome (registry.retry_key
+    adds the rest): its bytes and mtime, its distributor's mapping file, the decision for it,
+    the product master, the mtime flag, the reader's code. Any change → the file is read again."""
+    mapping = settings.mappings_dir / f"{item.distributor_code}.yaml"
+    try:
+        mapping_bytes = mapping.read_bytes() if item.distributor_code else b""
+    except OSError:
+        mapping_bytes = b"-"  # absent (or unreadable: read_and_parse reports it)
+    digest = hashlib.sha256()
+    for part in (sha, item.rel, item.received_at.isoformat(), resolution or "", code,
+                 "\0".join(products), "\0".join(clock)):
+        digest.update(part.encode() + b"\x1f")
+    digest.update(mapping_bytes)
+    return digest.hexdigest()
+
+
+def _unchanged(reg: Registration, known: registry.Known) -> FileResult:
+    """A rejected/conflict file whose outcome cannot differ from last time: not read again."""
+    result = _result(reg, known.status, list(known.reasons), known.file_id)
+    result.unchanged_since = known.run_id
+    return result
 
 
 def _read_whole(path: Path) -> bytes:
@@ -257,7 +305,13 @@ def _result(reg: Registration, status: str, reasons: list[str], file_id: int | N
 def _record_unloaded(con: duckdb.DuckDBPyConnection, reg: Registration,
                      known: registry.Known | None) -> FileResult:
     """A rejected/conflict file: recorded once; re-runs with the same outcome change nothing."""
-    if known and known.status == reg.status and list(known.reasons) == reg.reasons:
+    if reg.retry_key and reg.status in RETRY_STATUSES:
+        reg.retry_key = registry.retry_key(con, reg.retry_key, reg.status, reg.source,
+                                           reg.distributor_code)
+    else:
+        reg.retry_key = None  # only a read file's rejected/conflict outcome can be kept
+    if known and known.status == reg.status and list(known.reasons) == reg.reasons and \
+            known.retry_key == reg.retry_key:
         return _result(reg, reg.status, reg.reasons, known.file_id)
     con.execute("begin transaction")
     try:
@@ -368,8 +422,9 @@ def _upcoming(last_seen: dict[str, tuple[str, dt.datetime]], settings: Settings,
     if item.source is None:
         return None
     last = last_seen.get(item.rel)
-    if last and last[0] not in RETRY_STATUSES and last[1] == item.received_at:
-        return None  # most likely the same file again: a duplicate is not read
+    if last and last[1] == item.received_at:
+        return None  # most likely the same file again: a duplicate, or a rejected/conflict
+        # file whose retry key is unchanged, is not read
     try:
         raw = item.path.read_bytes()
         mapping = load_mapping(settings.mappings_dir, item.distributor_code, item.source)

@@ -20,6 +20,7 @@ a superseded file sent again are an old version: a `conflict` naming the file th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 import duckdb
@@ -51,6 +52,7 @@ class Registration:
     conflict_with: int | None = None
     file_id: int | None = None
     first_seen_at: dt.datetime | None = None  # set once per file; None: now
+    retry_key: str | None = None  # rejected/conflict: what the outcome depended on (retry_key())
 
     def values(self) -> list[object]:
         now = dt.datetime.now()
@@ -58,12 +60,12 @@ class Registration:
                 self.distributor_code, self.period_start, self.period_end, self.received_at,
                 now, self.status, self.rows_read, self.rows_loaded,
                 self.rows_quarantined, self.reasons, self.duplicate_of, self.superseded_by,
-                self.conflict_with, self.run_id, self.first_seen_at or now]
+                self.conflict_with, self.run_id, self.first_seen_at or now, self.retry_key]
 
 
 COLUMNS = ("file_id, path, sha256, source, entity, distributor_code, period_start, period_end, "
            "received_at, loaded_at, status, rows_read, rows_loaded, rows_quarantined, reasons, "
-           "duplicate_of, superseded_by, conflict_with, run_id, first_seen_at")
+           "duplicate_of, superseded_by, conflict_with, run_id, first_seen_at, retry_key")
 
 
 @dataclass(frozen=True)
@@ -73,18 +75,53 @@ class Known:
     reasons: tuple[str, ...]
     received_at: dt.datetime | None = None
     first_seen_at: dt.datetime | None = None
+    retry_key: str | None = None
+    run_id: str | None = None
+
+
+_KNOWN_COLUMNS = ("file_id, status, reasons, received_at, coalesce(first_seen_at, loaded_at), "
+                  "retry_key, run_id")
+
+
+def _known(row: tuple) -> Known:
+    file_id, status, reasons, received_at, first_seen_at, retry_key, run_id = row
+    return Known(file_id, status, tuple(reasons or ()), received_at, first_seen_at, retry_key,
+                 run_id)
 
 
 def known_path(con: duckdb.DuckDBPyConnection, path: str, sha256: str) -> Known | None:
     """This exact file (same place, same bytes) as the registry last recorded it."""
     row = con.execute(
-        "select file_id, status, reasons, received_at, coalesce(first_seen_at, loaded_at) "
-        "from audit.file_registry where path = ? and sha256 = ? "
+        f"select {_KNOWN_COLUMNS} from audit.file_registry where path = ? and sha256 = ? "
         "order by file_id desc limit 1", [path, sha256]).fetchall()
-    if not row:
-        return None
-    file_id, status, reasons, received_at, first_seen_at = row[0]
-    return Known(file_id, status, tuple(reasons or ()), received_at, first_seen_at)
+    return _known(row[0]) if row else None
+
+
+def known_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Known]:
+    """`known_path` of every (path, sha256) at once: one query per run instead of one per file
+    (at 1,000 files the queries cost more than reading the files)."""
+    rows = con.execute(
+        f"select path, sha256, {_KNOWN_COLUMNS} from audit.file_registry "
+        "qualify row_number() over (partition by path, sha256 order by file_id desc) = 1"
+    ).fetchall()
+    return {(row[0], row[1]): _known(row[2:]) for row in rows}
+
+
+def retry_key(con: duckdb.DuckDBPyConnection, inputs: str, status: str, source: str | None,
+              distributor: str | None) -> str:
+    """What a rejected or conflict outcome depended on, as one hash: `inputs` (the bytes, the
+    mapping, the reader's code, the decisions: the caller's part) and, for a conflict, the
+    loaded files of the same source and distributor it was judged against. The same key next
+    run means the same outcome, so the file need not be read again."""
+    parts = [inputs, status]
+    if status == "conflict":
+        rows = con.execute(
+            "select file_id, period_start, period_end from audit.file_registry "
+            "where source is not distinct from ? and distributor_code is not distinct from ? "
+            "and status in ('loaded', 'partial') order by file_id", [source, distributor]
+        ).fetchall()
+        parts.append(repr(rows))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -138,7 +175,7 @@ def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
     if reg.file_id is None:
         reg.file_id = next_file_id(con)
     con.execute(f"insert into audit.file_registry ({COLUMNS}) values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reg.values())
+                f"({', '.join('?' * len(COLUMNS.split(',')))})", reg.values())
 
 
 def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:

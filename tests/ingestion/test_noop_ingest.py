@@ -1,0 +1,140 @@
+"""A second ingest with nothing new (issue 14): the registry read once per run, and rejected or
+conflict files whose outcome cannot have changed are not read again."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ingestion.pipeline as pipeline
+from ingestion.pipeline import ingest_inbox
+from sfe.config import Settings
+from tests.ingestion.conftest import by_path, flow_csv
+
+
+def _row(day: str, qty: int = 10) -> str:
+    return f"{day},北京协和医院,阿莫西林胶囊,0.25g*24,B001,{qty},盒,100"
+
+
+class CountingConnection:
+    """A DuckDB connection that counts the statements reading or writing the file registry."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, counts: list[str]) -> None:
+        self._con, self._counts = con, counts
+
+    def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+        if "file_registry" in sql:
+            self._counts.append(sql)
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._con, name)
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    counts: list[str] = []
+    real = pipeline.connect
+
+    @contextlib.contextmanager
+    def counting(settings: Settings) -> Iterator[CountingConnection]:
+        with real(settings) as con:
+            yield CountingConnection(con, counts)
+
+    monkeypatch.setattr(pipeline, "connect", counting)
+    return counts
+
+
+def _registry_queries(settings: Settings, inbox: Path, counts: list[str]) -> int:
+    counts.clear()
+    report = ingest_inbox(settings, inbox)
+    assert {f.status for f in report.files} == {"duplicate"}
+    return len(counts)
+
+
+def test_a_rerun_reads_the_registry_a_fixed_number_of_times_whatever_the_files(
+        put, settings, inbox, counted):
+    put("flow/D001/m01.csv", flow_csv([_row("2026-01-05")]))
+    put("flow/D001/m02.csv", flow_csv([_row("2026-02-05")]))
+    ingest_inbox(settings, inbox)
+    two_files = _registry_queries(settings, inbox, counted)
+    for month in range(3, 9):
+        put(f"flow/D001/m{month:02}.csv", flow_csv([_row(f"2026-{month:02}-05")]))
+    ingest_inbox(settings, inbox)
+    eight_files = _registry_queries(settings, inbox, counted)
+    # before: one known_path query per file (2 → 8); now the registry is read once per run
+    assert eight_files == two_files
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = pipeline._read_and_parse
+
+    def spy(settings, item, *args, **kwargs):  # noqa: ANN001, ANN202 - a pass-through spy
+        seen.append(item.rel)
+        return real(settings, item, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_read_and_parse", spy)
+    return seen
+
+
+# the quantity under a header no synonym knows: rejected until the distributor's mapping names it
+BAD_HEADER = flow_csv([_row("2026-03-05")], header="销售日期,客户名称,产品名称,规格,批号,数目甲,单位,金额")
+
+
+def test_rejected_and_conflict_files_unchanged_are_not_read_again(put, settings, inbox, reads):
+    put("flow/D001/march.csv", flow_csv([_row("2026-03-01"), _row("2026-03-31")]))
+    put("flow/D001/mid.csv", flow_csv([_row("2026-03-20"), _row("2026-04-10")]))
+    put("flow/D002/odd.csv", BAD_HEADER)
+    first = ingest_inbox(settings, inbox)
+    assert [by_path(first)[p]["status"] for p in ("flow/D001/mid.csv", "flow/D002/odd.csv")] \
+        == ["conflict", "rejected"]
+    reads.clear()
+    second = ingest_inbox(settings, inbox)
+    assert reads == []  # nothing new: not one file parsed
+    for path in ("flow/D001/mid.csv", "flow/D002/odd.csv"):
+        again, before = by_path(second)[path], by_path(first)[path]
+        assert (again["status"], again["reasons"], again["file_id"]) == \
+            (before["status"], before["reasons"], before["file_id"])
+        assert again["unchanged_since"] == first.run_id
+    assert second.exit_code == 1  # still a person's to fix
+    summary = second.summary()
+    assert f"1 rejected file unchanged since run {first.run_id}" in summary
+    assert f"1 conflict file unchanged since run {first.run_id}" in summary
+
+
+def test_a_fixed_mapping_makes_a_rejected_file_read_again(put, settings, inbox, reads,
+                                                          tmp_path):
+    put("flow/D002/odd.csv", BAD_HEADER)
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    fixed = dataclasses.replace(settings, mappings_dir=mappings)
+    assert by_path(ingest_inbox(fixed, inbox))["flow/D002/odd.csv"]["status"] == "rejected"
+    (mappings / "D002.yaml").write_text("columns:\n  数目甲: quantity\n", encoding="utf-8")
+    reads.clear()
+    report = ingest_inbox(fixed, inbox)
+    assert reads == ["flow/D002/odd.csv"]
+    assert by_path(report)["flow/D002/odd.csv"]["rows_loaded"] == 1, by_path(report)
+
+
+def test_a_conflict_is_read_again_once_the_file_it_overlaps_is_replaced(put, settings, inbox,
+                                                                        reads):
+    put("flow/D001/march.csv", flow_csv([_row("2026-03-01"), _row("2026-03-31")]))
+    put("flow/D001/mid.csv", flow_csv([_row("2026-03-20"), _row("2026-04-10")]))
+    ingest_inbox(settings, inbox)
+    # a re-send covering March and April replaces march.csv: mid.csv is judged again
+    put("flow/D001/march_april.csv", flow_csv([_row("2026-03-01"), _row("2026-04-30")]))
+    ingest_inbox(settings, inbox)  # mid.csv (older) was judged before march_april.csv came in
+    reads.clear()
+    report = ingest_inbox(settings, inbox)
+    assert reads == ["flow/D001/mid.csv"]  # the loaded files it was judged against changed
+    assert "march_april.csv" in by_path(report)["flow/D001/mid.csv"]["reasons"][0]
+    reads.clear()
+    ingest_inbox(settings, inbox)
+    assert reads == []
