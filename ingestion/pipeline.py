@@ -1,4 +1,5 @@
-"""`sfe ingest`: every file of the inbox into the raw layer, one transaction per file.
+"""`sfe ingest`: every file of the inbox into the raw layer, all or nothing per file (commits
+grouped across files: batching.py).
 
 Files are taken oldest first (modification time), so a re-send supersedes what it corrects;
 across runs the registry's `first_seen_at` orders versions (registry.py). Each file ends
@@ -21,6 +22,7 @@ import duckdb
 import polars as pl
 
 from ingestion import registry
+from ingestion.batching import GroupedWrites
 from ingestion.ddl import ensure_tables
 from ingestion.discover import BUSINESS_TZ, InboxFile, Skipped, scan, title_date
 from ingestion.file_decisions import (ACK_PREFIX, Acknowledgement, load_acknowledgements,
@@ -74,24 +76,87 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     with connect(settings) as con, IsolatedReader(limits) as reader:
         ensure_tables(con)
         _record_skipped(con, found.skipped, run_id)
-        products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
-        last_seen = _last_seen(con)
-        records = registry.known_files(con)
-        code = code_key()
-        for n, item in enumerate(console.track(files, description="ingesting files",
-                                               total=len(files))):
-            if products is None and item.folder != "master":
-                products = load_product_keys(con)
-            reader.upcoming = _upcoming(last_seen, settings, files[n + 1:n + 2])
-            result = ingest_file(con, settings, item, run_id, console, products or (),
-                                 resolution=resolutions.get(item.rel), seen_at=seen_at,
-                                 reader=reader, ack=acks.get(item.rel), records=records,
-                                 code=code)
-            if result.supersedes:  # other files' records changed: the snapshot is stale
-                records = registry.known_files(con)
-            _mark_superseded(report, result)
-            report.files.append(result)
+        run = _Run(settings, GroupedWrites(con), reader, run_id, console, resolutions, acks,
+                   seen_at, registry.known_files(con), _last_seen(con), code_key())
+        group: list[int] = []  # files since the last commit (a lost group is written again)
+        mark = _Mark.of(report)
+        for n, _item in enumerate(console.track(files, description="ingesting files",
+                                                total=len(files))):
+            commits = run.writes.commits
+            run.ingest(report, files, n)
+            if run.writes.lost:  # the group was rolled back: its files one transaction each
+                run.writes.discard()
+                mark.restore(report)
+                run.redo(report, files, [*group, n])
+                group, mark = [], _Mark.of(report)
+                continue
+            group.append(n)
+            if run.writes.flush_if_due() or run.writes.commits != commits:
+                group, mark = [], _Mark.of(report)
+        run.writes.flush()
     return report
+
+
+@dataclass
+class _Mark:
+    """The report as of the last commit, to go back to when a group is rolled back."""
+    files: int
+    superseded: int
+    states: list[tuple[str, list[str]]]
+
+    @classmethod
+    def of(cls, report: IngestReport) -> _Mark:
+        return cls(len(report.files), len(report.superseded),
+                   [(f.status, list(f.reasons)) for f in report.files])
+
+    def restore(self, report: IngestReport) -> None:
+        del report.files[self.files:]
+        del report.superseded[self.superseded:]
+        for f, (status, reasons) in zip(report.files, self.states):
+            f.status, f.reasons = status, reasons
+
+
+@dataclass
+class _Run:
+    """What every file of one ingest shares."""
+    settings: Settings
+    writes: GroupedWrites
+    reader: IsolatedReader
+    run_id: str
+    console: Console
+    resolutions: dict[str, str]
+    acks: dict[str, Acknowledgement]
+    seen_at: dt.datetime
+    records: dict[tuple[str, str], registry.Known]
+    last_seen: dict[str, tuple[str, dt.datetime]]
+    code: str
+    products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
+
+    def ingest(self, report: IngestReport, files: list[InboxFile], n: int) -> None:
+        item = files[n]
+        if self.products is None and item.folder != "master":
+            self.products = load_product_keys(self.writes)  # type: ignore[arg-type]
+        self.reader.upcoming = _upcoming(self.last_seen, self.settings, files[n + 1:n + 2])
+        result = ingest_file(self.writes, self.settings, item, self.run_id,  # type: ignore[arg-type]
+                             self.console, self.products or (),
+                             resolution=self.resolutions.get(item.rel), seen_at=self.seen_at,
+                             reader=self.reader, ack=self.acks.get(item.rel),
+                             records=self.records, code=self.code)
+        if result.supersedes:  # other files' records changed: the snapshot is stale
+            self.records = registry.known_files(self.writes)  # type: ignore[arg-type]
+        _mark_superseded(report, result)
+        report.files.append(result)
+
+    def redo(self, report: IngestReport, files: list[InboxFile], indices: list[int]) -> None:
+        """Files of a rolled-back group again, each committed on its own."""
+        self.products = None  # the masters may have been in the lost group
+        self.records = registry.known_files(self.writes)  # type: ignore[arg-type]
+        self.writes.solo = True
+        try:
+            for n in indices:
+                self.ingest(report, files, n)
+        finally:
+            self.writes.solo = False
 
 
 def _record_skipped(con: duckdb.DuckDBPyConnection, skipped: list[Skipped], run_id: str) -> None:

@@ -138,3 +138,65 @@ def test_a_conflict_is_read_again_once_the_file_it_overlaps_is_replaced(put, set
     reads.clear()
     ingest_inbox(settings, inbox)
     assert reads == []
+
+
+# -- commits grouped across files (issue 14) --------------------------------------------------
+
+def _commits(counts: list[str]) -> int:
+    return sum(1 for sql in counts if sql == "commit")
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the ingest sends, in order (begin/commit included)."""
+    seen: list[str] = []
+    real = pipeline.connect
+
+    class Recording(CountingConnection):
+        def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+            seen.append(sql)
+            return self._con.execute(sql, *args)
+
+    @contextlib.contextmanager
+    def recording(settings: Settings) -> Iterator[CountingConnection]:
+        with real(settings) as con:
+            yield Recording(con, seen)
+
+    monkeypatch.setattr(pipeline, "connect", recording)
+    return seen
+
+
+def test_files_of_one_ingest_are_committed_together(put, settings, inbox, statements, query):
+    for month in range(1, 9):
+        put(f"flow/D001/m{month:02}.csv", flow_csv([_row(f"2026-{month:02}-05", qty=month)]))
+    put("flow/D002/odd.csv", BAD_HEADER)
+    statements.clear()
+    report = ingest_inbox(settings, inbox)
+    assert sorted(f.status for f in report.files) == ["loaded"] * 8 + ["rejected"]
+    # before: one commit per file written (9) plus the skipped-list's; now the 9 files are one
+    # group (the skipped list still commits alone)
+    assert _commits(statements) == 2
+    assert query("select count(*), sum(quantity) from raw.flow__lines") == [(8, 36.0)]
+
+
+def test_a_file_failing_mid_group_costs_the_group_nothing(put, settings, inbox, query,
+                                                         monkeypatch):
+    for month in (1, 2, 3, 4):
+        put(f"flow/D001/m{month:02}.csv", flow_csv([_row(f"2026-{month:02}-05", qty=month)]))
+    real = pipeline._insert_rows
+
+    def failing(con, reg, source, parsed):  # noqa: ANN001, ANN202 - a fault in one file's write
+        real(con, reg, source, parsed)
+        if reg.path.endswith("m03.csv"):
+            raise OSError("disk hiccup")
+
+    monkeypatch.setattr(pipeline, "_insert_rows", failing)
+    report = ingest_inbox(settings, inbox)
+    assert [(f.path[-7:], f.status) for f in report.files] == [
+        ("m01.csv", "loaded"), ("m02.csv", "loaded"), ("m03.csv", "rejected"),
+        ("m04.csv", "loaded")]
+    assert "disk hiccup" in report.files[2].reasons[0]
+    assert query("select sum(quantity) from raw.flow__lines") == [(7.0,)]  # 1 + 2 + 4
+    assert query("select path, status from audit.file_registry order by file_id") == [
+        ("flow/D001/m01.csv", "loaded"), ("flow/D001/m02.csv", "loaded"),
+        ("flow/D001/m03.csv", "rejected"), ("flow/D001/m04.csv", "loaded")]
