@@ -375,8 +375,9 @@ def _record_unloaded(con: duckdb.DuckDBPyConnection, reg: Registration,
                                            reg.distributor_code)
     else:
         reg.retry_key = None  # only a read file's rejected/conflict outcome can be kept
-    if known and known.status == reg.status and list(known.reasons) == reg.reasons and \
-            known.retry_key == reg.retry_key:
+    if known and known.status == reg.status and list(known.reasons) == reg.reasons:
+        if known.retry_key != reg.retry_key:  # same outcome, new inputs: only the key moves
+            registry.set_retry_key(con, known.file_id, reg.retry_key)
         return _result(reg, reg.status, reg.reasons, known.file_id)
     con.execute("begin transaction")
     try:

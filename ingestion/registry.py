@@ -52,7 +52,8 @@ class Registration:
     conflict_with: int | None = None
     file_id: int | None = None
     first_seen_at: dt.datetime | None = None  # set once per file; None: now
-    retry_key: str | None = None  # rejected/conflict: what the outcome depended on (retry_key())
+    retry_key: str | None = None  # rejected/conflict: what the outcome depended on, kept in
+    # audit.file_retry (retry_key())
 
     def values(self) -> list[object]:
         now = dt.datetime.now()
@@ -60,12 +61,12 @@ class Registration:
                 self.distributor_code, self.period_start, self.period_end, self.received_at,
                 now, self.status, self.rows_read, self.rows_loaded,
                 self.rows_quarantined, self.reasons, self.duplicate_of, self.superseded_by,
-                self.conflict_with, self.run_id, self.first_seen_at or now, self.retry_key]
+                self.conflict_with, self.run_id, self.first_seen_at or now]
 
 
 COLUMNS = ("file_id, path, sha256, source, entity, distributor_code, period_start, period_end, "
            "received_at, loaded_at, status, rows_read, rows_loaded, rows_quarantined, reasons, "
-           "duplicate_of, superseded_by, conflict_with, run_id, first_seen_at, retry_key")
+           "duplicate_of, superseded_by, conflict_with, run_id, first_seen_at")
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ class Known:
     run_id: str | None = None
 
 
-_KNOWN_COLUMNS = ("file_id, status, reasons, received_at, coalesce(first_seen_at, loaded_at), "
-                  "retry_key, run_id")
+_KNOWN_COLUMNS = ("r.file_id, status, reasons, received_at, coalesce(first_seen_at, loaded_at), "
+                  "k.retry_key, run_id")
+_KNOWN_FROM = ("audit.file_registry as r left join audit.file_retry as k "
+               "on k.file_id = r.file_id")
 
 
 def _known(row: tuple) -> Known:
@@ -92,8 +95,8 @@ def _known(row: tuple) -> Known:
 def known_path(con: duckdb.DuckDBPyConnection, path: str, sha256: str) -> Known | None:
     """This exact file (same place, same bytes) as the registry last recorded it."""
     row = con.execute(
-        f"select {_KNOWN_COLUMNS} from audit.file_registry where path = ? and sha256 = ? "
-        "order by file_id desc limit 1", [path, sha256]).fetchall()
+        f"select {_KNOWN_COLUMNS} from {_KNOWN_FROM} where path = ? and sha256 = ? "
+        "order by r.file_id desc limit 1", [path, sha256]).fetchall()
     return _known(row[0]) if row else None
 
 
@@ -101,8 +104,8 @@ def known_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Known]:
     """`known_path` of every (path, sha256) at once: one query per run instead of one per file
     (at 1,000 files the queries cost more than reading the files)."""
     rows = con.execute(
-        f"select path, sha256, {_KNOWN_COLUMNS} from audit.file_registry "
-        "qualify row_number() over (partition by path, sha256 order by file_id desc) = 1"
+        f"select path, sha256, {_KNOWN_COLUMNS} from {_KNOWN_FROM} "
+        "qualify row_number() over (partition by path, sha256 order by r.file_id desc) = 1"
     ).fetchall()
     return {(row[0], row[1]): _known(row[2:]) for row in rows}
 
@@ -176,11 +179,22 @@ def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
         reg.file_id = next_file_id(con)
     con.execute(f"insert into audit.file_registry ({COLUMNS}) values "
                 f"({', '.join('?' * len(COLUMNS.split(',')))})", reg.values())
+    if reg.retry_key:
+        set_retry_key(con, reg.file_id, reg.retry_key)
+
+
+def set_retry_key(con: duckdb.DuckDBPyConnection, file_id: int, key: str | None) -> None:
+    """Record (or clear) what a rejected/conflict file's outcome depended on; the registry row
+    itself is left alone."""
+    con.execute("delete from audit.file_retry where file_id = ?", [file_id])
+    if key:
+        con.execute("insert into audit.file_retry values (?, ?)", [file_id, key])
 
 
 def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     """Drop a rejected/conflict record before the same file is recorded again (same id)."""
     con.execute("delete from audit.file_registry where file_id = ?", [file_id])
+    con.execute("delete from audit.file_retry where file_id = ?", [file_id])
 
 
 @dataclass(frozen=True)

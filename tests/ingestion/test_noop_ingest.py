@@ -200,3 +200,25 @@ def test_a_file_failing_mid_group_costs_the_group_nothing(put, settings, inbox, 
     assert query("select path, status from audit.file_registry order by file_id") == [
         ("flow/D001/m01.csv", "loaded"), ("flow/D001/m02.csv", "loaded"),
         ("flow/D001/m03.csv", "rejected"), ("flow/D001/m04.csv", "loaded")]
+
+
+def test_a_conflict_judged_before_later_files_of_its_run_leaves_the_registry_untouched(
+        put, settings, inbox, reads, query):
+    """mid.csv is judged while only march.csv is loaded; april.csv (same distributor) loads
+    after it in the same run. The next run reads mid.csv again (what it was judged against
+    changed), finds the same outcome and must not rewrite its registry row: the build's
+    up-to-date test hashes those rows, and a rewrite would rebuild everything."""
+    put("flow/D001/march.csv", flow_csv([_row("2026-03-01"), _row("2026-03-31")]))
+    put("flow/D001/mid.csv", flow_csv([_row("2026-03-20"), _row("2026-03-25")]))
+    put("flow/D001/may.csv", flow_csv([_row("2026-05-02")]))
+    first = ingest_inbox(settings, inbox)
+    assert by_path(first)["flow/D001/mid.csv"]["status"] == "conflict"
+    registry = "select *, hash(r) from audit.file_registry as r order by file_id"
+    before = query(registry)
+    reads.clear()
+    ingest_inbox(settings, inbox)
+    assert reads == ["flow/D001/mid.csv"]
+    assert query(registry) == before
+    reads.clear()
+    ingest_inbox(settings, inbox)
+    assert reads == []
