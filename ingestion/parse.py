@@ -18,7 +18,6 @@ import polars as pl
 from ingestion import values
 from ingestion.headers import HeaderMatch, normalise_header
 from ingestion.readers import DAMAGE, ROW, Grid
-from ingestion.schemas import schema_failures
 from ingestion.sources import Field, Source
 
 Parser = Callable[[pl.Expr], pl.Expr]
@@ -70,6 +69,8 @@ def parse_grid(grid: Grid, header: HeaderMatch, source: Source, ctx: FileContext
     typed = data.select(POS, ROW, *plan.values(), *plan.first_error(data, grid))
     parse_failed = typed.filter(pl.col("reason").is_not_null()).select(POS, "reason", "column_name")
     good = typed.filter(pl.col("reason").is_null()).drop("reason", "column_name")
+    from ingestion.schemas import schema_failures  # pandera and pandas: ~2 s of imports that
+    # a run with nothing new to parse never needs
     fails = schema_failures(source.key, good)
     schema_failed = good.with_row_index("_idx").join(fails, on="_idx", how="inner").select(
         POS, "reason", pl.col("column_name").replace(plan.originals_by_field()))

@@ -1,4 +1,5 @@
-"""`sfe ingest`: every file of the inbox into the raw layer, one transaction per file.
+"""`sfe ingest`: every file of the inbox into the raw layer, all or nothing per file (commits
+grouped across files: batching.py).
 
 Files are taken oldest first (modification time), so a re-send supersedes what it corrects;
 across runs the registry's `first_seen_at` orders versions (registry.py). Each file ends
@@ -21,6 +22,7 @@ import duckdb
 import polars as pl
 
 from ingestion import registry
+from ingestion.batching import GroupedWrites
 from ingestion.ddl import ensure_tables
 from ingestion.discover import BUSINESS_TZ, InboxFile, Skipped, scan, title_date
 from ingestion.file_decisions import (ACK_PREFIX, Acknowledgement, load_acknowledgements,
@@ -74,19 +76,87 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     with connect(settings) as con, IsolatedReader(limits) as reader:
         ensure_tables(con)
         _record_skipped(con, found.skipped, run_id)
-        products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
-        last_seen = _last_seen(con)
-        for n, item in enumerate(console.track(files, description="ingesting files",
-                                               total=len(files))):
-            if products is None and item.folder != "master":
-                products = load_product_keys(con)
-            reader.upcoming = _upcoming(last_seen, settings, files[n + 1:n + 2])
-            result = ingest_file(con, settings, item, run_id, console, products or (),
-                                 resolution=resolutions.get(item.rel), seen_at=seen_at,
-                                 reader=reader, ack=acks.get(item.rel))
-            _mark_superseded(report, result)
-            report.files.append(result)
+        run = _Run(settings, GroupedWrites(con), reader, run_id, console, resolutions, acks,
+                   seen_at, registry.known_files(con), _last_seen(con), code_key())
+        group: list[int] = []  # files since the last commit (a lost group is written again)
+        mark = _Mark.of(report)
+        for n, _item in enumerate(console.track(files, description="ingesting files",
+                                                total=len(files))):
+            commits = run.writes.commits
+            run.ingest(report, files, n)
+            if run.writes.lost:  # the group was rolled back: its files one transaction each
+                run.writes.discard()
+                mark.restore(report)
+                run.redo(report, files, [*group, n])
+                group, mark = [], _Mark.of(report)
+                continue
+            group.append(n)
+            if run.writes.flush_if_due() or run.writes.commits != commits:
+                group, mark = [], _Mark.of(report)
+        run.writes.flush()
     return report
+
+
+@dataclass
+class _Mark:
+    """The report as of the last commit, to go back to when a group is rolled back."""
+    files: int
+    superseded: int
+    states: list[tuple[str, list[str]]]
+
+    @classmethod
+    def of(cls, report: IngestReport) -> _Mark:
+        return cls(len(report.files), len(report.superseded),
+                   [(f.status, list(f.reasons)) for f in report.files])
+
+    def restore(self, report: IngestReport) -> None:
+        del report.files[self.files:]
+        del report.superseded[self.superseded:]
+        for f, (status, reasons) in zip(report.files, self.states):
+            f.status, f.reasons = status, reasons
+
+
+@dataclass
+class _Run:
+    """What every file of one ingest shares."""
+    settings: Settings
+    writes: GroupedWrites
+    reader: IsolatedReader
+    run_id: str
+    console: Console
+    resolutions: dict[str, str]
+    acks: dict[str, Acknowledgement]
+    seen_at: dt.datetime
+    records: dict[tuple[str, str], registry.Known]
+    last_seen: dict[str, tuple[str, dt.datetime]]
+    code: str
+    products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
+
+    def ingest(self, report: IngestReport, files: list[InboxFile], n: int) -> None:
+        item = files[n]
+        if self.products is None and item.folder != "master":
+            self.products = load_product_keys(self.writes)  # type: ignore[arg-type]
+        self.reader.upcoming = _upcoming(self.last_seen, self.settings, files[n + 1:n + 2])
+        result = ingest_file(self.writes, self.settings, item, self.run_id,  # type: ignore[arg-type]
+                             self.console, self.products or (),
+                             resolution=self.resolutions.get(item.rel), seen_at=self.seen_at,
+                             reader=self.reader, ack=self.acks.get(item.rel),
+                             records=self.records, code=self.code)
+        if result.supersedes:  # other files' records changed: the snapshot is stale
+            self.records = registry.known_files(self.writes)  # type: ignore[arg-type]
+        _mark_superseded(report, result)
+        report.files.append(result)
+
+    def redo(self, report: IngestReport, files: list[InboxFile], indices: list[int]) -> None:
+        """Files of a rolled-back group again, each committed on its own."""
+        self.products = None  # the masters may have been in the lost group
+        self.records = registry.known_files(self.writes)  # type: ignore[arg-type]
+        self.writes.solo = True
+        try:
+            for n in indices:
+                self.ingest(report, files, n)
+        finally:
+            self.writes.solo = False
 
 
 def _record_skipped(con: duckdb.DuckDBPyConnection, skipped: list[Skipped], run_id: str) -> None:
@@ -122,11 +192,15 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
                 run_id: str, console: Console, products: tuple[str, ...] = (),
                 resolution: str | None = None, seen_at: dt.datetime | None = None,
                 reader: IsolatedReader | None = None,
-                ack: Acknowledgement | None = None) -> FileResult:
+                ack: Acknowledgement | None = None,
+                records: dict[tuple[str, str], registry.Known] | None = None,
+                code: str = "") -> FileResult:
     """One file, start to end; never raises (an unexpected error rejects the file).
     `resolution` is sales ops' decision for a conflicting file ('replace' or 'add');
     `seen_at` is this ingest's start, the first_seen_at of files it sees for the first time;
-    `ack` a person's `ignore` of a rejected file; `reader` reads it in an isolated worker."""
+    `ack` a person's `ignore` of a rejected file; `reader` reads it in an isolated worker;
+    `records` the registry's `known_files` read once per run (None: one query for this file);
+    `code` the reader's `code_key()`, part of a rejected/conflict file's retry key."""
     try:
         raw = b"" if item.unopened else _read_whole(item.path)
     except OSError as exc:
@@ -142,7 +216,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     reg = Registration(item.rel, sha, item.source.name if item.source else (item.folder or None),
                        item.source.entity if item.source else None, item.distributor_code,
                        item.received_at, "rejected", run_id)
-    known = registry.known_path(con, item.rel, sha)
+    known = records.get((item.rel, sha)) if records is not None \
+        else registry.known_path(con, item.rel, sha)
     if ack and known and known.status == "rejected":
         return _acknowledged(con, reg, known, ack)  # set aside by a person: not read again
     if unread:
@@ -167,6 +242,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         reg.reasons = [f"same bytes as file {twin}; skipped (not counted twice)"]
         registry.insert(con, reg)
         return _result(reg, reg.status, reg.reasons, reg.file_id)
+    reg.retry_key = _retry_inputs(settings, item, sha, resolution, products, clock, code)
+    if known and known.status in RETRY_STATUSES and known.retry_key and known.retry_key == \
+            registry.retry_key(con, reg.retry_key, known.status, reg.source, reg.distributor_code):
+        return _unchanged(reg, known)
     try:
         per_distributor = item.source is not None and item.source.per_distributor
         outcome = _read_and_parse(settings, item, raw, products if per_distributor else (),
@@ -183,6 +262,40 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         reg.reasons = [f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "
                        "report this file to the data team"]
     return _reject(con, reg, known, ack)
+
+
+def code_key() -> str:
+    """The reader's own code and synonyms: a new release may read a file it rejected before."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *here.glob("*.yaml")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _retry_inputs(settings: Settings, item: InboxFile, sha: str, resolution: str | None,
+                  products: tuple[str, ...], clock: list[str], code: str) -> str:
+    """Everything besides the registry that decides a read file's outcome (registry.retry_key
+    adds the rest): its bytes and mtime, its distributor's mapping file, the decision for it,
+    the product master, the mtime flag, the reader's code. Any change → the file is read again."""
+    mapping = settings.mappings_dir / f"{item.distributor_code}.yaml"
+    try:
+        mapping_bytes = mapping.read_bytes() if item.distributor_code else b""
+    except OSError:
+        mapping_bytes = b"-"  # absent (or unreadable: read_and_parse reports it)
+    digest = hashlib.sha256()
+    for part in (sha, item.rel, item.received_at.isoformat(), resolution or "", code,
+                 "\0".join(products), "\0".join(clock)):
+        digest.update(part.encode() + b"\x1f")
+    digest.update(mapping_bytes)
+    return digest.hexdigest()
+
+
+def _unchanged(reg: Registration, known: registry.Known) -> FileResult:
+    """A rejected/conflict file whose outcome cannot differ from last time: not read again."""
+    result = _result(reg, known.status, list(known.reasons), known.file_id)
+    result.unchanged_since = known.run_id
+    return result
 
 
 def _read_whole(path: Path) -> bytes:
@@ -257,7 +370,14 @@ def _result(reg: Registration, status: str, reasons: list[str], file_id: int | N
 def _record_unloaded(con: duckdb.DuckDBPyConnection, reg: Registration,
                      known: registry.Known | None) -> FileResult:
     """A rejected/conflict file: recorded once; re-runs with the same outcome change nothing."""
+    if reg.retry_key and reg.status in RETRY_STATUSES:
+        reg.retry_key = registry.retry_key(con, reg.retry_key, reg.status, reg.source,
+                                           reg.distributor_code)
+    else:
+        reg.retry_key = None  # only a read file's rejected/conflict outcome can be kept
     if known and known.status == reg.status and list(known.reasons) == reg.reasons:
+        if known.retry_key != reg.retry_key:  # same outcome, new inputs: only the key moves
+            registry.set_retry_key(con, known.file_id, reg.retry_key)
         return _result(reg, reg.status, reg.reasons, known.file_id)
     con.execute("begin transaction")
     try:
@@ -368,8 +488,9 @@ def _upcoming(last_seen: dict[str, tuple[str, dt.datetime]], settings: Settings,
     if item.source is None:
         return None
     last = last_seen.get(item.rel)
-    if last and last[0] not in RETRY_STATUSES and last[1] == item.received_at:
-        return None  # most likely the same file again: a duplicate is not read
+    if last and last[1] == item.received_at:
+        return None  # most likely the same file again: a duplicate, or a rejected/conflict
+        # file whose retry key is unchanged, is not read
     try:
         raw = item.path.read_bytes()
         mapping = load_mapping(settings.mappings_dir, item.distributor_code, item.source)

@@ -20,6 +20,7 @@ a superseded file sent again are an old version: a `conflict` naming the file th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 import duckdb
@@ -51,6 +52,8 @@ class Registration:
     conflict_with: int | None = None
     file_id: int | None = None
     first_seen_at: dt.datetime | None = None  # set once per file; None: now
+    retry_key: str | None = None  # rejected/conflict: what the outcome depended on, kept in
+    # audit.file_retry (retry_key())
 
     def values(self) -> list[object]:
         now = dt.datetime.now()
@@ -73,18 +76,55 @@ class Known:
     reasons: tuple[str, ...]
     received_at: dt.datetime | None = None
     first_seen_at: dt.datetime | None = None
+    retry_key: str | None = None
+    run_id: str | None = None
+
+
+_KNOWN_COLUMNS = ("r.file_id, status, reasons, received_at, coalesce(first_seen_at, loaded_at), "
+                  "k.retry_key, run_id")
+_KNOWN_FROM = ("audit.file_registry as r left join audit.file_retry as k "
+               "on k.file_id = r.file_id")
+
+
+def _known(row: tuple) -> Known:
+    file_id, status, reasons, received_at, first_seen_at, retry_key, run_id = row
+    return Known(file_id, status, tuple(reasons or ()), received_at, first_seen_at, retry_key,
+                 run_id)
 
 
 def known_path(con: duckdb.DuckDBPyConnection, path: str, sha256: str) -> Known | None:
     """This exact file (same place, same bytes) as the registry last recorded it."""
     row = con.execute(
-        "select file_id, status, reasons, received_at, coalesce(first_seen_at, loaded_at) "
-        "from audit.file_registry where path = ? and sha256 = ? "
-        "order by file_id desc limit 1", [path, sha256]).fetchall()
-    if not row:
-        return None
-    file_id, status, reasons, received_at, first_seen_at = row[0]
-    return Known(file_id, status, tuple(reasons or ()), received_at, first_seen_at)
+        f"select {_KNOWN_COLUMNS} from {_KNOWN_FROM} where path = ? and sha256 = ? "
+        "order by r.file_id desc limit 1", [path, sha256]).fetchall()
+    return _known(row[0]) if row else None
+
+
+def known_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Known]:
+    """`known_path` of every (path, sha256) at once: one query per run instead of one per file
+    (at 1,000 files the queries cost more than reading the files)."""
+    rows = con.execute(
+        f"select path, sha256, {_KNOWN_COLUMNS} from {_KNOWN_FROM} "
+        "qualify row_number() over (partition by path, sha256 order by r.file_id desc) = 1"
+    ).fetchall()
+    return {(row[0], row[1]): _known(row[2:]) for row in rows}
+
+
+def retry_key(con: duckdb.DuckDBPyConnection, inputs: str, status: str, source: str | None,
+              distributor: str | None) -> str:
+    """What a rejected or conflict outcome depended on, as one hash: `inputs` (the bytes, the
+    mapping, the reader's code, the decisions: the caller's part) and, for a conflict, the
+    loaded files of the same source and distributor it was judged against. The same key next
+    run means the same outcome, so the file need not be read again."""
+    parts = [inputs, status]
+    if status == "conflict":
+        rows = con.execute(
+            "select file_id, period_start, period_end from audit.file_registry "
+            "where source is not distinct from ? and distributor_code is not distinct from ? "
+            "and status in ('loaded', 'partial') order by file_id", [source, distributor]
+        ).fetchall()
+        parts.append(repr(rows))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -138,12 +178,23 @@ def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
     if reg.file_id is None:
         reg.file_id = next_file_id(con)
     con.execute(f"insert into audit.file_registry ({COLUMNS}) values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reg.values())
+                f"({', '.join('?' * len(COLUMNS.split(',')))})", reg.values())
+    if reg.retry_key:
+        set_retry_key(con, reg.file_id, reg.retry_key)
+
+
+def set_retry_key(con: duckdb.DuckDBPyConnection, file_id: int, key: str | None) -> None:
+    """Record (or clear) what a rejected/conflict file's outcome depended on; the registry row
+    itself is left alone."""
+    con.execute("delete from audit.file_retry where file_id = ?", [file_id])
+    if key:
+        con.execute("insert into audit.file_retry values (?, ?)", [file_id, key])
 
 
 def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     """Drop a rejected/conflict record before the same file is recorded again (same id)."""
     con.execute("delete from audit.file_registry where file_id = ?", [file_id])
+    con.execute("delete from audit.file_retry where file_id = ?", [file_id])
 
 
 @dataclass(frozen=True)

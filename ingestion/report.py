@@ -28,6 +28,7 @@ class FileResult:
     distributor_code: str | None = None
     supersedes: list[int] = field(default_factory=list)  # file ids this file replaced
     acknowledged: str | None = None  # a person set this rejected file aside (file_decisions)
+    unchanged_since: str | None = None  # rejected/conflict, not read again: same as in this run
 
     @property
     def needs_person(self) -> bool:
@@ -106,6 +107,7 @@ class IngestReport:
         if acked:
             text += console.table("rejected, set aside by a person", ["file", "decision"],
                                   acked[:20])
+        text += self._unchanged_line()
         if self.skipped:
             text += console.table("not read, by rule", ["file or folder", "why"],
                                   [[s["path"], s["reason"][:90]] for s in self.skipped[:20]])
@@ -113,6 +115,14 @@ class IngestReport:
         if top:
             text += console.table("top reasons", ["reason", "files"], [[r, n] for r, n in top])
         return text
+
+
+    def _unchanged_line(self) -> str:
+        """'5 rejected files unchanged since run X': not read again, reasons kept above."""
+        groups = Counter((f.status, f.unchanged_since) for f in self.files if f.unchanged_since)
+        return "".join(f"{n} {status} file{'s' if n > 1 else ''} unchanged since run {run} "
+                       "(bytes, mapping, decisions and reader the same): not read again\n"
+                       for (status, run), n in sorted(groups.items()))
 
 
 def _reason_kind(reason: str) -> str:

@@ -88,3 +88,37 @@ def test_sigkill_mid_load_leaves_no_trace_and_rerun_loads_once(settings, inbox, 
     again = ingest_inbox(settings, inbox)
     assert [f.status for f in again.files] == ["duplicate", "duplicate"]
     assert _state(settings.working_db)[0][0][0] == ROWS + 1
+
+
+def test_sigkill_loses_the_uncommitted_group_whole_and_rerun_loads_each_file_once(
+        settings, inbox, put, tmp_path):
+    """Files of one run share a commit (ingestion/batching.py): a file completed earlier in the
+    group is lost with it — registry row included — and read again as new by the next run."""
+    put("flow/D001/march.csv", flow_csv(["2026-03-05,协和,阿莫西林胶囊,0.25g*24,B1,10,盒,100"]))
+    ingest_inbox(settings, inbox)
+    before = _state(settings.working_db)
+    put("flow/D001/may.csv", flow_csv(["2026-05-05,协和,阿莫西林胶囊,0.25g*24,B1,3,盒,30"]))
+    put("flow/D001/april.csv", _big_flow(ROWS))  # newer: read after may.csv, in its group
+    marker = tmp_path / "inserted"
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(inbox), str(settings.data_dir), str(marker)],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        deadline = time.time() + 120
+        while not marker.exists() and child.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the child never reached the insert"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert _state(settings.working_db) == before  # may.csv went with the group
+    report = ingest_inbox(settings, inbox)
+    assert [f.status for f in report.files] == ["duplicate", "loaded", "loaded"]
+    rows, registry, _ = _state(settings.working_db)
+    assert rows == [(ROWS + 2, 10.0 + 3.0 + sum(i % 50 + 1 for i in range(ROWS)))]
+    assert [r[1:] for r in registry] == [("flow/D001/march.csv", "loaded", 1),
+                                        ("flow/D001/may.csv", "loaded", 1),
+                                        ("flow/D001/april.csv", "loaded", ROWS)]

@@ -1,0 +1,102 @@
+"""Consecutive files' transactions committed together (issue 14): one commit, with its WAL
+write and fsync, per group of files instead of per file.
+
+The pipeline's code keeps writing one transaction per file (`begin transaction` … `commit`);
+`GroupedWrites` stands in for the connection and turns those statements into group markers:
+
+* a file's `begin` opens the group's transaction if none is open, its `commit` counts the file
+  done; the group is committed when it holds `max_files` files or is `max_seconds` old;
+* all or nothing per file still holds: a file's rows, quarantine and registry row sit in one
+  transaction, and a group is a whole number of files;
+* a killed ingest loses the uncommitted group and nothing else: the warehouse is at the last
+  group commit, every file in it complete, and the registry rows went with the rows, so the
+  next run reads the lost files again as new (idempotent, as before);
+* a `rollback` (a file failed while writing) or a failed statement between files (DuckDB then
+  aborts the whole transaction) rolls back the group; `lost` then tells the caller to write
+  the group's earlier files again, one transaction each (the old behaviour), and the failing
+  file is judged on its own as before.
+"""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+
+TRANSACTION_STATEMENTS = ("begin transaction", "commit", "rollback")
+
+
+class GroupedWrites:
+    """A DuckDB connection whose per-file transactions are committed in groups."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, max_files: int = 50,
+                 max_seconds: float = 5.0) -> None:
+        self.con = con
+        self.max_files, self.max_seconds = max_files, max_seconds
+        self.solo = False  # one transaction per file (redoing a lost group)
+        self.lost = False  # the open group was rolled back with files already done in it
+        self.commits = 0
+        self._open_since: float | None = None
+        self._done = 0  # files completed in the open group
+        self._in_file = False  # between a file's begin and its commit
+
+    def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+        if sql == "begin transaction":
+            return self._begin()
+        if sql == "commit":
+            return self._file_done()
+        if sql == "rollback":
+            return self._rollback()
+        if self._open_since is None or self._in_file:
+            return self.con.execute(sql, *args)
+        try:  # between files inside an open group: a failure aborts the group's transaction
+            return self.con.execute(sql, *args)
+        except Exception:
+            self._rollback()
+            raise
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.con, name)
+
+    def _begin(self) -> duckdb.DuckDBPyConnection:
+        if self._open_since is None:
+            self.con.execute("begin transaction")
+            self._open_since = time.monotonic()
+        self._in_file = True
+        return self.con
+
+    def _file_done(self) -> duckdb.DuckDBPyConnection:
+        self._in_file = False
+        self._done += 1
+        if self.solo or self._done >= self.max_files or \
+                time.monotonic() - (self._open_since or 0) >= self.max_seconds:
+            self.flush()
+        return self.con
+
+    def _rollback(self) -> duckdb.DuckDBPyConnection:
+        if self._open_since is not None:
+            self.con.execute("rollback")
+            self.lost = self.lost or self._done > 0
+        self._open_since, self._done, self._in_file = None, 0, False
+        return self.con
+
+    def flush_if_due(self) -> bool:
+        """Between files: commit a group that is old enough even if no file wrote lately."""
+        if self._open_since is not None and (
+                self.solo or time.monotonic() - self._open_since >= self.max_seconds):
+            return self.flush()
+        return False
+
+    def flush(self) -> bool:
+        """Commit the open group, if any; True when something was committed."""
+        if self._open_since is None:
+            return False
+        self.con.execute("commit")
+        self.commits += 1
+        self._open_since, self._done, self._in_file = None, 0, False
+        return True
+
+    def discard(self) -> None:
+        """Roll back whatever is open (after `lost`: the caller writes those files again)."""
+        self._rollback()
+        self.lost = False
