@@ -68,13 +68,42 @@ def _join_reasons(value: object) -> str:
 
 
 def quarantine_counts(settings: Settings | None = None) -> pd.DataFrame:
+    """Quarantined rows per file and reason, with the file's path and the rows' numbers in it
+    (`source_rows`, e.g. '17–20, 31'): what a person needs to open the file and fix them."""
     settings = settings or get_settings()
-    if "quarantine.rows" not in tables(settings):
-        return pd.DataFrame(columns=["source", "distributor_code", "reason", "rows"])
-    where, params = scope_clause("distributor_code", kind="global", settings=settings)
-    return run(f"select source, distributor_code, reason, count(*) as rows from quarantine.rows "
-               f"where {where} group by all order by rows desc, source, distributor_code",
-               params, settings=settings)
+    present = tables(settings)
+    if "quarantine.rows" not in present:
+        return pd.DataFrame(columns=["source", "distributor_code", "path", "sheet", "reason",
+                                     "rows", "source_rows"])
+    where, params = scope_clause("q.distributor_code", kind="global", settings=settings)
+    registry = ("left join audit.file_registry f on f.file_id = q.file_id"
+                if "audit.file_registry" in present else "")
+    path = ("coalesce(f.path, 'file ' || q.file_id)" if registry
+            else "'file ' || q.file_id")
+    df = run(f"""
+        select q.source, q.distributor_code, {path} as path, q.sheet, q.reason,
+               count(*) as rows, list(q.source_row order by q.source_row) as source_rows
+        from quarantine.rows q {registry}
+        where {where} group by all order by rows desc, q.source, q.distributor_code, path""",
+             params, settings=settings)
+    df["source_rows"] = df["source_rows"].map(row_ranges)
+    return df
+
+
+def row_ranges(rows: object, limit: int = 12) -> str:
+    """Row numbers as a person reads them: runs joined ('17–20, 31'); past `limit` runs, the
+    count of the rest ('… +5 more'); '—' when the reader gave no row numbers."""
+    numbers = sorted({int(r) for r in (rows if rows is not None else []) if not isna(r)})
+    runs: list[str] = []
+    for n in numbers:
+        if runs and runs[-1].split("–")[-1] == str(n - 1):
+            runs[-1] = f"{runs[-1].split('–')[0]}–{n}"
+        else:
+            runs.append(str(n))
+    if not runs:
+        return "—"
+    more = f", … +{len(runs) - limit} more" if len(runs) > limit else ""
+    return ", ".join(runs[:limit]) + more
 
 
 def flow_completeness(month: str | None = None, settings: Settings | None = None) -> pd.DataFrame:

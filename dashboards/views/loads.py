@@ -111,8 +111,11 @@ if q.empty:
     st.success("没有隔离行 No quarantined rows.")
 else:
     st.metric("隔离行合计 Quarantined rows", f"{int(q['rows'].sum()):,}")
-    show_table(q, {"reason": "原因 Reason", "rows": "行数 Rows",
-                   "distributor_code": "经销商 Distributor", "source": "类型 Source"},
+    show_table(q.dropna(axis="columns", how="all"),  # no sheet column for CSV files only
+               {"reason": "原因 Reason", "rows": "行数 Rows",
+                "distributor_code": "经销商 Distributor", "source": "类型 Source",
+                "path": "文件 File", "sheet": "工作表 Sheet",
+                "source_rows": "文件中的行号 Rows in the file"},
                key="quarantine_table")
     download_table(q, "quarantine", "quarantine_dl")
 
