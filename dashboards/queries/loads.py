@@ -120,19 +120,24 @@ def flow_completeness(month: str | None = None, settings: Settings | None = None
 
 def late_distributors(month: str | None = None, settings: Settings | None = None) -> pd.DataFrame:
     """kpi_flow_completeness rows of distributors expected to send flow that sent nothing
-    (missing) or sent it after the deadline (late): rows of the mart, picked by its flags."""
+    (missing) or sent it after the deadline (late): rows of the mart, picked by its flags; with
+    the distributor's name (dim_distributor), whom sales ops will call."""
     settings = settings or get_settings()
     require("marts.kpi_flow_completeness", settings)
-    where, params = scope_clause("distributor_code", kind="global", settings=settings)
+    where, params = scope_clause("f.distributor_code", kind="global", settings=settings)
     cols = set(columns("marts.kpi_flow_completeness", settings))
-    conds = [where, "coalesce(expected, true)" if "expected" in cols else "true",
-             "not (coalesce(received, false) and coalesce(on_time, false))"]
+    conds = [where, "coalesce(f.expected, true)" if "expected" in cols else "true",
+             "not (coalesce(f.received, false) and coalesce(f.on_time, false))"]
     if month is not None:
-        conds.append("month = ?")
+        conds.append("f.month = ?")
         params = [*params, month]
-    return run(f"select *, case when coalesce(received, false) then 'late 迟交' "
-               f"else 'missing 未收到' end as problem from marts.kpi_flow_completeness "
-               f"where {' and '.join(conds)} order by month desc, distributor_code",
+    names = ("left join marts.dim_distributor d on d.distributor_code = f.distributor_code"
+             if "marts.dim_distributor" in tables(settings) else "")
+    name = "d.name" if names else "null::varchar"
+    return run(f"select f.*, {name} as distributor_name, "
+               "case when coalesce(f.received, false) then 'late 迟交' "
+               f"else 'missing 未收到' end as problem from marts.kpi_flow_completeness f {names} "
+               f"where {' and '.join(conds)} order by f.month desc, f.distributor_code",
                params, settings=settings)
 
 

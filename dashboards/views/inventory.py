@@ -82,6 +82,8 @@ if len(doi):
                  labels={"item": "", "days_of_inventory": "库存天数 DOI (days)",
                          "over": "超过阈值 over threshold"})
     if threshold is not None:
-        fig.add_vline(x=threshold, line_dash="dash", annotation_text=f"阈值 threshold {threshold:g}")
+        # the label above the plot: inside it, it is drawn over the longest bar, unreadable
+        fig.add_vline(x=threshold, line_dash="dash", annotation_position="top",
+                      annotation_text=f"阈值 threshold {threshold:g}")
     fig.update_layout(height=max(300, 28 * len(doi)), showlegend=False)
     st.plotly_chart(fig, width="stretch", key="doi_bar")

@@ -107,3 +107,13 @@ def test_row_ranges_join_runs_and_count_what_is_left_out():
     assert row_ranges([None, 3]) == "3"
     assert row_ranges([]) == "—"
     assert row_ranges([1, 3, 5, 7], limit=2) == "1, 3, … +2 more"
+
+
+def test_loads_page_shows_each_rejected_files_reasons_in_full(published, open_page):
+    """The table cuts a long reason at the column's edge; the reason is what tells sales ops
+    what to do, so each rejected file's reasons are also written out whole."""
+    at = open_page("loads")
+    written = " ".join(m.value for m in at.markdown)
+    assert ("flow/D003/南京10月.xls" in written
+            and "no recognisable header row: expected columns like 销售日期, 客户名称, 数量" in written)
+    assert "far_cell" not in written  # acknowledged: no longer needs a person
