@@ -156,3 +156,17 @@ def test_scorecard_trend_legend_names_only_the_regions_when_partial_weeks_are_hi
     at = open_page("scorecard")
     fig = json.loads([e for e in at.get("plotly_chart")][-1].proto.spec)
     assert sorted(t["name"] for t in fig["data"]) == ["华东大区 East", "华南大区 South"]
+
+
+def test_scorecard_page_tells_a_district_manager_where_their_numbers_are(published, open_page,
+                                                                        monkeypatch):
+    """The scorecard is by region: a district manager (D-SH) sees no row of it, and the page
+    said 'No scorecard weeks in this snapshot' as if nothing were published."""
+    from tests.dashboards.conftest import add_user
+
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    add_user(published, "zhang", "district_manager", ("D-SH",))
+    at = open_page("scorecard", user="zhang")
+    said = " ".join(i.value for i in at.info)
+    assert "by region" in said and "D-SH" in said and "KPI explorer" in said
+    assert "No scorecard weeks" not in said and not at.metric
