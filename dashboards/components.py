@@ -30,9 +30,9 @@ def plain(value: Any) -> str:
     return _LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
 
 
-# a metric box's width in px: holds '¥9,999,999' at st.metric's size, and five fit side by
-# side on a 1440 px screen (a longer value, such as a time, takes width="content")
-METRIC_WIDTH = 180
+# a metric box's width in px: holds '¥9,999,999' at st.metric's size; five fit side by side
+# on a 1440 px screen, three at 1024 px (a longer value, such as a time, takes width="content")
+METRIC_WIDTH = 170
 
 
 def metric_row() -> Any:
