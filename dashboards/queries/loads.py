@@ -73,16 +73,16 @@ def quarantine_counts(settings: Settings | None = None) -> pd.DataFrame:
     settings = settings or get_settings()
     present = tables(settings)
     if "quarantine.rows" not in present:
-        return pd.DataFrame(columns=["source", "distributor_code", "path", "sheet", "reason",
-                                     "rows", "source_rows"])
+        return pd.DataFrame(columns=["path", "sheet", "source_rows", "reason", "rows",
+                                     "distributor_code", "source"])
     where, params = scope_clause("q.distributor_code", kind="global", settings=settings)
     registry = ("left join audit.file_registry f on f.file_id = q.file_id"
                 if "audit.file_registry" in present else "")
     path = ("coalesce(f.path, 'file ' || q.file_id)" if registry
             else "'file ' || q.file_id")
     df = run(f"""
-        select q.source, q.distributor_code, {path} as path, q.sheet, q.reason,
-               count(*) as rows, list(q.source_row order by q.source_row) as source_rows
+        select {path} as path, q.sheet, list(q.source_row order by q.source_row) as source_rows,
+               q.reason, count(*) as rows, q.distributor_code, q.source
         from quarantine.rows q {registry}
         where {where} group by all order by rows desc, q.source, q.distributor_code, path""",
              params, settings=settings)
