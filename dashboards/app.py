@@ -20,7 +20,8 @@ from dashboards import auth, connection  # noqa: E402
 
 # an emoji favicon: a `:material/…:` one makes the browser fetch it from fonts.gstatic.com
 st.set_page_config(page_title="SFE 流向与销售效能 Dashboards", page_icon="📈", layout="wide")
-auth.login_gate(connection.get_settings())  # the login form (and a stop) until someone signs in
+# the login form (and a stop) until someone signs in; None with login off
+identity = auth.login_gate(connection.get_settings())
 
 PAGES = {
     "经营 Performance": [
@@ -43,6 +44,12 @@ PAGES = {
     ],
 }
 
+# distributor- and company-level pages refuse a user limited to some territories (a rep, a
+# district manager): their navigation does not list them (README: access control)
+COMPANY_WIDE = {"inventory", "tenders", "loads", "matching", "quality"}
+if identity is not None and not identity.user.sees_everything:
+    PAGES = {group: [p for p in pages if p.url_path not in COMPANY_WIDE]
+             for group, pages in PAGES.items()}
 page = st.navigation(PAGES)
 st.sidebar.caption("只读已发布快照 Reads the published snapshot only (read-only).")
 page.run()

@@ -30,18 +30,31 @@ def plain(value: Any) -> str:
     return _LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
 
 
+# a metric box's width in px: holds '¥9,999,999' at st.metric's size; five fit side by side
+# on a 1440 px screen, three at 1024 px (a longer value, such as a time, takes width="content")
+METRIC_WIDTH = 170
+
+
+def metric_row() -> Any:
+    """A row for st.metric boxes (`.metric(..., width=METRIC_WIDTH)`) that wraps onto the next
+    line on a narrow page: st.columns gives each a fixed share of the page, and a metric cuts
+    its value at the box's edge ('¥3,71…' at 1024 px)."""
+    return st.container(horizontal=True, wrap=True, gap="small")
+
+
 def download_table(df: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel downloads of a table as shown (already limited to what the user may
     see), with formula cells quoted; the table toolbar's own export is off (`sfe serve`)."""
-    c = st.columns([1, 1, 6])
-    c[0].download_button("CSV", to_csv_bytes(df), file_name=f"{name}.csv", mime="text/csv",
-                         key=f"{key}_csv", icon=":material/download:")
+    # side by side at their own width: columns of a fixed share cut them to "C." at 1024 px
+    c = st.container(horizontal=True, gap="small")
+    c.download_button("CSV", to_csv_bytes(df), file_name=f"{name}.csv", mime="text/csv",
+                      key=f"{key}_csv", icon=":material/download:")
     # the workbook is built on click (a callable runs then): openpyxl takes seconds for a few
     # thousand rows, which every rerun of the page paid before (bench/bench_pages.py)
-    c[1].download_button("Excel", lambda: to_excel_bytes(df), file_name=f"{name}.xlsx",
-                         key=f"{key}_xlsx",
-                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         icon=":material/download:")
+    c.download_button("Excel", lambda: to_excel_bytes(df), file_name=f"{name}.xlsx",
+                      key=f"{key}_xlsx",
+                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                      icon=":material/download:")
 
 
 def readable(df: pd.DataFrame, config: dict[str, Any],

@@ -68,13 +68,42 @@ def _join_reasons(value: object) -> str:
 
 
 def quarantine_counts(settings: Settings | None = None) -> pd.DataFrame:
+    """Quarantined rows per file and reason, with the file's path and the rows' numbers in it
+    (`source_rows`, e.g. '17–20, 31'): what a person needs to open the file and fix them."""
     settings = settings or get_settings()
-    if "quarantine.rows" not in tables(settings):
-        return pd.DataFrame(columns=["source", "distributor_code", "reason", "rows"])
-    where, params = scope_clause("distributor_code", kind="global", settings=settings)
-    return run(f"select source, distributor_code, reason, count(*) as rows from quarantine.rows "
-               f"where {where} group by all order by rows desc, source, distributor_code",
-               params, settings=settings)
+    present = tables(settings)
+    if "quarantine.rows" not in present:
+        return pd.DataFrame(columns=["path", "sheet", "source_rows", "reason", "rows",
+                                     "distributor_code", "source"])
+    where, params = scope_clause("q.distributor_code", kind="global", settings=settings)
+    registry = ("left join audit.file_registry f on f.file_id = q.file_id"
+                if "audit.file_registry" in present else "")
+    path = ("coalesce(f.path, 'file ' || q.file_id)" if registry
+            else "'file ' || q.file_id")
+    df = run(f"""
+        select {path} as path, q.sheet, list(q.source_row order by q.source_row) as source_rows,
+               q.reason, count(*) as rows, q.distributor_code, q.source
+        from quarantine.rows q {registry}
+        where {where} group by all order by rows desc, q.source, q.distributor_code, path""",
+             params, settings=settings)
+    df["source_rows"] = df["source_rows"].map(row_ranges)
+    return df
+
+
+def row_ranges(rows: object, limit: int = 12) -> str:
+    """Row numbers as a person reads them: runs joined ('17–20, 31'); past `limit` runs, the
+    count of the rest ('… +5 more'); '—' when the reader gave no row numbers."""
+    numbers = sorted({int(r) for r in (rows if rows is not None else []) if not isna(r)})
+    runs: list[str] = []
+    for n in numbers:
+        if runs and runs[-1].split("–")[-1] == str(n - 1):
+            runs[-1] = f"{runs[-1].split('–')[0]}–{n}"
+        else:
+            runs.append(str(n))
+    if not runs:
+        return "—"
+    more = f", … +{len(runs) - limit} more" if len(runs) > limit else ""
+    return ", ".join(runs[:limit]) + more
 
 
 def flow_completeness(month: str | None = None, settings: Settings | None = None) -> pd.DataFrame:
@@ -91,19 +120,24 @@ def flow_completeness(month: str | None = None, settings: Settings | None = None
 
 def late_distributors(month: str | None = None, settings: Settings | None = None) -> pd.DataFrame:
     """kpi_flow_completeness rows of distributors expected to send flow that sent nothing
-    (missing) or sent it after the deadline (late): rows of the mart, picked by its flags."""
+    (missing) or sent it after the deadline (late): rows of the mart, picked by its flags; with
+    the distributor's name (dim_distributor), whom sales ops will call."""
     settings = settings or get_settings()
     require("marts.kpi_flow_completeness", settings)
-    where, params = scope_clause("distributor_code", kind="global", settings=settings)
+    where, params = scope_clause("f.distributor_code", kind="global", settings=settings)
     cols = set(columns("marts.kpi_flow_completeness", settings))
-    conds = [where, "coalesce(expected, true)" if "expected" in cols else "true",
-             "not (coalesce(received, false) and coalesce(on_time, false))"]
+    conds = [where, "coalesce(f.expected, true)" if "expected" in cols else "true",
+             "not (coalesce(f.received, false) and coalesce(f.on_time, false))"]
     if month is not None:
-        conds.append("month = ?")
+        conds.append("f.month = ?")
         params = [*params, month]
-    return run(f"select *, case when coalesce(received, false) then 'late 迟交' "
-               f"else 'missing 未收到' end as problem from marts.kpi_flow_completeness "
-               f"where {' and '.join(conds)} order by month desc, distributor_code",
+    names = ("left join marts.dim_distributor d on d.distributor_code = f.distributor_code"
+             if "marts.dim_distributor" in tables(settings) else "")
+    name = "d.name" if names else "null::varchar"
+    return run(f"select f.*, {name} as distributor_name, "
+               "case when coalesce(f.received, false) then 'late 迟交' "
+               f"else 'missing 未收到' end as problem from marts.kpi_flow_completeness f {names} "
+               f"where {' and '.join(conds)} order by f.month desc, f.distributor_code",
                params, settings=settings)
 
 

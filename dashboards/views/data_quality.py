@@ -5,17 +5,33 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import status
-from dashboards.components import company_wide_page, download_table, plain, show_table
+from dashboards.components import (METRIC_WIDTH, company_wide_page, download_table, metric_row,
+                                   plain, show_table)
 from dashboards.queries import data_quality
+
+# the quality package's words (quality.checks, quality.gates) with their Chinese beside them
+GATE = {"passed": "通过 passed", "failed": "未通过 failed", "unknown": "未知 unknown"}
+SEVERITY = {"blocking": "阻断 blocking", "warning": "警告 warning"}
+RESULT = {"pass": "通过 pass", "fail": "未通过 fail", "error": "出错 error",
+          "skipped": "跳过 skipped"}
+
+
+def _worded(df):
+    """severity and status in both languages (unknown words as written)."""
+    return df.assign(**{c: df[c].map(lambda v, w=words: w.get(v, v))
+                        for c, words in (("severity", SEVERITY), ("status", RESULT))
+                        if c in df})
+
 
 st.title("数据质量 Data quality")
 s = company_wide_page(False, "质量门详情仅对全部辖区用户开放 Gate details are shown to users who "
                              "see every territory.")
 
-c = st.columns(3)
-c[0].metric("质量门 Gate status", str(s.get("gate_status")))
-c[1].metric("阻断失败 Blocking failures", len(s["blocking_failures"]))
-c[2].metric("最近发布 Last publish", str(s.get("published_at") or "—")[:16])
+c = metric_row()
+c.metric("质量门 Gate status", GATE.get(str(s.get("gate_status")), plain(s.get("gate_status"))),
+         width="content")
+c.metric("阻断失败 Blocking failures", len(s["blocking_failures"]), width=METRIC_WIDTH)
+c.metric("最近发布 Last publish", str(s.get("published_at") or "—")[:16], width="content")
 
 gates = data_quality.gate_results(run_id=s.get("run_id"))
 st.subheader(f"本快照的检查 Checks of this snapshot (run {plain(s.get('run_id') or '—')})")
@@ -27,13 +43,16 @@ else:
         st.success("全部检查通过 Every check passed.")
     else:
         st.markdown("**未通过的检查 Failing checks**")
-        show_table(failing[["check_name", "severity", "status", "failing_rows", "message",
+        if not failing["severity"].eq("blocking").any():
+            st.caption("都是警告：不阻止发布，数字照常显示 All are warnings: they do not block "
+                       "publishing, and the pages show the numbers.")
+        show_table(_worded(failing)[["check_name", "severity", "status", "failing_rows", "message",
                             "sample"]],
                    {"check_name": "检查 Check", "severity": "级别 Severity",
                     "status": "结果 Status", "failing_rows": "失败行 Failing rows",
                     "message": "说明 Message", "sample": "样例 Sample"}, key="failing_table")
     with st.expander("全部检查 All checks", expanded=failing.empty):
-        show_table(gates, {"run_id": "检查运行 Gate run", "check_name": "检查 Check",
+        show_table(_worded(gates), {"run_id": "检查运行 Gate run", "check_name": "检查 Check",
                            "severity": "级别 Severity", "status": "结果 Status",
                            "failing_rows": "失败行 Failing rows",
                            "message": "说明 Message", "sample": "样例 Sample",
@@ -53,7 +72,8 @@ else:
         st.caption(f"最近一次通过的发布 Last good publish: {plain(g['snapshot_id'])} at "
                    f"{plain(str(g['published_at'])[:16])} (as of {plain(g['as_of_month'])})")
     # source_db is the working file's path on the server: not for readers
-    show_table(hist.drop(columns=["source_db"], errors="ignore"),
+    show_table(hist.drop(columns=["source_db"], errors="ignore").assign(
+                   gate_status=hist["gate_status"].map(lambda v: GATE.get(v, v))),
                {"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
                 "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
                 "as_of_month": "数据截至 As of month", "as_of_date": "数据截至 As of date",

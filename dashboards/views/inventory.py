@@ -4,8 +4,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import connection
-from dashboards.components import (company_wide_page, download_table, fmt_num, show_table,
-                                   unavailable)
+from dashboards.components import (METRIC_WIDTH, company_wide_page, download_table, fmt_num,
+                                   metric_row, show_table, unavailable)
 from dashboards.queries import inventory
 
 st.title("渠道库存 Channel inventory")
@@ -39,17 +39,18 @@ except connection.DataUnavailable as exc:
 threshold = float(head.iloc[0]["doi_threshold_days"]) if head is not None and len(head) else None
 if head is not None and len(head):
     h = head.iloc[0]
-    c = st.columns(4)
-    c[0].metric("超DOI经销商 Over DOI", fmt_num(h["distributors_over_doi"]),
-                help=f"库存天数超过 {h['doi_threshold_days']:g} 天的经销商数 Number of distributors "
-                     f"with a product over {h['doi_threshold_days']:g} days of inventory")
-    c[1].metric("无流向经销商 No flow", fmt_num(h["distributors_without_flow"]),
-                help="本月未交流向的经销商数 Number of distributors that sent no flow for the "
-                     "month")
-    c[2].metric("有差异 Rows with variance", fmt_num(h["distributor_products_with_variance"]),
-                help="经销商×产品 Distributor × product rows whose reported closing stock differs "
-                     "from the computed one")
-    c[3].metric("期末库存 Closing (boxes)", fmt_num(h["closing_qty"]))
+    c = metric_row()
+    c.metric("超DOI经销商 Over DOI", fmt_num(h["distributors_over_doi"]),
+             help=f"库存天数超过 {h['doi_threshold_days']:g} 天的经销商数 Number of distributors "
+                  f"with a product over {h['doi_threshold_days']:g} days of inventory",
+             width=METRIC_WIDTH)
+    c.metric("无流向经销商 No flow", fmt_num(h["distributors_without_flow"]),
+             help="本月未交流向的经销商数 Number of distributors that sent no flow for the "
+                  "month", width=METRIC_WIDTH)
+    c.metric("有差异 Rows with variance", fmt_num(h["distributor_products_with_variance"]),
+             help="经销商×产品 Distributor × product rows whose reported closing stock differs "
+                  "from the computed one", width=METRIC_WIDTH)
+    c.metric("期末库存 Closing (boxes)", fmt_num(h["closing_qty"]), width=METRIC_WIDTH)
     st.caption(f"以上为本月全部 {int(h['distributors'])} 家经销商 The figures above cover all "
                f"{int(h['distributors'])} distributors of the month; the table follows the filters.")
 
@@ -81,6 +82,8 @@ if len(doi):
                  labels={"item": "", "days_of_inventory": "库存天数 DOI (days)",
                          "over": "超过阈值 over threshold"})
     if threshold is not None:
-        fig.add_vline(x=threshold, line_dash="dash", annotation_text=f"阈值 threshold {threshold:g}")
+        # the label above the plot: inside it, it is drawn over the longest bar, unreadable
+        fig.add_vline(x=threshold, line_dash="dash", annotation_position="top",
+                      annotation_text=f"阈值 threshold {threshold:g}")
     fig.update_layout(height=max(300, 28 * len(doi)), showlegend=False)
     st.plotly_chart(fig, width="stretch", key="doi_bar")

@@ -5,8 +5,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import connection
-from dashboards.components import (download_table, fmt_pct, fmt_yuan, plain, status_banner,
-                                   unavailable)
+from dashboards.components import (METRIC_WIDTH, download_table, fmt_pct, fmt_yuan,
+                                   metric_row, plain, status_banner, unavailable)
 from dashboards.queries import kpi_explorer
 
 st.title("指标浏览 KPI explorer")
@@ -103,10 +103,12 @@ with cov_tab:
     head = kpi_explorer.coverage(month, head_ids, product_id)
     row = _one_row(head)
     if row is not None:
-        c = st.columns(3)
-        c[0].metric("覆盖率 Coverage", fmt_pct(row["coverage_rate"]))
-        c[1].metric(COV_LABELS["target_customers"], f"{int(row['target_customers']):,}")
-        c[2].metric(COV_LABELS["covered_customers"], f"{int(row['covered_customers']):,}")
+        c = metric_row()
+        c.metric("覆盖率 Coverage", fmt_pct(row["coverage_rate"]), width=METRIC_WIDTH)
+        c.metric(COV_LABELS["target_customers"], f"{int(row['target_customers']):,}",
+                 width=METRIC_WIDTH)
+        c.metric(COV_LABELS["covered_customers"], f"{int(row['covered_customers']):,}",
+                 width=METRIC_WIDTH)
     if PAIRS:
         st.caption("全部产品时按 客户×产品 计数 With all products, a customer targeted for two "
                    "products counts twice (customer × product pairs).")
@@ -158,11 +160,12 @@ with ach_tab:
         head = kpi_explorer.achievement(month, head_ids, product_id)
         row = _one_row(head)
         if row is not None:
-            c = st.columns(4)
-            c[0].metric("达成率 Achievement", fmt_pct(row["achievement_rate"]))
-            c[1].metric("实际 Actual", fmt_yuan(row["actual_amount"]))
-            c[2].metric("指标 Target", fmt_yuan(row["target_amount"]))
-            c[3].metric("年累计达成 YTD achievement", fmt_pct(row["ytd_achievement_rate"]))
+            c = metric_row()
+            c.metric("达成率 Achievement", fmt_pct(row["achievement_rate"]), width=METRIC_WIDTH)
+            c.metric("实际 Actual", fmt_yuan(row["actual_amount"]), width=METRIC_WIDTH)
+            c.metric("指标 Target", fmt_yuan(row["target_amount"]), width=METRIC_WIDTH)
+            c.metric("年累计达成 YTD achievement", fmt_pct(row["ytd_achievement_rate"]),
+                     width=METRIC_WIDTH)
         ach = _named(kpi_explorer.achievement(month, rows_ids, product_id))
         st.dataframe(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
                      hide_index=True, key="achievement_table", column_config=ACH_CONFIG)
@@ -215,11 +218,13 @@ with call_tab:
         totals = _named(kpi_explorer.call_activity_totals(month, head_ids))
         if len(totals) == 1:  # one node: its roll-up row from the mart, not re-averaged here
             t = totals.iloc[0]
-            c = st.columns(4)
-            c[0].metric("拜访次数 Calls", f"{int(t['calls']):,}")
-            c[1].metric("目标医生覆盖 Target HCPs reached", fmt_pct(t["reach_rate"]))
-            c[2].metric("计划执行 Plan adherence", fmt_pct(t["plan_adherence"]))
-            c[3].metric("24小时内提交 Reported within 24 h", fmt_pct(t["report_on_time_rate"]))
+            c = metric_row()
+            c.metric("拜访次数 Calls", f"{int(t['calls']):,}", width=METRIC_WIDTH)
+            c.metric("目标医生覆盖 Target HCPs reached", fmt_pct(t["reach_rate"]),
+                     width=METRIC_WIDTH)
+            c.metric("计划执行 Plan adherence", fmt_pct(t["plan_adherence"]), width=METRIC_WIDTH)
+            c.metric("24小时内提交 Reported within 24 h", fmt_pct(t["report_on_time_rate"]),
+                     width=METRIC_WIDTH)
         elif len(totals):
             st.dataframe(totals.drop(columns=["month", "territory_id"]), hide_index=True,
                          key="calls_totals", column_config=CALL_COLUMNS)
@@ -253,16 +258,22 @@ with call_tab:
     except connection.DataUnavailable as exc:
         unavailable(exc)
 
+ACTIVITY_TYPES = {"academic_meeting": "学术会议 Academic meeting",
+                  "department_meeting": "科室会 Department meeting",
+                  "sponsorship": "赞助 Sponsorship", "other": "其他 Other"}
+
 with roi_tab:
     try:
         totals = _named(kpi_explorer.activity_roi_totals(head_ids))
         t = _one_row(totals)
         if t is not None:
-            c = st.columns(3)
-            c[0].metric("活动费用 Activity cost", fmt_yuan(t["cost"]))
-            c[1].metric("增量销售 Incremental sell-out", fmt_yuan(t["incremental_amount"]))
-            c[2].metric("ROI (增量 ÷ 费用 incremental ÷ cost)",
-                        f"{t['roi']:.2f}" if t["roi"] == t["roi"] and t["roi"] is not None else "—")
+            c = metric_row()
+            c.metric("活动费用 Activity cost", fmt_yuan(t["cost"]), width=METRIC_WIDTH)
+            c.metric("增量销售 Incremental sell-out", fmt_yuan(t["incremental_amount"]),
+                     width=METRIC_WIDTH)
+            c.metric("ROI (增量 ÷ 费用 incremental ÷ cost)",
+                     f"{t['roi']:.2f}" if t["roi"] == t["roi"] and t["roi"] is not None else "—",
+                     width=METRIC_WIDTH)
             if t["activities_post_open"]:
                 st.caption(f"{int(t['activities_post_open'])} 个活动的活动后窗口尚未结束 activities "
                            "are still inside their post window: their post amount is partial.")
@@ -273,6 +284,9 @@ with roi_tab:
                 "product_name", "start_date", "end_date", "cost", "pre_amount", "post_amount",
                 "incremental_amount", "roi", "is_post_window_complete"]
         shown = roi[[c for c in cols if c in roi]]
+        if "activity_type" in shown:  # the CRM's codes (sources.md), in both languages
+            shown = shown.assign(activity_type=shown["activity_type"].map(
+                lambda v: ACTIVITY_TYPES.get(v, v)))
         st.dataframe(shown, hide_index=True, key="roi_table",
                      column_config={
                          "activity_id": "活动 Activity", "activity_type": "类型 Type",

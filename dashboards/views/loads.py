@@ -3,8 +3,8 @@
 import streamlit as st
 
 from dashboards import connection
-from dashboards.components import (company_wide_page, download_table, readable, show_table,
-                                   unavailable)
+from dashboards.components import (company_wide_page, download_table, plain, readable,
+                                   show_table, unavailable)
 from dashboards.queries import loads
 from dashboards.upload_form import upload_section
 
@@ -67,6 +67,10 @@ if files is not None:
             "path", "source", "distributor_code", "status", "reasons", "loaded_at")
             if c in rejected]])
         st.dataframe(table, hide_index=True, key="rejected_table", column_config=config)
+        # the grid cuts a long reason at the column's edge, and the reason says what to do
+        with st.expander("原因全文 Full reasons", expanded=len(rejected) <= 10):
+            for r in rejected.itertuples():
+                st.markdown(f"- **{plain(r.path)}** — {plain(r.reasons or '—')}")
     if acked.any():
         st.caption("已确认忽略的文件 Acknowledged: rejected files a person set aside "
                    "(file_decisions.yaml `ignore`); they no longer fail runs")
@@ -81,9 +85,10 @@ try:
     if late.empty:
         st.success("所有经销商按时提交 Every expected distributor sent its flow on time.")
     else:
-        show_table(late[["distributor_code", "problem", "first_received_at", "rows",
-                         "match_rate"]],
-                   {"distributor_code": "经销商 Distributor", "problem": "问题 Problem",
+        show_table(late[["distributor_code", "distributor_name", "problem", "first_received_at",
+                         "rows", "match_rate"]],
+                   {"distributor_code": "经销商代码 Code", "distributor_name": "经销商 Distributor",
+                    "problem": "问题 Problem",
                     "first_received_at": DATES["first_received_at"], "rows": "行数 Rows",
                     "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
                                                                 format="percent")},
@@ -111,8 +116,11 @@ if q.empty:
     st.success("没有隔离行 No quarantined rows.")
 else:
     st.metric("隔离行合计 Quarantined rows", f"{int(q['rows'].sum()):,}")
-    show_table(q, {"reason": "原因 Reason", "rows": "行数 Rows",
-                   "distributor_code": "经销商 Distributor", "source": "类型 Source"},
+    show_table(q.dropna(axis="columns", how="all"),  # no sheet column for CSV files only
+               {"reason": "原因 Reason", "rows": "行数 Rows",
+                "distributor_code": "经销商 Distributor", "source": "类型 Source",
+                "path": "文件 File", "sheet": "工作表 Sheet",
+                "source_rows": "文件中的行号 Rows in the file"},
                key="quarantine_table")
     download_table(q, "quarantine", "quarantine_dl")
 

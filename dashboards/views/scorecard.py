@@ -4,9 +4,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from dashboards import connection, status
-from dashboards.components import (download_table, fmt_num, fmt_pct, fmt_yuan, plain,
-                                   status_banner, unavailable)
+from dashboards import access, connection, status
+from dashboards.components import (METRIC_WIDTH, download_table, fmt_num, fmt_pct, fmt_yuan,
+                                   metric_row, plain, show_table, status_banner, unavailable)
 from dashboards.queries import scorecard
 
 st.title("经营周报 Executive scorecard")
@@ -20,7 +20,13 @@ except connection.DataUnavailable as exc:
     unavailable(exc)
     st.stop()
 if not weeks:
-    st.info("本快照没有周报数据 No scorecard weeks in this snapshot (or none in your territory).")
+    scope = access.access()
+    if scope.restricted and scope.allowed:  # a rep or district manager: below any region
+        st.info(f"周报按大区汇总，您的辖区 {plain(scope.territory_id)} 不含整个大区 The scorecard is "
+                "by region, and your territories cover no whole region: see 指标浏览 KPI "
+                "explorer for their coverage, achievement and calls.")
+    else:
+        st.info("本快照没有周报数据 No scorecard weeks in this snapshot.")
     st.stop()
 
 completeness = scorecard.week_completeness()  # week → (days with data, whole week?)
@@ -47,31 +53,38 @@ if failed.any():
                                       for r in rows[failed].itertuples()))
 rows = rows[~failed]
 
+STATUS = {"passed": "通过 passed", "failed": "未通过 failed", "unchecked": "未检查 unchecked"}
+
+
+def _status(value) -> str:
+    return STATUS.get(value, plain(value)) if isinstance(value, str) else "—"
+
+
 for r in rows.itertuples():
     st.subheader(plain(r.region_name))
-    c = st.columns(5)
-    c[0].metric("流向销售额 Sell-out", fmt_yuan(r.sell_out_amount),
-                delta=fmt_pct(r.growth) + " YoY" if r.growth == r.growth else None)
-    c[1].metric("月达成 MTD achievement", fmt_pct(r.mtd_achievement_rate))
-    c[2].metric("年达成 YTD achievement", fmt_pct(r.ytd_achievement_rate))
-    c[3].metric("覆盖率 Coverage", fmt_pct(r.coverage_rate))
-    c[4].metric("计划执行 Plan adherence", fmt_pct(r.plan_adherence))
-    d = st.columns(5)
-    d[0].metric("去年同期 Sell-out LY", fmt_yuan(r.sell_out_amount_ly))
-    # labels short enough for a fifth of the page (the metric cuts a long one), detail in help
-    d[1].metric("回收率 Flow received", fmt_pct(r.flow_completeness_rate),
-                help="流向回收率 Flow completeness: share of this region's distributors that "
-                     "must send flow and sent it, for the month before the week's Sunday")
-    d[2].metric("DOI超标 Distributors", fmt_num(r.distributors_over_doi_threshold),
-                help="库存天数超标的经销商数 Number of distributors holding more days of "
-                     "inventory than the threshold")
-    d[3].metric("数据状态 Data status", plain(r.data_status) if isinstance(r.data_status, str)
-                else "—")
+    box = metric_row()  # fifths of the page cut "¥1,234,567" to "¥12…" at 1024 px
+    box.metric("流向销售额 Sell-out", fmt_yuan(r.sell_out_amount), width=METRIC_WIDTH,
+               delta=fmt_pct(r.growth) + " YoY" if r.growth == r.growth else None)
+    box.metric("去年同期 Sell-out LY", fmt_yuan(r.sell_out_amount_ly), width=METRIC_WIDTH)
+    box.metric("月达成 MTD achievement", fmt_pct(r.mtd_achievement_rate), width=METRIC_WIDTH)
+    box.metric("年达成 YTD achievement", fmt_pct(r.ytd_achievement_rate), width=METRIC_WIDTH)
+    box.metric("覆盖率 Coverage", fmt_pct(r.coverage_rate), width=METRIC_WIDTH)
+    box.metric("计划执行 Plan adherence", fmt_pct(r.plan_adherence), width=METRIC_WIDTH)
+    box.metric("回收率 Flow received", fmt_pct(r.flow_completeness_rate), width=METRIC_WIDTH,
+               help="流向回收率 Flow completeness: share of this region's distributors that "
+                    "must send flow and sent it, for the month before the week's Sunday")
+    box.metric("DOI超标 Distributors", fmt_num(r.distributors_over_doi_threshold),
+               width=METRIC_WIDTH,
+               help="库存天数超标的经销商数 Number of distributors holding more days of "
+                    "inventory than the threshold, in the month before the week's Sunday")
+    box.metric("数据状态 Data status", _status(r.data_status), width="content")
 
 st.subheader("明细 Detail")
-st.dataframe(
-    rows.drop(columns=["week_start"]), hide_index=True,
-    column_config={
+# one week's rows: its dates and as-of month are in the picker and the banner
+show_table(
+    rows.drop(columns=["week_start", "week_end", "as_of_month"], errors="ignore")
+    .assign(data_status=rows["data_status"].map(_status)), key="scorecard_detail",
+    config={
         "region_id": "大区编码 Region ID", "region_name": "大区 Region",
         "sell_out_amount": st.column_config.NumberColumn("流向销售额 Sell-out", format="¥%,.0f"),
         "sell_out_amount_ly": st.column_config.NumberColumn("去年同期 LY", format="¥%,.0f"),
@@ -109,8 +122,11 @@ if partial.any():
         trend = trend[~partial]
         partial = partial[~partial]
 trend = trend.assign(week=partial.map({True: "不完整 partial", False: "完整 whole"}))
+# the whole/partial marker only when partial weeks are drawn: else the legend reads
+# "华东大区, 完整 whole" for every region
 fig = px.line(trend, x="week_start", y=metric, color="region_name", markers=True,
-              symbol="week", symbol_map={"完整 whole": "circle", "不完整 partial": "circle-open"},
+              symbol="week" if partial.any() else None,
+              symbol_map={"完整 whole": "circle", "不完整 partial": "circle-open"},
               labels={"week_start": "周 Week", "region_name": "大区 Region", "week": "周 Week",
                       metric: TREND_LABELS[metric]})
 if metric != "sell_out_amount":

@@ -149,9 +149,9 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         post_amount double, incremental_amount double, roi double, activity_type varchar,
         start_date date, end_date date, territory_id varchar, is_post_window_complete boolean)""")
     con.execute("""insert into marts.kpi_activity_roi values
-        ('A1', 'C1', 'P1', 10000, 20000, 45000, 25000, 2.5, '科室会', '2026-05-10', '2026-05-10',
-         'T-SH1', true),
-        ('A2', 'C3', 'P1', 8000, 30000, 26000, -4000, -0.5, '学术会议', '2026-06-01',
+        ('A1', 'C1', 'P1', 10000, 20000, 45000, 25000, 2.5, 'department_meeting', '2026-05-10',
+         '2026-05-10', 'T-SH1', true),
+        ('A2', 'C3', 'P1', 8000, 30000, 26000, -4000, -0.5, 'academic_meeting', '2026-06-01',
          '2026-06-02', 'T-GZ1', true)""")
     # rolled up by hand: A1 under T-SH1, A2 under T-GZ1, both under NAT (21,000 / 18,000)
     con.execute("""create table marts.kpi_activity_roi_territory (territory_id varchar,

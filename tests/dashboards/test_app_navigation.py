@@ -57,3 +57,35 @@ def test_no_page_file_shadows_a_project_package():
 
     packages = {"sfe", "ingestion", "matching", "quality", "generator", "dashboards", "dags"}
     assert not {p.stem for p in VIEWS.glob("*.py")} & packages
+
+
+def _signed_in_app(data_dir, monkeypatch, login: str, role: str,
+                   territories: tuple[str, ...] = ()) -> AppTest:
+    from tests.dashboards.conftest import add_user, sign_in
+
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    add_user(data_dir, login, role, territories)
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    sign_in(at, login)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", ["inventory", "tenders", "loads", "match_review",
+                                  "data_quality"])
+def test_a_reps_navigation_does_not_list_the_company_wide_pages(published, monkeypatch, page):
+    """README: for a rep or district manager the distributor and system pages are hidden; the
+    navigation listed them and each opened on 'shown to users who see every territory'."""
+    at = _signed_in_app(published, monkeypatch, "li", "rep", ("T-SH1",))
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(f"views/{page}.py")
+    at.switch_page("views/kpi_explorer.py").run()
+    assert at.title[0].value == PAGES["kpi_explorer"]
+
+
+def test_sales_ops_navigation_lists_every_page(published, monkeypatch):
+    at = _signed_in_app(published, monkeypatch, "ops", "sales_ops")
+    for page in PAGES:
+        at.switch_page(f"views/{page}.py").run()
+        assert at.title[0].value == PAGES[page]

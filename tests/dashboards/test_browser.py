@@ -149,3 +149,39 @@ def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp
         Path(os.environ["SFE_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
         for shot in tmp_path.glob("*.png"):
             shot.replace(Path(os.environ["SFE_SCREENSHOTS"]) / shot.name)
+
+
+# a headline number or a download button whose text overflows its box: Streamlit cuts it with an
+# ellipsis ("¥1,23…", "C."), so the reader sees a different number or no label
+_CUT = """() => [...document.querySelectorAll(
+    '[data-testid="stMetricValue"], [data-testid="stDownloadButton"] button')]
+  .filter(e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1))
+  .map(e => e.innerText.trim())"""
+
+
+def test_headline_numbers_and_download_buttons_are_not_cut_at_1024_px(server, page):
+    """At 1024 px (a laptop, the sidebar open) the scorecard's fifths of the page cut
+    '¥1,234,567' to '¥1,2…' and the CSV/Excel buttons to 'C.' / 'E.': every page and tab."""
+    url, _ = server
+    page.set_viewport_size({"width": 1024, "height": 3000})
+    page.goto(url)
+    page.get_by_label("用户名 Login").fill("ops")
+    page.get_by_label("密码 Password").fill(PASSWORD)
+    page.get_by_role("button", name="登录 Sign in").click()
+    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
+    titles = [t.strip().splitlines()[-1].strip()
+              for t in page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+    cut: dict[str, list[str]] = {}
+    for title in titles:
+        _nav(page, title).click()
+        page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
+        _settled(page)
+        tabs = page.get_by_role("tab")
+        for k in range(max(1, tabs.count())):
+            if k:
+                tabs.nth(k).click()
+                _settled(page)
+            found = page.evaluate(_CUT)
+            if found:
+                cut[f"{title} tab {k}"] = found
+    assert cut == {}

@@ -67,3 +67,14 @@ def test_inventory_page_hidden_from_territory_restricted_users(published, open_p
     at = open_page("inventory", user="zhang")
     assert not at.dataframe
     assert any("not split by territory" in i.value for i in at.info)
+
+
+def test_doi_threshold_label_sits_above_the_bars(published, open_page):
+    """Drawn inside the plot (y = top of the plot, hanging down) the label lay over the longest
+    bar in grey on red; anchored at its bottom it sits above the plot, clear of every bar."""
+    import json
+
+    at = open_page("inventory")
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    (label,) = [a for a in layout["annotations"] if "threshold" in a["text"]]
+    assert (label["yref"], label["y"], label["yanchor"]) == ("y domain", 1, "bottom")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.dashboards.conftest import add_user, metrics, table_with
+from tests.dashboards.conftest import add_user, assert_readable_tables, metrics, table_with
 
 
 def test_kpi_explorer_top_level_shows_regions_and_national_headline(published, open_page):
@@ -168,3 +168,18 @@ def test_kpi_explorer_shows_a_rep_without_a_name_by_id(published, open_page):
     """REP3 (T-GZ1, 华南) has no name in dim_rep: shown as its id, not 'None (REP3)'."""
     at = open_page("kpi_explorer")
     assert "REP3" in set(table_with(at, "rep")["rep"])
+
+
+def test_kpi_explorer_roi_table_shows_activity_types_in_words_not_crm_codes(published, open_page):
+    """The CRM sends activity_type as codes (academic_meeting|department_meeting|sponsorship|
+    other, sources.md); the table printed 'department_meeting'."""
+    at = open_page("kpi_explorer")
+    roi = table_with(at, "activity_id").set_index("activity_id")
+    assert roi.loc["A1", "activity_type"] == "科室会 Department meeting"
+    assert roi.loc["A2", "activity_type"] == "学术会议 Academic meeting"
+
+
+def test_kpi_explorer_tables_label_every_column(published, open_page):
+    at = open_page("kpi_explorer")
+    assert len(at.dataframe) >= 5
+    assert_readable_tables(at)

@@ -16,3 +16,10 @@ def test_late_distributors_of_all_months(published):
     late = loads.late_distributors()
     assert sorted(zip(late["month"], late["distributor_code"])) == [
         ("2026-10", "D002"), ("2026-10", "D003")]  # D001 was on time in September and October
+
+
+def test_late_distributors_carry_the_distributors_name(published):
+    """Sales ops call the distributor: the list gave only its code (D002), not 广州医药."""
+    late = loads.late_distributors("2026-10").set_index("distributor_code")
+    assert late.loc["D002", "distributor_name"] == "广州医药"
+    assert late.loc["D003", "distributor_name"] == "南京医药"

@@ -88,3 +88,32 @@ def test_loads_page_late_table_shows_a_missing_distributor_with_dashes(published
     assert (late.loc["D003", "first_received_at"], late.loc["D003", "match_rate"]) == ("—", "—")
     assert late.loc["D002", "first_received_at"] == "2026-11-14 16:30"
     assert late.loc["D002", "match_rate"] == "88.0%"
+
+
+def test_loads_page_names_the_file_and_rows_of_quarantined_rows(published, open_page):
+    """Sales ops must find the rows to fix: the file's path and its row numbers (17 to 20 in
+    flow/D001/D001_2026-10.csv), not only a reason and a count."""
+    at = open_page("loads")
+    q = table_with(at, "reason")
+    row = q.iloc[0]
+    assert row["path"] == "flow/D001/D001_2026-10.csv"
+    assert row["source_rows"] == "17–20"
+
+
+def test_row_ranges_join_runs_and_count_what_is_left_out():
+    from dashboards.queries.loads import row_ranges
+
+    assert row_ranges([31, 17, 18, 19, 20, 5]) == "5, 17–20, 31"
+    assert row_ranges([None, 3]) == "3"
+    assert row_ranges([]) == "—"
+    assert row_ranges([1, 3, 5, 7], limit=2) == "1, 3, … +2 more"
+
+
+def test_loads_page_shows_each_rejected_files_reasons_in_full(published, open_page):
+    """The table cuts a long reason at the column's edge; the reason is what tells sales ops
+    what to do, so each rejected file's reasons are also written out whole."""
+    at = open_page("loads")
+    written = " ".join(m.value for m in at.markdown)
+    assert ("flow/D003/南京10月.xls" in written
+            and "no recognisable header row: expected columns like 销售日期, 客户名称, 数量" in written)
+    assert "far_cell" not in written  # acknowledged: no longer needs a person

@@ -10,9 +10,28 @@ from tests.dashboards.conftest import assert_readable_tables, metrics, table_wit
 def test_quality_page_shows_failing_checks_of_the_snapshot(published, open_page):
     at = open_page("data_quality")
     m = metrics(at)
-    assert m["质量门 Gate status"] == "passed" and str(m["阻断失败 Blocking failures"]) == "0"
+    assert m["质量门 Gate status"] == "通过 passed" and str(m["阻断失败 Blocking failures"]) == "0"
     failing = table_with(at, "failing_rows")
     assert list(failing["check_name"]) == ["inventory_variance"]  # a warning, run-2 only
+
+
+def test_quality_page_words_severity_and_result_and_says_warnings_do_not_block(published,
+                                                                             open_page):
+    """The failing-checks table printed the codes 'warning' / 'fail' under "Failing checks" on
+    a snapshot whose gates passed: a reader could not tell the numbers are still shown."""
+    at = open_page("data_quality")
+    failing = table_with(at, "failing_rows")
+    assert (failing.iloc[0]["severity"], failing.iloc[0]["status"]) == ("警告 warning",
+                                                                        "未通过 fail")
+    assert any("do not block" in c.value for c in at.caption)
+    assert set(table_with(at, "snapshot_id")["gate_status"]) <= {"通过 passed", "未通过 failed"}
+
+
+def test_quality_page_does_not_call_blocking_failures_warnings(published_failed, open_page):
+    at = open_page("data_quality")
+    failing = table_with(at, "failing_rows").set_index("check_name")
+    assert failing.loc["customer_match_rate", "severity"] == "阻断 blocking"
+    assert not any("do not block" in c.value for c in at.caption)
 
 
 def test_quality_page_shows_blocking_failure_and_last_good_publish(published_failed, open_page):

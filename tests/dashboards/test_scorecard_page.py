@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.dashboards.conftest import texts
+from tests.dashboards.conftest import assert_readable_tables, texts
 
 
 def test_scorecard_page_shows_latest_complete_week_per_region(published, open_page):
@@ -130,3 +130,43 @@ def test_scorecard_page_metric_labels_fit_a_fifth_of_the_page(published, open_pa
     helps = {m.label: m.proto.help for m in at.metric}
     assert "Flow completeness" in helps["回收率 Flow received"]
     assert "days of inventory" in helps["DOI超标 Distributors"]
+
+
+def test_scorecard_detail_table_labels_every_column_it_shows(published, open_page):
+    """The detail table showed raw `week_end` and `as_of_month` columns beside the labelled
+    ones (one week's rows: both are in the week picker and the banner)."""
+    at = open_page("scorecard")
+    assert_readable_tables(at)
+    assert {"week_end", "as_of_month"}.isdisjoint(at.dataframe[0].value.columns)
+
+
+def test_scorecard_data_status_reads_in_words(published, open_page):
+    at = open_page("scorecard")
+    statuses = [m.value for m in at.metric if m.label == "数据状态 Data status"]
+    assert statuses == ["通过 passed", "通过 passed"]
+    assert set(at.dataframe[0].value["data_status"]) == {"通过 passed"}
+
+
+def test_scorecard_trend_legend_names_only_the_regions_when_partial_weeks_are_hidden(
+        published, open_page):
+    """With partial weeks left out every point is a whole week: the legend read
+    '华东大区 East, 完整 whole' for each region."""
+    import json
+
+    at = open_page("scorecard")
+    fig = json.loads([e for e in at.get("plotly_chart")][-1].proto.spec)
+    assert sorted(t["name"] for t in fig["data"]) == ["华东大区 East", "华南大区 South"]
+
+
+def test_scorecard_page_tells_a_district_manager_where_their_numbers_are(published, open_page,
+                                                                        monkeypatch):
+    """The scorecard is by region: a district manager (D-SH) sees no row of it, and the page
+    said 'No scorecard weeks in this snapshot' as if nothing were published."""
+    from tests.dashboards.conftest import add_user
+
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    add_user(published, "zhang", "district_manager", ("D-SH",))
+    at = open_page("scorecard", user="zhang")
+    said = " ".join(i.value for i in at.info)
+    assert "by region" in said and "D-SH" in said and "KPI explorer" in said
+    assert "No scorecard weeks" not in said and not at.metric
