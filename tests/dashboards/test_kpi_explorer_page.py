@@ -191,3 +191,12 @@ def test_kpi_explorer_roi_tab_says_it_is_not_filtered_by_the_month(published, op
     at = open_page("kpi_explorer")
     assert at.selectbox(key="month").value == "2026-10"
     assert any("not only 2026-10" in c.value for c in at.caption)
+
+
+def test_access_line_names_the_users_territory_not_only_its_id(published, open_page,
+                                                                  monkeypatch):
+    """'权限 Access: zhang → D-SH' told a district manager a code; the name says which one."""
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    add_user(published, "zhang", "district_manager", ("D-SH",))
+    at = open_page("kpi_explorer", user="zhang")
+    assert any("→ 上海地区 Shanghai" in c.value and "D-SH" in c.value for c in at.caption)
