@@ -24,9 +24,8 @@ if not weeks:
     scope = access.access()
     if scope.restricted and scope.allowed:  # a rep or district manager: below any region
         st.info(f"周报按大区汇总，您的辖区 {plain(territory_label(scope.territory_id))} 不含整个大区 "
-                "The scorecard is "
-                "by region, and your territories cover no whole region: see 指标浏览 KPI "
-                "explorer for their coverage, achievement and calls.")
+                "The scorecard is by region, and your territories cover no whole region: see "
+                "指标浏览 KPI explorer for their coverage, achievement and calls.")
     else:
         st.info("本快照没有周报数据 No scorecard weeks in this snapshot.")
     st.stop()
