@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboards import access, connection, status
+from dashboards import access, connection, status, territories
 from dashboards.export import to_csv_bytes, to_excel_bytes
 
 # what markdown, Streamlit directives (:red[..], :material/..:), LaTeX ($) or HTML act on
@@ -179,13 +179,21 @@ def status_banner(kpi_page: bool = True) -> dict | None:
         st.error(f"无权限 No access · {acc.reason}", icon=":material/lock:")
         return None
     if acc.restricted:
-        st.caption(f"权限 Access: {plain(acc.user)} → {plain(acc.territory_id)} "
+        st.caption(f"权限 Access: {plain(acc.user)} → {plain(territory_label(acc.territory_id))} "
                    "(and territories below)")
     if s["refuse"] and kpi_page:
         st.info("本页不显示未通过质量门的数字。See 数据质量 Data quality for the failing checks; "
                 "the numbers return after the next run passes the gates.")
         return None
     return s
+
+
+def territory_label(ids: str | None) -> str:
+    """A user's territories ('D-07, T-029', as access.Access holds them) by name and id:
+    '湖北地区 (D-07), 武汉1组 (T-029)'; an id not in dim_territory as written."""
+    names = territories.region_names()
+    return ", ".join(f"{names[t]} ({t})" if t in names else t
+                     for t in (x.strip() for x in str(ids or "").split(",")) if t)
 
 
 def company_wide_page(kpi_page: bool, why: str) -> dict:

@@ -264,6 +264,9 @@ ACTIVITY_TYPES = {"academic_meeting": "学术会议 Academic meeting",
 
 with roi_tab:
     try:
+        # the mart rolls up every activity, whatever month is picked above: say so
+        st.caption(f"活动ROI不按月份筛选 Activity ROI covers every activity in the snapshot, not "
+                   f"only {plain(month)}: each is measured over its own windows before and after.")
         totals = _named(kpi_explorer.activity_roi_totals(head_ids))
         t = _one_row(totals)
         if t is not None:

@@ -6,7 +6,8 @@ import streamlit as st
 
 from dashboards import access, connection, status
 from dashboards.components import (METRIC_WIDTH, download_table, fmt_num, fmt_pct, fmt_yuan,
-                                   metric_row, plain, show_table, status_banner, unavailable)
+                                   metric_row, plain, show_table, status_banner,
+                                   territory_label, unavailable)
 from dashboards.queries import scorecard
 
 st.title("经营周报 Executive scorecard")
@@ -22,9 +23,9 @@ except connection.DataUnavailable as exc:
 if not weeks:
     scope = access.access()
     if scope.restricted and scope.allowed:  # a rep or district manager: below any region
-        st.info(f"周报按大区汇总，您的辖区 {plain(scope.territory_id)} 不含整个大区 The scorecard is "
-                "by region, and your territories cover no whole region: see 指标浏览 KPI "
-                "explorer for their coverage, achievement and calls.")
+        st.info(f"周报按大区汇总，您的辖区 {plain(territory_label(scope.territory_id))} 不含整个大区 "
+                "The scorecard is by region, and your territories cover no whole region: see "
+                "指标浏览 KPI explorer for their coverage, achievement and calls.")
     else:
         st.info("本快照没有周报数据 No scorecard weeks in this snapshot.")
     st.stop()

@@ -183,3 +183,20 @@ def test_kpi_explorer_tables_label_every_column(published, open_page):
     at = open_page("kpi_explorer")
     assert len(at.dataframe) >= 5
     assert_readable_tables(at)
+
+
+def test_kpi_explorer_roi_tab_says_it_is_not_filtered_by_the_month(published, open_page):
+    """The Month picker sits above every tab, but ROI rolls up all activities (May and June
+    in the fixture while 2026-10 is picked): the figures read as October's without a word."""
+    at = open_page("kpi_explorer")
+    assert at.selectbox(key="month").value == "2026-10"
+    assert any("not only 2026-10" in c.value for c in at.caption)
+
+
+def test_access_line_names_the_users_territory_not_only_its_id(published, open_page,
+                                                                  monkeypatch):
+    """'权限 Access: zhang → D-SH' told a district manager a code; the name says which one."""
+    monkeypatch.setenv("SFE_ACCESS_CONTROL", "true")
+    add_user(published, "zhang", "district_manager", ("D-SH",))
+    at = open_page("kpi_explorer", user="zhang")
+    assert any("→ 上海地区 Shanghai" in c.value and "D-SH" in c.value for c in at.caption)

@@ -168,5 +168,5 @@ def test_scorecard_page_tells_a_district_manager_where_their_numbers_are(publish
     add_user(published, "zhang", "district_manager", ("D-SH",))
     at = open_page("scorecard", user="zhang")
     said = " ".join(i.value for i in at.info)
-    assert "by region" in said and "D-SH" in said and "KPI explorer" in said
+    assert "by region" in said and "上海地区 Shanghai" in said and "KPI explorer" in said
     assert "No scorecard weeks" not in said and not at.metric
