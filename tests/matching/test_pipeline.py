@@ -216,3 +216,28 @@ def test_a_sticky_code_does_not_take_a_later_exact_name_of_another_customer(ware
     assert second[("D03", "K1", "湘雅二院")]["crm_customer_id"] == "C011"
     run_matching(warehouse)
     assert _map(warehouse) == second and _sticky(warehouse) == sticky
+
+
+def test_a_second_build_with_nothing_new_is_up_to_date(warehouse: Settings, monkeypatch) -> None:
+    """`sfe build` twice on the reused-code fixture: the second one runs no dbt (dbt replaced by
+    a recorder: the point is matching's part of the build's inputs fingerprint)."""
+    import transform.build as build_module
+    from ingestion.ddl import ensure_tables
+    from orchestration.build import build_step
+
+    calls: list[str] = []
+
+    def fake_run_dbt(settings, command, select, console, report, extra_vars=None):
+        calls.append(command)
+        results = settings.dbt_target_dir / "target" / "run_results.json"
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text("{}", encoding="utf-8")
+
+    monkeypatch.setattr(build_module, "run_dbt", fake_run_dbt)
+    with connect(warehouse) as con:
+        ensure_tables(con)  # the file registry, part of what the build compares
+        create_raw_tables(con, flow=REUSED_CODE)
+    assert not build_step(warehouse).up_to_date and calls
+    calls.clear()
+    report = build_step(warehouse)
+    assert report.up_to_date and calls == [], report.summary()
