@@ -15,7 +15,7 @@ codes and steward decisions, and replaces `matching.customer_source_map`,
 | `fuzzy:alias_table` / `fuzzy:alias_literal` | a known abbreviation (`matching/data/hospital_aliases.csv`) |
 | `ambiguous` | scored high, but another customer scored within the margin: review |
 | `buyer_code` | another spelling under the same buyer code was matched in this run |
-| `sticky_code` | the buyer code was matched on an earlier run (evidence.sticky = today's result) |
+| `sticky_code` | the buyer code was matched on an earlier run (evidence.sticky = today's result); never over an `exact_name` of another customer (`code_customers`) |
 | `steward:confirm|remap|new_customer|reject` | a steward decision (`matching.stewardship`) |
 | `distributor:code|name|alias|fuzzy` | the buyer is another distributor (`buyer_kind` = distributor) |
 | `no_candidate` | nothing close enough in the master |
@@ -246,29 +246,62 @@ def _row(rec: dict, normalized: str, d: Decision, hit: DistributorHit | None) ->
             "candidates": json.dumps(d.candidates, ensure_ascii=False)}
 
 
+CodeKey = tuple[str, str, str]
+# A match that stands on the raw name itself, not on the buyer code it was written with.
+OWN_NAME_METHODS = ("exact_name",)
+
+
+def _own_name(r: dict[str, object]) -> bool:
+    return r["match_method"] in OWN_NAME_METHODS or str(r["match_method"]).startswith("steward:")
+
+
+def code_customers(rows: list[dict[str, object]]) -> dict[CodeKey, tuple[str, str]]:
+    """The one customer each buyer code stands for: (source, distributor, code) → (crm id,
+    status). A code is the distributor's key for one buyer, so its confident (auto/manual) names
+    vote. When they disagree, the code was reused or mis-keyed ('德阳市四院' and '益丰大药房幸福路店'
+    under one code): a name that is letter for letter another customer's official name, or that a
+    steward decided, stands on its own, and the code is the customer its other names agree on;
+    no agreement, no customer. Order-free, so every run reads back what the last one wrote."""
+    votes: dict[CodeKey, list[dict[str, object]]] = {}
+    for r in rows:
+        if r["buyer_code"] and r["buyer_kind"] == "terminal" and r["match_status"] in ("auto", "manual"):
+            votes.setdefault((str(r["source"]), str(r["distributor_code"]), str(r["buyer_code"])),
+                             []).append(r)
+    out: dict[CodeKey, tuple[str, str]] = {}
+    for key, voters in votes.items():
+        ids = {str(r["crm_customer_id"]) for r in voters}
+        if len(ids) > 1:
+            voters = [r for r in voters if not _own_name(r)]
+            ids = {str(r["crm_customer_id"]) for r in voters}
+        if len(ids) == 1:
+            manual = any(r["match_status"] == "manual" for r in voters)
+            out[key] = (ids.pop(), "manual" if manual else "auto")
+    return out
+
+
 def _propagate_codes(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Raw names sharing a buyer code take the code's auto match when that match is unanimous."""
-    by_code: dict[tuple, set[str]] = {}
+    """Raw names not matched on their own take their buyer code's customer (`code_customers`)."""
+    by_code = code_customers(rows)
     for r in rows:
-        if r["buyer_code"] and r["match_status"] == "auto" and r["buyer_kind"] == "terminal":
-            by_code.setdefault((r["source"], r["distributor_code"], r["buyer_code"]), set()).add(
-                str(r["crm_customer_id"]))
-    for r in rows:
-        ids = by_code.get((r["source"], r["distributor_code"], r["buyer_code"]))
-        if ids and len(ids) == 1 and r["match_status"] != "auto" and r["buyer_kind"] == "terminal":
-            r.update(crm_customer_id=next(iter(ids)), match_status="auto", match_method="buyer_code")
+        hit = by_code.get((r["source"], r["distributor_code"], r["buyer_code"]))
+        if hit and r["match_status"] != "auto" and r["buyer_kind"] == "terminal":
+            r.update(crm_customer_id=hit[0], match_status="auto", match_method="buyer_code")
     return rows
 
 
 def _apply_sticky(rows: list[dict[str, object]],
                   sticky: dict[tuple[str, str, str], tuple[str, str]]) -> tuple[list[dict], int]:
-    """A buyer code matched on an earlier run keeps its customer (until a steward changes it)."""
+    """A buyer code matched on an earlier run keeps its customer (until a steward changes it),
+    except for a name that is letter for letter another customer's official name: the code was
+    reused for that customer, the name says so, and `code_customers` leaves it out of the vote."""
     applied = 0
     for r in rows:
         hit = sticky.get((r["source"], r["distributor_code"], r["buyer_code"])) if r["buyer_code"] else None
         if hit is None or r["buyer_kind"] != "terminal":
             continue
         crm_id, status = hit
+        if r["match_status"] == "auto" and _own_name(r) and r["crm_customer_id"] != crm_id:
+            continue
         if r["crm_customer_id"] != crm_id or r["match_status"] not in ("auto", "manual"):
             evidence = json.loads(str(r["evidence"]) or "{}")
             evidence["sticky"] = {"fresh_status": r["match_status"], "fresh_id": r["crm_customer_id"]}
@@ -408,13 +441,11 @@ def _customer_ids(con: duckdb.DuckDBPyConnection, customer_map: pl.DataFrame) ->
 
 
 def _sticky_frame(customer_map: pl.DataFrame) -> pl.DataFrame:
-    return (customer_map
-            .filter((pl.col("buyer_code") != "") & pl.col("match_status").is_in(["auto", "manual"])
-                    & (pl.col("buyer_kind") == "terminal"))
-            .group_by("source", "distributor_code", "buyer_code")
-            .agg(pl.col("crm_customer_id").sort_by("match_status", descending=True).first(),
-                 pl.col("match_status").sort(descending=True).first())
-            .sort("source", "distributor_code", "buyer_code"))
+    rows = [(*key, crm, status) for key, (crm, status) in code_customers(customer_map.to_dicts()).items()]
+    return pl.DataFrame(rows, schema={"source": pl.String, "distributor_code": pl.String,
+                                      "buyer_code": pl.String, "crm_customer_id": pl.String,
+                                      "match_status": pl.String}, orient="row"
+                        ).sort("source", "distributor_code", "buyer_code")
 
 
 def _write(con: duckdb.DuckDBPyConnection, customer_map: pl.DataFrame, product_map: pl.DataFrame,

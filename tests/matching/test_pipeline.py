@@ -177,3 +177,67 @@ def test_sticky_codes_survive_a_warehouse_rebuild(warehouse: Settings) -> None:
         create_raw_tables(con, flow=drifted)
     run_matching(warehouse)
     assert _map(warehouse)[("D02", "S2", "一院门诊")]["match_method"] == "sticky_code"
+
+
+# One distributor code written for two buyers (a reused or mis-keyed code, as SC02's C044222 on
+# the generated seed 1): '湘雅二院' is C011 by the alias table, '长沙市第一医院' is letter for
+# letter C012's official name. Each name keeps its own customer, on every run.
+REUSED_CODE = FLOW + [("D03", "K1", "湘雅二院", "", "C011"), ("D03", "K1", "长沙市第一医院", "", "C012")]
+
+
+def _sticky(settings: Settings) -> list[tuple]:
+    with connect(settings) as con:
+        return con.execute("select * from matching.sticky_keys order by all").fetchall()
+
+
+def test_a_code_reused_for_two_buyers_gives_the_same_map_on_the_second_run(warehouse: Settings) -> None:
+    with connect(warehouse) as con:
+        create_raw_tables(con, flow=REUSED_CODE)
+    run_matching(warehouse)
+    first, sticky = _map(warehouse), _sticky(warehouse)
+    assert first[("D03", "K1", "湘雅二院")]["crm_customer_id"] == "C011"
+    assert first[("D03", "K1", "长沙市第一医院")]["crm_customer_id"] == "C012"
+    report = run_matching(warehouse)  # nothing new
+    assert _map(warehouse) == first and _sticky(warehouse) == sticky
+    assert report.sticky_applied == 0
+
+
+def test_a_sticky_code_does_not_take_a_later_exact_name_of_another_customer(warehouse: Settings) -> None:
+    with connect(warehouse) as con:
+        create_raw_tables(con, flow=REUSED_CODE[:-1])  # run 1: K1 is '湘雅二院' only: sticky C011
+    run_matching(warehouse)
+    assert ("flow", "D03", "K1", "C011", "auto") in _sticky(warehouse)
+    with connect(warehouse) as con:
+        create_raw_tables(con, flow=REUSED_CODE)  # the code comes back with C012's official name
+    run_matching(warehouse)
+    second, sticky = _map(warehouse), _sticky(warehouse)
+    row = second[("D03", "K1", "长沙市第一医院")]
+    assert (row["crm_customer_id"], row["match_method"]) == ("C012", "exact_name")
+    assert second[("D03", "K1", "湘雅二院")]["crm_customer_id"] == "C011"
+    run_matching(warehouse)
+    assert _map(warehouse) == second and _sticky(warehouse) == sticky
+
+
+def test_a_second_build_with_nothing_new_is_up_to_date(warehouse: Settings, monkeypatch) -> None:
+    """`sfe build` twice on the reused-code fixture: the second one runs no dbt (dbt replaced by
+    a recorder: the point is matching's part of the build's inputs fingerprint)."""
+    import transform.build as build_module
+    from ingestion.ddl import ensure_tables
+    from orchestration.build import build_step
+
+    calls: list[str] = []
+
+    def fake_run_dbt(settings, command, select, console, report, extra_vars=None):
+        calls.append(command)
+        results = settings.dbt_target_dir / "target" / "run_results.json"
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text("{}", encoding="utf-8")
+
+    monkeypatch.setattr(build_module, "run_dbt", fake_run_dbt)
+    with connect(warehouse) as con:
+        ensure_tables(con)  # the file registry, part of what the build compares
+        create_raw_tables(con, flow=REUSED_CODE)
+    assert not build_step(warehouse).up_to_date and calls
+    calls.clear()
+    report = build_step(warehouse)
+    assert report.up_to_date and calls == [], report.summary()
