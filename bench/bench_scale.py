@@ -332,7 +332,7 @@ def markdown() -> str:
     lines.append("```")
     for (size, kind), by_months in pairs.items():
         if 12 in by_months and 36 in by_months:
-            lines.append(f"\nOne new month ({size / 12e6:g} M rows) on {kind} inboxes: "
+            lines.append(f"\nOne new month ({size / 12e6:.3g} M rows) on {kind} inboxes: "
                          f"{by_months[12]:.1f} s on top of 12 months, {by_months[36]:.1f} s on top "
                          f"of 36 → ratio {by_months[36] / by_months[12]:.2f} (target ≤ 1.2).")
     lines += ["", MARK_END]
