@@ -1,6 +1,7 @@
 """Issue 16: `sfe run` on Apache Spark end to end, through the CLI, on a tiny generated inbox.
 
-One warehouse, three Spark builds and a selected one in separate `sfe` processes (a JVM and a Derby metastore each):
+One warehouse, three Spark builds and a selected one, each in its own `sfe` process (a JVM and
+the Derby metastore):
 1. the inbox without its last month (and a correction file), `engine = "spark"` in sfe.toml:
    ingest, dbt build on Spark with every data and unit test, gates, publish;
 2. the held-back files arrive, `sfe run --engine spark`: the build is incremental, only the
