@@ -6,7 +6,9 @@ source table (raw.*, matching.*, audit.file_registry) as Parquet under
 `<data_dir>/lake/sources/<schema>/<table>/`; raw tables are partitioned by the source and month
 of the file each row came from (`file_source=flow/file_month=2026-03/`), so a cluster reads only
 the months it needs. dbt on Spark reads them through views (macros/cross_db/lake_sources.sql)
-and writes its tables as Parquet under `<data_dir>/lake/warehouse/<schema>.db/<table>/`.
+and writes its tables as Parquet under `<data_dir>/lake/warehouse/<schema>.db/<table>/`, listed
+in a Hive metastore (embedded Derby) under `<data_dir>/lake/metastore/` so they outlive the
+session: the next build is incremental (fct_* and the KPI marts replace their months' partitions).
 
 After the Spark build, `load_marts` copies those Parquet marts into the working warehouse as
 tables, so the quality gates and `sfe publish` run unchanged, on DuckDB, and the published
@@ -112,17 +114,25 @@ def export_sources(settings: Settings, con: duckdb.DuckDBPyConnection) -> LakeRe
     return report
 
 
-def reset_spark_tables(settings: Settings) -> None:
-    """Every Spark build starts from empty table folders. The local profile keeps its catalog
-    in the session (no metastore to keep in step with the files), so a new session knows no
-    table and would refuse to create one over last run's folder; every model is rebuilt from
-    the lake. (With a persistent metastore on a cluster, fct_* replace only their months.)"""
+def metastore_dir(settings: Settings) -> Path:
+    """The local Hive metastore (embedded Derby) listing the Spark tables (profiles.yml)."""
+    return settings.lake_dir / "metastore"
+
+
+def reset_spark_tables(settings: Settings) -> bool:
+    """Drop the Spark table folders when no metastore lists them (first Spark build, or a
+    metastore removed by hand), so every model is rebuilt from the lake rather than over
+    folders no catalog knows. With the metastore in place the tables stay: the next build
+    is incremental, and fct_* and the KPI marts replace only their months. True if reset."""
+    if (metastore_dir(settings) / "metastore_db").is_dir():
+        return False
     shutil.rmtree(settings.lake_dir / "warehouse", ignore_errors=True)
+    return True
 
 
 def stop_spark() -> None:
-    """End the in-process Spark session dbt-spark started, so the next build gets a fresh
-    catalog (and the JVM's memory is released for the DuckDB stages that follow)."""
+    """End the in-process Spark session dbt-spark started: the JVM's memory is released for
+    the DuckDB stages that follow, and Derby's lock on the metastore with it."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:  # the spark extra is not installed: no session to stop

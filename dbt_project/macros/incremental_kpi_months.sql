@@ -129,7 +129,9 @@
 {#- Pre-hook: on an incremental run, empty the months this run rebuilds (all of them when
     none are given). -#}
 {% macro kpi_delete_rebuilt_months(after=0, rest_of_year=false, or_where=none) -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and target.type == 'spark' -%}
+    {{ spark_drop_months(this, kpi_months_where('month', after, rest_of_year, or_where)) }}
+    {%- elif is_incremental() -%}
     delete from {{ this }} where {{ kpi_months_where('month', after, rest_of_year, or_where) }}
     {%- endif -%}
 {%- endmacro %}

@@ -3,6 +3,7 @@ and what `load_marts` brings back, checked against rows written by hand."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -10,7 +11,8 @@ import pytest
 
 from sfe.config import ConfigError, Settings, load_settings
 from sfe.gate_tables import ensure_tables
-from transform.lake import export_sources, load_marts, spark_tables_dir
+from transform.lake import (export_sources, load_marts, metastore_dir, reset_spark_tables,
+                            spark_tables_dir)
 from sfe.warehouse import connect
 
 
@@ -86,6 +88,20 @@ def test_load_marts_without_a_spark_build_says_so(settings: Settings) -> None:
     _warehouse(settings)
     with connect(settings) as con, pytest.raises(FileNotFoundError, match="no Spark-built marts"):
         load_marts(settings, con)
+
+
+def test_spark_tables_are_kept_while_their_metastore_is(settings: Settings) -> None:
+    """The next Spark build is incremental over last build's tables; without the metastore
+    that lists them (first build, removed by hand) their folders go and all is rebuilt."""
+    table = spark_tables_dir(settings, "marts") / "fct_sell_out" / "month=2026-03"
+    table.mkdir(parents=True)
+    (table / "part-0.parquet").write_bytes(b"x")
+    (metastore_dir(settings) / "metastore_db").mkdir(parents=True)
+    assert reset_spark_tables(settings) is False
+    assert (table / "part-0.parquet").exists()
+    shutil.rmtree(metastore_dir(settings))
+    assert reset_spark_tables(settings) is True
+    assert not (settings.lake_dir / "warehouse").exists()
 
 
 def test_engine_setting(tmp_path: Path) -> None:

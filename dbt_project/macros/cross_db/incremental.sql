@@ -26,3 +26,34 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- dbt-spark's partition clause, with one default: an incremental model replaced by month
+    (unique_key 'month', strategy insert_overwrite: the KPI marts' kpi_month_strategy()) is
+    partitioned by month on Spark even without a partition_by of its own. Unpartitioned,
+    insert_overwrite would replace the whole table with the months one run rebuilt. -#}
+{% macro spark__partition_cols(label, required=false) -%}
+    {%- set cols = config.get('partition_by', validator=validation.any[list, basestring]) -%}
+    {%- if cols is none and config.get('materialized') == 'incremental'
+          and config.get('incremental_strategy') == 'insert_overwrite'
+          and config.get('unique_key') == 'month' -%}
+        {%- set cols = ['month'] -%}
+    {%- endif -%}
+    {%- if cols is not none -%}
+        {%- if cols is string -%}{%- set cols = [cols] -%}{%- endif %}
+    {{ label }} ({{ cols | join(', ') }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- Spark's DELETE of the months a predicate names (Parquet tables have no row DELETE): drop
+    their partitions. Returns a no-op statement for the hook. -#}
+{% macro spark_drop_months(relation, predicate) -%}
+    {%- if execute -%}
+        {%- set months = run_query('select distinct month from ' ~ relation ~ ' where '
+                                   ~ predicate) -%}
+        {%- for month in months.columns[0].values() -%}
+            {%- do run_query('alter table ' ~ relation ~ " drop if exists partition (month = '"
+                             ~ month ~ "')") -%}
+        {%- endfor -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}
