@@ -57,11 +57,8 @@ def _state(db: Path) -> tuple:
         con.close()
 
 
-def test_sigkill_mid_load_leaves_no_trace_and_rerun_loads_once(settings, inbox, put, tmp_path):
-    put("flow/D001/march.csv", flow_csv(["2026-03-05,协和,阿莫西林胶囊,0.25g*24,B1,10,盒,100"]))
-    ingest_inbox(settings, inbox)
-    before = _state(settings.working_db)
-    put("flow/D001/april.csv", _big_flow(ROWS))
+def _ingest_killed_at_insert(settings, inbox, tmp_path) -> subprocess.Popen:
+    """`sfe ingest` in a child process, SIGKILLed once it reaches the insert of a file's rows."""
     marker = tmp_path / "inserted"
     root = Path(__file__).resolve().parents[2]
     child = subprocess.Popen(
@@ -77,6 +74,15 @@ def test_sigkill_mid_load_leaves_no_trace_and_rerun_loads_once(settings, inbox, 
     finally:
         if child.poll() is None:
             child.kill()
+    return child
+
+
+def test_sigkill_mid_load_leaves_no_trace_and_rerun_loads_once(settings, inbox, put, tmp_path):
+    put("flow/D001/march.csv", flow_csv(["2026-03-05,协和,阿莫西林胶囊,0.25g*24,B1,10,盒,100"]))
+    ingest_inbox(settings, inbox)
+    before = _state(settings.working_db)
+    put("flow/D001/april.csv", _big_flow(ROWS))
+    child = _ingest_killed_at_insert(settings, inbox, tmp_path)
     assert child.returncode == -signal.SIGKILL
     assert _state(settings.working_db) == before
     report = ingest_inbox(settings, inbox)
@@ -99,21 +105,7 @@ def test_sigkill_loses_the_uncommitted_group_whole_and_rerun_loads_each_file_onc
     before = _state(settings.working_db)
     put("flow/D001/may.csv", flow_csv(["2026-05-05,协和,阿莫西林胶囊,0.25g*24,B1,3,盒,30"]))
     put("flow/D001/april.csv", _big_flow(ROWS))  # newer: read after may.csv, in its group
-    marker = tmp_path / "inserted"
-    root = Path(__file__).resolve().parents[2]
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(inbox), str(settings.data_dir), str(marker)],
-        cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
-    try:
-        deadline = time.time() + 120
-        while not marker.exists() and child.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), "the child never reached the insert"
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    _ingest_killed_at_insert(settings, inbox, tmp_path)
     assert _state(settings.working_db) == before  # may.csv went with the group
     report = ingest_inbox(settings, inbox)
     assert [f.status for f in report.files] == ["duplicate", "loaded", "loaded"]
