@@ -277,14 +277,16 @@ def _retry_inputs(settings: Settings, item: InboxFile, sha: str, resolution: str
                   products: tuple[str, ...], clock: list[str], code: str) -> str:
     """Everything besides the registry that decides a read file's outcome (registry.retry_key
     adds the rest): its bytes and mtime, its distributor's mapping file, the decision for it,
-    the product master, the mtime flag, the reader's code. Any change → the file is read again."""
+    the product master, the mtime flag, the reader's code and its limits (a file rejected as too
+    large or too slow to read is read again once the limit is raised). Any change → read again."""
     mapping = settings.mappings_dir / f"{item.distributor_code}.yaml"
     try:
         mapping_bytes = mapping.read_bytes() if item.distributor_code else b""
     except OSError:
         mapping_bytes = b"-"  # absent (or unreadable: read_and_parse reports it)
     digest = hashlib.sha256()
-    for part in (sha, item.rel, item.received_at.isoformat(), resolution or "", code,
+    limits = f"{settings.ingest_memory_mb}\0{settings.ingest_timeout_s}"
+    for part in (sha, item.rel, item.received_at.isoformat(), resolution or "", code, limits,
                  "\0".join(products), "\0".join(clock)):
         digest.update(part.encode() + b"\x1f")
     digest.update(mapping_bytes)

@@ -15,6 +15,7 @@ import ingestion.pipeline as pipeline
 from ingestion.pipeline import ingest_inbox
 from sfe.config import Settings
 from tests.ingestion.conftest import by_path, flow_csv
+from tests.ingestion.test_hostile_inbox import _workbook
 
 
 def _row(day: str, qty: int = 10) -> str:
@@ -121,6 +122,19 @@ def test_a_fixed_mapping_makes_a_rejected_file_read_again(put, settings, inbox, 
     report = ingest_inbox(fixed, inbox)
     assert reads == ["flow/D002/odd.csv"]
     assert by_path(report)["flow/D002/odd.csv"]["rows_loaded"] == 1, by_path(report)
+
+
+def test_a_file_rejected_by_a_limit_is_read_again_once_the_limit_is_raised(put, settings,
+                                                                           inbox, reads):
+    """The reader's limits are settings: raising one must not leave the file 'unchanged'."""
+    put("flow/D001/wide.xlsx", _workbook("XFD200"))  # 200 × 16,384 declared cells
+    small = dataclasses.replace(settings, ingest_memory_mb=16)
+    first = by_path(ingest_inbox(small, inbox))["flow/D001/wide.xlsx"]
+    assert first["status"] == "rejected" and "limit of 16 MB" in first["reasons"][0]
+    reads.clear()
+    again = by_path(ingest_inbox(dataclasses.replace(settings, ingest_memory_mb=2048), inbox))
+    assert reads == ["flow/D001/wide.xlsx"]
+    assert not any("limit of" in r for r in again["flow/D001/wide.xlsx"]["reasons"])
 
 
 def test_a_conflict_is_read_again_once_the_file_it_overlaps_is_replaced(put, settings, inbox,
