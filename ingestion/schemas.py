@@ -10,8 +10,16 @@ allowed values or pattern. Not `strict`: the frame also carries `_row`/`_pos` bo
 
 from __future__ import annotations
 
-import pandera.polars as pa
+import warnings
+
 import polars as pl
+
+# pandera imports pyspark.pandas when the `spark` extra is installed, which warns about pandas 3
+# on every ingest; these schemas use pandera's polars engine only
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support",
+                            category=FutureWarning)
+    import pandera.polars as pa
 
 from ingestion.sources import ALL_SOURCES, KINDS, Field, Source
 
