@@ -136,6 +136,20 @@ def test_values_on_and_inside_the_bounds_pass(warehouse) -> None:
     assert result.status == "pass", result.message
 
 
+def test_a_share_a_few_ulps_past_its_bound_passes_and_a_real_overshoot_fails(warehouse) -> None:
+    """`sfe demo` published nothing: kpi_customer_grade.share_above came out as
+    1.0000000000000002 (a running share in floating point) and the gate called it out of
+    [0, 1]. Rounding is not a wrong number; 1.000001 still is."""
+    share_above = next(b for b in CHECKED if b.column == "share_above")
+    _plant(warehouse, share_above, 1.0000000000000002)
+    _plant(warehouse, share_above, -4e-16)
+    (result,) = run_checks(warehouse, select=[GATE], today=TODAY).results
+    assert result.status == "pass", result.message
+    _plant(warehouse, share_above, 1.000001)
+    (result,) = run_checks(warehouse, select=[GATE], today=TODAY).results
+    assert result.status == "fail" and result.failing_rows == 1, result.message
+
+
 def test_a_mart_not_built_yet_is_named_not_failed(warehouse) -> None:
     (result,) = run_checks(warehouse, select=[GATE], today=TODAY).results
     assert result.status == "pass"
