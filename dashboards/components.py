@@ -5,7 +5,6 @@ No queries here: everything comes from `dashboards.queries` and `dashboards.stat
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -14,6 +13,8 @@ import streamlit as st
 
 from dashboards import access, connection, status, territories
 from dashboards.export import to_csv_bytes, to_excel_bytes
+from dashboards.formats import PCT_AXIS, PCT_DIGITS, PCT_STEP, fmt_num, fmt_pct
+from dashboards.formats import fmt_yuan as fmt_yuan  # the pages import the formats from here
 
 # what markdown, Streamlit directives (:red[..], :material/..:), LaTeX ($) or HTML act on
 # anywhere in a line; a backslash makes each literal (CommonMark escapes). A list marker
@@ -62,12 +63,16 @@ def readable(df: pd.DataFrame, config: dict[str, Any],
     """A table and its column_config as a person should read them: the grid shows a missing
     cell as `None`, so a column with gaps becomes text with '—' for them; times are shown to
     the minute (`days` columns as dates), never with `00:00:00`. A percent or money format in
-    `config` is kept in the text. Columns without gaps and times stay typed (they sort)."""
+    `config` is kept in the text. Columns without gaps and times stay typed (they sort).
+    Percent columns are rounded to what they show: the grid cuts a value to its column's
+    `step` (0.7648 → 76.4%), a metric box rounds it (76.5%)."""
     out, cfg = df.copy(), dict(config)
     for col in out.columns:
         spec = cfg.get(col)
         label = spec.get("label") if isinstance(spec, dict) else spec
         fmt = ((spec.get("type_config") or {}).get("format") if isinstance(spec, dict) else None)
+        if fmt == "percent" and pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].round(PCT_DIGITS + 2)
         values = out[col]
         if col in days or pd.api.types.is_datetime64_any_dtype(values):
             pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
@@ -113,22 +118,20 @@ def _missing(value: Any) -> bool:
     return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
-def fmt_pct(value: Any, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
-        return "—"
-    return f"{float(value) * 100:.{digits}f}%"
+def pct_column(label: str, progress: bool = False, **kwargs: Any) -> Any:
+    """The column_config of every rate and achievement column: a number (it sorts) shown as a
+    percent with `PCT_DIGITS` decimals, like `fmt_pct` in metric boxes and the e-mail;
+    `progress` draws it as a bar from 0 to 100 %."""
+    if progress:
+        return st.column_config.ProgressColumn(label, format="percent", step=PCT_STEP,
+                                               min_value=0, max_value=1, **kwargs)
+    return st.column_config.NumberColumn(label, format="percent", step=PCT_STEP, **kwargs)
 
 
-def fmt_yuan(value: Any) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"¥{float(value):,.0f}"
-
-
-def fmt_num(value: Any, digits: int = 0) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{float(value):,.{digits}f}"
+def percent_axis(fig: Any, axis: str = "y") -> Any:
+    """A plotly figure's rate axis (ticks and hover) in the pages' percent format."""
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    return update(tickformat=PCT_AXIS, hoverformat=PCT_AXIS)
 
 
 def _when(value: Any) -> str:

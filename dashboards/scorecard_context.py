@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from dashboards.connection import NO_DATA_MESSAGE, isna
+from dashboards.formats import fmt_pct, fmt_yuan, local_time
 from dashboards.queries import scorecard as queries
 from dashboards.status import is_failed, status
 from sfe.config import Settings
@@ -38,9 +39,9 @@ def _fmt(key: str, value: Any) -> str:
     if value is None or isna(value):
         return "—"
     if key in _AMOUNTS:
-        return f"¥{float(value):,.0f}"
+        return fmt_yuan(value)
     if key in _RATES:
-        return f"{float(value) * 100:+.1f}%" if key == "growth" else f"{float(value) * 100:.1f}%"
+        return fmt_pct(value, signed=key == "growth")
     if key == "distributors_over_doi_threshold":
         return f"{int(value)}"
     return str(value)
@@ -100,8 +101,10 @@ def _status_line(state: dict[str, Any]) -> tuple[str, str]:
     return "ok", f"已通过质量门 passed the quality gates (gate status: {gate})"
 
 
-def scorecard_context(settings: Settings, week: dt.date | str | None = None) -> dict[str, Any]:
-    """Everything the template and the PDF show, for one week (default: latest complete week)."""
+def scorecard_context(settings: Settings, week: dt.date | str | None = None,
+                      now: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything the template and the PDF show, for one week (default: latest complete week);
+    `now` (default: the clock) is the generation time in the footer."""
     state = status(settings)
     if not state["available"]:
         raise ScorecardError(state["message"] or NO_DATA_MESSAGE)
@@ -116,9 +119,10 @@ def scorecard_context(settings: Settings, week: dt.date | str | None = None) -> 
         "week_end": (week + dt.timedelta(days=6)).isoformat(),
         "as_of": str(as_of)[:10] if as_of else "—",
         "snapshot_id": state.get("snapshot_id") or "—",
-        "published_at": str(state.get("published_at") or "—")[:16],
+        "published_at": local_time(state.get("published_at"), settings.time_zone),
         "status_class": status_class, "status_text": status_text, "refuse": refuse,
         "regions": [_region(rec, refuse, blocked) for rec in rows.to_dict("records")],
         "fields": FIELDS,
-        "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        # the server's clock is UTC: readers are in the configured zone (China by default)
+        "generated_at": local_time(now or dt.datetime.now(dt.UTC), settings.time_zone),
     }

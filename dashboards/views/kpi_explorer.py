@@ -6,7 +6,8 @@ import streamlit as st
 
 from dashboards import connection
 from dashboards.components import (METRIC_WIDTH, download_table, fmt_pct, fmt_yuan,
-                                   metric_row, plain, status_banner, unavailable)
+                                   metric_row, pct_column, percent_axis, plain, show_table,
+                                   status_banner, unavailable)
 from dashboards.queries import kpi_explorer
 
 st.title("指标浏览 KPI explorer")
@@ -86,11 +87,10 @@ ACH_CONFIG = {
     "territory_name": "辖区 Territory", "product_id": "产品 Product",
     "target_amount": st.column_config.NumberColumn("指标 Target", format=MONEY),
     "actual_amount": st.column_config.NumberColumn("实际 Actual", format=MONEY),
-    "achievement_rate": st.column_config.NumberColumn("达成率 Achievement", format="percent"),
+    "achievement_rate": pct_column("达成率 Achievement"),
     "ytd_target_amount": st.column_config.NumberColumn("年累计指标 YTD target", format=MONEY),
     "ytd_actual_amount": st.column_config.NumberColumn("年累计实际 YTD actual", format=MONEY),
-    "ytd_achievement_rate": st.column_config.NumberColumn("年累计达成 YTD achievement",
-                                                          format="percent"),
+    "ytd_achievement_rate": pct_column("年累计达成 YTD achievement"),
 }
 
 
@@ -113,33 +113,30 @@ with cov_tab:
         st.caption("全部产品时按 客户×产品 计数 With all products, a customer targeted for two "
                    "products counts twice (customer × product pairs).")
     cov = _named(kpi_explorer.coverage(month, rows_ids, product_id))
-    st.dataframe(cov.drop(columns=["month", "product_id"], errors="ignore"), hide_index=True,
-                 key="coverage_table",
-                 column_config={
+    show_table(cov.drop(columns=["month", "product_id"], errors="ignore"), key="coverage_table",
+                 config={
                      "territory_id": "辖区编码 Territory ID", "territory_name": "辖区 Territory",
                      **COV_LABELS,
-                     "coverage_rate": st.column_config.ProgressColumn(
-                         "覆盖率 Coverage", format="percent", min_value=0, max_value=1)})
+                     "coverage_rate": pct_column("覆盖率 Coverage", progress=True)})
     download_table(cov, f"coverage-{month}", "coverage_dl")
     if len(head_ids) == 1:
         by_product = kpi_explorer.coverage(month, head_ids, product_id, by="product_id")
         if len(by_product) > 1:
             st.markdown(f"**按产品 By product · {plain(head_name)}**")
-            st.dataframe(by_product.drop(columns=["month", "territory_id"]).assign(
+            show_table(by_product.drop(columns=["month", "territory_id"]).assign(
                 product_id=by_product["product_id"].map(product_labels)
                 .fillna(by_product["product_id"])),
-                hide_index=True, key="coverage_products",
-                column_config={"product_id": "产品 Product",
+                key="coverage_products",
+                config={"product_id": "产品 Product",
                                "target_customers": "目标客户 Target customers",
                                "covered_customers": "覆盖客户 Covered customers",
-                               "coverage_rate": st.column_config.NumberColumn(
-                                   "覆盖率 Coverage", format="percent")})
+                               "coverage_rate": pct_column("覆盖率 Coverage")})
     trend = _named(kpi_explorer.coverage(None, rows_ids, product_id))
     if len(trend):
         fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
                       labels={"month": "月份 Month", "coverage_rate": "覆盖率 Coverage",
                               "territory_name": "辖区 Territory"})
-        fig.update_yaxes(tickformat=".1%")
+        percent_axis(fig)
         fig.update_xaxes(type="category")  # months are labels, not dates
         basis = kpi_explorer.coverage_target_basis()
         starts = basis[basis["is_grading_start"].fillna(False).astype(bool)
@@ -167,8 +164,8 @@ with ach_tab:
             c.metric("年累计达成 YTD achievement", fmt_pct(row["ytd_achievement_rate"]),
                      width=METRIC_WIDTH)
         ach = _named(kpi_explorer.achievement(month, rows_ids, product_id))
-        st.dataframe(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
-                     hide_index=True, key="achievement_table", column_config=ACH_CONFIG)
+        show_table(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
+                     key="achievement_table", config=ACH_CONFIG)
         download_table(ach, f"achievement-{month}", "achievement_dl")
         if len(ach):
             bars = ach.rename(columns={"target_amount": "指标 Target", "actual_amount": "实际 Actual"})
@@ -180,23 +177,21 @@ with ach_tab:
             by_product = kpi_explorer.achievement(month, head_ids, product_id, by="product_id")
             if len(by_product) > 1:
                 st.markdown(f"**按产品 By product · {plain(head_name)}**")
-                st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
+                show_table(by_product[["product_id", "target_amount", "actual_amount",
                                          "achievement_rate"]].assign(
                     product_id=by_product["product_id"].map(product_labels)
-                    .fillna(by_product["product_id"])), hide_index=True,
-                    key="achievement_products", column_config=ACH_CONFIG)
+                    .fillna(by_product["product_id"])), key="achievement_products",
+                    config=ACH_CONFIG)
         exp = _named(kpi_explorer.expense_ratio(month, rows_ids))
         if len(exp):
             st.markdown("**费用率 Expense ratio**")
-            st.dataframe(exp.drop(columns=["month", "territory_id"]), hide_index=True,
-                         key="expense_table",
-                         column_config={"territory_name": "辖区 Territory",
+            show_table(exp.drop(columns=["month", "territory_id"]), key="expense_table",
+                         config={"territory_name": "辖区 Territory",
                                         "cost": st.column_config.NumberColumn(
                                             "活动费用 Activity cost", format=MONEY),
                                         "sell_out_amount": st.column_config.NumberColumn(
                                             "流向销售额 Sell-out", format=MONEY),
-                                        "expense_ratio": st.column_config.NumberColumn(
-                                            "费用率 Expense ratio", format="percent")})
+                                        "expense_ratio": pct_column("费用率 Expense ratio")})
     except connection.DataUnavailable as exc:
         unavailable(exc)
 
@@ -206,11 +201,10 @@ CALL_COLUMNS = {
     "territory_name": "辖区 Territory", "reps": "代表数 Reps",
     "target_hcps": "目标医生 Target HCPs (rep × HCP)", "reached_hcps": "已拜访 Reached HCPs",
     "calls": "拜访次数 Calls", "planned_calls": "计划拜访 Planned calls",
-    "reach_rate": st.column_config.NumberColumn("覆盖 Reach", format="percent"),
+    "reach_rate": pct_column("覆盖 Reach"),
     "frequency": st.column_config.NumberColumn("频次 Calls per reached HCP", format="%.1f"),
-    "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adherence", format="percent"),
-    "report_on_time_rate": st.column_config.NumberColumn("24小时内提交 Reported within 24 h",
-                                                         format="percent"),
+    "plan_adherence": pct_column("计划执行 Plan adherence"),
+    "report_on_time_rate": pct_column("24小时内提交 Reported within 24 h"),
 }
 
 with call_tab:
@@ -226,8 +220,8 @@ with call_tab:
             c.metric("24小时内提交 Reported within 24 h", fmt_pct(t["report_on_time_rate"]),
                      width=METRIC_WIDTH)
         elif len(totals):
-            st.dataframe(totals.drop(columns=["month", "territory_id"]), hide_index=True,
-                         key="calls_totals", column_config=CALL_COLUMNS)
+            show_table(totals.drop(columns=["month", "territory_id"]), key="calls_totals",
+                       config=CALL_COLUMNS)
         else:
             st.info(f"{plain(month)} 没有拜访数据 No call data for this month and territory.")
         by_grade = _named(kpi_explorer.call_activity_by_grade(month, head_ids))
@@ -241,15 +235,14 @@ with call_tab:
                     "reach_rate", "frequency", "plan_adherence"]
             if len(head_ids) > 1:
                 cols.insert(0, "territory_name")
-            st.dataframe(shown_grades[cols], hide_index=True, key="calls_by_grade",
-                         column_config={"grade": "客户分级 Customer grade", **CALL_COLUMNS})
+            show_table(shown_grades[cols], key="calls_by_grade",
+                         config={"grade": "客户分级 Customer grade", **CALL_COLUMNS})
             download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
         calls = _named(kpi_explorer.call_activity(month, scope_ids))
         st.markdown("**按代表 By rep**")
         shown_calls = calls.drop(columns=["month", "territory_id", "rep_id"])  # rep: name (id)
-        st.dataframe(shown_calls[["rep", *shown_calls.columns.drop("rep")]], hide_index=True,
-                     key="calls_table",
-                     column_config={"rep": "代表 Rep", **CALL_COLUMNS,
+        show_table(shown_calls[["rep", *shown_calls.columns.drop("rep")]], key="calls_table",
+                     config={"rep": "代表 Rep", **CALL_COLUMNS,
                                     "target_hcps": "目标医生 Target HCPs",
                                     "calls_on_targets": "目标拜访 Calls on targets",
                                     "adherent_calls": "计划内拜访 Calls within plan",
@@ -261,6 +254,14 @@ with call_tab:
 ACTIVITY_TYPES = {"academic_meeting": "学术会议 Academic meeting",
                   "department_meeting": "科室会 Department meeting",
                   "sponsorship": "赞助 Sponsorship", "other": "其他 Other"}
+
+ROI_CONFIG = {
+    "cost": st.column_config.NumberColumn("费用 Cost", format=MONEY),
+    "pre_amount": st.column_config.NumberColumn("活动前 Sell-out before", format=MONEY),
+    "post_amount": st.column_config.NumberColumn("活动后 Sell-out after", format=MONEY),
+    "incremental_amount": st.column_config.NumberColumn("增量 Incremental", format=MONEY),
+    "roi": st.column_config.NumberColumn("ROI", format="%.2f"),
+}
 
 with roi_tab:
     try:
@@ -281,7 +282,9 @@ with roi_tab:
                 st.caption(f"{int(t['activities_post_open'])} 个活动的活动后窗口尚未结束 activities "
                            "are still inside their post window: their post amount is partial.")
         elif len(totals):
-            st.dataframe(totals.drop(columns=["territory_id"]), hide_index=True, key="roi_totals")
+            show_table(totals.drop(columns=["territory_id"]), key="roi_totals", config={
+                "territory_name": "辖区 Territory", "activities": "活动数 Activities",
+                **ROI_CONFIG, "activities_post_open": "活动后窗口未结束 Post window open"})
         roi = kpi_explorer.activity_roi(scope_ids if parent is not None else None)
         cols = ["activity_id", "activity_type", "customer_name", "crm_customer_id",
                 "product_name", "start_date", "end_date", "cost", "pre_amount", "post_amount",
@@ -290,23 +293,16 @@ with roi_tab:
         if "activity_type" in shown:  # the CRM's codes (sources.md), in both languages
             shown = shown.assign(activity_type=shown["activity_type"].map(
                 lambda v: ACTIVITY_TYPES.get(v, v)))
-        st.dataframe(shown, hide_index=True, key="roi_table",
-                     column_config={
-                         "activity_id": "活动 Activity", "activity_type": "类型 Type",
-                         "customer_name": "客户 Customer", "crm_customer_id": "客户编码 CRM ID",
-                         "product_name": "产品 Product",
-                         "start_date": st.column_config.DateColumn("开始 Start",
-                                                                   format="YYYY-MM-DD"),
-                         "end_date": st.column_config.DateColumn("结束 End", format="YYYY-MM-DD"),
-                         "cost": st.column_config.NumberColumn("费用 Cost", format=MONEY),
-                         "pre_amount": st.column_config.NumberColumn("活动前 Sell-out before",
-                                                                     format=MONEY),
-                         "post_amount": st.column_config.NumberColumn("活动后 Sell-out after",
-                                                                      format=MONEY),
-                         "incremental_amount": st.column_config.NumberColumn("增量 Incremental",
-                                                                             format=MONEY),
-                         "roi": st.column_config.NumberColumn("ROI", format="%.2f"),
-                         "is_post_window_complete": "活动后窗口已结束 Post window complete"})
+        show_table(shown, key="roi_table",
+                   config={
+                       "activity_id": "活动 Activity", "activity_type": "类型 Type",
+                       "customer_name": "客户 Customer", "crm_customer_id": "客户编码 CRM ID",
+                       "product_name": "产品 Product",
+                       "start_date": st.column_config.DateColumn("开始 Start",
+                                                                 format="YYYY-MM-DD"),
+                       "end_date": st.column_config.DateColumn("结束 End", format="YYYY-MM-DD"),
+                       **ROI_CONFIG,
+                       "is_post_window_complete": "活动后窗口已结束 Post window complete"})
         download_table(shown, "activity-roi", "roi_dl")
     except connection.DataUnavailable as exc:
         unavailable(exc)

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from dashboards import connection
-from dashboards.components import (company_wide_page, download_table, plain, readable,
-                                   show_table, unavailable)
+from dashboards.components import (company_wide_page, download_table, pct_column, plain,
+                                   readable, show_table, unavailable)
 from dashboards.queries import loads
 from dashboards.upload_form import upload_section
 
@@ -90,8 +90,7 @@ try:
                    {"distributor_code": "经销商代码 Code", "distributor_name": "经销商 Distributor",
                     "problem": "问题 Problem",
                     "first_received_at": DATES["first_received_at"], "rows": "行数 Rows",
-                    "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
-                                                                format="percent")},
+                    "match_rate": pct_column("匹配率 Match rate")},
                    key="late_table")
     st.caption("按大区流向回收率 Flow completeness by region (全国 = 各大区合计 Nation = sum of regions)")
     by_region = loads.flow_completeness_by_region(month)
@@ -100,12 +99,9 @@ try:
                {"region_name": "大区 Region",
                 "expected": "应交经销商 Distributors expected",
                 "received": "已交 Sent", "on_time": "按时交 Sent on time",
-                "completeness_rate": st.column_config.NumberColumn(
-                    "流向回收率 Completeness", format="percent"),
-                "on_time_rate": st.column_config.NumberColumn("按时率 On-time rate",
-                                                              format="percent"),
-                "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
-                                                            format="percent")},
+                "completeness_rate": pct_column("流向回收率 Completeness"),
+                "on_time_rate": pct_column("按时率 On-time rate"),
+                "match_rate": pct_column("匹配率 Match rate")},
                key="region_completeness_table")
 except connection.DataUnavailable as exc:
     unavailable(exc)

@@ -6,8 +6,8 @@ import streamlit as st
 
 from dashboards import access, connection, status
 from dashboards.components import (METRIC_WIDTH, download_table, fmt_num, fmt_pct, fmt_yuan,
-                                   metric_row, plain, show_table, status_banner,
-                                   territory_label, unavailable)
+                                   metric_row, pct_column, percent_axis, plain, show_table,
+                                   status_banner, territory_label, unavailable)
 from dashboards.queries import scorecard
 
 st.title("经营周报 Executive scorecard")
@@ -89,12 +89,12 @@ show_table(
         "region_id": "大区编码 Region ID", "region_name": "大区 Region",
         "sell_out_amount": st.column_config.NumberColumn("流向销售额 Sell-out", format="¥%,.0f"),
         "sell_out_amount_ly": st.column_config.NumberColumn("去年同期 LY", format="¥%,.0f"),
-        "growth": st.column_config.NumberColumn("增长 Growth", format="percent"),
-        "mtd_achievement_rate": st.column_config.NumberColumn("月达成 MTD", format="percent"),
-        "ytd_achievement_rate": st.column_config.NumberColumn("年达成 YTD", format="percent"),
-        "coverage_rate": st.column_config.NumberColumn("覆盖率 Coverage", format="percent"),
-        "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adh.", format="percent"),
-        "flow_completeness_rate": st.column_config.NumberColumn("流向回收 Flow", format="percent"),
+        "growth": pct_column("增长 Growth"),
+        "mtd_achievement_rate": pct_column("月达成 MTD"),
+        "ytd_achievement_rate": pct_column("年达成 YTD"),
+        "coverage_rate": pct_column("覆盖率 Coverage"),
+        "plan_adherence": pct_column("计划执行 Plan adh."),
+        "flow_completeness_rate": pct_column("流向回收 Flow"),
         "distributors_over_doi_threshold": "DOI超标经销商 Distributors over DOI",
         "data_status": "数据状态 Status",
     })
@@ -131,5 +131,5 @@ fig = px.line(trend, x="week_start", y=metric, color="region_name", markers=True
               labels={"week_start": "周 Week", "region_name": "大区 Region", "week": "周 Week",
                       metric: TREND_LABELS[metric]})
 if metric != "sell_out_amount":
-    fig.update_yaxes(tickformat=".0%")
+    percent_axis(fig)
 st.plotly_chart(fig, width="stretch")

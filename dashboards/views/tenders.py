@@ -5,7 +5,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import connection
-from dashboards.components import company_wide_page, download_table, show_table, unavailable
+from dashboards.components import (company_wide_page, download_table, pct_column, percent_axis,
+                                   show_table, unavailable)
 from dashboards.queries import tenders
 
 st.title("招标 Tenders")
@@ -41,13 +42,12 @@ st.caption("投标/中标 = 本公司的投标与中标次数，合计所有批�
 show_table(provinces, {"province": "省份 Province",
                        "tender_lines": "招标品规 Tender lines (batch × product)",
                        "bids": "投标 Own bids", "wins": "中标 Own wins",
-                       "win_rate": st.column_config.NumberColumn("中标率 Win rate",
-                                                                 format="percent"),
+                       "win_rate": pct_column("中标率 Win rate"),
                        "lines_won": "中标品规 Lines won"}, key="tender_provinces")
 if len(provinces) and provinces["win_rate"].notna().any():
     fig = px.bar(provinces.dropna(subset=["win_rate"]), x="province", y="win_rate",
                  labels={"province": "省份 Province", "win_rate": "中标率 Win rate"})
-    fig.update_yaxes(tickformat=".0%")
+    percent_axis(fig)
     st.plotly_chart(fig, width="stretch", key="tender_win_rate")
 
 st.subheader("按品规 By product and batch")
@@ -65,7 +65,7 @@ show_table(shown, key="tender_lines",  # a price not there (a lost line) reads '
                  "province": "省份 Province", "batch": "批次 Batch",
                  "product": "通用名 规格 Product", "is_volume_based": "带量 Volume-based",
                  "bids": "投标 Own bids", "wins": "中标 Own wins",
-                 "win_rate": st.column_config.NumberColumn("中标率 Win rate", format="percent"),
+                 "win_rate": pct_column("中标率 Win rate"),
                  "own_win_price": st.column_config.NumberColumn("本公司中标价 Own winning price",
                                                                 format=money),
                  "own_bid_price": st.column_config.NumberColumn("本公司最低报价 Own lowest bid",
@@ -75,8 +75,6 @@ show_table(shown, key="tender_lines",  # a price not there (a lost line) reads '
                  "price_gap": st.column_config.NumberColumn(
                      "价差 Own price − lowest winner", format=money),
                  "list_price": st.column_config.NumberColumn("挂网价 List price (box)", format=money),
-                 "own_win_price_to_list": st.column_config.NumberColumn(
-                     "中标价/挂网价 Own win ÷ list", format="percent"),
-                 "lowest_winning_price_to_list": st.column_config.NumberColumn(
-                     "最低中标/挂网价 Lowest win ÷ list", format="percent")})
+                 "own_win_price_to_list": pct_column("中标价/挂网价 Own win ÷ list"),
+                 "lowest_winning_price_to_list": pct_column("最低中标/挂网价 Lowest win ÷ list")})
 download_table(shown, "tenders", "tenders_dl")
