@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboards import access, connection, status, territories
 from dashboards.export import to_csv_bytes, to_excel_bytes
-from dashboards.formats import PCT_AXIS, PCT_DIGITS, PCT_STEP, fmt_num, fmt_pct
+from dashboards.formats import PCT_AXIS, PCT_DIGITS, PCT_STEP, fmt_num, fmt_pct, local_time
 from dashboards.formats import fmt_yuan as fmt_yuan  # the pages import the formats from here
 
 # what markdown, Streamlit directives (:red[..], :material/..:), LaTeX ($) or HTML act on
@@ -134,15 +134,6 @@ def percent_axis(fig: Any, axis: str = "y") -> Any:
     return update(tickformat=PCT_AXIS, hoverformat=PCT_AXIS)
 
 
-def _when(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "—"
-    try:
-        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
-    except (ValueError, TypeError):
-        return str(value)
-
-
 def status_banner(kpi_page: bool = True) -> dict | None:
     """Data status and as-of date at the top of a page.
 
@@ -158,25 +149,26 @@ def status_banner(kpi_page: bool = True) -> dict | None:
     if not s["available"]:
         st.warning(f"暂无发布数据 No published data · {plain(s['message'])}")
         return None
-    gate = str(s.get("gate_status") or "unknown")
     as_of = s.get("as_of_date") or s.get("as_of_month")
     as_of = str(as_of)[:10] if as_of is not None else "—"
+    zone = connection.get_settings().time_zone
     line = (f"**数据截至 As of:** {plain(as_of)} · "
-            f"**发布于 Published:** {plain(_when(s.get('published_at')))} · "
-            f"**质量门 Gates:** {plain(gate)} · "
+            f"**发布于 Published:** {plain(local_time(s.get('published_at'), zone))} · "
+            f"**质量门 Quality gates:** {plain(status.gate_status_words(s.get('gate_status')))} · "
             f"**快照 Snapshot:** {plain(s.get('snapshot_id') or '—')}")
     if s["refuse"]:
-        failed = plain(", ".join(s["blocking_failures"]) or "gate status failed")
-        st.error(f"数据未通过质量门 — blocking quality gate failed: {failed}\n\n{line}",
+        failed = plain("; ".join(s.get("blocking_failure_titles") or s["blocking_failures"])
+                       or "质量门状态为未通过 the gate run failed")
+        st.error(f"数据未通过质量门 The numbers failed a blocking quality check: {failed}\n\n{line}",
                  icon=":material/block:")
     else:
         st.success(f"数据状态正常 Data status OK · {line}", icon=":material/verified:")
     refused = s.get("last_refused")
     if refused and not s["refuse"]:
         st.warning("显示的是最近一次通过质量门的快照 Showing the last good snapshot: the latest "
-                   f"publish was refused — {plain(_describe(refused))}", icon=":material/history:")
+                   f"publish was refused — {plain(_describe(refused, zone))}", icon=":material/history:")
     elif refused:
-        st.caption(f"最近一次被拒绝的发布 Last refused publish: {plain(_describe(refused))}")
+        st.caption(f"最近一次被拒绝的发布 Last refused publish: {plain(_describe(refused, zone))}")
     acc = access.access()
     if acc.restricted and not acc.allowed:
         st.error(f"无权限 No access · {acc.reason}", icon=":material/lock:")
@@ -211,13 +203,13 @@ def company_wide_page(kpi_page: bool, why: str) -> dict:
     return shown
 
 
-def _describe(refused: Any) -> str:
+def _describe(refused: Any, zone: str) -> str:
     if isinstance(refused, dict):
         when = (refused.get("at") or refused.get("attempted_at") or refused.get("checked_at")
                 or refused.get("finished_at"))
         why = refused.get("why") or refused.get("reason") or refused.get("message") or ""
         run = refused.get("run_id") or ""
-        return " · ".join(str(x) for x in (_when(when) if when else "", run, why) if x)
+        return " · ".join(str(x) for x in (local_time(when, zone) if when else "", run, why) if x)
     return str(refused)
 
 

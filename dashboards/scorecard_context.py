@@ -10,7 +10,7 @@ from typing import Any
 from dashboards.connection import NO_DATA_MESSAGE, isna
 from dashboards.formats import fmt_pct, fmt_yuan, local_time
 from dashboards.queries import scorecard as queries
-from dashboards.status import is_failed, status
+from dashboards.status import gate_status_words, is_failed, is_passed, status
 from sfe.config import Settings
 from sfe.report import UsageError
 
@@ -91,14 +91,21 @@ def _region(rec: dict[str, Any], refuse: bool, blocked: str) -> dict[str, Any]:
 def _status_line(state: dict[str, Any]) -> tuple[str, str]:
     """(css class, bilingual sentence) for the data status at the top of the scorecard."""
     if state["refuse"]:
-        failed = ", ".join(state["blocking_failures"]) or "gate status failed"
-        return "bad", (f"未通过质量门，数字不显示 — blocking quality gate "
-                       f"failed ({failed}); numbers withheld")
+        return "bad", (f"未通过质量门，数字不显示 — a blocking quality check failed "
+                       f"({_failed(state)}); numbers withheld")
     if state.get("last_refused"):
         return "warn", ("最近一次发布被拒绝，本报告基于上一次通过质量门的快照 — the latest publish was "
                         "refused; these are the last good numbers")
-    gate = state.get("gate_status")
-    return "ok", f"已通过质量门 passed the quality gates (gate status: {gate})"
+    if is_passed(state.get("gate_status")):
+        return "ok", "已通过质量门 passed the quality gates"
+    return "ok", ("已通过质量门 passed the quality gates (质量门状态 gate status: "
+                  f"{gate_status_words(state.get('gate_status'))})")
+
+
+def _failed(state: dict[str, Any]) -> str:
+    """The blocking checks that failed, in words."""
+    return ("; ".join(state.get("blocking_failure_titles") or state["blocking_failures"])
+            or "质量门状态为未通过 the gate run failed")
 
 
 def scorecard_context(settings: Settings, week: dt.date | str | None = None,
@@ -111,7 +118,7 @@ def scorecard_context(settings: Settings, week: dt.date | str | None = None,
     week = _pick_week(settings, week)
     rows = queries.scorecard(week, settings, scoped=False)
     refuse = bool(state["refuse"])
-    blocked = "blocked 未通过: " + (", ".join(state["blocking_failures"]) or "gate status failed")
+    blocked = "未通过 blocked: " + _failed(state)
     status_class, status_text = _status_line(state)
     as_of = state.get("as_of_date") or state.get("as_of_month")
     return {

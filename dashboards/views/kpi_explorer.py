@@ -15,6 +15,11 @@ if status_banner(kpi_page=True) is None:
     st.stop()
 
 DEPTH_LABEL = {0: "全国 Nation", 1: "大区 Region", 2: "地区 District", 3: "辖区 Territory"}
+DEPTH_ID = {0: "编码 ID", 1: "大区编码 Region ID", 2: "地区编码 District ID",
+            3: "辖区编码 Territory ID"}
+# a count of rows at a level: (Chinese measure word and noun, English singular, plural)
+DEPTH_COUNT = {0: ("个全国", "nation", "nations"), 1: ("个大区", "region", "regions"),
+               2: ("个地区", "district", "districts"), 3: ("个辖区", "territory", "territories")}
 ALL = "__all__"
 
 try:
@@ -63,7 +68,20 @@ else:
     head_ids = list(top["territory_id"]) if len(top) == 1 else rows_ids
 head_name = " + ".join(names.get(t, t) for t in head_ids) if head_ids else "—"
 scope_ids = kpi_explorer.subtree(parent)
-st.caption(f"当前节点 Current: **{plain(head_name)}** · 显示下级 Showing {len(rows_ids)} territories")
+
+
+def _depth(ids) -> int:
+    """The level of these nodes in dim_territory (the shallowest; 3 = territory if unknown)."""
+    depths = terr.loc[terr["territory_id"].isin(list(ids)), "depth"]
+    return int(depths.min()) if len(depths) else 3
+
+
+ROWS_DEPTH, HEAD_DEPTH = _depth(rows_ids), _depth(head_ids)
+ROWS_LABEL = DEPTH_LABEL.get(ROWS_DEPTH, DEPTH_LABEL[3])  # the rows' level: 大区 Region, …
+HEAD_LABEL = DEPTH_LABEL.get(HEAD_DEPTH, DEPTH_LABEL[3])
+zh, one, many = DEPTH_COUNT.get(ROWS_DEPTH, DEPTH_COUNT[3])
+st.caption(f"当前节点 Current: **{plain(head_name)}** · 显示 {len(rows_ids)} {zh} "
+           f"Showing {len(rows_ids)} {one if len(rows_ids) == 1 else many}")
 
 
 def _named(df):
@@ -84,7 +102,7 @@ COV_LABELS = {
 }
 MONEY = "¥%,.0f"
 ACH_CONFIG = {
-    "territory_name": "辖区 Territory", "product_id": "产品 Product",
+    "territory_name": ROWS_LABEL, "product_id": "产品 Product",
     "target_amount": st.column_config.NumberColumn("指标 Target", format=MONEY),
     "actual_amount": st.column_config.NumberColumn("实际 Actual", format=MONEY),
     "achievement_rate": pct_column("达成率 Achievement"),
@@ -114,10 +132,9 @@ with cov_tab:
                    "products counts twice (customer × product pairs).")
     cov = _named(kpi_explorer.coverage(month, rows_ids, product_id))
     show_table(cov.drop(columns=["month", "product_id"], errors="ignore"), key="coverage_table",
-                 config={
-                     "territory_id": "辖区编码 Territory ID", "territory_name": "辖区 Territory",
-                     **COV_LABELS,
-                     "coverage_rate": pct_column("覆盖率 Coverage", progress=True)})
+               config={"territory_id": DEPTH_ID.get(ROWS_DEPTH, DEPTH_ID[3]),
+                       "territory_name": ROWS_LABEL, **COV_LABELS,
+                       "coverage_rate": pct_column("覆盖率 Coverage", progress=True)})
     download_table(cov, f"coverage-{month}", "coverage_dl")
     if len(head_ids) == 1:
         by_product = kpi_explorer.coverage(month, head_ids, product_id, by="product_id")
@@ -128,14 +145,14 @@ with cov_tab:
                 .fillna(by_product["product_id"])),
                 key="coverage_products",
                 config={"product_id": "产品 Product",
-                               "target_customers": "目标客户 Target customers",
-                               "covered_customers": "覆盖客户 Covered customers",
-                               "coverage_rate": pct_column("覆盖率 Coverage")})
+                        "target_customers": "目标客户 Target customers",
+                        "covered_customers": "覆盖客户 Covered customers",
+                        "coverage_rate": pct_column("覆盖率 Coverage")})
     trend = _named(kpi_explorer.coverage(None, rows_ids, product_id))
     if len(trend):
         fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
                       labels={"month": "月份 Month", "coverage_rate": "覆盖率 Coverage",
-                              "territory_name": "辖区 Territory"})
+                              "territory_name": ROWS_LABEL})
         percent_axis(fig)
         fig.update_xaxes(type="category")  # months are labels, not dates
         basis = kpi_explorer.coverage_target_basis()
@@ -165,12 +182,12 @@ with ach_tab:
                      width=METRIC_WIDTH)
         ach = _named(kpi_explorer.achievement(month, rows_ids, product_id))
         show_table(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
-                     key="achievement_table", config=ACH_CONFIG)
+                   key="achievement_table", config=ACH_CONFIG)
         download_table(ach, f"achievement-{month}", "achievement_dl")
         if len(ach):
             bars = ach.rename(columns={"target_amount": "指标 Target", "actual_amount": "实际 Actual"})
             fig = px.bar(bars, x="territory_name", y=["指标 Target", "实际 Actual"],
-                         barmode="group", labels={"territory_name": "辖区 Territory",
+                         barmode="group", labels={"territory_name": ROWS_LABEL,
                                                   "value": "金额 Amount (¥)", "variable": ""})
             st.plotly_chart(fig, width="stretch", key="achievement_bar")
         if len(head_ids) == 1:
@@ -178,7 +195,7 @@ with ach_tab:
             if len(by_product) > 1:
                 st.markdown(f"**按产品 By product · {plain(head_name)}**")
                 show_table(by_product[["product_id", "target_amount", "actual_amount",
-                                         "achievement_rate"]].assign(
+                                       "achievement_rate"]].assign(
                     product_id=by_product["product_id"].map(product_labels)
                     .fillna(by_product["product_id"])), key="achievement_products",
                     config=ACH_CONFIG)
@@ -186,12 +203,12 @@ with ach_tab:
         if len(exp):
             st.markdown("**费用率 Expense ratio**")
             show_table(exp.drop(columns=["month", "territory_id"]), key="expense_table",
-                         config={"territory_name": "辖区 Territory",
-                                        "cost": st.column_config.NumberColumn(
-                                            "活动费用 Activity cost", format=MONEY),
-                                        "sell_out_amount": st.column_config.NumberColumn(
-                                            "流向销售额 Sell-out", format=MONEY),
-                                        "expense_ratio": pct_column("费用率 Expense ratio")})
+                       config={"territory_name": ROWS_LABEL,
+                               "cost": st.column_config.NumberColumn(
+                                   "活动费用 Activity cost", format=MONEY),
+                               "sell_out_amount": st.column_config.NumberColumn(
+                                   "流向销售额 Sell-out", format=MONEY),
+                               "expense_ratio": pct_column("费用率 Expense ratio")})
     except connection.DataUnavailable as exc:
         unavailable(exc)
 
@@ -221,7 +238,7 @@ with call_tab:
                      width=METRIC_WIDTH)
         elif len(totals):
             show_table(totals.drop(columns=["month", "territory_id"]), key="calls_totals",
-                       config=CALL_COLUMNS)
+                       config={**CALL_COLUMNS, "territory_name": HEAD_LABEL})
         else:
             st.info(f"{plain(month)} 没有拜访数据 No call data for this month and territory.")
         by_grade = _named(kpi_explorer.call_activity_by_grade(month, head_ids))
@@ -236,17 +253,18 @@ with call_tab:
             if len(head_ids) > 1:
                 cols.insert(0, "territory_name")
             show_table(shown_grades[cols], key="calls_by_grade",
-                         config={"grade": "客户分级 Customer grade", **CALL_COLUMNS})
+                       config={"grade": "客户分级 Customer grade", **CALL_COLUMNS,
+                               "territory_name": HEAD_LABEL})
             download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
         calls = _named(kpi_explorer.call_activity(month, scope_ids))
         st.markdown("**按代表 By rep**")
         shown_calls = calls.drop(columns=["month", "territory_id", "rep_id"])  # rep: name (id)
         show_table(shown_calls[["rep", *shown_calls.columns.drop("rep")]], key="calls_table",
-                     config={"rep": "代表 Rep", **CALL_COLUMNS,
-                                    "target_hcps": "目标医生 Target HCPs",
-                                    "calls_on_targets": "目标拜访 Calls on targets",
-                                    "adherent_calls": "计划内拜访 Calls within plan",
-                                    "calls_reported_on_time": "及时提交 Reported within 24 h"})
+                   config={"rep": "代表 Rep", **CALL_COLUMNS,
+                           "target_hcps": "目标医生 Target HCPs",
+                           "calls_on_targets": "目标拜访 Calls on targets",
+                           "adherent_calls": "计划内拜访 Calls within plan",
+                           "calls_reported_on_time": "及时提交 Reported within 24 h"})
         download_table(calls, f"calls-{month}", "calls_dl")
     except connection.DataUnavailable as exc:
         unavailable(exc)
@@ -283,7 +301,7 @@ with roi_tab:
                            "are still inside their post window: their post amount is partial.")
         elif len(totals):
             show_table(totals.drop(columns=["territory_id"]), key="roi_totals", config={
-                "territory_name": "辖区 Territory", "activities": "活动数 Activities",
+                "territory_name": HEAD_LABEL, "activities": "活动数 Activities",
                 **ROI_CONFIG, "activities_post_open": "活动后窗口未结束 Post window open"})
         roi = kpi_explorer.activity_roi(scope_ids if parent is not None else None)
         cols = ["activity_id", "activity_type", "customer_name", "crm_customer_id",

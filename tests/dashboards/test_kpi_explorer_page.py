@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.dashboards.conftest import add_user, assert_readable_tables, metrics, table_with
+import json
+
+from tests.dashboards.conftest import add_user, assert_readable_tables, metrics, table_with, texts
 
 
 def test_kpi_explorer_top_level_shows_regions_and_national_headline(published, open_page):
@@ -62,7 +64,7 @@ def test_kpi_explorer_roi_headline_is_the_marts_roll_up_and_names_customers(publ
 
 def test_kpi_explorer_refuses_numbers_when_blocking_gate_failed(published_failed, open_page):
     at = open_page("kpi_explorer")
-    assert "customer_match_rate" in at.error[0].value
+    assert "客户匹配率 Customer match rate" in at.error[0].value
     assert not at.metric and not at.dataframe
 
 
@@ -202,3 +204,23 @@ def test_access_line_names_the_users_territory_not_only_its_id(published, open_p
     add_user(published, "zhang", "district_manager", ("D-SH",))
     at = open_page("kpi_explorer", user="zhang")
     assert any("→ 上海地区 Shanghai" in c.value and "D-SH" in c.value for c in at.caption)
+
+
+def _labels(at, column: str) -> set[str]:
+    """The header of `column` in every table that shows it."""
+    configs = [{k.removeprefix("col:"): v for k, v in json.loads(t.proto.columns).items()}
+               for t in at.dataframe if column in t.value.columns]
+    return {c[column]["label"] for c in configs}
+
+
+def test_the_rows_count_and_column_say_the_level_shown_not_always_territories(published,
+                                                                               open_page):
+    at = open_page("kpi_explorer")  # the nation: its rows are the regions 华东, 华南
+    assert "显示 2 个大区 Showing 2 regions" in texts(at)
+    assert "territories" not in texts(at)
+    assert _labels(at, "territory_name") >= {"大区 Region"}
+    at.selectbox(key="drill_1").set_value("R-E").run()  # 华东: one district
+    assert "显示 1 个地区 Showing 1 district" in texts(at)
+    at.selectbox(key="drill_2").set_value("D-SH").run()  # 上海: two territories
+    assert "显示 2 个辖区 Showing 2 territories" in texts(at)
+    assert "辖区 Territory" in _labels(at, "territory_name")

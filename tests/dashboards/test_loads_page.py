@@ -54,7 +54,7 @@ def test_loads_page_counts_quarantined_rows_by_reason(published, open_page):
 
 def test_loads_page_still_shows_loads_when_a_gate_failed(published_failed, open_page):
     at = open_page("loads")
-    assert "customer_match_rate" in at.error[0].value  # the banner says so
+    assert "客户匹配率 Customer match rate" in at.error[0].value  # the banner says so
     assert table_with(at, "reasons") is not None  # but load diagnostics stay visible
 
 

@@ -60,7 +60,7 @@ def test_render_rejects_a_week_that_is_not_a_monday_or_not_in_the_snapshot(snap,
 def test_render_withholds_numbers_when_a_blocking_gate_failed(settings, no_pdf):
     build_snapshot(settings.published_db, blocking_failure=True)
     html = sc.render_scorecard(settings).read_text(encoding="utf-8")
-    assert "customer_match_rate" in html and "withheld" in html
+    assert "客户匹配率 Customer match rate" in html and "withheld" in html
     assert "¥1,234,567" not in html
 
 

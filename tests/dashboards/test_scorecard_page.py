@@ -35,7 +35,7 @@ def test_scorecard_page_switches_week(published, open_page):
 
 def test_scorecard_page_refuses_numbers_when_blocking_gate_failed(published_failed, open_page):
     at = open_page("scorecard")
-    assert at.error and "customer_match_rate" in at.error[0].value
+    assert at.error and "客户匹配率 Customer match rate" in at.error[0].value
     assert not at.metric and not at.dataframe
     assert "不显示" in texts(at)
 
