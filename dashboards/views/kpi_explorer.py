@@ -214,14 +214,23 @@ with ach_tab:
 
 GRADE_LABEL = {"A": "A 级", "B": "B 级", "C": "C 级", "D": "D 级",
                "ungraded": "未分级 Ungraded (before the first graded quarter)"}
+# short headers, the full wording in their help: the tables fit a 1440 px screen
 CALL_COLUMNS = {
-    "territory_name": "辖区 Territory", "reps": "代表数 Reps",
-    "target_hcps": "目标医生 Target HCPs (rep × HCP)", "reached_hcps": "已拜访 Reached HCPs",
-    "calls": "拜访次数 Calls", "planned_calls": "计划拜访 Planned calls",
-    "reach_rate": pct_column("覆盖 Reach"),
-    "frequency": st.column_config.NumberColumn("频次 Calls per reached HCP", format="%.1f"),
-    "plan_adherence": pct_column("计划执行 Plan adherence"),
-    "report_on_time_rate": pct_column("24小时内提交 Reported within 24 h"),
+    "territory_name": "辖区 Territory",
+    "reps": st.column_config.NumberColumn("代表 Reps", help="代表数 Number of reps"),
+    "target_hcps": st.column_config.NumberColumn(
+        "目标医生 Targets", help="目标医生 Target HCPs, counted per rep × HCP"),
+    "reached_hcps": st.column_config.NumberColumn(
+        "已拜访 Reached", help="已拜访的目标医生 Target HCPs called on at least once"),
+    "calls": st.column_config.NumberColumn("拜访 Calls", help="拜访次数 Calls"),
+    "planned_calls": st.column_config.NumberColumn("计划 Planned",
+                                                   help="计划拜访 Planned calls"),
+    "reach_rate": pct_column("覆盖 Reach", help="目标医生覆盖 Share of target HCPs reached"),
+    "frequency": st.column_config.NumberColumn("频次 Frequency", format="%.1f",
+                                               help="每位已拜访医生的拜访次数 Calls per reached HCP"),
+    "plan_adherence": pct_column("计划执行 Adherence", help="计划执行 Call plan adherence"),
+    "report_on_time_rate": pct_column("及时 On time",
+                                      help="24小时内提交 Share of calls reported within 24 h"),
 }
 
 with call_tab:
@@ -258,13 +267,13 @@ with call_tab:
             download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
         calls = _named(kpi_explorer.call_activity(month, scope_ids))
         st.markdown("**按代表 By rep**")
-        shown_calls = calls.drop(columns=["month", "territory_id", "rep_id"])  # rep: name (id)
+        # rep: name (id); the rates' numerators (calls on targets, within plan, on time)
+        # are in the download
+        shown_calls = calls.drop(columns=["month", "territory_id", "rep_id", "calls_on_targets",
+                                          "adherent_calls", "calls_reported_on_time"],
+                                 errors="ignore")
         show_table(shown_calls[["rep", *shown_calls.columns.drop("rep")]], key="calls_table",
-                   config={"rep": "代表 Rep", **CALL_COLUMNS,
-                           "target_hcps": "目标医生 Target HCPs",
-                           "calls_on_targets": "目标拜访 Calls on targets",
-                           "adherent_calls": "计划内拜访 Calls within plan",
-                           "calls_reported_on_time": "及时提交 Reported within 24 h"})
+                   config={"rep": "代表 Rep", **CALL_COLUMNS})
         download_table(calls, f"calls-{month}", "calls_dl")
     except connection.DataUnavailable as exc:
         unavailable(exc)
@@ -311,7 +320,9 @@ with roi_tab:
         if "activity_type" in shown:  # the CRM's codes (sources.md), in both languages
             shown = shown.assign(activity_type=shown["activity_type"].map(
                 lambda v: ACTIVITY_TYPES.get(v, v)))
-        show_table(shown, key="roi_table",
+        # the customer's CRM id and the before/after amounts are in the download (1440 px)
+        show_table(shown.drop(columns=["crm_customer_id", "pre_amount", "post_amount"],
+                              errors="ignore"), key="roi_table",
                    config={
                        "activity_id": "活动 Activity", "activity_type": "类型 Type",
                        "customer_name": "客户 Customer", "crm_customer_id": "客户编码 CRM ID",
@@ -320,7 +331,9 @@ with roi_tab:
                                                                  format="YYYY-MM-DD"),
                        "end_date": st.column_config.DateColumn("结束 End", format="YYYY-MM-DD"),
                        **ROI_CONFIG,
-                       "is_post_window_complete": "活动后窗口已结束 Post window complete"})
+                       "is_post_window_complete": st.column_config.CheckboxColumn(
+                           "窗口已结束 Closed", help="活动后窗口已结束 The post window has ended: "
+                                                     "the after amount is final")})
         download_table(shown, "activity-roi", "roi_dl")
     except connection.DataUnavailable as exc:
         unavailable(exc)

@@ -17,11 +17,15 @@ DATES = {
                                                          format="YYYY-MM-DD HH:mm"),
 }
 # every column of audit.file_registry the page shows, in both languages
+# (file names and reasons get a fixed width, cut at its edge: the tables fit a 1440 px screen;
+# reasons are written out whole below the rejected files, every column is in the downloads)
 FILE_COLUMNS = {
-    "file_id": "文件编号 File ID", "path": "文件 File", "source": "类型 Source",
+    "file_id": "文件编号 File ID", "path": st.column_config.TextColumn("文件 File", width=260),
+    "source": "类型 Source",
     "entity": "数据类别 Entity", "distributor_code": "经销商 Distributor", "status": "状态 Status",
     "rows_read": "读取行 Rows read", "rows_loaded": "加载行 Rows loaded",
-    "rows_quarantined": "隔离行 Rows quarantined", "reasons": "原因 Reasons",
+    "rows_quarantined": "隔离行 Quarantined",
+    "reasons": st.column_config.TextColumn("原因 Reasons", width=300),
     "duplicate_of": "重复于 Duplicate of", "superseded_by": "被替代于 Superseded by",
     "conflict_with": "冲突于 Conflicts with", "run_id": "运行 Run",
     "acknowledged": "确认人及原因 By, why", **DATES,
@@ -113,10 +117,13 @@ if q.empty:
 else:
     st.metric("隔离行合计 Quarantined rows", f"{int(q['rows'].sum()):,}")
     show_table(q.dropna(axis="columns", how="all"),  # no sheet column for CSV files only
-               {"reason": "原因 Reason", "rows": "行数 Rows",
+               {"reason": st.column_config.TextColumn("原因 Reason", width=220),
+                "rows": "行数 Rows",
                 "distributor_code": "经销商 Distributor", "source": "类型 Source",
-                "path": "文件 File", "sheet": "工作表 Sheet",
-                "source_rows": "文件中的行号 Rows in the file"},
+                "path": st.column_config.TextColumn("文件 File", width=240),
+                "sheet": "工作表 Sheet",
+                "source_rows": st.column_config.TextColumn("文件中的行号 Rows in the file",
+                                                           width=200)},
                key="quarantine_table")
     download_table(q, "quarantine", "quarantine_dl")
 
@@ -125,7 +132,10 @@ if files is not None:
     statuses = st.multiselect("状态 Status", sorted(files["status"].dropna().unique()),
                               format_func=lambda s: STATUS.get(s, s), key="status_filter")
     shown = files[files["status"].isin(statuses)] if statuses else files
-    table, config = _files_shown(shown)
+    # what a file is and what became of it; ids, runs, reasons and links in the download
+    table, config = _files_shown(shown[[c for c in (
+        "path", "distributor_code", "status", "period_start", "period_end", "rows_loaded",
+        "rows_quarantined", "loaded_at") if c in shown]])
     st.dataframe(table, hide_index=True, key="files_table", column_config=config)
     download_table(shown, "files", "files_dl")
 

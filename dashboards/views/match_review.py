@@ -140,26 +140,26 @@ else:
     if "pending_decision" in shown:
         shown["pending_decision"] = shown["pending_decision"].map(lambda k: KINDS.get(k, k))
     shown["distributor_code"] = shown["distributor_code"].map(lambda c: _named(c, dist_names))
-    # what fits at 1440 px: names, money, the candidates; the matcher's evidence, method and
-    # source are in the download and, for the chosen name, below
-    listed = ["raw_name", "distributor_code", "buyer_code", "sell_out_amount", "flow_rows",
-              "candidates", "match_score", "pending_decision"]
+    # what fits at 1440 px: names, money, the candidates (the best one's score first); flow
+    # rows, the matcher's score, evidence, method and source are in the download and, for the
+    # chosen name, below
+    listed = ["raw_name", "distributor_code", "buyer_code", "sell_out_amount", "candidates",
+              "pending_decision"]
     first = [c for c in listed if c in shown
              and (c != "buyer_code" or shown[c].fillna("").ne("").any())]  # often none
     show_table(shown[first], key="queue_table",  # no pending decision reads '—'
                config={"distributor_code": st.column_config.TextColumn("经销商 Distributor",
-                                                                       width="medium"),
+                                                                       width=230),
                        "buyer_code": "客户编码 Buyer code", "raw_name": "原始名称 Name as written",
                        "sell_out_amount": st.column_config.NumberColumn(
                            "待匹配金额 At stake", format="¥%,.0f",
                            help="待匹配流向金额 Net sell-out booked to the name while unmatched"),
-                       "flow_rows": "流向行 Rows",
                        "candidates": st.column_config.TextColumn(
-                           "候选客户 Candidates", width="medium",
+                           "候选客户 Candidates", width=190,
                            help="前三名：名称 (CRM编码) 得分 Best three: name (CRM id) score"),
-                       "match_score": st.column_config.NumberColumn("得分 Score", format="%.2f"),
                        "pending_decision": "待生效 Pending"})
-    wanted = [c for c in (*listed, "evidence", "match_method", "source") if c in shown]
+    wanted = [c for c in (*listed, "flow_rows", "match_score", "evidence", "match_method",
+                          "source") if c in shown]
     download_table(shown[wanted], "review-queue", "queue_dl")
 
     if writable and author is None:

@@ -59,22 +59,27 @@ cols = ["province", "batch", "product", "is_volume_based", "bids", "wins", "win_
         "own_win_price", "own_bid_price", "lowest_winning_price", "price_gap", "list_price",
         "own_win_price_to_list", "lowest_winning_price_to_list"]
 shown = lines[[c for c in cols if c in lines]]
+# what fits at 1440 px: short headers (the full wording in each one's help); the win rate
+# of a line (0 or 1 bids' worth), the own lowest bid and the price gap (own − lowest) are in
+# the download
+on_screen = [c for c in shown if c not in ("win_rate", "own_bid_price", "price_gap")]
 money = "¥%,.2f"
-show_table(shown, key="tender_lines",  # a price not there (a lost line) reads '—'
+show_table(shown[on_screen], key="tender_lines",  # a price not there (a lost line) reads '—'
            config={
-                 "province": "省份 Province", "batch": "批次 Batch",
-                 "product": "通用名 规格 Product", "is_volume_based": "带量 Volume-based",
-                 "bids": "投标 Own bids", "wins": "中标 Own wins",
-                 "win_rate": pct_column("中标率 Win rate"),
-                 "own_win_price": st.column_config.NumberColumn("本公司中标价 Own winning price",
-                                                                format=money),
-                 "own_bid_price": st.column_config.NumberColumn("本公司最低报价 Own lowest bid",
-                                                                format=money),
-                 "lowest_winning_price": st.column_config.NumberColumn(
-                     "最低中标价 Lowest winning price", format=money),
-                 "price_gap": st.column_config.NumberColumn(
-                     "价差 Own price − lowest winner", format=money),
-                 "list_price": st.column_config.NumberColumn("挂网价 List price (box)", format=money),
-                 "own_win_price_to_list": pct_column("中标价/挂网价 Own win ÷ list"),
-                 "lowest_winning_price_to_list": pct_column("最低中标/挂网价 Lowest win ÷ list")})
+               "province": "省份 Province", "batch": "批次 Batch",
+               "product": "通用名 规格 Product",
+               "is_volume_based": st.column_config.CheckboxColumn(
+                   "带量 VBP", help="带量采购 Volume-based procurement"),
+               "bids": st.column_config.NumberColumn("投标 Bids", help="本公司投标 Own bids"),
+               "wins": st.column_config.NumberColumn("中标 Wins", help="本公司中标 Own wins"),
+               "own_win_price": st.column_config.NumberColumn(
+                   "中标价 Own win", format=money, help="本公司中标价 Own winning price"),
+               "lowest_winning_price": st.column_config.NumberColumn(
+                   "最低中标 Lowest", format=money, help="最低中标价 Lowest winning price"),
+               "list_price": st.column_config.NumberColumn(
+                   "挂网价 List", format=money, help="挂网价（每盒）List price a box"),
+               "own_win_price_to_list": pct_column(
+                   "中标/挂网 Own÷list", help="本公司中标价 ÷ 挂网价 Own winning price ÷ list"),
+               "lowest_winning_price_to_list": pct_column(
+                   "最低/挂网 Low÷list", help="最低中标价 ÷ 挂网价 Lowest winning price ÷ list")})
 download_table(shown, "tenders", "tenders_dl")
