@@ -52,8 +52,9 @@ def fmt_num(value: Any, digits: int = 0) -> str:
     return f"{float(value):,.{digits}f}"
 
 
-def local_time(value: Any, zone: str) -> str:
-    """A moment as people in `zone` read it, the zone named: '2026-11-30 15:05 (Asia/Shanghai)'.
+def local_time(value: Any, zone: str, named: bool = True) -> str:
+    """A moment as people in `zone` read it, the zone named: '2026-11-30 15:05 (Asia/Shanghai)'
+    (`named=False`: without the zone, for a column whose header names it).
 
     A naive time is UTC (the audit tables and status.json store UTC); text that is not a
     time is returned as written."""
@@ -65,4 +66,5 @@ def local_time(value: Any, zone: str) -> str:
         return str(value)
     if moment.tzinfo is None:
         moment = moment.tz_localize(dt.UTC)
-    return f"{moment.tz_convert(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
+    shown = f"{moment.tz_convert(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
+    return f"{shown} ({zone})" if named else shown

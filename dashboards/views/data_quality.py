@@ -52,8 +52,8 @@ else:
                             "sample"]],
                    {"check_name": "检查 Check", "severity": "级别 Severity",
                     "status": "结果 Status", "failing_rows": "失败行 Failing rows",
-                    "message": st.column_config.TextColumn("说明 Message", width=320),
-                    "sample": st.column_config.TextColumn("样例 Sample", width=200)},
+                    "message": st.column_config.TextColumn("说明 Message", width=280),
+                    "sample": st.column_config.TextColumn("样例 Sample", width=180)},
                    key="failing_table")
     with st.expander("全部检查 All checks", expanded=failing.empty):
         show_table(_worded(gates), {"run_id": "检查运行 Gate run", "check_name": "检查 Check",
@@ -79,9 +79,10 @@ else:
     # source_db is the working file's path on the server: not for readers
     show_table(hist.drop(columns=["source_db"], errors="ignore").assign(
                    gate_status=hist["gate_status"].map(lambda v: GATE.get(v, v)),
-                   published_at=hist["published_at"].map(lambda t: local_time(t, ZONE))),
-               {"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
-                "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
+                   published_at=hist["published_at"].map(lambda t: local_time(t, ZONE, False))),
+               {"snapshot_id": "快照 Snapshot", "published_at": f"发布 Published ({ZONE})",
+                "run_id": st.column_config.TextColumn("检查运行 Gate run", width=150),
+                "gate_status": "质量门 Gates",
                 "as_of_month": "数据截至 As of month", "as_of_date": "数据截至 As of date",
                 "warnings": "警告 Warnings"}, key="publish_table",
                days=("as_of_date",))

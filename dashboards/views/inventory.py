@@ -59,10 +59,11 @@ show_table(  # a column with gaps is shown as text ('—'), as the caption says
     inv.drop(columns=["month", "product_id"]), key="inventory_table",
     config={
         "distributor_code": "代码 Code",
-        "distributor_name": st.column_config.TextColumn("经销商 Distributor", width=170),
+        "distributor_name": st.column_config.TextColumn("经销商 Distributor", width=130),
         "product_name": "产品 Product",
         "opening_qty": st.column_config.NumberColumn("期初 Opening", format="%,.0f"),
-        "purchase_qty": st.column_config.NumberColumn("进货 Purchases", format="%,.0f"),
+        "purchase_qty": st.column_config.NumberColumn("进货 Sell-in", format="%,.0f",
+                                                      help="进货 Purchases from suppliers"),
         "sales_qty": st.column_config.NumberColumn("销售 Sales", format="%,.0f"),
         "computed_closing_qty": st.column_config.NumberColumn(
             "计算 Computed", format="%,.0f", help="计算期末库存 Computed closing stock"),

@@ -100,6 +100,13 @@ COV_LABELS = {
     "covered_customers": "覆盖客户×产品 Covered customer × product pairs" if PAIRS
     else "覆盖客户 Covered customers (bought the product)",
 }
+# the same in the table, short (the metric's words in the help): it fits a 1440 px screen
+COV_COLUMNS = {
+    "target_customers": st.column_config.NumberColumn("目标 Targets",
+                                                      help=COV_LABELS["target_customers"]),
+    "covered_customers": st.column_config.NumberColumn("已覆盖 Covered",
+                                                       help=COV_LABELS["covered_customers"]),
+}
 MONEY = "¥%,.0f"
 ACH_CONFIG = {
     "territory_name": ROWS_LABEL, "product_id": "产品 Product",
@@ -133,7 +140,7 @@ with cov_tab:
     cov = _named(kpi_explorer.coverage(month, rows_ids, product_id))
     show_table(cov.drop(columns=["month", "product_id"], errors="ignore"), key="coverage_table",
                config={"territory_id": DEPTH_ID.get(ROWS_DEPTH, DEPTH_ID[3]),
-                       "territory_name": ROWS_LABEL, **COV_LABELS,
+                       "territory_name": ROWS_LABEL, **COV_COLUMNS,
                        "coverage_rate": pct_column("覆盖率 Coverage", progress=True)})
     download_table(cov, f"coverage-{month}", "coverage_dl")
     if len(head_ids) == 1:
@@ -219,7 +226,7 @@ CALL_COLUMNS = {
     "territory_name": "辖区 Territory",
     "reps": st.column_config.NumberColumn("代表 Reps", help="代表数 Number of reps"),
     "target_hcps": st.column_config.NumberColumn(
-        "目标医生 Targets", help="目标医生 Target HCPs, counted per rep × HCP"),
+        "目标 Targets", help="目标医生 Target HCPs, counted per rep × HCP"),
     "reached_hcps": st.column_config.NumberColumn(
         "已拜访 Reached", help="已拜访的目标医生 Target HCPs called on at least once"),
     "calls": st.column_config.NumberColumn("拜访 Calls", help="拜访次数 Calls"),
@@ -267,13 +274,14 @@ with call_tab:
             download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
         calls = _named(kpi_explorer.call_activity(month, scope_ids))
         st.markdown("**按代表 By rep**")
-        # rep: name (id); the rates' numerators (calls on targets, within plan, on time)
-        # are in the download
-        shown_calls = calls.drop(columns=["month", "territory_id", "rep_id", "calls_on_targets",
-                                          "adherent_calls", "calls_reported_on_time"],
-                                 errors="ignore")
+        # rep: name (id); planned calls and the rates' numerators (calls on targets, within
+        # plan, on time) are in the download; a long territory name is cut (1440 px)
+        shown_calls = calls.drop(columns=["month", "territory_id", "rep_id", "planned_calls",
+                                          "calls_on_targets", "adherent_calls",
+                                          "calls_reported_on_time"], errors="ignore")
         show_table(shown_calls[["rep", *shown_calls.columns.drop("rep")]], key="calls_table",
-                   config={"rep": "代表 Rep", **CALL_COLUMNS})
+                   config={"rep": "代表 Rep", **CALL_COLUMNS, "territory_name":
+                           st.column_config.TextColumn("辖区 Territory", width=150)})
         download_table(calls, f"calls-{month}", "calls_dl")
     except connection.DataUnavailable as exc:
         unavailable(exc)
@@ -300,11 +308,11 @@ with roi_tab:
         if t is not None:
             c = metric_row()
             c.metric("活动费用 Activity cost", fmt_yuan(t["cost"]), width=METRIC_WIDTH)
-            c.metric("增量销售 Incremental sell-out", fmt_yuan(t["incremental_amount"]),
-                     width=METRIC_WIDTH)
-            c.metric("ROI (增量 ÷ 费用 incremental ÷ cost)",
-                     f"{t['roi']:.2f}" if t["roi"] == t["roi"] and t["roi"] is not None else "—",
-                     width=METRIC_WIDTH)
+            c.metric("增量销售 Incremental", fmt_yuan(t["incremental_amount"]),
+                     width=METRIC_WIDTH, help="增量销售 Incremental sell-out: after − before")
+            ratio = t["roi"]
+            c.metric("ROI 投入产出", f"{ratio:.2f}" if ratio == ratio and ratio is not None else "—",
+                     width=METRIC_WIDTH, help="增量 ÷ 费用 Incremental sell-out ÷ activity cost")
             if t["activities_post_open"]:
                 st.caption(f"{int(t['activities_post_open'])} 个活动的活动后窗口尚未结束 activities "
                            "are still inside their post window: their post amount is partial.")
@@ -322,10 +330,12 @@ with roi_tab:
                 lambda v: ACTIVITY_TYPES.get(v, v)))
         # the customer's CRM id and the before/after amounts are in the download (1440 px)
         show_table(shown.drop(columns=["crm_customer_id", "pre_amount", "post_amount"],
-                              errors="ignore"), key="roi_table",
+                              errors="ignore"), key="roi_table", days=("start_date", "end_date"),
                    config={
-                       "activity_id": "活动 Activity", "activity_type": "类型 Type",
-                       "customer_name": "客户 Customer", "crm_customer_id": "客户编码 CRM ID",
+                       "activity_id": "活动 Activity",
+                       "activity_type": st.column_config.TextColumn("类型 Type", width=125),
+                       "customer_name": st.column_config.TextColumn("客户 Customer", width=130),
+                       "crm_customer_id": "客户编码 CRM ID",
                        "product_name": "产品 Product",
                        "start_date": st.column_config.DateColumn("开始 Start",
                                                                  format="YYYY-MM-DD"),

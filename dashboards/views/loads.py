@@ -20,12 +20,12 @@ DATES = {
 # (file names and reasons get a fixed width, cut at its edge: the tables fit a 1440 px screen;
 # reasons are written out whole below the rejected files, every column is in the downloads)
 FILE_COLUMNS = {
-    "file_id": "文件编号 File ID", "path": st.column_config.TextColumn("文件 File", width=260),
+    "file_id": "文件编号 File ID", "path": st.column_config.TextColumn("文件 File", width=220),
     "source": "类型 Source",
     "entity": "数据类别 Entity", "distributor_code": "经销商 Distributor", "status": "状态 Status",
-    "rows_read": "读取行 Rows read", "rows_loaded": "加载行 Rows loaded",
+    "rows_read": "读取行 Rows read", "rows_loaded": "加载行 Loaded",
     "rows_quarantined": "隔离行 Quarantined",
-    "reasons": st.column_config.TextColumn("原因 Reasons", width=300),
+    "reasons": st.column_config.TextColumn("原因 Reasons", width=290),
     "duplicate_of": "重复于 Duplicate of", "superseded_by": "被替代于 Superseded by",
     "conflict_with": "冲突于 Conflicts with", "run_id": "运行 Run",
     "acknowledged": "确认人及原因 By, why", **DATES,
@@ -120,10 +120,10 @@ else:
                {"reason": st.column_config.TextColumn("原因 Reason", width=220),
                 "rows": "行数 Rows",
                 "distributor_code": "经销商 Distributor", "source": "类型 Source",
-                "path": st.column_config.TextColumn("文件 File", width=240),
+                "path": st.column_config.TextColumn("文件 File", width=200),
                 "sheet": "工作表 Sheet",
                 "source_rows": st.column_config.TextColumn("文件中的行号 Rows in the file",
-                                                           width=200)},
+                                                           width=170)},
                key="quarantine_table")
     download_table(q, "quarantine", "quarantine_dl")
 

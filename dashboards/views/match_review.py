@@ -234,13 +234,13 @@ try:
             kind=log["kind"].map(lambda k: KINDS.get(k, k)),
             distributor_code=log["distributor_code"].map(lambda c: _named(c, dist_names)),
             crm_customer_id=log["crm_customer_id"].map(lambda c: _named(c, crm_names)),
-            at=log["at"].map(lambda t: local_time(t, zone)))
+            at=log["at"].map(lambda t: local_time(t, zone, False)))
         show_table(log, key="decision_log",
                    config={"kind": "决定 Decision", "raw_name": "原始名称 Name as written",
                            "distributor_code": "经销商 Distributor",
                            "buyer_code": "客户编码 Buyer code",
                            "crm_customer_id": "CRM 客户 Customer", "who": "记录人 Who",
-                           "at": "时间 At", "why": "原因 Why",
+                           "at": f"时间 At ({zone})", "why": "原因 Why",
                            "source": "来源 Source", "decision_id": "编号 ID"})
 except matching.DecisionsUnreadable as exc:
     st.error(f"决定记录无法读取 The decision log cannot be read: {plain(exc)}",

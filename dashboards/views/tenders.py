@@ -60,14 +60,16 @@ cols = ["province", "batch", "product", "is_volume_based", "bids", "wins", "win_
         "own_win_price_to_list", "lowest_winning_price_to_list"]
 shown = lines[[c for c in cols if c in lines]]
 # what fits at 1440 px: short headers (the full wording in each one's help); the win rate
-# of a line (0 or 1 bids' worth), the own lowest bid and the price gap (own − lowest) are in
-# the download
-on_screen = [c for c in shown if c not in ("win_rate", "own_bid_price", "price_gap")]
+# of a line (0 or 1 bids' worth) and its wins (a line won has an own winning price), the
+# own lowest bid, the price gap (own − lowest) and the lowest winner's share of the list
+# price are in the download
+on_screen = [c for c in shown if c not in ("win_rate", "wins", "own_bid_price", "price_gap",
+                                           "lowest_winning_price_to_list")]
 money = "¥%,.2f"
 show_table(shown[on_screen], key="tender_lines",  # a price not there (a lost line) reads '—'
            config={
                "province": "省份 Province", "batch": "批次 Batch",
-               "product": "通用名 规格 Product",
+               "product": st.column_config.TextColumn("通用名 规格 Product", width=170),
                "is_volume_based": st.column_config.CheckboxColumn(
                    "带量 VBP", help="带量采购 Volume-based procurement"),
                "bids": st.column_config.NumberColumn("投标 Bids", help="本公司投标 Own bids"),
@@ -79,7 +81,5 @@ show_table(shown[on_screen], key="tender_lines",  # a price not there (a lost li
                "list_price": st.column_config.NumberColumn(
                    "挂网价 List", format=money, help="挂网价（每盒）List price a box"),
                "own_win_price_to_list": pct_column(
-                   "中标/挂网 Own÷list", help="本公司中标价 ÷ 挂网价 Own winning price ÷ list"),
-               "lowest_winning_price_to_list": pct_column(
-                   "最低/挂网 Low÷list", help="最低中标价 ÷ 挂网价 Lowest winning price ÷ list")})
+                   "中标/挂网 Own÷list", help="本公司中标价 ÷ 挂网价 Own winning price ÷ list")})
 download_table(shown, "tenders", "tenders_dl")

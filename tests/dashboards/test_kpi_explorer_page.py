@@ -45,7 +45,7 @@ def test_kpi_explorer_roi_totals(published, open_page):
     at = open_page("kpi_explorer")
     m = metrics(at)
     assert m["活动费用 Activity cost"] == "¥18,000"
-    assert m["ROI (增量 ÷ 费用 incremental ÷ cost)"] == "1.17"  # (25000 - 4000) / 18000
+    assert m["ROI 投入产出"] == "1.17"  # (25000 - 4000) / 18000
 
 
 def test_kpi_explorer_roi_headline_is_the_marts_roll_up_and_names_customers(published,
@@ -56,7 +56,7 @@ def test_kpi_explorer_roi_headline_is_the_marts_roll_up_and_names_customers(publ
     con.execute("update marts.kpi_activity_roi_territory set roi = 3.0 where territory_id = 'NAT'")
     con.close()
     at = open_page("kpi_explorer")
-    assert metrics(at)["ROI (增量 ÷ 费用 incremental ÷ cost)"] == "3.00"
+    assert metrics(at)["ROI 投入产出"] == "3.00"
     roi = table_with(at, "activity_id").set_index("activity_id")
     assert roi.loc["A1", "customer_name"] == "上海市第一人民医院"
     assert roi.loc["A2", "product_name"] == "康立宁"
