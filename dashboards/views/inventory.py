@@ -47,7 +47,7 @@ if head is not None and len(head):
     c.metric("无流向经销商 No flow", fmt_num(h["distributors_without_flow"]),
              help="本月未交流向的经销商数 Number of distributors that sent no flow for the "
                   "month", width=METRIC_WIDTH)
-    c.metric("有差异 Rows with variance", fmt_num(h["distributor_products_with_variance"]),
+    c.metric("有差异 Variances", fmt_num(h["distributor_products_with_variance"]),
              help="经销商×产品 Distributor × product rows whose reported closing stock differs "
                   "from the computed one", width=METRIC_WIDTH)
     c.metric("期末库存 Closing (boxes)", fmt_num(h["closing_qty"]), width=METRIC_WIDTH)

@@ -94,18 +94,24 @@ cov_tab, ach_tab, call_tab, roi_tab = st.tabs(
     ["覆盖率 Coverage", "达成率 Achievement", "拜访 Calls", "活动ROI Activity ROI"])
 
 PAIRS = product_id is None  # all products: the marts count customer × product pairs
-COV_LABELS = {
+# what the two counts are, in full (help of the metric boxes and the table's headers)
+COV_HELP = {
     "target_customers": "目标客户×产品 Target customer × product pairs" if PAIRS
     else "目标客户 Target customers",
     "covered_customers": "覆盖客户×产品 Covered customer × product pairs" if PAIRS
     else "覆盖客户 Covered customers (bought the product)",
 }
-# the same in the table, short (the metric's words in the help): it fits a 1440 px screen
+# short enough for a metric box (the long ones were cut: '目标客户×产品 Target cus…')
+COV_LABELS = {
+    "target_customers": "目标客户×产品 Targets" if PAIRS else "目标客户 Targets",
+    "covered_customers": "覆盖客户×产品 Covered" if PAIRS else "覆盖客户 Covered",
+}
+# the table's headers, shorter still: it fits a 1440 px screen
 COV_COLUMNS = {
-    "target_customers": st.column_config.NumberColumn("目标 Targets",
-                                                      help=COV_LABELS["target_customers"]),
-    "covered_customers": st.column_config.NumberColumn("已覆盖 Covered",
-                                                       help=COV_LABELS["covered_customers"]),
+    "target_customers": st.column_config.NumberColumn("目标 Targets", format="%,d",
+                                                      help=COV_HELP["target_customers"]),
+    "covered_customers": st.column_config.NumberColumn("已覆盖 Covered", format="%,d",
+                                                       help=COV_HELP["covered_customers"]),
 }
 MONEY = "¥%,.0f"
 ACH_CONFIG = {
@@ -131,9 +137,9 @@ with cov_tab:
         c = metric_row()
         c.metric("覆盖率 Coverage", fmt_pct(row["coverage_rate"]), width=METRIC_WIDTH)
         c.metric(COV_LABELS["target_customers"], f"{int(row['target_customers']):,}",
-                 width=METRIC_WIDTH)
+                 width=METRIC_WIDTH, help=COV_HELP["target_customers"])
         c.metric(COV_LABELS["covered_customers"], f"{int(row['covered_customers']):,}",
-                 width=METRIC_WIDTH)
+                 width=METRIC_WIDTH, help=COV_HELP["covered_customers"])
     if PAIRS:
         st.caption("全部产品时按 客户×产品 计数 With all products, a customer targeted for two "
                    "products counts twice (customer × product pairs).")
@@ -185,8 +191,8 @@ with ach_tab:
             c.metric("达成率 Achievement", fmt_pct(row["achievement_rate"]), width=METRIC_WIDTH)
             c.metric("实际 Actual", fmt_yuan(row["actual_amount"]), width=METRIC_WIDTH)
             c.metric("指标 Target", fmt_yuan(row["target_amount"]), width=METRIC_WIDTH)
-            c.metric("年累计达成 YTD achievement", fmt_pct(row["ytd_achievement_rate"]),
-                     width=METRIC_WIDTH)
+            c.metric("年累计达成 YTD", fmt_pct(row["ytd_achievement_rate"]),
+                     width=METRIC_WIDTH, help="年累计达成 Year-to-date achievement")
         ach = _named(kpi_explorer.achievement(month, rows_ids, product_id))
         show_table(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
                    key="achievement_table", config=ACH_CONFIG)
@@ -247,11 +253,11 @@ with call_tab:
             t = totals.iloc[0]
             c = metric_row()
             c.metric("拜访次数 Calls", f"{int(t['calls']):,}", width=METRIC_WIDTH)
-            c.metric("目标医生覆盖 Target HCPs reached", fmt_pct(t["reach_rate"]),
-                     width=METRIC_WIDTH)
+            c.metric("目标医生覆盖 Reach", fmt_pct(t["reach_rate"]), width=METRIC_WIDTH,
+                     help="目标医生覆盖 Share of target HCPs reached")
             c.metric("计划执行 Plan adherence", fmt_pct(t["plan_adherence"]), width=METRIC_WIDTH)
-            c.metric("24小时内提交 Reported within 24 h", fmt_pct(t["report_on_time_rate"]),
-                     width=METRIC_WIDTH)
+            c.metric("及时提交 On time", fmt_pct(t["report_on_time_rate"]), width=METRIC_WIDTH,
+                     help="24小时内提交 Share of calls reported within 24 h")
         elif len(totals):
             show_table(totals.drop(columns=["month", "territory_id"]), key="calls_totals",
                        config={**CALL_COLUMNS, "territory_name": HEAD_LABEL})

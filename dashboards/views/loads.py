@@ -3,8 +3,8 @@
 import streamlit as st
 
 from dashboards import connection
-from dashboards.components import (company_wide_page, download_table, pct_column, plain,
-                                   readable, show_table, unavailable)
+from dashboards.components import (company_wide_page, download_table, metric_row, pct_column,
+                                   plain, readable, show_table, unavailable)
 from dashboards.queries import loads
 from dashboards.upload_form import upload_section
 
@@ -54,11 +54,11 @@ if files is not None:
     counts = files["status"].value_counts()
     order = list(STATUS)
     labels = STATUS
-    c = st.columns(len(order))
+    c = metric_row()  # sixths of a 1024 px page cut '被替代 Superseded' to '被替代 Supe…'
     acked_count = int(files["acknowledged"].notna().sum()) if "acknowledged" in files else 0
-    for col, status in zip(c, order):  # rejected: those that still need a person
-        col.metric(labels[status], int(counts.get(status, 0)) - (
-            acked_count if status == "rejected" else 0))
+    for status in order:  # rejected: those that still need a person
+        c.metric(labels[status], int(counts.get(status, 0)) - (
+            acked_count if status == "rejected" else 0), width="content")
 
     st.subheader("被拒绝的文件 Rejected files")
     held = files[files["status"].isin(["rejected", "conflict"])]

@@ -154,14 +154,16 @@ def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp
 # a headline number or a download button whose text overflows its box: Streamlit cuts it with an
 # ellipsis ("¥1,23…", "C."), so the reader sees a different number or no label
 _CUT = """() => [...document.querySelectorAll(
-    '[data-testid="stMetricValue"], [data-testid="stDownloadButton"] button')]
+    '[data-testid="stMetricValue"], [data-testid="stDownloadButton"] button, '
+    + '[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"]')]
   .filter(e => [e, ...e.querySelectorAll('*')].some(x => x.scrollWidth > x.clientWidth + 1))
   .map(e => e.innerText.trim())"""
 
 
 def test_headline_numbers_and_download_buttons_are_not_cut_at_1024_px(server, page):
     """At 1024 px (a laptop, the sidebar open) the scorecard's fifths of the page cut
-    '¥1,234,567' to '¥1,2…' and the CSV/Excel buttons to 'C.' / 'E.': every page and tab."""
+    '¥1,234,567' to '¥1,2…' and the CSV/Excel buttons to 'C.' / 'E.': every page and tab.
+    A metric's label neither ('目标医生覆盖 Target HCP…', '24小时内提交 Reported w…')."""
     url, _ = server
     page.set_viewport_size({"width": 1024, "height": 3000})
     page.goto(url)

@@ -127,17 +127,17 @@ def test_kpi_explorer_call_headline_is_the_marts_roll_up(published, open_page):
     at.selectbox(key="drill_2").set_value("D-SH").run()
     m = metrics(at)
     assert m["计划执行 Plan adherence"] == "50.0%"
-    assert m["目标医生覆盖 Target HCPs reached"] == "25.0%"
+    assert m["目标医生覆盖 Reach"] == "25.0%"
     assert m["拜访次数 Calls"] == "180"
 
 
 def test_coverage_with_all_products_says_it_counts_customer_product_pairs(published, open_page):
     at = open_page("kpi_explorer")
     m = metrics(at)
-    assert m["目标客户×产品 Target customer × product pairs"] == "42"  # national: 28 + 14
-    assert m["覆盖客户×产品 Covered customer × product pairs"] == "28"  # 19 + 9
+    assert m["目标客户×产品 Targets"] == "42"  # national: 28 + 14
+    assert m["覆盖客户×产品 Covered"] == "28"  # 19 + 9
     at.selectbox(key="product").set_value("P1").run()
-    assert metrics(at)["目标客户 Target customers"] == "28"
+    assert metrics(at)["目标客户 Targets"] == "28"
 
 
 def test_coverage_and_achievement_headlines_are_the_marts_rows(published, open_page):
@@ -154,7 +154,7 @@ def test_coverage_and_achievement_headlines_are_the_marts_rows(published, open_p
     at = open_page("kpi_explorer")
     m = metrics(at)
     assert m["覆盖率 Coverage"] == "50.0%"
-    assert m["达成率 Achievement"] == "50.0%" and m["年累计达成 YTD achievement"] == "25.0%"
+    assert m["达成率 Achievement"] == "50.0%" and m["年累计达成 YTD"] == "25.0%"
 
 
 def test_coverage_trend_marks_the_month_grading_starts(published, open_page):
