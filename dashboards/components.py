@@ -58,11 +58,12 @@ def download_table(df: pd.DataFrame, name: str, key: str) -> None:
                       icon=":material/download:")
 
 
-def readable(df: pd.DataFrame, config: dict[str, Any],
-             days: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+def readable(df: pd.DataFrame, config: dict[str, Any], days: tuple[str, ...] = (),
+             zone: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A table and its column_config as a person should read them: the grid shows a missing
     cell as `None`, so a column with gaps becomes text with '—' for them; times are shown to
-    the minute (`days` columns as dates), never with `00:00:00`. A percent or money format in
+    the minute (`days` columns as dates), never with `00:00:00`, and in `zone` when given (the
+    tables' times are the audit's UTC; the banner says the zone). A percent or money format in
     `config` is kept in the text. Columns without gaps and times stay typed (they sort).
     Percent columns are rounded to what they show: the grid cuts a value to its column's
     `step` (0.7648 → 76.4%), a metric box rounds it (76.5%)."""
@@ -75,9 +76,13 @@ def readable(df: pd.DataFrame, config: dict[str, Any],
             out[col] = out[col].round(PCT_DIGITS + 2)
         values = out[col]
         if col in days or pd.api.types.is_datetime64_any_dtype(values):
-            pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
-            out[col] = values.map(lambda v, p=pattern: _stamp(v, p))
-            cfg[col] = st.column_config.TextColumn(label)
+            if col in days or zone is None:
+                pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
+                out[col] = values.map(lambda v, p=pattern: _stamp(v, p))
+                cfg[col] = st.column_config.TextColumn(label)
+            else:
+                out[col] = values.map(lambda v: local_time(v, zone, named=False))
+                cfg[col] = st.column_config.TextColumn(label, help=f"{zone} 时间 time")
         elif values.isna().any() and pd.api.types.is_numeric_dtype(values):
             out[col] = values.map(lambda v, f=fmt: _number(v, f))
             cfg[col] = st.column_config.TextColumn(label, alignment="right")
@@ -88,8 +93,9 @@ def readable(df: pd.DataFrame, config: dict[str, Any],
 
 def show_table(df: pd.DataFrame, config: dict[str, Any], key: str,
                days: tuple[str, ...] = ()) -> None:
-    """st.dataframe of `readable(df, config, days)`, without the index."""
-    table, cfg = readable(df, config, days)
+    """st.dataframe of `readable(df, config, days)`, times in the configured zone, without
+    the index."""
+    table, cfg = readable(df, config, days, zone=connection.get_settings().time_zone)
     st.dataframe(table, hide_index=True, key=key, column_config=cfg)
 
 

@@ -38,7 +38,8 @@ STATUS = {"loaded": "已加载 Loaded", "partial": "部分 Partial", "rejected":
 def _files_shown(df):
     """File-registry rows as read: statuses in both languages, gaps blank, dates as dates."""
     df = df.assign(status=df["status"].map(lambda s: STATUS.get(s, s))) if "status" in df else df
-    return readable(df, FILE_COLUMNS, days=("period_start", "period_end"))
+    return readable(df, FILE_COLUMNS, days=("period_start", "period_end"),
+                    zone=connection.get_settings().time_zone)
 
 st.title("数据加载 Loads")
 company_wide_page(False, "数据加载信息仅对全部辖区用户开放 Load details are shown to users who see "

@@ -82,10 +82,11 @@ def test_loads_page_labels_every_column_and_shows_gaps_as_dashes(published, open
 
 def test_loads_page_late_table_shows_a_missing_distributor_with_dashes(published, open_page):
     """D003 sent nothing in October: no first-received time and no match rate (a dash each);
-    D002 sent at 16:30 on 14 November with 88 % of its rows matched."""
+    D002 sent at 16:30 UTC on 14 November (00:30 on the 15th in Shanghai, the time shown) with
+    88 % of its rows matched."""
     late = table_with(open_page("loads"), "problem").set_index("distributor_code")
     assert (late.loc["D003", "first_received_at"], late.loc["D003", "match_rate"]) == ("—", "—")
-    assert late.loc["D002", "first_received_at"] == "2026-11-14 16:30"
+    assert late.loc["D002", "first_received_at"] == "2026-11-15 00:30"
     assert late.loc["D002", "match_rate"] == "88.0%"
 
 
