@@ -5,7 +5,6 @@ No queries here: everything comes from `dashboards.queries` and `dashboards.stat
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -14,6 +13,8 @@ import streamlit as st
 
 from dashboards import access, connection, status, territories
 from dashboards.export import to_csv_bytes, to_excel_bytes
+from dashboards.formats import PCT_AXIS, PCT_DIGITS, PCT_STEP, fmt_num, fmt_pct, local_time
+from dashboards.formats import fmt_yuan as fmt_yuan  # the pages import the formats from here
 
 # what markdown, Streamlit directives (:red[..], :material/..:), LaTeX ($) or HTML act on
 # anywhere in a line; a backslash makes each literal (CommonMark escapes). A list marker
@@ -57,22 +58,31 @@ def download_table(df: pd.DataFrame, name: str, key: str) -> None:
                       icon=":material/download:")
 
 
-def readable(df: pd.DataFrame, config: dict[str, Any],
-             days: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+def readable(df: pd.DataFrame, config: dict[str, Any], days: tuple[str, ...] = (),
+             zone: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A table and its column_config as a person should read them: the grid shows a missing
     cell as `None`, so a column with gaps becomes text with '—' for them; times are shown to
-    the minute (`days` columns as dates), never with `00:00:00`. A percent or money format in
-    `config` is kept in the text. Columns without gaps and times stay typed (they sort)."""
+    the minute (`days` columns as dates), never with `00:00:00`, and in `zone` when given (the
+    tables' times are the audit's UTC; the banner says the zone). A percent or money format in
+    `config` is kept in the text. Columns without gaps and times stay typed (they sort).
+    Percent columns are rounded to what they show: the grid cuts a value to its column's
+    `step` (0.7648 → 76.4%), a metric box rounds it (76.5%)."""
     out, cfg = df.copy(), dict(config)
     for col in out.columns:
         spec = cfg.get(col)
         label = spec.get("label") if isinstance(spec, dict) else spec
         fmt = ((spec.get("type_config") or {}).get("format") if isinstance(spec, dict) else None)
+        if fmt == "percent" and pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col].round(PCT_DIGITS + 2)
         values = out[col]
         if col in days or pd.api.types.is_datetime64_any_dtype(values):
-            pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
-            out[col] = values.map(lambda v, p=pattern: _stamp(v, p))
-            cfg[col] = st.column_config.TextColumn(label)
+            if col in days or zone is None:
+                pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
+                out[col] = values.map(lambda v, p=pattern: _stamp(v, p))
+                cfg[col] = st.column_config.TextColumn(label)
+            else:
+                out[col] = values.map(lambda v: local_time(v, zone, named=False))
+                cfg[col] = st.column_config.TextColumn(label, help=f"{zone} 时间 time")
         elif values.isna().any() and pd.api.types.is_numeric_dtype(values):
             out[col] = values.map(lambda v, f=fmt: _number(v, f))
             cfg[col] = st.column_config.TextColumn(label, alignment="right")
@@ -83,8 +93,9 @@ def readable(df: pd.DataFrame, config: dict[str, Any],
 
 def show_table(df: pd.DataFrame, config: dict[str, Any], key: str,
                days: tuple[str, ...] = ()) -> None:
-    """st.dataframe of `readable(df, config, days)`, without the index."""
-    table, cfg = readable(df, config, days)
+    """st.dataframe of `readable(df, config, days)`, times in the configured zone, without
+    the index."""
+    table, cfg = readable(df, config, days, zone=connection.get_settings().time_zone)
     st.dataframe(table, hide_index=True, key=key, column_config=cfg)
 
 
@@ -113,31 +124,20 @@ def _missing(value: Any) -> bool:
     return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
-def fmt_pct(value: Any, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
-        return "—"
-    return f"{float(value) * 100:.{digits}f}%"
+def pct_column(label: str, progress: bool = False, **kwargs: Any) -> Any:
+    """The column_config of every rate and achievement column: a number (it sorts) shown as a
+    percent with `PCT_DIGITS` decimals, like `fmt_pct` in metric boxes and the e-mail;
+    `progress` draws it as a bar from 0 to 100 %."""
+    if progress:
+        return st.column_config.ProgressColumn(label, format="percent", step=PCT_STEP,
+                                               min_value=0, max_value=1, **kwargs)
+    return st.column_config.NumberColumn(label, format="percent", step=PCT_STEP, **kwargs)
 
 
-def fmt_yuan(value: Any) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"¥{float(value):,.0f}"
-
-
-def fmt_num(value: Any, digits: int = 0) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{float(value):,.{digits}f}"
-
-
-def _when(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "—"
-    try:
-        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
-    except (ValueError, TypeError):
-        return str(value)
+def percent_axis(fig: Any, axis: str = "y") -> Any:
+    """A plotly figure's rate axis (ticks and hover) in the pages' percent format."""
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    return update(tickformat=PCT_AXIS, hoverformat=PCT_AXIS)
 
 
 def status_banner(kpi_page: bool = True) -> dict | None:
@@ -155,25 +155,26 @@ def status_banner(kpi_page: bool = True) -> dict | None:
     if not s["available"]:
         st.warning(f"暂无发布数据 No published data · {plain(s['message'])}")
         return None
-    gate = str(s.get("gate_status") or "unknown")
     as_of = s.get("as_of_date") or s.get("as_of_month")
     as_of = str(as_of)[:10] if as_of is not None else "—"
+    zone = connection.get_settings().time_zone
     line = (f"**数据截至 As of:** {plain(as_of)} · "
-            f"**发布于 Published:** {plain(_when(s.get('published_at')))} · "
-            f"**质量门 Gates:** {plain(gate)} · "
+            f"**发布于 Published:** {plain(local_time(s.get('published_at'), zone))} · "
+            f"**质量门 Quality gates:** {plain(status.gate_status_words(s.get('gate_status')))} · "
             f"**快照 Snapshot:** {plain(s.get('snapshot_id') or '—')}")
     if s["refuse"]:
-        failed = plain(", ".join(s["blocking_failures"]) or "gate status failed")
-        st.error(f"数据未通过质量门 — blocking quality gate failed: {failed}\n\n{line}",
+        failed = plain("; ".join(s.get("blocking_failure_titles") or s["blocking_failures"])
+                       or "质量门状态为未通过 the gate run failed")
+        st.error(f"数据未通过质量门 The numbers failed a blocking quality check: {failed}\n\n{line}",
                  icon=":material/block:")
     else:
         st.success(f"数据状态正常 Data status OK · {line}", icon=":material/verified:")
     refused = s.get("last_refused")
     if refused and not s["refuse"]:
         st.warning("显示的是最近一次通过质量门的快照 Showing the last good snapshot: the latest "
-                   f"publish was refused — {plain(_describe(refused))}", icon=":material/history:")
+                   f"publish was refused — {plain(_describe(refused, zone))}", icon=":material/history:")
     elif refused:
-        st.caption(f"最近一次被拒绝的发布 Last refused publish: {plain(_describe(refused))}")
+        st.caption(f"最近一次被拒绝的发布 Last refused publish: {plain(_describe(refused, zone))}")
     acc = access.access()
     if acc.restricted and not acc.allowed:
         st.error(f"无权限 No access · {acc.reason}", icon=":material/lock:")
@@ -208,13 +209,13 @@ def company_wide_page(kpi_page: bool, why: str) -> dict:
     return shown
 
 
-def _describe(refused: Any) -> str:
+def _describe(refused: Any, zone: str) -> str:
     if isinstance(refused, dict):
         when = (refused.get("at") or refused.get("attempted_at") or refused.get("checked_at")
                 or refused.get("finished_at"))
         why = refused.get("why") or refused.get("reason") or refused.get("message") or ""
         run = refused.get("run_id") or ""
-        return " · ".join(str(x) for x in (_when(when) if when else "", run, why) if x)
+        return " · ".join(str(x) for x in (local_time(when, zone) if when else "", run, why) if x)
     return str(refused)
 
 

@@ -8,8 +8,9 @@ import datetime as dt
 from typing import Any
 
 from dashboards.connection import NO_DATA_MESSAGE, isna
+from dashboards.formats import fmt_pct, fmt_yuan, local_time
 from dashboards.queries import scorecard as queries
-from dashboards.status import is_failed, status
+from dashboards.status import gate_status_words, is_failed, is_passed, status
 from sfe.config import Settings
 from sfe.report import UsageError
 
@@ -38,9 +39,9 @@ def _fmt(key: str, value: Any) -> str:
     if value is None or isna(value):
         return "—"
     if key in _AMOUNTS:
-        return f"¥{float(value):,.0f}"
+        return fmt_yuan(value)
     if key in _RATES:
-        return f"{float(value) * 100:+.1f}%" if key == "growth" else f"{float(value) * 100:.1f}%"
+        return fmt_pct(value, signed=key == "growth")
     if key == "distributors_over_doi_threshold":
         return f"{int(value)}"
     return str(value)
@@ -90,25 +91,34 @@ def _region(rec: dict[str, Any], refuse: bool, blocked: str) -> dict[str, Any]:
 def _status_line(state: dict[str, Any]) -> tuple[str, str]:
     """(css class, bilingual sentence) for the data status at the top of the scorecard."""
     if state["refuse"]:
-        failed = ", ".join(state["blocking_failures"]) or "gate status failed"
-        return "bad", (f"未通过质量门，数字不显示 — blocking quality gate "
-                       f"failed ({failed}); numbers withheld")
+        return "bad", (f"未通过质量门，数字不显示 — a blocking quality check failed "
+                       f"({_failed(state)}); numbers withheld")
     if state.get("last_refused"):
         return "warn", ("最近一次发布被拒绝，本报告基于上一次通过质量门的快照 — the latest publish was "
                         "refused; these are the last good numbers")
-    gate = state.get("gate_status")
-    return "ok", f"已通过质量门 passed the quality gates (gate status: {gate})"
+    if is_passed(state.get("gate_status")):
+        return "ok", "已通过质量门 passed the quality gates"
+    return "ok", ("已通过质量门 passed the quality gates (质量门状态 gate status: "
+                  f"{gate_status_words(state.get('gate_status'))})")
 
 
-def scorecard_context(settings: Settings, week: dt.date | str | None = None) -> dict[str, Any]:
-    """Everything the template and the PDF show, for one week (default: latest complete week)."""
+def _failed(state: dict[str, Any]) -> str:
+    """The blocking checks that failed, in words."""
+    return ("; ".join(state.get("blocking_failure_titles") or state["blocking_failures"])
+            or "质量门状态为未通过 the gate run failed")
+
+
+def scorecard_context(settings: Settings, week: dt.date | str | None = None,
+                      now: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything the template and the PDF show, for one week (default: latest complete week);
+    `now` (default: the clock) is the generation time in the footer."""
     state = status(settings)
     if not state["available"]:
         raise ScorecardError(state["message"] or NO_DATA_MESSAGE)
     week = _pick_week(settings, week)
     rows = queries.scorecard(week, settings, scoped=False)
     refuse = bool(state["refuse"])
-    blocked = "blocked 未通过: " + (", ".join(state["blocking_failures"]) or "gate status failed")
+    blocked = "未通过 blocked: " + _failed(state)
     status_class, status_text = _status_line(state)
     as_of = state.get("as_of_date") or state.get("as_of_month")
     return {
@@ -116,9 +126,10 @@ def scorecard_context(settings: Settings, week: dt.date | str | None = None) -> 
         "week_end": (week + dt.timedelta(days=6)).isoformat(),
         "as_of": str(as_of)[:10] if as_of else "—",
         "snapshot_id": state.get("snapshot_id") or "—",
-        "published_at": str(state.get("published_at") or "—")[:16],
+        "published_at": local_time(state.get("published_at"), settings.time_zone),
         "status_class": status_class, "status_text": status_text, "refuse": refuse,
         "regions": [_region(rec, refuse, blocked) for rec in rows.to_dict("records")],
         "fields": FIELDS,
-        "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        # the server's clock is UTC: readers are in the configured zone (China by default)
+        "generated_at": local_time(now or dt.datetime.now(dt.UTC), settings.time_zone),
     }

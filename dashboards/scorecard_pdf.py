@@ -187,7 +187,8 @@ def _region(context: dict[str, Any], r: dict[str, Any], s) -> list[Any]:
            f"{context['as_of']}", s["sub"]),
         _status_box(status, r["status_class"], s),
         _grid(rows, [300, 200]),
-        _p(f"{context['company']} · scorecard_weekly · {context['generated_at']}", s["foot"]),
+        _p(f"{context['company']} · scorecard_weekly · 生成于 Generated "
+           f"{context['generated_at']}", s["foot"]),
     ]
 
 

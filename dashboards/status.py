@@ -1,6 +1,6 @@
 """Data status of the published snapshot, shown at the top of every page.
 
-The words come from the quality package, never a second list here: a check's status is
+The statuses come from the quality package, never a second list here: a check's status is
 `quality.checks` (pass | fail | error | skipped), a check blocks the numbers when
 `CheckResult.blocks_publish` says so, a gate run is passed | failed (`quality.gates`
 CheckReport.status, stored in audit.gate_runs), and publish status is
@@ -27,6 +27,53 @@ _PASSED = "passed"  # a gate run whose blocking checks all passed (CheckReport.s
 
 GATE_COLUMNS = ["run_id", "check_name", "severity", "status", "failing_rows", "message",
                 "sample", "checked_at"]
+
+# a gate run's status (audit.publish_info, gate_runs) as a person reads it
+GATE_STATUS_WORDS = {"passed": "已通过 every blocking check passed",
+                     "failed": "未通过 a blocking check failed",
+                     "unknown": "未记录 not recorded"}
+# what each gate of quality/gates.yml checks, in a few words of both languages, for the banner
+# and the e-mailed scorecard (a gate's description there is a sentence; its name is a code).
+# A gate missing here is shown by its description's first clause, else its name.
+GATE_TITLES = {
+    "dbt_tests": "模型与测试 dbt models and tests",
+    "gx_staged_flow": "流向明细 Loaded flow lines",
+    "gx_fct_sell_out": "流向事实 Sell-out facts",
+    "gx_fct_sell_in": "进货事实 Sell-in facts",
+    "gx_kpi_coverage": "覆盖率数据 Coverage rows",
+    "gx_kpi_flow_completeness": "流向回收率数据 Flow completeness rows",
+    "flow_completeness": "流向回收率 Flow completeness",
+    "distributor_region": "经销商大区 Distributors' regions",
+    "customer_match_rate": "客户匹配率 Customer match rate",
+    "product_rows_quarantined": "产品未识别 Rows with an unknown product",
+    "inventory_rollforward_variance": "库存滚动差异 Inventory roll-forward variance",
+    "negative_computed_stock": "计算库存为负 Negative computed stock",
+    "future_dates": "未来日期 Dates in the future",
+    "sell_out_spike": "流向突增 Sell-out spike",
+    "month_end_spike_reversed": "月末冲量退回 Month-end spike reversed",
+    "circular_flows": "循环流向 Circular flows",
+    "sell_out_without_sell_in": "有销无进 Sell-out without sell-in",
+    "territory_credit": "辖区归属 Sell-out credited to territories",
+    "achievement_reconciles": "达成率核对 Achievement reconciles",
+    "scorecard_reconciles": "周报核对 Scorecard reconciles",
+    "facts_cover_raw_months": "月份完整 Facts cover every raw month",
+    "kpi_rates_out_of_bounds": "比率越界 KPI rates out of bounds",
+}
+
+
+def gate_status_words(value: object) -> str:
+    """'passed' → '已通过 every blocking check passed'; an unknown word as written."""
+    text = str(value or "unknown").strip()
+    return GATE_STATUS_WORDS.get(text.lower(), text)
+
+
+def gate_title(name: str, description: object = None) -> str:
+    """A gate (check_name) in words: its title, else its description's first clause, else
+    its name."""
+    if name in GATE_TITLES:
+        return GATE_TITLES[name]
+    first = str(description or "").split(";")[0].strip()
+    return f"{first} ({name})" if first and first != name.replace("_", " ") else name
 
 
 def is_failed(value: object) -> bool:
@@ -71,7 +118,8 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
     """Data status of the published snapshot, shown at the top of every page.
 
     Keys: available, message, path, snapshot_id, published_at, run_id, gate_status, as_of_month,
-    as_of_date, blocking_failures (check names), refuse (True → KPI pages must not show numbers),
+    as_of_date, blocking_failures (check names) and blocking_failure_titles (the same in
+    words), refuse (True → KPI pages must not show numbers),
     last_refused (dict or None), data_status and `publisher` (what
     `quality.published.published_status` returned).
     """
@@ -81,6 +129,7 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
         "snapshot_id": None, "published_at": None, "run_id": None, "gate_status": None,
         "as_of_month": None, "as_of_date": None, "blocking_failures": [], "refuse": False,
         "last_refused": None, "publisher": None, "data_status": None,
+        "blocking_failure_titles": [],
     }
     publisher = _publisher(settings)
     out["publisher"] = publisher
@@ -100,6 +149,10 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
             name for name, sev, stat in zip(gates["check_name"], gates["severity"],
                                             gates["status"], strict=True)
             if blocks_publish(sev, stat)})
+        described = dict(zip(gates["check_name"], gates["description"], strict=True)
+                         if "description" in gates else {})
+        out["blocking_failure_titles"] = [gate_title(n, described.get(n))
+                                          for n in out["blocking_failures"]]
     if is_failed(out["gate_status"]) or out["blocking_failures"]:
         out["refuse"] = True
     if out["gate_status"] is None:

@@ -12,6 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "SFE_CONFIG"
@@ -82,11 +83,17 @@ class Settings:
     # Where dbt builds the models: "duckdb" (the working warehouse) or "spark" (dbt-spark over
     # the Parquet lake, transform/lake.py; needs the `spark` extra). Gates and publish stay on DuckDB.
     engine: str = "duckdb"
+    # The IANA time zone times are shown in to people (dashboards, the e-mailed scorecard);
+    # the audit tables keep UTC.
+    time_zone: str = "Asia/Shanghai"
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ConfigError(f"engine = {self.engine!r} is not one this product runs on; "
                               f"use one of: {', '.join(ENGINES)}")
+        if not _is_time_zone(self.time_zone):
+            raise ConfigError(f"time_zone = {self.time_zone!r} is not a time zone name; write an "
+                              'IANA name such as time_zone = "Asia/Shanghai"')
         # Absolute once, here: dbt runs with the project as its folder and the gates read its
         # results from wherever `sfe` was started; a relative path would mean two places.
         for name in ("data_dir", "inbox_dir", "mappings_dir"):
@@ -150,6 +157,14 @@ class Settings:
         }
 
 
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 _ENV_PATHS = {
     "SFE_DATA_DIR": "data_dir",
     "SFE_INBOX": "inbox_dir",
@@ -206,6 +221,8 @@ def _coerce_one(default: object, key: str, value: object, from_text: bool) -> ob
         raise ValueError("expected a string")
     if isinstance(default, Path) or default is None and key.endswith("_dir"):
         return Path(value).expanduser()
+    if key == "time_zone" and not _is_time_zone(value):
+        raise ValueError("not an IANA time zone name such as Asia/Shanghai")
     return value
 
 

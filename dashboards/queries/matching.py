@@ -72,6 +72,17 @@ def review_amounts(settings: Settings | None = None) -> pd.DataFrame:
                params, settings=settings)
 
 
+def distributor_names(settings: Settings | None = None) -> dict[str, str]:
+    """distributor_code → the distributor's name (dim_distributor); empty when the snapshot has
+    no such mart. Distributor-level data: the page is for unrestricted users only."""
+    settings = settings or get_settings()
+    if "marts.dim_distributor" not in tables(settings):
+        return {}
+    names = run("select distributor_code, name from marts.dim_distributor", settings=settings)
+    return {code: name for code, name in zip(names["distributor_code"], names["name"], strict=True)
+            if name}
+
+
 def customer_addresses(crm_ids: Sequence[str], settings: Settings | None = None) -> pd.DataFrame:
     """dim_customer_address rows of the given customers (candidates shown to a steward)."""
     settings = settings or get_settings()

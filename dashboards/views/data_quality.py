@@ -4,9 +4,10 @@ publish, and the trend over runs."""
 import plotly.express as px
 import streamlit as st
 
-from dashboards import status
+from dashboards import connection, status
 from dashboards.components import (METRIC_WIDTH, company_wide_page, download_table, metric_row,
                                    plain, show_table)
+from dashboards.formats import local_time
 from dashboards.queries import data_quality
 
 # the quality package's words (quality.checks, quality.gates) with their Chinese beside them
@@ -31,7 +32,8 @@ c = metric_row()
 c.metric("质量门 Gate status", GATE.get(str(s.get("gate_status")), plain(s.get("gate_status"))),
          width="content")
 c.metric("阻断失败 Blocking failures", len(s["blocking_failures"]), width=METRIC_WIDTH)
-c.metric("最近发布 Last publish", str(s.get("published_at") or "—")[:16], width="content")
+ZONE = connection.get_settings().time_zone  # times as people here read them (audit keeps UTC)
+c.metric("最近发布 Last publish", local_time(s.get("published_at"), ZONE), width="content")
 
 gates = data_quality.gate_results(run_id=s.get("run_id"))
 st.subheader(f"本快照的检查 Checks of this snapshot (run {plain(s.get('run_id') or '—')})")
@@ -50,7 +52,9 @@ else:
                             "sample"]],
                    {"check_name": "检查 Check", "severity": "级别 Severity",
                     "status": "结果 Status", "failing_rows": "失败行 Failing rows",
-                    "message": "说明 Message", "sample": "样例 Sample"}, key="failing_table")
+                    "message": st.column_config.TextColumn("说明 Message", width=280),
+                    "sample": st.column_config.TextColumn("样例 Sample", width=180)},
+                   key="failing_table")
     with st.expander("全部检查 All checks", expanded=failing.empty):
         show_table(_worded(gates), {"run_id": "检查运行 Gate run", "check_name": "检查 Check",
                            "severity": "级别 Severity", "status": "结果 Status",
@@ -70,12 +74,15 @@ else:
     if len(good):
         g = good.iloc[0]
         st.caption(f"最近一次通过的发布 Last good publish: {plain(g['snapshot_id'])} at "
-                   f"{plain(str(g['published_at'])[:16])} (as of {plain(g['as_of_month'])})")
+                   f"{plain(local_time(g['published_at'], ZONE))} "
+                   f"(as of {plain(g['as_of_month'])})")
     # source_db is the working file's path on the server: not for readers
     show_table(hist.drop(columns=["source_db"], errors="ignore").assign(
-                   gate_status=hist["gate_status"].map(lambda v: GATE.get(v, v))),
-               {"snapshot_id": "快照 Snapshot", "published_at": "发布 Published",
-                "run_id": "检查运行 Gate run", "gate_status": "质量门 Gates",
+                   gate_status=hist["gate_status"].map(lambda v: GATE.get(v, v)),
+                   published_at=hist["published_at"].map(lambda t: local_time(t, ZONE, False))),
+               {"snapshot_id": "快照 Snapshot", "published_at": f"发布 Published ({ZONE})",
+                "run_id": st.column_config.TextColumn("检查运行 Gate run", width=150),
+                "gate_status": "质量门 Gates",
                 "as_of_month": "数据截至 As of month", "as_of_date": "数据截至 As of date",
                 "warnings": "警告 Warnings"}, key="publish_table",
                days=("as_of_date",))

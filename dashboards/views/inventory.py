@@ -47,7 +47,7 @@ if head is not None and len(head):
     c.metric("无流向经销商 No flow", fmt_num(h["distributors_without_flow"]),
              help="本月未交流向的经销商数 Number of distributors that sent no flow for the "
                   "month", width=METRIC_WIDTH)
-    c.metric("有差异 Rows with variance", fmt_num(h["distributor_products_with_variance"]),
+    c.metric("有差异 Variances", fmt_num(h["distributor_products_with_variance"]),
              help="经销商×产品 Distributor × product rows whose reported closing stock differs "
                   "from the computed one", width=METRIC_WIDTH)
     c.metric("期末库存 Closing (boxes)", fmt_num(h["closing_qty"]), width=METRIC_WIDTH)
@@ -55,15 +55,20 @@ if head is not None and len(head):
                f"{int(h['distributors'])} distributors of the month; the table follows the filters.")
 
 show_table(  # a column with gaps is shown as text ('—'), as the caption says
-    inv.drop(columns=["month"]), key="inventory_table",
+    # the product by name (its id is in the download): the table fits a 1440 px screen
+    inv.drop(columns=["month", "product_id"]), key="inventory_table",
     config={
-        "distributor_code": "代码 Code", "distributor_name": "经销商 Distributor",
-        "product_id": "产品 ID", "product_name": "产品 Product",
+        "distributor_code": "代码 Code",
+        "distributor_name": st.column_config.TextColumn("经销商 Distributor", width=130),
+        "product_name": "产品 Product",
         "opening_qty": st.column_config.NumberColumn("期初 Opening", format="%,.0f"),
-        "purchase_qty": st.column_config.NumberColumn("进货 Purchases", format="%,.0f"),
+        "purchase_qty": st.column_config.NumberColumn("进货 Sell-in", format="%,.0f",
+                                                      help="进货 Purchases from suppliers"),
         "sales_qty": st.column_config.NumberColumn("销售 Sales", format="%,.0f"),
-        "computed_closing_qty": st.column_config.NumberColumn("计算期末 Computed", format="%,.0f"),
-        "reported_closing_qty": st.column_config.NumberColumn("上报期末 Reported", format="%,.0f"),
+        "computed_closing_qty": st.column_config.NumberColumn(
+            "计算 Computed", format="%,.0f", help="计算期末库存 Computed closing stock"),
+        "reported_closing_qty": st.column_config.NumberColumn(
+            "上报 Reported", format="%,.0f", help="上报期末库存 Reported closing stock"),
         "variance_qty": st.column_config.NumberColumn("差异 Variance", format="%,.0f"),
         "days_of_inventory": st.column_config.NumberColumn("库存天数 DOI", format="%.1f"),
     })

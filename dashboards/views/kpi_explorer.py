@@ -6,7 +6,8 @@ import streamlit as st
 
 from dashboards import connection
 from dashboards.components import (METRIC_WIDTH, download_table, fmt_pct, fmt_yuan,
-                                   metric_row, plain, status_banner, unavailable)
+                                   metric_row, pct_column, percent_axis, plain, show_table,
+                                   status_banner, unavailable)
 from dashboards.queries import kpi_explorer
 
 st.title("指标浏览 KPI explorer")
@@ -14,6 +15,11 @@ if status_banner(kpi_page=True) is None:
     st.stop()
 
 DEPTH_LABEL = {0: "全国 Nation", 1: "大区 Region", 2: "地区 District", 3: "辖区 Territory"}
+DEPTH_ID = {0: "编码 ID", 1: "大区编码 Region ID", 2: "地区编码 District ID",
+            3: "辖区编码 Territory ID"}
+# a count of rows at a level: (Chinese measure word and noun, English singular, plural)
+DEPTH_COUNT = {0: ("个全国", "nation", "nations"), 1: ("个大区", "region", "regions"),
+               2: ("个地区", "district", "districts"), 3: ("个辖区", "territory", "territories")}
 ALL = "__all__"
 
 try:
@@ -62,7 +68,20 @@ else:
     head_ids = list(top["territory_id"]) if len(top) == 1 else rows_ids
 head_name = " + ".join(names.get(t, t) for t in head_ids) if head_ids else "—"
 scope_ids = kpi_explorer.subtree(parent)
-st.caption(f"当前节点 Current: **{plain(head_name)}** · 显示下级 Showing {len(rows_ids)} territories")
+
+
+def _depth(ids) -> int:
+    """The level of these nodes in dim_territory (the shallowest; 3 = territory if unknown)."""
+    depths = terr.loc[terr["territory_id"].isin(list(ids)), "depth"]
+    return int(depths.min()) if len(depths) else 3
+
+
+ROWS_DEPTH, HEAD_DEPTH = _depth(rows_ids), _depth(head_ids)
+ROWS_LABEL = DEPTH_LABEL.get(ROWS_DEPTH, DEPTH_LABEL[3])  # the rows' level: 大区 Region, …
+HEAD_LABEL = DEPTH_LABEL.get(HEAD_DEPTH, DEPTH_LABEL[3])
+zh, one, many = DEPTH_COUNT.get(ROWS_DEPTH, DEPTH_COUNT[3])
+st.caption(f"当前节点 Current: **{plain(head_name)}** · 显示 {len(rows_ids)} {zh} "
+           f"Showing {len(rows_ids)} {one if len(rows_ids) == 1 else many}")
 
 
 def _named(df):
@@ -75,22 +94,34 @@ cov_tab, ach_tab, call_tab, roi_tab = st.tabs(
     ["覆盖率 Coverage", "达成率 Achievement", "拜访 Calls", "活动ROI Activity ROI"])
 
 PAIRS = product_id is None  # all products: the marts count customer × product pairs
-COV_LABELS = {
+# what the two counts are, in full (help of the metric boxes and the table's headers)
+COV_HELP = {
     "target_customers": "目标客户×产品 Target customer × product pairs" if PAIRS
     else "目标客户 Target customers",
     "covered_customers": "覆盖客户×产品 Covered customer × product pairs" if PAIRS
     else "覆盖客户 Covered customers (bought the product)",
 }
+# short enough for a metric box (the long ones were cut: '目标客户×产品 Target cus…')
+COV_LABELS = {
+    "target_customers": "目标客户×产品 Targets" if PAIRS else "目标客户 Targets",
+    "covered_customers": "覆盖客户×产品 Covered" if PAIRS else "覆盖客户 Covered",
+}
+# the table's headers, shorter still: it fits a 1440 px screen
+COV_COLUMNS = {
+    "target_customers": st.column_config.NumberColumn("目标 Targets", format="%,d",
+                                                      help=COV_HELP["target_customers"]),
+    "covered_customers": st.column_config.NumberColumn("已覆盖 Covered", format="%,d",
+                                                       help=COV_HELP["covered_customers"]),
+}
 MONEY = "¥%,.0f"
 ACH_CONFIG = {
-    "territory_name": "辖区 Territory", "product_id": "产品 Product",
+    "territory_name": ROWS_LABEL, "product_id": "产品 Product",
     "target_amount": st.column_config.NumberColumn("指标 Target", format=MONEY),
     "actual_amount": st.column_config.NumberColumn("实际 Actual", format=MONEY),
-    "achievement_rate": st.column_config.NumberColumn("达成率 Achievement", format="percent"),
+    "achievement_rate": pct_column("达成率 Achievement"),
     "ytd_target_amount": st.column_config.NumberColumn("年累计指标 YTD target", format=MONEY),
     "ytd_actual_amount": st.column_config.NumberColumn("年累计实际 YTD actual", format=MONEY),
-    "ytd_achievement_rate": st.column_config.NumberColumn("年累计达成 YTD achievement",
-                                                          format="percent"),
+    "ytd_achievement_rate": pct_column("年累计达成 YTD achievement"),
 }
 
 
@@ -106,40 +137,36 @@ with cov_tab:
         c = metric_row()
         c.metric("覆盖率 Coverage", fmt_pct(row["coverage_rate"]), width=METRIC_WIDTH)
         c.metric(COV_LABELS["target_customers"], f"{int(row['target_customers']):,}",
-                 width=METRIC_WIDTH)
+                 width=METRIC_WIDTH, help=COV_HELP["target_customers"])
         c.metric(COV_LABELS["covered_customers"], f"{int(row['covered_customers']):,}",
-                 width=METRIC_WIDTH)
+                 width=METRIC_WIDTH, help=COV_HELP["covered_customers"])
     if PAIRS:
         st.caption("全部产品时按 客户×产品 计数 With all products, a customer targeted for two "
                    "products counts twice (customer × product pairs).")
     cov = _named(kpi_explorer.coverage(month, rows_ids, product_id))
-    st.dataframe(cov.drop(columns=["month", "product_id"], errors="ignore"), hide_index=True,
-                 key="coverage_table",
-                 column_config={
-                     "territory_id": "辖区编码 Territory ID", "territory_name": "辖区 Territory",
-                     **COV_LABELS,
-                     "coverage_rate": st.column_config.ProgressColumn(
-                         "覆盖率 Coverage", format="percent", min_value=0, max_value=1)})
+    show_table(cov.drop(columns=["month", "product_id"], errors="ignore"), key="coverage_table",
+               config={"territory_id": DEPTH_ID.get(ROWS_DEPTH, DEPTH_ID[3]),
+                       "territory_name": ROWS_LABEL, **COV_COLUMNS,
+                       "coverage_rate": pct_column("覆盖率 Coverage", progress=True)})
     download_table(cov, f"coverage-{month}", "coverage_dl")
     if len(head_ids) == 1:
         by_product = kpi_explorer.coverage(month, head_ids, product_id, by="product_id")
         if len(by_product) > 1:
             st.markdown(f"**按产品 By product · {plain(head_name)}**")
-            st.dataframe(by_product.drop(columns=["month", "territory_id"]).assign(
+            show_table(by_product.drop(columns=["month", "territory_id"]).assign(
                 product_id=by_product["product_id"].map(product_labels)
                 .fillna(by_product["product_id"])),
-                hide_index=True, key="coverage_products",
-                column_config={"product_id": "产品 Product",
-                               "target_customers": "目标客户 Target customers",
-                               "covered_customers": "覆盖客户 Covered customers",
-                               "coverage_rate": st.column_config.NumberColumn(
-                                   "覆盖率 Coverage", format="percent")})
+                key="coverage_products",
+                config={"product_id": "产品 Product",
+                        "target_customers": "目标客户 Target customers",
+                        "covered_customers": "覆盖客户 Covered customers",
+                        "coverage_rate": pct_column("覆盖率 Coverage")})
     trend = _named(kpi_explorer.coverage(None, rows_ids, product_id))
     if len(trend):
         fig = px.line(trend, x="month", y="coverage_rate", color="territory_name", markers=True,
                       labels={"month": "月份 Month", "coverage_rate": "覆盖率 Coverage",
-                              "territory_name": "辖区 Territory"})
-        fig.update_yaxes(tickformat=".1%")
+                              "territory_name": ROWS_LABEL})
+        percent_axis(fig)
         fig.update_xaxes(type="category")  # months are labels, not dates
         basis = kpi_explorer.coverage_target_basis()
         starts = basis[basis["is_grading_start"].fillna(False).astype(bool)
@@ -164,53 +191,59 @@ with ach_tab:
             c.metric("达成率 Achievement", fmt_pct(row["achievement_rate"]), width=METRIC_WIDTH)
             c.metric("实际 Actual", fmt_yuan(row["actual_amount"]), width=METRIC_WIDTH)
             c.metric("指标 Target", fmt_yuan(row["target_amount"]), width=METRIC_WIDTH)
-            c.metric("年累计达成 YTD achievement", fmt_pct(row["ytd_achievement_rate"]),
-                     width=METRIC_WIDTH)
+            c.metric("年累计达成 YTD", fmt_pct(row["ytd_achievement_rate"]),
+                     width=METRIC_WIDTH, help="年累计达成 Year-to-date achievement")
         ach = _named(kpi_explorer.achievement(month, rows_ids, product_id))
-        st.dataframe(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
-                     hide_index=True, key="achievement_table", column_config=ACH_CONFIG)
+        show_table(ach.drop(columns=["month", "territory_id", "product_id"], errors="ignore"),
+                   key="achievement_table", config=ACH_CONFIG)
         download_table(ach, f"achievement-{month}", "achievement_dl")
         if len(ach):
             bars = ach.rename(columns={"target_amount": "指标 Target", "actual_amount": "实际 Actual"})
             fig = px.bar(bars, x="territory_name", y=["指标 Target", "实际 Actual"],
-                         barmode="group", labels={"territory_name": "辖区 Territory",
+                         barmode="group", labels={"territory_name": ROWS_LABEL,
                                                   "value": "金额 Amount (¥)", "variable": ""})
             st.plotly_chart(fig, width="stretch", key="achievement_bar")
         if len(head_ids) == 1:
             by_product = kpi_explorer.achievement(month, head_ids, product_id, by="product_id")
             if len(by_product) > 1:
                 st.markdown(f"**按产品 By product · {plain(head_name)}**")
-                st.dataframe(by_product[["product_id", "target_amount", "actual_amount",
-                                         "achievement_rate"]].assign(
+                show_table(by_product[["product_id", "target_amount", "actual_amount",
+                                       "achievement_rate"]].assign(
                     product_id=by_product["product_id"].map(product_labels)
-                    .fillna(by_product["product_id"])), hide_index=True,
-                    key="achievement_products", column_config=ACH_CONFIG)
+                    .fillna(by_product["product_id"])), key="achievement_products",
+                    config=ACH_CONFIG)
         exp = _named(kpi_explorer.expense_ratio(month, rows_ids))
         if len(exp):
             st.markdown("**费用率 Expense ratio**")
-            st.dataframe(exp.drop(columns=["month", "territory_id"]), hide_index=True,
-                         key="expense_table",
-                         column_config={"territory_name": "辖区 Territory",
-                                        "cost": st.column_config.NumberColumn(
-                                            "活动费用 Activity cost", format=MONEY),
-                                        "sell_out_amount": st.column_config.NumberColumn(
-                                            "流向销售额 Sell-out", format=MONEY),
-                                        "expense_ratio": st.column_config.NumberColumn(
-                                            "费用率 Expense ratio", format="percent")})
+            show_table(exp.drop(columns=["month", "territory_id"]), key="expense_table",
+                       config={"territory_name": ROWS_LABEL,
+                               "cost": st.column_config.NumberColumn(
+                                   "活动费用 Activity cost", format=MONEY),
+                               "sell_out_amount": st.column_config.NumberColumn(
+                                   "流向销售额 Sell-out", format=MONEY),
+                               "expense_ratio": pct_column("费用率 Expense ratio")})
     except connection.DataUnavailable as exc:
         unavailable(exc)
 
 GRADE_LABEL = {"A": "A 级", "B": "B 级", "C": "C 级", "D": "D 级",
                "ungraded": "未分级 Ungraded (before the first graded quarter)"}
+# short headers, the full wording in their help: the tables fit a 1440 px screen
 CALL_COLUMNS = {
-    "territory_name": "辖区 Territory", "reps": "代表数 Reps",
-    "target_hcps": "目标医生 Target HCPs (rep × HCP)", "reached_hcps": "已拜访 Reached HCPs",
-    "calls": "拜访次数 Calls", "planned_calls": "计划拜访 Planned calls",
-    "reach_rate": st.column_config.NumberColumn("覆盖 Reach", format="percent"),
-    "frequency": st.column_config.NumberColumn("频次 Calls per reached HCP", format="%.1f"),
-    "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adherence", format="percent"),
-    "report_on_time_rate": st.column_config.NumberColumn("24小时内提交 Reported within 24 h",
-                                                         format="percent"),
+    "territory_name": "辖区 Territory",
+    "reps": st.column_config.NumberColumn("代表 Reps", help="代表数 Number of reps"),
+    "target_hcps": st.column_config.NumberColumn(
+        "目标 Targets", help="目标医生 Target HCPs, counted per rep × HCP"),
+    "reached_hcps": st.column_config.NumberColumn(
+        "已拜访 Reached", help="已拜访的目标医生 Target HCPs called on at least once"),
+    "calls": st.column_config.NumberColumn("拜访 Calls", help="拜访次数 Calls"),
+    "planned_calls": st.column_config.NumberColumn("计划 Planned",
+                                                   help="计划拜访 Planned calls"),
+    "reach_rate": pct_column("覆盖 Reach", help="目标医生覆盖 Share of target HCPs reached"),
+    "frequency": st.column_config.NumberColumn("频次 Frequency", format="%.1f",
+                                               help="每位已拜访医生的拜访次数 Calls per reached HCP"),
+    "plan_adherence": pct_column("计划执行 Adherence", help="计划执行 Call plan adherence"),
+    "report_on_time_rate": pct_column("及时 On time",
+                                      help="24小时内提交 Share of calls reported within 24 h"),
 }
 
 with call_tab:
@@ -220,14 +253,14 @@ with call_tab:
             t = totals.iloc[0]
             c = metric_row()
             c.metric("拜访次数 Calls", f"{int(t['calls']):,}", width=METRIC_WIDTH)
-            c.metric("目标医生覆盖 Target HCPs reached", fmt_pct(t["reach_rate"]),
-                     width=METRIC_WIDTH)
+            c.metric("目标医生覆盖 Reach", fmt_pct(t["reach_rate"]), width=METRIC_WIDTH,
+                     help="目标医生覆盖 Share of target HCPs reached")
             c.metric("计划执行 Plan adherence", fmt_pct(t["plan_adherence"]), width=METRIC_WIDTH)
-            c.metric("24小时内提交 Reported within 24 h", fmt_pct(t["report_on_time_rate"]),
-                     width=METRIC_WIDTH)
+            c.metric("及时提交 On time", fmt_pct(t["report_on_time_rate"]), width=METRIC_WIDTH,
+                     help="24小时内提交 Share of calls reported within 24 h")
         elif len(totals):
-            st.dataframe(totals.drop(columns=["month", "territory_id"]), hide_index=True,
-                         key="calls_totals", column_config=CALL_COLUMNS)
+            show_table(totals.drop(columns=["month", "territory_id"]), key="calls_totals",
+                       config={**CALL_COLUMNS, "territory_name": HEAD_LABEL})
         else:
             st.info(f"{plain(month)} 没有拜访数据 No call data for this month and territory.")
         by_grade = _named(kpi_explorer.call_activity_by_grade(month, head_ids))
@@ -241,19 +274,20 @@ with call_tab:
                     "reach_rate", "frequency", "plan_adherence"]
             if len(head_ids) > 1:
                 cols.insert(0, "territory_name")
-            st.dataframe(shown_grades[cols], hide_index=True, key="calls_by_grade",
-                         column_config={"grade": "客户分级 Customer grade", **CALL_COLUMNS})
+            show_table(shown_grades[cols], key="calls_by_grade",
+                       config={"grade": "客户分级 Customer grade", **CALL_COLUMNS,
+                               "territory_name": HEAD_LABEL})
             download_table(shown_grades[cols], f"calls-by-grade-{month}", "calls_grade_dl")
         calls = _named(kpi_explorer.call_activity(month, scope_ids))
         st.markdown("**按代表 By rep**")
-        shown_calls = calls.drop(columns=["month", "territory_id", "rep_id"])  # rep: name (id)
-        st.dataframe(shown_calls[["rep", *shown_calls.columns.drop("rep")]], hide_index=True,
-                     key="calls_table",
-                     column_config={"rep": "代表 Rep", **CALL_COLUMNS,
-                                    "target_hcps": "目标医生 Target HCPs",
-                                    "calls_on_targets": "目标拜访 Calls on targets",
-                                    "adherent_calls": "计划内拜访 Calls within plan",
-                                    "calls_reported_on_time": "及时提交 Reported within 24 h"})
+        # rep: name (id); planned calls and the rates' numerators (calls on targets, within
+        # plan, on time) are in the download; a long territory name is cut (1440 px)
+        shown_calls = calls.drop(columns=["month", "territory_id", "rep_id", "planned_calls",
+                                          "calls_on_targets", "adherent_calls",
+                                          "calls_reported_on_time"], errors="ignore")
+        show_table(shown_calls[["rep", *shown_calls.columns.drop("rep")]], key="calls_table",
+                   config={"rep": "代表 Rep", **CALL_COLUMNS, "territory_name":
+                           st.column_config.TextColumn("辖区 Territory", width=150)})
         download_table(calls, f"calls-{month}", "calls_dl")
     except connection.DataUnavailable as exc:
         unavailable(exc)
@@ -261,6 +295,14 @@ with call_tab:
 ACTIVITY_TYPES = {"academic_meeting": "学术会议 Academic meeting",
                   "department_meeting": "科室会 Department meeting",
                   "sponsorship": "赞助 Sponsorship", "other": "其他 Other"}
+
+ROI_CONFIG = {
+    "cost": st.column_config.NumberColumn("费用 Cost", format=MONEY),
+    "pre_amount": st.column_config.NumberColumn("活动前 Sell-out before", format=MONEY),
+    "post_amount": st.column_config.NumberColumn("活动后 Sell-out after", format=MONEY),
+    "incremental_amount": st.column_config.NumberColumn("增量 Incremental", format=MONEY),
+    "roi": st.column_config.NumberColumn("ROI", format="%.2f"),
+}
 
 with roi_tab:
     try:
@@ -272,16 +314,18 @@ with roi_tab:
         if t is not None:
             c = metric_row()
             c.metric("活动费用 Activity cost", fmt_yuan(t["cost"]), width=METRIC_WIDTH)
-            c.metric("增量销售 Incremental sell-out", fmt_yuan(t["incremental_amount"]),
-                     width=METRIC_WIDTH)
-            c.metric("ROI (增量 ÷ 费用 incremental ÷ cost)",
-                     f"{t['roi']:.2f}" if t["roi"] == t["roi"] and t["roi"] is not None else "—",
-                     width=METRIC_WIDTH)
+            c.metric("增量销售 Incremental", fmt_yuan(t["incremental_amount"]),
+                     width=METRIC_WIDTH, help="增量销售 Incremental sell-out: after − before")
+            ratio = t["roi"]
+            c.metric("ROI 投入产出", f"{ratio:.2f}" if ratio == ratio and ratio is not None else "—",
+                     width=METRIC_WIDTH, help="增量 ÷ 费用 Incremental sell-out ÷ activity cost")
             if t["activities_post_open"]:
                 st.caption(f"{int(t['activities_post_open'])} 个活动的活动后窗口尚未结束 activities "
                            "are still inside their post window: their post amount is partial.")
         elif len(totals):
-            st.dataframe(totals.drop(columns=["territory_id"]), hide_index=True, key="roi_totals")
+            show_table(totals.drop(columns=["territory_id"]), key="roi_totals", config={
+                "territory_name": HEAD_LABEL, "activities": "活动数 Activities",
+                **ROI_CONFIG, "activities_post_open": "活动后窗口未结束 Post window open"})
         roi = kpi_explorer.activity_roi(scope_ids if parent is not None else None)
         cols = ["activity_id", "activity_type", "customer_name", "crm_customer_id",
                 "product_name", "start_date", "end_date", "cost", "pre_amount", "post_amount",
@@ -290,23 +334,22 @@ with roi_tab:
         if "activity_type" in shown:  # the CRM's codes (sources.md), in both languages
             shown = shown.assign(activity_type=shown["activity_type"].map(
                 lambda v: ACTIVITY_TYPES.get(v, v)))
-        st.dataframe(shown, hide_index=True, key="roi_table",
-                     column_config={
-                         "activity_id": "活动 Activity", "activity_type": "类型 Type",
-                         "customer_name": "客户 Customer", "crm_customer_id": "客户编码 CRM ID",
-                         "product_name": "产品 Product",
-                         "start_date": st.column_config.DateColumn("开始 Start",
-                                                                   format="YYYY-MM-DD"),
-                         "end_date": st.column_config.DateColumn("结束 End", format="YYYY-MM-DD"),
-                         "cost": st.column_config.NumberColumn("费用 Cost", format=MONEY),
-                         "pre_amount": st.column_config.NumberColumn("活动前 Sell-out before",
-                                                                     format=MONEY),
-                         "post_amount": st.column_config.NumberColumn("活动后 Sell-out after",
-                                                                      format=MONEY),
-                         "incremental_amount": st.column_config.NumberColumn("增量 Incremental",
-                                                                             format=MONEY),
-                         "roi": st.column_config.NumberColumn("ROI", format="%.2f"),
-                         "is_post_window_complete": "活动后窗口已结束 Post window complete"})
+        # the customer's CRM id and the before/after amounts are in the download (1440 px)
+        show_table(shown.drop(columns=["crm_customer_id", "pre_amount", "post_amount"],
+                              errors="ignore"), key="roi_table", days=("start_date", "end_date"),
+                   config={
+                       "activity_id": "活动 Activity",
+                       "activity_type": st.column_config.TextColumn("类型 Type", width=125),
+                       "customer_name": st.column_config.TextColumn("客户 Customer", width=130),
+                       "crm_customer_id": "客户编码 CRM ID",
+                       "product_name": "产品 Product",
+                       "start_date": st.column_config.DateColumn("开始 Start",
+                                                                 format="YYYY-MM-DD"),
+                       "end_date": st.column_config.DateColumn("结束 End", format="YYYY-MM-DD"),
+                       **ROI_CONFIG,
+                       "is_post_window_complete": st.column_config.CheckboxColumn(
+                           "窗口已结束 Closed", help="活动后窗口已结束 The post window has ended: "
+                                                     "the after amount is final")})
         download_table(shown, "activity-roi", "roi_dl")
     except connection.DataUnavailable as exc:
         unavailable(exc)

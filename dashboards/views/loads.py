@@ -3,8 +3,8 @@
 import streamlit as st
 
 from dashboards import connection
-from dashboards.components import (company_wide_page, download_table, plain, readable,
-                                   show_table, unavailable)
+from dashboards.components import (company_wide_page, download_table, metric_row, pct_column,
+                                   plain, readable, show_table, unavailable)
 from dashboards.queries import loads
 from dashboards.upload_form import upload_section
 
@@ -17,11 +17,15 @@ DATES = {
                                                          format="YYYY-MM-DD HH:mm"),
 }
 # every column of audit.file_registry the page shows, in both languages
+# (file names and reasons get a fixed width, cut at its edge: the tables fit a 1440 px screen;
+# reasons are written out whole below the rejected files, every column is in the downloads)
 FILE_COLUMNS = {
-    "file_id": "文件编号 File ID", "path": "文件 File", "source": "类型 Source",
+    "file_id": "文件编号 File ID", "path": st.column_config.TextColumn("文件 File", width=220),
+    "source": "类型 Source",
     "entity": "数据类别 Entity", "distributor_code": "经销商 Distributor", "status": "状态 Status",
-    "rows_read": "读取行 Rows read", "rows_loaded": "加载行 Rows loaded",
-    "rows_quarantined": "隔离行 Rows quarantined", "reasons": "原因 Reasons",
+    "rows_read": "读取行 Rows read", "rows_loaded": "加载行 Loaded",
+    "rows_quarantined": "隔离行 Quarantined",
+    "reasons": st.column_config.TextColumn("原因 Reasons", width=290),
     "duplicate_of": "重复于 Duplicate of", "superseded_by": "被替代于 Superseded by",
     "conflict_with": "冲突于 Conflicts with", "run_id": "运行 Run",
     "acknowledged": "确认人及原因 By, why", **DATES,
@@ -34,7 +38,8 @@ STATUS = {"loaded": "已加载 Loaded", "partial": "部分 Partial", "rejected":
 def _files_shown(df):
     """File-registry rows as read: statuses in both languages, gaps blank, dates as dates."""
     df = df.assign(status=df["status"].map(lambda s: STATUS.get(s, s))) if "status" in df else df
-    return readable(df, FILE_COLUMNS, days=("period_start", "period_end"))
+    return readable(df, FILE_COLUMNS, days=("period_start", "period_end"),
+                    zone=connection.get_settings().time_zone)
 
 st.title("数据加载 Loads")
 company_wide_page(False, "数据加载信息仅对全部辖区用户开放 Load details are shown to users who see "
@@ -50,11 +55,11 @@ if files is not None:
     counts = files["status"].value_counts()
     order = list(STATUS)
     labels = STATUS
-    c = st.columns(len(order))
+    c = metric_row()  # sixths of a 1024 px page cut '被替代 Superseded' to '被替代 Supe…'
     acked_count = int(files["acknowledged"].notna().sum()) if "acknowledged" in files else 0
-    for col, status in zip(c, order):  # rejected: those that still need a person
-        col.metric(labels[status], int(counts.get(status, 0)) - (
-            acked_count if status == "rejected" else 0))
+    for status in order:  # rejected: those that still need a person
+        c.metric(labels[status], int(counts.get(status, 0)) - (
+            acked_count if status == "rejected" else 0), width="content")
 
     st.subheader("被拒绝的文件 Rejected files")
     held = files[files["status"].isin(["rejected", "conflict"])]
@@ -90,8 +95,7 @@ try:
                    {"distributor_code": "经销商代码 Code", "distributor_name": "经销商 Distributor",
                     "problem": "问题 Problem",
                     "first_received_at": DATES["first_received_at"], "rows": "行数 Rows",
-                    "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
-                                                                format="percent")},
+                    "match_rate": pct_column("匹配率 Match rate")},
                    key="late_table")
     st.caption("按大区流向回收率 Flow completeness by region (全国 = 各大区合计 Nation = sum of regions)")
     by_region = loads.flow_completeness_by_region(month)
@@ -100,12 +104,9 @@ try:
                {"region_name": "大区 Region",
                 "expected": "应交经销商 Distributors expected",
                 "received": "已交 Sent", "on_time": "按时交 Sent on time",
-                "completeness_rate": st.column_config.NumberColumn(
-                    "流向回收率 Completeness", format="percent"),
-                "on_time_rate": st.column_config.NumberColumn("按时率 On-time rate",
-                                                              format="percent"),
-                "match_rate": st.column_config.NumberColumn("匹配率 Match rate",
-                                                            format="percent")},
+                "completeness_rate": pct_column("流向回收率 Completeness"),
+                "on_time_rate": pct_column("按时率 On-time rate"),
+                "match_rate": pct_column("匹配率 Match rate")},
                key="region_completeness_table")
 except connection.DataUnavailable as exc:
     unavailable(exc)
@@ -117,10 +118,13 @@ if q.empty:
 else:
     st.metric("隔离行合计 Quarantined rows", f"{int(q['rows'].sum()):,}")
     show_table(q.dropna(axis="columns", how="all"),  # no sheet column for CSV files only
-               {"reason": "原因 Reason", "rows": "行数 Rows",
+               {"reason": st.column_config.TextColumn("原因 Reason", width=220),
+                "rows": "行数 Rows",
                 "distributor_code": "经销商 Distributor", "source": "类型 Source",
-                "path": "文件 File", "sheet": "工作表 Sheet",
-                "source_rows": "文件中的行号 Rows in the file"},
+                "path": st.column_config.TextColumn("文件 File", width=200),
+                "sheet": "工作表 Sheet",
+                "source_rows": st.column_config.TextColumn("文件中的行号 Rows in the file",
+                                                           width=170)},
                key="quarantine_table")
     download_table(q, "quarantine", "quarantine_dl")
 
@@ -129,7 +133,10 @@ if files is not None:
     statuses = st.multiselect("状态 Status", sorted(files["status"].dropna().unique()),
                               format_func=lambda s: STATUS.get(s, s), key="status_filter")
     shown = files[files["status"].isin(statuses)] if statuses else files
-    table, config = _files_shown(shown)
+    # what a file is and what became of it; ids, runs, reasons and links in the download
+    table, config = _files_shown(shown[[c for c in (
+        "path", "distributor_code", "status", "period_start", "period_end", "rows_loaded",
+        "rows_quarantined", "loaded_at") if c in shown]])
     st.dataframe(table, hide_index=True, key="files_table", column_config=config)
     download_table(shown, "files", "files_dl")
 

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboards import auth, connection
 from dashboards.components import (company_wide_page, download_table, fmt_yuan, plain,
                                    show_table, unavailable)
+from dashboards.formats import local_time
 from dashboards.queries import matching
 
 st.title("客户匹配 Matching")
@@ -62,11 +63,27 @@ def _tied(cands: list[dict]) -> bool:
     return len(scores) == 2 and None not in scores and float(scores[0]) == float(scores[1])
 
 
-def _label(row: pd.Series) -> str:
-    dist = row.get("distributor_code") or ""
+def _named(code, names: dict[str, str]) -> str:
+    """A code with its name in front: '上海医药分销 (D001)'; the code alone when unnamed."""
+    if code is None or (not isinstance(code, str) and pd.isna(code)) or code == "":
+        return "—"
+    return f"{names[code]} ({code})" if names.get(code) else str(code)
+
+
+def _candidate_text(cands: list[dict]) -> str:
+    """The best three candidates by name, id and score: '上海市第一人民医院 (C1) 0.82; …'."""
+    parts = []
+    for c in cands[:3]:
+        text = f"{c.get('name') or ''} ({c.get('crm_customer_id')})".strip()
+        score = c.get("score")
+        parts.append(f"{text} {float(score):.2f}" if isinstance(score, (int, float)) else text)
+    return "; ".join(parts)
+
+
+def _label(row: pd.Series, names: dict[str, str]) -> str:
     amount = row.get("sell_out_amount")
     stake = f" · {fmt_yuan(amount)}" if amount is not None and not pd.isna(amount) else ""
-    return f"{dist} · {row.get('raw_name')}{stake}"
+    return f"{row.get('raw_name')} · {_named(row.get('distributor_code'), names)}{stake}"
 
 
 def _with_amounts(queue: pd.DataFrame) -> pd.DataFrame:
@@ -108,6 +125,7 @@ if queue is None or queue.empty:
     st.success("没有待审核的匹配 Nothing waiting for review.")
 else:
     queue = _with_amounts(queue)
+    dist_names = matching.distributor_names()
     c = st.columns(2)
     c[0].metric("待审核名称 Raw names waiting", len(queue))
     c[1].metric("待匹配流向金额 Unmatched sell-out at stake", fmt_yuan(
@@ -116,28 +134,33 @@ else:
                "unmatched (largest first): deciding these first moves the most money.")
     shown = queue.copy()
     if "candidates" in shown:
-        shown["candidates"] = shown["candidates"].map(
-            lambda v: "; ".join(f"{c.get('crm_customer_id')} {c.get('name', '')} "
-                                f"{c.get('city') or ''} ({c.get('score', '')})"
-                                for c in _candidates(v)[:3]))
+        shown["candidates"] = shown["candidates"].map(lambda v: _candidate_text(_candidates(v)))
     if "evidence" in shown:
         shown["evidence"] = shown["evidence"].map(_evidence_text)
-    first = [c for c in ("raw_name", "distributor_code", "buyer_code", "sell_out_amount",
-                         "flow_rows", "candidates", "match_score", "evidence", "match_method",
-                         "pending_decision", "source") if c in shown]
+    if "pending_decision" in shown:
+        shown["pending_decision"] = shown["pending_decision"].map(lambda k: KINDS.get(k, k))
+    shown["distributor_code"] = shown["distributor_code"].map(lambda c: _named(c, dist_names))
+    # what fits at 1440 px: names, money, the candidates (the best one's score first); flow
+    # rows, the matcher's score, evidence, method and source are in the download and, for the
+    # chosen name, below
+    listed = ["raw_name", "distributor_code", "buyer_code", "sell_out_amount", "candidates",
+              "pending_decision"]
+    first = [c for c in listed if c in shown
+             and (c != "buyer_code" or shown[c].fillna("").ne("").any())]  # often none
     show_table(shown[first], key="queue_table",  # no pending decision reads '—'
-               config={"distributor_code": "经销商 Distributor",
-                                "buyer_code": "客户编码 Buyer code", "raw_name": "原始名称 Raw name",
-                                "sell_out_amount": st.column_config.NumberColumn(
-                                    "待匹配金额 Sell-out at stake", format="¥%,.0f"),
-                                "flow_rows": "流向行 Flow rows",
-                                "candidates": "候选 Candidates (top 3: id, name, city, score)",
-                                "match_score": st.column_config.NumberColumn("得分 Score",
-                                                                             format="%.2f"),
-                                "evidence": "依据 Evidence (best candidate)",
-                                "match_method": "方法 Method", "source": "来源 Source",
-                                "pending_decision": "待生效决定 Pending decision"})
-    download_table(shown[first], "review-queue", "queue_dl")
+               config={"distributor_code": st.column_config.TextColumn("经销商 Distributor",
+                                                                       width=230),
+                       "buyer_code": "客户编码 Buyer code", "raw_name": "原始名称 Name as written",
+                       "sell_out_amount": st.column_config.NumberColumn(
+                           "待匹配金额 At stake", format="¥%,.0f",
+                           help="待匹配流向金额 Net sell-out booked to the name while unmatched"),
+                       "candidates": st.column_config.TextColumn(
+                           "候选客户 Candidates", width=190,
+                           help="前三名：名称 (CRM编码) 得分 Best three: name (CRM id) score"),
+                       "pending_decision": "待生效 Pending"})
+    wanted = [c for c in (*listed, "flow_rows", "match_score", "evidence", "match_method",
+                          "source") if c in shown]
+    download_table(shown[wanted], "review-queue", "queue_dl")
 
     if writable and author is None:
         st.info("只有数据管理员可以记录决定 Only a signed-in steward records match decisions "
@@ -147,7 +170,7 @@ else:
         st.subheader("记录决定 Record a decision")
         st.caption(f"记录为 Recorded as: {plain(author)}")
         idx = st.selectbox("待审核名称 Raw name", list(range(len(queue))),
-                           format_func=lambda i: _label(queue.iloc[i]), key="item")
+                           format_func=lambda i: _label(queue.iloc[i], dist_names), key="item")
         row = queue.iloc[idx]
         cands = _candidates(row.get("candidates"))
         tied = _tied(cands)
@@ -203,13 +226,22 @@ try:
     if log.empty:
         st.info("还没有决定 No decisions yet.")
     else:
+        # names beside the codes, as in the queue
+        crm = matching.customer_addresses([c for c in log["crm_customer_id"].dropna().unique()])
+        crm_names = dict(zip(crm["crm_customer_id"], crm["name"], strict=True))
+        dist_names, zone = matching.distributor_names(), connection.get_settings().time_zone
+        log = log.assign(
+            kind=log["kind"].map(lambda k: KINDS.get(k, k)),
+            distributor_code=log["distributor_code"].map(lambda c: _named(c, dist_names)),
+            crm_customer_id=log["crm_customer_id"].map(lambda c: _named(c, crm_names)),
+            at=log["at"].map(lambda t: local_time(t, zone, False)))
         show_table(log, key="decision_log",
-                   config={"kind": "决定 Decision", "raw_name": "原始名称 Raw name",
-                                    "distributor_code": "经销商 Distributor",
-                                    "buyer_code": "客户编码 Buyer code",
-                                    "crm_customer_id": "客户编码 CRM ID", "who": "记录人 Who",
-                                    "at": "时间 At (UTC)", "why": "原因 Why",
-                                    "source": "来源 Source", "decision_id": "编号 ID"})
+                   config={"kind": "决定 Decision", "raw_name": "原始名称 Name as written",
+                           "distributor_code": "经销商 Distributor",
+                           "buyer_code": "客户编码 Buyer code",
+                           "crm_customer_id": "CRM 客户 Customer", "who": "记录人 Who",
+                           "at": f"时间 At ({zone})", "why": "原因 Why",
+                           "source": "来源 Source", "decision_id": "编号 ID"})
 except matching.DecisionsUnreadable as exc:
     st.error(f"决定记录无法读取 The decision log cannot be read: {plain(exc)}",
              icon=":material/error:")

@@ -6,8 +6,8 @@ import streamlit as st
 
 from dashboards import access, connection, status
 from dashboards.components import (METRIC_WIDTH, download_table, fmt_num, fmt_pct, fmt_yuan,
-                                   metric_row, plain, show_table, status_banner,
-                                   territory_label, unavailable)
+                                   metric_row, pct_column, percent_axis, plain, show_table,
+                                   status_banner, territory_label, unavailable)
 from dashboards.queries import scorecard
 
 st.title("经营周报 Executive scorecard")
@@ -81,21 +81,31 @@ for r in rows.itertuples():
     box.metric("数据状态 Data status", _status(r.data_status), width="content")
 
 st.subheader("明细 Detail")
-# one week's rows: its dates and as-of month are in the picker and the banner
+# one week's rows: its dates and as-of month are in the picker and the banner, the region's
+# code in the download, its data status in its box above (here too when one is not passed);
+# short headers, the full wording in their help: the table fits a 1440 px screen
+shown_cols = ["region_name", "sell_out_amount", "sell_out_amount_ly", "growth",
+              "mtd_achievement_rate", "ytd_achievement_rate", "coverage_rate", "plan_adherence",
+              "flow_completeness_rate", "distributors_over_doi_threshold"]
+if not rows["data_status"].map(status.is_passed).all():
+    shown_cols.append("data_status")
 show_table(
-    rows.drop(columns=["week_start", "week_end", "as_of_month"], errors="ignore")
-    .assign(data_status=rows["data_status"].map(_status)), key="scorecard_detail",
+    rows.assign(data_status=rows["data_status"].map(_status))[shown_cols], key="scorecard_detail",
     config={
-        "region_id": "大区编码 Region ID", "region_name": "大区 Region",
-        "sell_out_amount": st.column_config.NumberColumn("流向销售额 Sell-out", format="¥%,.0f"),
-        "sell_out_amount_ly": st.column_config.NumberColumn("去年同期 LY", format="¥%,.0f"),
-        "growth": st.column_config.NumberColumn("增长 Growth", format="percent"),
-        "mtd_achievement_rate": st.column_config.NumberColumn("月达成 MTD", format="percent"),
-        "ytd_achievement_rate": st.column_config.NumberColumn("年达成 YTD", format="percent"),
-        "coverage_rate": st.column_config.NumberColumn("覆盖率 Coverage", format="percent"),
-        "plan_adherence": st.column_config.NumberColumn("计划执行 Plan adh.", format="percent"),
-        "flow_completeness_rate": st.column_config.NumberColumn("流向回收 Flow", format="percent"),
-        "distributors_over_doi_threshold": "DOI超标经销商 Distributors over DOI",
+        "region_name": "大区 Region",
+        "sell_out_amount": st.column_config.NumberColumn(
+            "销售额 Sell-out", format="¥%,.0f", help="流向销售额 Sell-out amount of the week"),
+        "sell_out_amount_ly": st.column_config.NumberColumn(
+            "去年同期 LY", format="¥%,.0f", help="去年同期销售额 Sell-out, same week last year"),
+        "growth": pct_column("同比 YoY", help="同比增长 Growth vs the same week last year"),
+        "mtd_achievement_rate": pct_column("月达成 MTD", help="月度达成率 Month-to-date achievement"),
+        "ytd_achievement_rate": pct_column("年达成 YTD", help="年度累计达成率 Year-to-date achievement"),
+        "coverage_rate": pct_column("覆盖 Coverage", help="覆盖率 Coverage"),
+        "plan_adherence": pct_column("计划 Plan", help="拜访计划执行率 Call plan adherence"),
+        "flow_completeness_rate": pct_column("回收 Flow", help="流向回收率 Flow completeness"),
+        "distributors_over_doi_threshold": st.column_config.NumberColumn(
+            "DOI超标 Over DOI", help="库存天数超标的经销商数 Distributors holding more days of "
+                                    "inventory than the threshold"),
         "data_status": "数据状态 Status",
     })
 
@@ -131,5 +141,5 @@ fig = px.line(trend, x="week_start", y=metric, color="region_name", markers=True
               labels={"week_start": "周 Week", "region_name": "大区 Region", "week": "周 Week",
                       metric: TREND_LABELS[metric]})
 if metric != "sell_out_amount":
-    fig.update_yaxes(tickformat=".0%")
+    percent_axis(fig)
 st.plotly_chart(fig, width="stretch")

@@ -57,7 +57,7 @@ def test_inventory_page_filters_by_distributor(published, open_page):
 
 def test_inventory_page_refuses_numbers_when_blocking_gate_failed(published_failed, open_page):
     at = open_page("inventory")
-    assert "customer_match_rate" in at.error[0].value
+    assert "客户匹配率 Customer match rate" in at.error[0].value
     assert not at.dataframe and not at.metric
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.dashboards.conftest import add_user, assert_readable_tables, metrics, table_with
+import json
+
+from tests.dashboards.conftest import add_user, assert_readable_tables, metrics, table_with, texts
 
 
 def test_kpi_explorer_top_level_shows_regions_and_national_headline(published, open_page):
@@ -43,7 +45,7 @@ def test_kpi_explorer_roi_totals(published, open_page):
     at = open_page("kpi_explorer")
     m = metrics(at)
     assert m["活动费用 Activity cost"] == "¥18,000"
-    assert m["ROI (增量 ÷ 费用 incremental ÷ cost)"] == "1.17"  # (25000 - 4000) / 18000
+    assert m["ROI 投入产出"] == "1.17"  # (25000 - 4000) / 18000
 
 
 def test_kpi_explorer_roi_headline_is_the_marts_roll_up_and_names_customers(published,
@@ -54,7 +56,7 @@ def test_kpi_explorer_roi_headline_is_the_marts_roll_up_and_names_customers(publ
     con.execute("update marts.kpi_activity_roi_territory set roi = 3.0 where territory_id = 'NAT'")
     con.close()
     at = open_page("kpi_explorer")
-    assert metrics(at)["ROI (增量 ÷ 费用 incremental ÷ cost)"] == "3.00"
+    assert metrics(at)["ROI 投入产出"] == "3.00"
     roi = table_with(at, "activity_id").set_index("activity_id")
     assert roi.loc["A1", "customer_name"] == "上海市第一人民医院"
     assert roi.loc["A2", "product_name"] == "康立宁"
@@ -62,7 +64,7 @@ def test_kpi_explorer_roi_headline_is_the_marts_roll_up_and_names_customers(publ
 
 def test_kpi_explorer_refuses_numbers_when_blocking_gate_failed(published_failed, open_page):
     at = open_page("kpi_explorer")
-    assert "customer_match_rate" in at.error[0].value
+    assert "客户匹配率 Customer match rate" in at.error[0].value
     assert not at.metric and not at.dataframe
 
 
@@ -92,7 +94,8 @@ def test_kpi_explorer_breaks_coverage_down_by_product(published, open_page):
     by_product = [d.value for d in at.dataframe
                   if "product_id" in d.value.columns and "coverage_rate" in d.value.columns][0]
     rates = dict(zip(by_product["product_id"], by_product["coverage_rate"]))
-    assert rates == {"康立宁 20mg*7片": 19 / 28, "安平 5mg*28片": 9 / 14}  # national, 2026-10
+    # national, 2026-10; a rate as the table shows it: to 0.1 % (67.9 %, 64.3 %)
+    assert rates == {"康立宁 20mg*7片": round(19 / 28, 3), "安平 5mg*28片": round(9 / 14, 3)}
 
 
 def test_kpi_explorer_shows_call_activity_by_customer_grade(published, open_page):
@@ -103,10 +106,11 @@ def test_kpi_explorer_shows_call_activity_by_customer_grade(published, open_page
     assert list(grades.index) == ["A 级", "B 级", "C 级"]
     # D-SH grade A: REP1 10 of 10 and REP2 15 of 20 targets reached, 60 + 40 calls
     assert grades.loc["A 级", "target_hcps"] == 30 and grades.loc["A 级", "reached_hcps"] == 25
-    assert grades.loc["A 级", "reach_rate"] == 25 / 30
+    # rates as the table shows them, to 0.1 % (83.3 %)
+    assert grades.loc["A 级", "reach_rate"] == round(25 / 30, 3)
     assert grades.loc["A 级", "frequency"] == 100 / 25
-    assert grades.loc["A 级", "plan_adherence"] == (60 + 35) / (80 + 160)
-    assert grades.loc["C 级", "reach_rate"] == 5 / 30
+    assert grades.loc["A 级", "plan_adherence"] == round((60 + 35) / (80 + 160), 3)
+    assert grades.loc["C 级", "reach_rate"] == round(5 / 30, 3)
 
 
 def test_kpi_explorer_call_headline_is_the_marts_roll_up(published, open_page):
@@ -123,17 +127,17 @@ def test_kpi_explorer_call_headline_is_the_marts_roll_up(published, open_page):
     at.selectbox(key="drill_2").set_value("D-SH").run()
     m = metrics(at)
     assert m["计划执行 Plan adherence"] == "50.0%"
-    assert m["目标医生覆盖 Target HCPs reached"] == "25.0%"
+    assert m["目标医生覆盖 Reach"] == "25.0%"
     assert m["拜访次数 Calls"] == "180"
 
 
 def test_coverage_with_all_products_says_it_counts_customer_product_pairs(published, open_page):
     at = open_page("kpi_explorer")
     m = metrics(at)
-    assert m["目标客户×产品 Target customer × product pairs"] == "42"  # national: 28 + 14
-    assert m["覆盖客户×产品 Covered customer × product pairs"] == "28"  # 19 + 9
+    assert m["目标客户×产品 Targets"] == "42"  # national: 28 + 14
+    assert m["覆盖客户×产品 Covered"] == "28"  # 19 + 9
     at.selectbox(key="product").set_value("P1").run()
-    assert metrics(at)["目标客户 Target customers"] == "28"
+    assert metrics(at)["目标客户 Targets"] == "28"
 
 
 def test_coverage_and_achievement_headlines_are_the_marts_rows(published, open_page):
@@ -150,7 +154,7 @@ def test_coverage_and_achievement_headlines_are_the_marts_rows(published, open_p
     at = open_page("kpi_explorer")
     m = metrics(at)
     assert m["覆盖率 Coverage"] == "50.0%"
-    assert m["达成率 Achievement"] == "50.0%" and m["年累计达成 YTD achievement"] == "25.0%"
+    assert m["达成率 Achievement"] == "50.0%" and m["年累计达成 YTD"] == "25.0%"
 
 
 def test_coverage_trend_marks_the_month_grading_starts(published, open_page):
@@ -200,3 +204,23 @@ def test_access_line_names_the_users_territory_not_only_its_id(published, open_p
     add_user(published, "zhang", "district_manager", ("D-SH",))
     at = open_page("kpi_explorer", user="zhang")
     assert any("→ 上海地区 Shanghai" in c.value and "D-SH" in c.value for c in at.caption)
+
+
+def _labels(at, column: str) -> set[str]:
+    """The header of `column` in every table that shows it."""
+    configs = [{k.removeprefix("col:"): v for k, v in json.loads(t.proto.columns).items()}
+               for t in at.dataframe if column in t.value.columns]
+    return {c[column]["label"] for c in configs}
+
+
+def test_the_rows_count_and_column_say_the_level_shown_not_always_territories(published,
+                                                                               open_page):
+    at = open_page("kpi_explorer")  # the nation: its rows are the regions 华东, 华南
+    assert "显示 2 个大区 Showing 2 regions" in texts(at)
+    assert "territories" not in texts(at)
+    assert _labels(at, "territory_name") >= {"大区 Region"}
+    at.selectbox(key="drill_1").set_value("R-E").run()  # 华东: one district
+    assert "显示 1 个地区 Showing 1 district" in texts(at)
+    at.selectbox(key="drill_2").set_value("D-SH").run()  # 上海: two territories
+    assert "显示 2 个辖区 Showing 2 territories" in texts(at)
+    assert "辖区 Territory" in _labels(at, "territory_name")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.dashboards.conftest import assert_readable_tables, metrics, table_with
 
 
@@ -40,9 +38,10 @@ def test_loads_page_shows_each_regions_completeness_and_the_nation_from_counts(
     assert table.loc["华南大区 South", "completeness_rate"] == 1.0
     nation = table.loc["全国 Nation"]
     assert (nation["expected"], nation["received"], nation["on_time"]) == (3, 2, 1)
-    assert nation["completeness_rate"] == pytest.approx(2 / 3)
-    assert nation["on_time_rate"] == pytest.approx(1 / 3)
-    assert nation["match_rate"] == pytest.approx(1400 / 1500)
+    # rates as the table shows them, to 0.1 % (66.7 %, 33.3 %, 93.3 %)
+    assert nation["completeness_rate"] == round(2 / 3, 3)
+    assert nation["on_time_rate"] == round(1 / 3, 3)
+    assert nation["match_rate"] == round(1400 / 1500, 3)
     assert "ALL" not in set(table_with(at, "problem")["distributor_code"])
 
 
@@ -55,7 +54,7 @@ def test_loads_page_counts_quarantined_rows_by_reason(published, open_page):
 
 def test_loads_page_still_shows_loads_when_a_gate_failed(published_failed, open_page):
     at = open_page("loads")
-    assert "customer_match_rate" in at.error[0].value  # the banner says so
+    assert "客户匹配率 Customer match rate" in at.error[0].value  # the banner says so
     assert table_with(at, "reasons") is not None  # but load diagnostics stay visible
 
 
@@ -83,10 +82,11 @@ def test_loads_page_labels_every_column_and_shows_gaps_as_dashes(published, open
 
 def test_loads_page_late_table_shows_a_missing_distributor_with_dashes(published, open_page):
     """D003 sent nothing in October: no first-received time and no match rate (a dash each);
-    D002 sent at 16:30 on 14 November with 88 % of its rows matched."""
+    D002 sent at 16:30 UTC on 14 November (00:30 on the 15th in Shanghai, the time shown) with
+    88 % of its rows matched."""
     late = table_with(open_page("loads"), "problem").set_index("distributor_code")
     assert (late.loc["D003", "first_received_at"], late.loc["D003", "match_rate"]) == ("—", "—")
-    assert late.loc["D002", "first_received_at"] == "2026-11-14 16:30"
+    assert late.loc["D002", "first_received_at"] == "2026-11-15 00:30"
     assert late.loc["D002", "match_rate"] == "88.0%"
 
 

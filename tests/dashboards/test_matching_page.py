@@ -60,7 +60,7 @@ def test_matching_page_records_a_confirm_decision_as_the_local_account(published
         "why": "same hospital, abbreviated"}]
     assert any("next build" in s.value for s in at.success)
     log = table_with(at, "who")
-    assert list(log["kind"]) == ["confirm"]
+    assert list(log["kind"]) == ["确认 Confirm suggested match"]  # the decision in words
 
 
 def test_matching_page_refuses_anonymous_writes_when_reachable_from_other_machines(
@@ -137,9 +137,10 @@ def test_review_queue_is_ordered_by_the_sell_out_at_stake(published, open_page):
 def test_review_queue_shows_candidate_addresses_and_the_evidence(published, open_page):
     pytest.importorskip("matching.stewardship")
     at = open_page("match_review")
-    queue = table_with(at, "candidates")
-    assert "名称相似度 Name similarity: 0.80" in queue.iloc[0]["evidence"]
-    assert "市 City: 一致 agrees" in queue.iloc[0]["evidence"]
+    # the chosen (first) name's evidence, under its candidates; the queue's is in its download
+    evidence = [c.value for c in at.caption if "依据 Evidence" in c.value]
+    assert "名称相似度 Name similarity: 0.80" in evidence[0]
+    assert "市 City: 一致 agrees" in evidence[0]
     cands = table_with(at, "address").set_index("crm_customer_id")
     assert cands.loc["C3", "address"] == "中山二路1号" and cands.loc["C3", "city"] == "广州"
 
@@ -178,3 +179,18 @@ def test_review_queue_labels_every_column_and_shows_no_none(published, open_page
     queue = table_with(at, "pending_decision")
     assert set(queue["pending_decision"]) == {"—"}
     assert_readable_tables(at)
+
+
+def test_the_queue_shows_names_beside_codes(published, open_page, fake_stewardship):
+    """Distributor D001 is 上海医药分销 (dim_distributor); the candidate C1 is named by the
+    matcher; the buyer's name as the distributor wrote it stays first."""
+    at = open_page("match_review")
+    row = table_with(at, "candidates").iloc[0]
+    assert row["raw_name"] == "上海一院"
+    assert row["distributor_code"] == "上海医药分销 (D001)"
+    assert row["candidates"] == "上海市第一人民医院 (C1) 0.82"
+    assert at.selectbox(key="item").options == ["上海一院 · 上海医药分销 (D001) · ¥1,500"]
+    at.button[0].click().run()  # confirm C1: the log names them too
+    log = table_with(at, "who").iloc[0]
+    assert log["distributor_code"] == "上海医药分销 (D001)"
+    assert log["crm_customer_id"] == "上海市第一人民医院 (C1)"  # dim_customer_address

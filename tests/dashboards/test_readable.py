@@ -26,3 +26,14 @@ def test_gaps_become_dashes_in_the_columns_format_and_full_columns_stay_typed():
     assert out["rows"].dtype.kind == "i"  # no gaps: still a number column
     assert cfg["price"]["label"] == "价 Price" and cfg["price"]["alignment"] == "right"
     assert cfg["rows"] == "行 Rows"
+
+
+def test_times_are_shown_in_the_given_zone_and_dates_stay_dates():
+    """The audit stores UTC: 16:30 UTC on 14 Nov is 00:30 on the 15th in Shanghai (UTC+8);
+    a date column has no time of day to move."""
+    df = pd.DataFrame({"at": pd.to_datetime(["2026-11-14 16:30:59", None]),
+                       "day": pd.to_datetime(["2026-10-31", "2026-11-01"])})
+    out, cfg = readable(df, {"at": "时 At", "day": "日 Day"}, days=("day",), zone="Asia/Shanghai")
+    assert list(out["at"]) == ["2026-11-15 00:30", "—"]
+    assert list(out["day"]) == ["2026-10-31", "2026-11-01"]
+    assert "Asia/Shanghai" in cfg["at"]["help"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import email
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_render_rejects_a_week_that_is_not_a_monday_or_not_in_the_snapshot(snap,
 def test_render_withholds_numbers_when_a_blocking_gate_failed(settings, no_pdf):
     build_snapshot(settings.published_db, blocking_failure=True)
     html = sc.render_scorecard(settings).read_text(encoding="utf-8")
-    assert "customer_match_rate" in html and "withheld" in html
+    assert "客户匹配率 Customer match rate" in html and "withheld" in html
     assert "¥1,234,567" not in html
 
 
@@ -144,3 +145,34 @@ def test_the_command_builds_the_scorecard_context_once(snap, no_pdf, monkeypatch
                                   Console(quiet=True))
     assert report.exit_code == 0 and report.week == "2026-10-19"
     assert built == [None]
+
+
+def test_footer_and_publish_time_are_in_china_time_with_the_zone_named(snap, no_pdf, tmp_path):
+    # 23:30 UTC on 30 Nov is 07:30 the next morning in Shanghai (UTC+8, no summer time);
+    # the snapshot was published 2026-11-02 08:00 UTC = 16:00 in Shanghai
+    now = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
+    html = sc.write_html(sc.scorecard_context(snap, now=now), tmp_path / "c.html").read_text(
+        encoding="utf-8")
+    assert "生成于 Generated 2026-12-01 07:30 (Asia/Shanghai)" in html
+    assert "发布 Published 2026-11-02 16:00 (Asia/Shanghai)" in html
+    assert "23:30" not in html and "+00:00" not in html
+
+
+def test_footer_follows_the_configured_time_zone(snap, no_pdf, tmp_path):
+    # Berlin is UTC+1 in November (summer time ended 25 Oct 2026)
+    berlin = replace(snap, time_zone="Europe/Berlin")
+    now = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
+    html = sc.write_html(sc.scorecard_context(berlin, now=now), tmp_path / "c.html").read_text(
+        encoding="utf-8")
+    assert "生成于 Generated 2026-12-01 00:30 (Europe/Berlin)" in html
+    assert "发布 Published 2026-11-02 09:00 (Europe/Berlin)" in html
+
+
+def test_the_rendered_scorecard_footer_shows_the_clock_in_china_time(snap, no_pdf):
+    before = dt.datetime.now(dt.UTC)
+    html = sc.render_scorecard(snap).read_text(encoding="utf-8")
+    stamps = re.findall(r"生成于 Generated (\d{4}-\d\d-\d\d \d\d:\d\d) \(Asia/Shanghai\)", html)
+    assert len(stamps) == 2  # one per region page
+    shown = dt.datetime.strptime(stamps[0], "%Y-%m-%d %H:%M")
+    china = (before + dt.timedelta(hours=8)).replace(tzinfo=None, second=0, microsecond=0)
+    assert dt.timedelta(0) <= shown - china <= dt.timedelta(minutes=2)

@@ -61,7 +61,7 @@ def test_pdf_withholds_numbers_of_a_failed_snapshot(settings, no_browser):
     build_snapshot(settings.published_db, blocking_failure=True)
     path = sc.render_scorecard(settings).with_suffix(".pdf")
     text = " ".join(_text(path))
-    assert "未通过质量门" in text and "customer_match_rate" in text
+    assert "未通过质量门" in text and "客户匹配率 Customer match rate" in text
     assert "¥1,234,567" not in text
 
 

@@ -128,3 +128,18 @@ def test_the_territory_credit_tolerance_is_a_threshold_of_sfe_toml(tmp_path) -> 
     cfg.write_text("[thresholds]\nmax_uncredited_share = 0.05\n", encoding="utf-8")
     resolved = resolve_thresholds(load_settings(cfg, env={}), {"max_uncredited_share": 0.01})
     assert resolved["max_uncredited_share"] == 0.05
+
+
+def test_time_zone_defaults_to_china_and_is_read_from_the_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no sfe.toml here
+    assert load_settings(env={}).time_zone == "Asia/Shanghai"
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text('time_zone = "Asia/Urumqi"\n', encoding="utf-8")
+    assert load_settings(cfg, env={}).time_zone == "Asia/Urumqi"
+
+
+def test_a_time_zone_that_does_not_exist_is_an_error_saying_what_to_write(tmp_path) -> None:
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text('time_zone = "Beijing"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sfe.toml: setting 'time_zone' = 'Beijing'.*Asia/Shanghai"):
+        load_settings(cfg, env={})
