@@ -56,3 +56,33 @@ def test_a_parser_bug_rejects_the_file_as_could_not_be_processed() -> None:
         with pytest.raises(Rejected, match=r"could not be processed \(\w+Error"):
             reader.parse(replace(task(ROWS[0]), parse=broken))
         assert reader.parse(task(ROWS[1])).parsed.loaded.height == 1
+
+
+def test_parsed_rows_travel_as_arrow_ipc_with_their_types() -> None:
+    import pickle
+
+    import polars as pl
+
+    parsed = parse_file(task(*ROWS), Limits()).parsed
+    back = pickle.loads(pickle.dumps(parsed))
+    assert back.loaded.equals(parsed.loaded) and back.loaded.schema == parsed.loaded.schema
+    assert back.loaded.schema["sale_date"] == pl.Date
+    assert back.quarantined.equals(parsed.quarantined) and back.skipped == {"total": 1}
+    empty = parse_file(task(ROWS[0]), Limits()).parsed
+    assert pickle.loads(pickle.dumps(empty)).quarantined.schema == empty.quarantined.schema
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize(("cell", "damaged"), [
+    ("北京协和医院", False), ("北京\x07协和", True), ("tab\there", False), ("a\x1fb", True),
+    ("坏\ufffd字", True), ("form\x0cfeed", True), ("齐鲁制药", False), ("CR\rLF", False)])
+def test_damage_found_in_the_bytes_equals_the_regex_over_the_text(encoding, cell, damaged):
+    import polars as pl
+
+    from ingestion.readers import DAMAGE, _damaged
+
+    text = f"{FLOW_HEADER}\n2026-03-05,{cell},阿莫西林,1,B1,1,盒,1\n"
+    raw = text.encode(encoding)
+    expected = bool(pl.Series([text]).str.contains(DAMAGE).item())
+    assert expected is damaged  # the case is what it says
+    assert _damaged(raw, text, encoding) is damaged
