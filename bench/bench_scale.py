@@ -322,8 +322,8 @@ def save(size: int, rows: list[dict]) -> Path:
     old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"cases": []}
     keys = {(r["months"], r["kind"]) for r in rows}
     cases = [c for c in old["cases"] if (c["months"], c["kind"]) not in keys] + rows
-    doc = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                      f"{platform.python_version()}", "cases": cases}
+    doc = {**old, "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                             f"{platform.python_version()}", "cases": cases}  # other keys kept
     path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
