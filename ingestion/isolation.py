@@ -18,12 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import zipfile
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ingestion.biff import ContainerError, sheet_dimensions
+from ingestion.fileparse import Outcome, ParseSpec, Rejected, parse_grids
 from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
 from sfe.config import ConfigError
 
@@ -65,6 +67,7 @@ class ReadTask:
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    parse: ParseSpec | None = None  # set: the worker also parses the grids (`parse_file`)
 
 
 SELF_TEST = ReadTask(b"a,b\n1,2\n", ".csv")  # a worker that cannot read this is misconfigured
@@ -74,6 +77,19 @@ def read_grids(task: ReadTask, limits: Limits) -> list[Grid]:
     """The file as grids, read in this process, without a cap; ReadError if unreadable."""
     check(task, limits)
     return _read(task)
+
+
+def parse_file(task: ReadTask, limits: Limits) -> Outcome:
+    """The file read and parsed in this process, without a cap; ReadError if unreadable,
+    Rejected if no sheet holds the source's data."""
+    assert task.parse is not None
+    return _parsed(read_grids(task, limits), task.parse)
+
+
+def _parsed(grids: list[Grid], spec: ParseSpec) -> Outcome:
+    if not grids:
+        raise Rejected("the workbook has no sheet with data")
+    return parse_grids(grids, spec)
 
 
 def check(task: ReadTask, limits: Limits) -> None:
@@ -232,7 +248,7 @@ def serve(memory_bytes: int) -> None:
 
 def _answer(task: ReadTask) -> tuple[str, object]:
     try:
-        return "ok", _read(task)
+        grids = _read(task)
     except ReadError as exc:
         return "error", str(exc)
     except MemoryError:
@@ -240,6 +256,18 @@ def _answer(task: ReadTask) -> tuple[str, object]:
     except Exception as exc:  # noqa: BLE001 - a reader's bug rejects the file, not the run
         return "error", (f"cannot be read ({type(exc).__name__}: {str(exc)[:200]}); "
                          "report this file to the data team")
+    if task.parse is None:
+        return "ok", grids
+    try:  # only the typed rows travel back, not the grids of text
+        return "ok", _parsed(grids, task.parse)
+    except Rejected as exc:
+        return "rejected", str(exc)
+    except MemoryError:
+        return "memory", ""
+    except Exception as exc:  # noqa: BLE001 - a parser's bug rejects the file, not the run
+        traceback.print_exc()  # the worker's log: the data team's clue
+        return "rejected", (f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "
+                            "report this file to the data team")
 
 
 class IsolatedReader:
@@ -271,6 +299,16 @@ class IsolatedReader:
         """The file's grids, read by the worker under the limits. `then`, the file likely read
         next, is handed to the worker as soon as this one's result is in, so it is read while
         the caller works on this one; a `read` of another task discards it unused."""
+        assert task.parse is None
+        return self._run(task, then)  # type: ignore[return-value]
+
+    def parse(self, task: ReadTask, then: ReadTask | None = None) -> Outcome:
+        """The file read and parsed by the worker under the limits (`read`'s `then` likewise);
+        Rejected when no sheet holds the source's data."""
+        assert task.parse is not None
+        return self._run(task, then)  # type: ignore[return-value]
+
+    def _run(self, task: ReadTask, then: ReadTask | None) -> object:
         then, self.upcoming = then or self.upcoming, None
         sent_at = self._take_pending(task)
         if sent_at is None:
@@ -280,7 +318,9 @@ class IsolatedReader:
         if then is not None:
             self._send_ahead(then)
         if status == "ok":
-            return payload  # type: ignore[no-any-return]
+            return payload
+        if status == "rejected":
+            raise Rejected(str(payload))
         if status == "memory":
             self._stop()
             raise _too_big("needs more memory than allowed", self.limits.memory_bytes + 1,

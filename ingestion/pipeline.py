@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import os
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -24,13 +24,14 @@ import polars as pl
 from ingestion import registry
 from ingestion.batching import GroupedWrites
 from ingestion.ddl import ensure_tables
-from ingestion.discover import BUSINESS_TZ, InboxFile, Skipped, scan, title_date
+from ingestion.discover import BUSINESS_TZ, InboxFile, Skipped, scan
 from ingestion.file_decisions import (ACK_PREFIX, Acknowledgement, load_acknowledgements,
                                       load_file_decisions)
-from ingestion.headers import (HeaderMatch, MappingError, Mapping, find_header, fixed_header,
-                               header_lookup, load_mapping)
-from ingestion.parse import FileContext, Parsed, parse_grid
-from ingestion.isolation import IsolatedReader, Limits, ReadTask, read_grids
+from ingestion.fileparse import Outcome, ParseSpec, Rejected, _header  # noqa: F401 (_header:
+# bench_scale's plain copies)
+from ingestion.headers import MappingError, Mapping, load_mapping
+from ingestion.parse import Parsed
+from ingestion.isolation import IsolatedReader, Limits, ReadTask, parse_file, read_grids
 from ingestion.readers import Grid, ReadError
 from ingestion.registry import Registration
 from ingestion.report import FUTURE_MTIME_FLAG, FileResult, IngestReport
@@ -45,17 +46,6 @@ from sfe.warehouse import connect
 RETRY_STATUSES = ("rejected", "conflict")  # re-examined on every run: a mapping may be fixed
 # mtimes this far past the ingest's clock are a sender's clock (or a touch), not an arrival time
 FUTURE_MTIME_TOLERANCE = dt.timedelta(minutes=15)
-
-
-class Rejected(Exception):
-    """The whole file is rejected; the message is the reason a person acts on."""
-
-
-@dataclass
-class Outcome:
-    parsed: Parsed
-    notes: list[str]
-    period_col: str | None
 
 
 def ingest_inbox(settings: Settings, inbox: Path | None = None,
@@ -136,7 +126,8 @@ class _Run:
         item = files[n]
         if self.products is None and item.folder != "master":
             self.products = load_product_keys(self.writes)  # type: ignore[arg-type]
-        self.reader.upcoming = _upcoming(self.last_seen, self.settings, files[n + 1:n + 2])
+        self.reader.upcoming = _upcoming(self.last_seen, self.settings, files[n + 1:n + 2],
+                                         self.products or ())
         result = ingest_file(self.writes, self.settings, item, self.run_id,  # type: ignore[arg-type]
                              self.console, self.products or (),
                              resolution=self.resolutions.get(item.rel), seen_at=self.seen_at,
@@ -406,49 +397,30 @@ def load_product_keys(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
 def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
                     products: tuple[str, ...] = (), reader: IsolatedReader | None = None
                     ) -> Outcome:
+    """Read and parse in the reader worker (or here without one); Rejected with the reason."""
     if item.problem:
         raise Rejected(item.problem)
+    if not raw:
+        raise Rejected("is empty (0 bytes); ask the sender for the file again")
+    task = _parse_task(settings, item, raw, products)
+    try:
+        return reader.parse(task) if reader else parse_file(task, Limits())
+    except ReadError as exc:
+        raise Rejected(f"the file {exc}") from exc
+
+
+def _parse_task(settings: Settings, item: InboxFile, raw: bytes,
+                products: tuple[str, ...]) -> ReadTask:
+    """The file's read and parse as one task for the worker; Rejected for a broken mapping."""
     source = item.source
     assert source is not None
     try:
         mapping = load_mapping(settings.mappings_dir, item.distributor_code, source)
     except MappingError as exc:
         raise Rejected(str(exc)) from exc
-    grids = _read_grids(item, raw, mapping, reader)
-    lookup = header_lookup(source, mapping)
-    parts: list[Parsed] = []
-    notes: list[str] = []
-    missing_by_sheet: list[str] = []
-    for grid in grids:
-        notes.extend(grid.notes)
-        header = _header(grid, lookup, mapping)
-        where = f"sheet '{grid.sheet}'" if grid.sheet else "the file"
-        if header is None:
-            missing_by_sheet.append(  # no cells quoted: they may be anything but data
-                f"{where}: no header row found in the first rows ({grid.width} columns); check "
-                f"that it is a {source.name} file, or add its headers to "
-                f"mappings/{item.distributor_code or '<code>'}.yaml")
-            continue
-        ctx = _context(item, mapping, grid, header, source)
-        ctx.product_keys = products
-        missing = _missing_fields(source, header, ctx)
-        if missing:
-            missing_by_sheet.append(
-                f"{where}: required columns {missing} not found; headers seen: "
-                f"{[h[:40] for h in header.originals.values() if not h.startswith('column_')]}. "
-                f"Add the names to mappings/{item.distributor_code or '<code>'}.yaml")
-            continue
-        notes.extend(header.notes)
-        parts.append(parse_grid(grid, header, source, ctx))
-    if not parts:
-        raise Rejected("; ".join(missing_by_sheet) or "no sheet holds data")
-    notes.extend(f"skipped {m}" for m in missing_by_sheet)
-    parsed = _combine(parts)
-    notes.extend(_skip_notes(parts))
-    if parsed.rows_read == 0:
-        raise Rejected("no data rows below the header; if the distributor had no sales, record "
-                       "that with sales ops instead of an empty file")
-    return Outcome(parsed, notes, _period_column(source))
+    spec = ParseSpec(source, mapping, item.distributor_code, item.name_date,
+                     item.received_at.date(), products if source.per_distributor else ())
+    return replace(read_task(item, raw, mapping), parse=spec)
 
 
 def _read_grids(item: InboxFile, raw: bytes, mapping: Mapping,
@@ -480,7 +452,7 @@ def _last_seen(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, dt.dateti
 
 
 def _upcoming(last_seen: dict[str, tuple[str, dt.datetime]], settings: Settings,
-              following: list[InboxFile]) -> ReadTask | None:
+              following: list[InboxFile], products: tuple[str, ...] = ()) -> ReadTask | None:
     """The next file's read, for the reader to start while this one is parsed and loaded;
     None when it will likely not be read (a file already loaded, one that cannot be opened).
     A guess only: `ingest_file` decides as before, and a read it does not ask for is dropped."""
@@ -495,55 +467,9 @@ def _upcoming(last_seen: dict[str, tuple[str, dt.datetime]], settings: Settings,
         # file whose retry key is unchanged, is not read
     try:
         raw = item.path.read_bytes()
-        mapping = load_mapping(settings.mappings_dir, item.distributor_code, item.source)
-    except (OSError, MappingError):
+        return _parse_task(settings, item, raw, products) if raw.strip() else None
+    except (OSError, Rejected):
         return None
-    return read_task(item, raw, mapping) if raw.strip() else None
-
-
-def _header(grid: Grid, lookup: dict[str, str], mapping: Mapping) -> HeaderMatch | None:
-    if grid.header is not None:
-        match = fixed_header(grid.header, lookup)
-        match.position = -1
-        return match if match.columns else None
-    return find_header(grid.frame, lookup, mapping.header_row)
-
-
-def _context(item: InboxFile, mapping: Mapping, grid: Grid, header: HeaderMatch,
-             source: Source) -> FileContext:
-    snapshot = item.name_date
-    if source.name == "master":
-        snapshot = snapshot or item.received_at.date()
-    elif source.name == "inventory" and snapshot is None:
-        snapshot = title_date(grid.frame.head(max(header.position, 0)))
-    return FileContext(item.distributor_code, snapshot, mapping.date_format, mapping.unit)
-
-
-def _missing_fields(source: Source, header: HeaderMatch, ctx: FileContext) -> list[str]:
-    derived = {"distributor_code"} if source.per_distributor else set()
-    if ctx.snapshot_date is not None:
-        derived.add("snapshot_date")
-    return [f for f in source.required if f not in header.columns and f not in derived]
-
-
-def _combine(parts: list[Parsed]) -> Parsed:
-    skipped: dict[str, int] = {}
-    for p in parts:
-        for k, v in p.skipped.items():
-            skipped[k] = skipped.get(k, 0) + v
-    return Parsed(pl.concat([p.loaded for p in parts], how="vertical_relaxed"),
-                  pl.concat([p.quarantined for p in parts], how="vertical_relaxed"), skipped)
-
-
-def _skip_notes(parts: list[Parsed]) -> list[str]:
-    combined = _combine(parts).skipped
-    label = {"blank": "blank rows", "total": "total rows (合计/小计)", "header": "repeated header rows",
-             "note": "note rows (制表人/注/备注…)"}
-    return [f"skipped {n} {label.get(k, k)} (not data, not counted)" for k, n in combined.items() if n]
-
-
-def _period_column(source: Source) -> str | None:
-    return {"flow": "sale_date", "inventory": "snapshot_date"}.get(source.name)
 
 
 def preview_file(settings: Settings, item: InboxFile, raw: bytes,

@@ -178,7 +178,23 @@ def _cell_order(*frames: pl.DataFrame) -> list[str]:
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr == "").then(None).otherwise(expr)
+    return expr.replace("", None)  # 1.6x faster than when/then on 100 k rows
+
+
+# bytes that are not control characters (DAMAGE's \x00-\x08 \x0b \x0c \x0e-\x1f)
+_NOT_CONTROL = bytes(b for b in range(256) if not (b <= 8 or b in (11, 12) or 14 <= b <= 31))
+# encodings in which a byte below 0x20 is always that control character, never part of another
+# character (GB18030's trailing bytes are 0x30 and up)
+_ASCII_SAFE = ("utf-8", "utf-8-sig", "gb18030")
+
+
+def _damaged(raw: bytes, text: str, encoding: str) -> bool:
+    """U+FFFD or a control character in the text (DAMAGE). For UTF-8 and GB18030 the control
+    bytes are found in the raw bytes by `translate` (C speed: ~20 ms for 8 MB, the regex over
+    the text took 100-450 ms); other encodings go through the regex."""
+    if encoding not in _ASCII_SAFE:
+        return bool(pl.Series([text]).str.contains(DAMAGE).item())
+    return bool(raw.translate(None, _NOT_CONTROL)) or BAD_BYTES in text
 
 
 def read_text(raw: bytes, encoding: str | None = None, delimiter: str | None = None) -> Grid:
@@ -188,7 +204,7 @@ def read_text(raw: bytes, encoding: str | None = None, delimiter: str | None = N
     sample = [ln for ln in text[:200_000].splitlines()[:SNIFF_LINES] if ln.strip()]
     delim = delimiter or sniff_delimiter(sample)
     notes = (f"{bad} undecodable bytes in {used}; rows holding them are quarantined",) if bad else ()
-    damaged = bool(bad) or bool(pl.Series([text]).str.contains(DAMAGE).item())
+    damaged = bool(bad) or _damaged(raw, text, used)
     same_bytes = raw[3:] if used == "utf-8-sig" else raw if used == "utf-8" else None
     frame = fast_split(text, delim, same_bytes) if not damaged else None
     if frame is None:

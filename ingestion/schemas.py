@@ -21,6 +21,7 @@ with warnings.catch_warnings():
                             category=FutureWarning)
     import pandera.polars as pa
 
+from ingestion.precheck import may_fail
 from ingestion.sources import ALL_SOURCES, KINDS, Field, Source
 
 
@@ -45,13 +46,14 @@ def source_schema(source: Source) -> pa.DataFrameSchema:
 
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {s.key: source_schema(s) for s in ALL_SOURCES}
+SOURCES_BY_KEY: dict[str, Source] = {s.key: s for s in ALL_SOURCES}
 
 
 def schema_failures(key: str, frame: pl.DataFrame) -> pl.DataFrame:
     """One row per failing row index: `_idx`, `reason`, `column_name` (first failure wins)."""
     empty = pl.DataFrame(schema={"_idx": pl.UInt32, "reason": pl.String, "column_name": pl.String})
     model = SCHEMAS.get(key)
-    if model is None or frame.height == 0:
+    if model is None or frame.height == 0 or not may_fail(SOURCES_BY_KEY[key], frame):
         return empty
     try:
         model.validate(frame, lazy=True)
