@@ -25,7 +25,7 @@ from ingestion.pipeline import ingest_inbox
 from orchestration.build import build_step
 from quality.gates import run_checks
 from quality.publish import publish
-from quality.unchanged import judge
+from quality.unchanged import judge, stamp_after_run, untouched
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, UsageError
@@ -165,16 +165,18 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
                steps: Sequence[str]) -> RunReport:
     usage: list[UsageError] = []  # a step stopped by one makes the run exit 2
     seen: dict[str, str | None] = {}  # the data's fingerprint, if taken to tell "nothing new"
+    seen["untouched"] = untouched(settings)  # before any write: as the last run left it?
+    reports: dict[str, Any] = {}
     # every step gets the run's id (publish records the gate run's, which is this one)
     calls = {
         "ingest": lambda: ingest_inbox(settings, inbox, console=console, run_id=run.run_id),
-        "build": lambda: build_step(settings, console=console, run_id=run.run_id),
+        "build": lambda: build_step(settings, console=console, run_id=run.run_id,
+                                    raw_unchanged=_no_data_written(seen, reports, ("ingest",))),
         "check": lambda: run_checks(settings, console=console, run_id=run.run_id,
                                     fingerprint=seen.get("fingerprint")),
         "publish": lambda: publish(settings, console=console),
     }
     stopped_at = None
-    reports: dict[str, Any] = {}
     for name in steps:
         if name == "check" and "publish" in steps and _skip_if_nothing_new(run, reports, settings,
                                                                            console, seen):
@@ -192,7 +194,46 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
     if reports.get("publish") is not None:
         published = reports["publish"].to_dict().get("snapshot")
     record_run(settings, run, gate_status, published)
+    _stamp(settings, reports.get("check"), console)
     return RunReport(run, gate_status, published, stopped_at, usage_error=bool(usage))
+
+
+def _no_data_written(seen: dict[str, str | None], reports: dict[str, Any],
+                     steps: Sequence[str]) -> bool:
+    """The data is as the last run left it: the database was untouched when this run began
+    (quality/unchanged.py `untouched`) and these steps of it wrote none — ingest loaded,
+    quarantined and superseded nothing; matching and dbt were skipped. Unknown: False."""
+    if seen.get("untouched") is None:
+        return False
+    for name in steps:
+        if name not in reports:
+            continue
+        if reports[name] is None:
+            return False
+        detail = reports[name].to_dict()
+        if name == "ingest" and not (detail.get("files") is not None and all(
+                f.get("unchanged_since") or (f.get("status") == "duplicate" and not
+                                             f.get("rows_loaded") and not f.get("supersedes"))
+                for f in detail["files"])):
+            return False
+        if name == "build" and not (detail.get("up_to_date") and
+                                    (detail.get("matching") or {}).get("unchanged_since")):
+            return False
+    return True
+
+
+def _stamp(settings: Settings, check: Any, console: Console) -> None:
+    """After a run whose check ended, its gate run's fingerprint is the data's: kept for the
+    next run (quality/unchanged.py). Best effort: without it the next run fingerprints."""
+    run_id = getattr(check, "run_id", None)
+    if not run_id:
+        return
+    try:
+        stamp_after_run(settings, run_id)
+    except Exception as exc:  # noqa: BLE001 - said; costs the next run one fingerprint
+        if is_interrupt(exc):
+            raise
+        console.warn(f"the data's fingerprint was not kept for the next run: {exc}")
 
 
 def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Settings,
@@ -202,13 +243,14 @@ def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Sett
     data's fingerprint taken to tell goes in `seen`: the check records it, not a second one
     (under this run's writer lock nothing writes in between)."""
     started = time.perf_counter()
+    known = seen["untouched"] if _no_data_written(seen, reports, ("ingest", "build")) else None
     try:
-        verdict = judge(settings)
+        verdict = judge(settings, known=known)
     except Exception as exc:  # noqa: BLE001 - the full check runs and reports the problem
         if is_interrupt(exc):
             raise
         return False
-    seen["fingerprint"] = verdict.fingerprint
+    seen["fingerprint"] = verdict.fingerprint or known
     same = verdict.same
     if same is None:
         return False
