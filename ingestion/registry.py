@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 import duckdb
@@ -191,10 +192,39 @@ def set_retry_key(con: duckdb.DuckDBPyConnection, file_id: int, key: str | None)
         con.execute("insert into audit.file_retry values (?, ?)", [file_id, key])
 
 
+# (size, mtime_ns, ctime_ns, inode, device): ctime cannot be set from user space (touch and
+# os.utime set mtime and atime; they and any write bump ctime), so a file rewritten with the
+# same size and its old mtime put back still has another stat.
+Stat = tuple[int, int, int, int, int]
+# a stat is kept only for a file not changed within this long before it was read: a write in
+# the same timestamp tick as the read would leave the stat as it was (FAT: 2 s mtime steps)
+STAT_SETTLE_NS = 2_000_000_000
+
+
+def stat_of(st: os.stat_result) -> Stat:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def stat_index(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, Stat], str]:
+    """(path, stat) -> sha256 of the bytes the file had with that stat, read once per run."""
+    rows = con.execute("select r.path, r.sha256, s.size, s.mtime_ns, s.ctime_ns, s.inode, "
+                       "s.device from audit.file_stat as s join audit.file_registry as r "
+                       "using (file_id)").fetchall()
+    return {(path, (size, mtime, ctime, inode, device)): sha
+            for path, sha, size, mtime, ctime, inode, device in rows}
+
+
+def set_stat(con: duckdb.DuckDBPyConnection, file_id: int, stat: Stat) -> None:
+    """The stat the file of record `file_id` had when its bytes were read."""
+    con.execute("delete from audit.file_stat where file_id = ?", [file_id])
+    con.execute("insert into audit.file_stat values (?, ?, ?, ?, ?, ?)", [file_id, *stat])
+
+
 def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     """Drop a rejected/conflict record before the same file is recorded again (same id)."""
     con.execute("delete from audit.file_registry where file_id = ?", [file_id])
     con.execute("delete from audit.file_retry where file_id = ?", [file_id])
+    con.execute("delete from audit.file_stat where file_id = ?", [file_id])
 
 
 @dataclass(frozen=True)
