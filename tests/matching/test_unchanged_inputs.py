@@ -120,3 +120,18 @@ def test_a_failed_match_leaves_no_record_to_skip_on(matched, warehouse) -> None:
         con.execute("delete from raw.master__customers")
     assert run_matching(warehouse).error is not None
     assert not inputs.state_file(warehouse).exists()
+
+
+def test_raw_rows_proven_unchanged_are_not_hashed(matched, warehouse, monkeypatch) -> None:
+    """`sfe run` proves the raw rows unchanged (database untouched since its last run, nothing
+    loaded): the 10 M-row hash is skipped; without that proof a same-count edit is seen."""
+    hashed: list[int] = []
+    real = inputs.raw_digest
+    monkeypatch.setattr(inputs, "raw_digest", lambda con: hashed.append(1) or real(con))
+    assert run_matching(warehouse, raw_unchanged=True).unchanged_since == "run-first"
+    assert hashed == [] and matched == []
+    with connect(warehouse) as con:  # same row count, one name changed
+        con.execute("update raw.flow__lines set buyer_name = '北医三院门诊' "
+                    "where buyer_name = '北医三院'")
+    run_matching(warehouse)
+    assert matched == [1] and hashed
