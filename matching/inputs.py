@@ -9,7 +9,8 @@ Two parts, both recorded by the last successful match:
   read back for sticky codes) hashed in full; the stewardship files (decisions, product
   decisions, sticky keys) by their bytes; the thresholds and company name of the settings; the
   code: matching/*.py, matching/data/* and dbt's shared rules (buyer_key, spec_key,
-  latest_snapshot in dbt_project/macros/shared_rules.sql).
+  latest_snapshot in dbt_project/macros/shared_rules.sql) and rapidfuzz's version (the scores).
+  Anything else (`sfe build --force`) matches again.
 - `raw_digest`: the raw rows matching reads names from (every non-master raw table), hashed in
   full — 0.8 s at 10 M rows, so skipped when the caller proves the raw rows did not change:
   `sfe run` does when the database files are untouched since the last run ended (their stat,
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +71,8 @@ def raw_digest(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def code_digest() -> str:
-    """matching's code and data files, and the dbt rules it renders."""
-    digest = hashlib.sha256()
+    """matching's code and data files, the dbt rules it renders, and the scorer's version."""
+    digest = hashlib.sha256(f"rapidfuzz {version('rapidfuzz')}".encode())
     paths = sorted([*MATCHING_DIR.glob("*.py"), *(MATCHING_DIR / "data").glob("*")])
     for path in [*paths, SHARED_RULES]:
         if path.is_file():

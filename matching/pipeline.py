@@ -139,18 +139,20 @@ def master_customers(frame: pl.DataFrame, normalizer: Normalizer) -> list[Master
 
 
 def run_matching(settings: Settings, console: Console | None = None,
-                 run_id: str | None = None, raw_unchanged: bool = False) -> MatchReport:
+                 run_id: str | None = None, raw_unchanged: bool = False,
+                 force: bool = False) -> MatchReport:
     """Match every raw name of the working warehouse and replace the `matching.*` tables —
     unless everything matching reads is as the last successful match left it
     (matching/inputs.py): then nothing is written and the report says since which run.
     `run_id` names this match in that record (the run's id; else a new one); `raw_unchanged`:
-    the caller proved the raw rows unchanged since the last run (they are not hashed then)."""
+    the caller proved the raw rows unchanged since the last run (they are not hashed then);
+    `force` matches whatever the record says (`sfe build --force`)."""
     console = console or Console(quiet=True)
     started = time.perf_counter()
     with connect(settings) as con:
         before = inputs.digest(con, settings)
         raw = None if raw_unchanged else inputs.raw_digest(con)
-        last = inputs.unchanged_since(settings, before, raw)
+        last = None if force else inputs.unchanged_since(settings, before, raw)
         if last is not None:
             report = MatchReport.of_unchanged(last.get("report") or {}, str(last.get("run_id")))
         else:

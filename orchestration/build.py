@@ -25,7 +25,7 @@ def build_step(settings: Settings, select: Sequence[str] | None = None,
     require_warehouse(settings)
     console.step("matching customers and products")
     matching = run_matching(settings, console=console, run_id=run_id,
-                            raw_unchanged=raw_unchanged).to_dict()
+                            raw_unchanged=raw_unchanged, force=force).to_dict()
     return build(settings, select, console, force, matching=matching, run_id=run_id)
 
 

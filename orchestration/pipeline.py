@@ -118,7 +118,10 @@ def step_note(step: str, detail: dict[str, Any]) -> str:
         failed = [f.get("name") for f in detail.get("failures", [])]
         if failed:
             return f"failed: {', '.join(failed[:5])}"
-        return "up to date: nothing changed, dbt not run" if detail.get("up_to_date") else ""
+        since = (detail.get("matching") or {}).get("unchanged_since")
+        matching = f"matching: inputs unchanged since run {since}; " if since else ""
+        return matching + ("up to date: nothing changed, dbt not run"
+                           if detail.get("up_to_date") else "")
     if step == "check":
         blocking, warnings = detail.get("blocking_failures", []), detail.get("warnings", [])
         note = f"blocking: {', '.join(blocking)}; " if blocking else ""

@@ -135,3 +135,16 @@ def test_raw_rows_proven_unchanged_are_not_hashed(matched, warehouse, monkeypatc
                     "where buyer_name = '北医三院'")
     run_matching(warehouse)
     assert matched == [1] and hashed
+
+
+def test_a_forced_build_matches_whatever_the_record_says(matched, warehouse) -> None:
+    assert run_matching(warehouse, force=True).unchanged_since is None
+    assert matched == [1]
+
+
+def test_the_run_summary_says_matching_was_skipped_and_since_when() -> None:
+    from orchestration.pipeline import step_note
+
+    note = step_note("build", {"up_to_date": True, "matching": {"unchanged_since": "run-7"}})
+    assert note == "matching: inputs unchanged since run run-7; up to date: nothing changed, dbt not run"
+    assert step_note("build", {"up_to_date": False, "matching": {"unchanged_since": None}}) == ""
