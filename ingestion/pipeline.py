@@ -96,6 +96,7 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
             if run.writes.flush_if_due() or run.writes.commits != commits:
                 group, mark = [], _Mark.of(report)
         run.writes.flush()
+        registry.write_stats(con, run.stats.pending if run.stats else {})
     return report
 
 
@@ -133,7 +134,7 @@ class _Run:
     last_seen: dict[str, tuple[str, dt.datetime]]
     code: str
     products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
-    stats: dict[tuple[str, registry.Stat], str] | None = None  # registry.stat_index
+    stats: registry.Stats | None = None  # registry.stat_index
 
     def ingest(self, report: IngestReport, files: list[InboxFile], n: int) -> None:
         item = files[n]
@@ -198,7 +199,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
                 ack: Acknowledgement | None = None,
                 records: dict[tuple[str, str], registry.Known] | None = None,
                 code: str = "",
-                stats: dict[tuple[str, registry.Stat], str] | None = None) -> FileResult:
+                stats: registry.Stats | None = None) -> FileResult:
     """One file, start to end; never raises (an unexpected error rejects the file).
     `resolution` is sales ops' decision for a conflicting file ('replace' or 'add');
     `seen_at` is this ingest's start, the first_seen_at of files it sees for the first time;
@@ -206,8 +207,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     `records` the registry's `known_files` read once per run (None: one query for this file);
     `code` the reader's `code_key()`, part of a rejected/conflict file's retry key;
     `stats` the registry's `stat_index`: a file loaded before whose stat is unchanged is not
-    read again."""
-    same = _loaded_by_stat(item, records, stats) if stats else None
+    read again; the stat of a loaded file read again is added to it, for the end of the run to
+    write (not at its load: that stays one transaction, and a file just copied in is not settled)."""
+    same = _loaded_by_stat(item, records, stats.index) if stats else None
     if same is not None:
         return same
     try:
@@ -238,7 +240,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         known = known if known and known.status in RETRY_STATUSES else None
     elif known and known.status not in RETRY_STATUSES:
         if not _sent_again(item, known):
-            _keep_stat(con, item, known.file_id, stat, read_at)
+            _keep_stat(stats, item, known.file_id, stat, read_at)
             return _already_ingested(reg, known)
         known = None  # an old version copied in again: a new arrival, judged below
     reg.first_seen_at = (known.first_seen_at if known else None) or seen_at or dt.datetime.now()
@@ -261,10 +263,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         per_distributor = item.source is not None and item.source.per_distributor
         outcome = _read_and_parse(settings, item, raw, products if per_distributor else (),
                                   reader)
-        result = _load(con, item, reg, outcome, known, resolution, clock)
-        if result.status in ("loaded", "partial"):
-            _keep_stat(con, item, result.file_id, stat, read_at)
-        return result
+        return _load(con, item, reg, outcome, known, resolution, clock)
     except Rejected as exc:
         reg.reasons = [str(exc), *clock]
     except ConfigError:
@@ -304,19 +303,19 @@ def _loaded_by_stat(item: InboxFile, records: dict[tuple[str, str], registry.Kno
     return _already_ingested(reg, known)
 
 
-def _keep_stat(con: duckdb.DuckDBPyConnection, item: InboxFile, file_id: int | None,
+def _keep_stat(stats: registry.Stats | None, item: InboxFile, file_id: int | None,
                before: os.stat_result | None, read_at: int) -> None:
-    """Record the stat the file had while its bytes were read: the same after the read, and
-    settled (not changed within registry.STAT_SETTLE_NS before it, so that a write in the same
-    timestamp tick as the read cannot hide behind it)."""
-    if before is None or file_id is None:
+    """Keep the stat the file had while its bytes were read (written at the run's end): the
+    same after the read, and settled (not changed within registry.STAT_SETTLE_NS before it, so
+    that a write in the same timestamp tick as the read cannot hide behind it)."""
+    if stats is None or before is None or file_id is None:
         return
     stat = registry.stat_of(before)
     if max(before.st_mtime_ns, before.st_ctime_ns) >= read_at - registry.STAT_SETTLE_NS:
         return
     try:
         if registry.stat_of(os.stat(item.path)) == stat:
-            registry.set_stat(con, file_id, stat)
+            stats.pending[file_id] = stat
     except OSError:
         return
 

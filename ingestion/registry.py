@@ -205,19 +205,39 @@ def stat_of(st: os.stat_result) -> Stat:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def stat_index(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, Stat], str]:
-    """(path, stat) -> sha256 of the bytes the file had with that stat, read once per run."""
+@dataclass
+class Stats:
+    """The stats recorded for the registry's files, read once per run (`index`: (path, stat) ->
+    sha256 of the bytes the file had with that stat), and those taken during the run, written
+    at its end in one transaction (`pending`: file_id -> stat): not in the files' groups of
+    commits (ingestion/batching.py), and a run stopped before its end only loses speed."""
+
+    index: dict[tuple[str, Stat], str] = field(default_factory=dict)
+    pending: dict[int, Stat] = field(default_factory=dict)
+
+
+def stat_index(con: duckdb.DuckDBPyConnection) -> Stats:
     rows = con.execute("select r.path, r.sha256, s.size, s.mtime_ns, s.ctime_ns, s.inode, "
                        "s.device from audit.file_stat as s join audit.file_registry as r "
                        "using (file_id)").fetchall()
-    return {(path, (size, mtime, ctime, inode, device)): sha
-            for path, sha, size, mtime, ctime, inode, device in rows}
+    return Stats({(path, (size, mtime, ctime, inode, device)): sha
+                  for path, sha, size, mtime, ctime, inode, device in rows})
 
 
-def set_stat(con: duckdb.DuckDBPyConnection, file_id: int, stat: Stat) -> None:
-    """The stat the file of record `file_id` had when its bytes were read."""
-    con.execute("delete from audit.file_stat where file_id = ?", [file_id])
-    con.execute("insert into audit.file_stat values (?, ?, ?, ?, ?, ?)", [file_id, *stat])
+def write_stats(con: duckdb.DuckDBPyConnection, pending: dict[int, Stat]) -> None:
+    """The stats taken during a run, for files whose record still exists."""
+    if not pending:
+        return
+    con.execute("begin transaction")
+    try:
+        con.executemany("delete from audit.file_stat where file_id = ?", [[i] for i in pending])
+        con.executemany("insert into audit.file_stat select ?, ?, ?, ?, ?, ? where exists "
+                        "(select 1 from audit.file_registry where file_id = ?)",
+                        [[i, *stat, i] for i, stat in pending.items()])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
 
 
 def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:

@@ -45,6 +45,7 @@ def loaded(put, settings: Settings, inbox: Path, reads: list[str]) -> dict[str, 
              FEB: put(FEB, flow_csv([_row("2026-02-05", 10)]))}
     first = ingest_inbox(settings, inbox)
     assert {f.status for f in first.files} == {"loaded"}
+    ingest_inbox(settings, inbox)  # read and hashed once more: the stat is recorded
     reads.clear()
     return files
 
@@ -82,7 +83,7 @@ def test_an_inbox_copied_elsewhere_is_hashed_once_then_skipped(
     moved = tmp_path / "inbox-copy"
     shutil.copytree(inbox, moved)  # new inodes and ctimes: the stat proves nothing
     report = ingest_inbox(settings, moved)
-    assert sorted(reads) == ["m01.csv", "m02.csv"]
+    assert sorted(reads) == ["m01.csv", "m02.csv"]  # and their new stats recorded
     assert {f["status"] for f in by_path(report).values()} == {"duplicate"}
     reads.clear()
     ingest_inbox(settings, moved)
@@ -93,6 +94,7 @@ def test_a_file_changed_just_before_it_was_read_is_not_trusted_by_stat(
         put, settings, inbox, reads, monkeypatch) -> None:
     monkeypatch.setattr(registry, "STAT_SETTLE_NS", 3_600 * 10**9)  # everything is "just now"
     put(JAN, flow_csv([_row("2026-01-05", 10)]))
+    ingest_inbox(settings, inbox)
     ingest_inbox(settings, inbox)
     reads.clear()
     ingest_inbox(settings, inbox)
