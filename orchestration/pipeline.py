@@ -212,10 +212,11 @@ def _no_data_written(seen: dict[str, str | None], reports: dict[str, Any],
         if reports[name] is None:
             return False
         detail = reports[name].to_dict()
-        if name == "ingest" and not (detail.get("files") is not None and all(
-                f.get("unchanged_since") or (f.get("status") == "duplicate" and not
-                                             f.get("rows_loaded") and not f.get("supersedes"))
-                for f in detail["files"])):
+        # ingestion writes raw and quarantine rows only when it loads a file (ingestion/
+        # pipeline.py _commit, supersedes included); rejected, conflict, duplicate: registry only
+        if name == "ingest" and (detail.get("files") is None or any(
+                f.get("status") in ("loaded", "partial") or f.get("rows_loaded")
+                or f.get("rows_quarantined") or f.get("supersedes") for f in detail["files"])):
             return False
         if name == "build" and not (detail.get("up_to_date") and
                                     (detail.get("matching") or {}).get("unchanged_since")):

@@ -84,9 +84,25 @@ def test_a_table_edited_by_hand_with_duckdb_between_runs_is_seen(warehouse, stag
     assert third.published_snapshot not in (None, first.published_snapshot)
 
 
+def test_rejected_or_conflict_files_judged_again_write_no_data(warehouse, stages,
+                                                                scans) -> None:
+    """A release re-examines rejected files: registry rows only, so still a look-up."""
+    pipeline.run_pipeline(warehouse)
+    stages["ingest"] = {"files": [
+        {"path": "flow/D01/bad.csv", "status": "rejected", "rows_loaded": 0,
+         "rows_quarantined": 0, "supersedes": [], "unchanged_since": None},
+        {"path": "flow/D01/late.csv", "status": "conflict", "rows_loaded": 0,
+         "rows_quarantined": 0, "supersedes": [], "unchanged_since": None}]}
+    scans.clear()
+    assert pipeline.run_pipeline(warehouse).headline().startswith("NOTHING NEW")
+    assert scans == []
+
+
 @pytest.mark.parametrize("step, payload", [
     ("ingest", {"files": [{"path": "flow/D01/2026-11.csv", "status": "loaded",
                            "rows_loaded": 12, "supersedes": []}]}),
+    ("ingest", {"files": [{"path": "flow/D01/2026-12.csv", "status": "partial",
+                           "rows_loaded": 0, "rows_quarantined": 3, "supersedes": []}]}),
     ("ingest", {"files": [{"path": "flow/D01/2026-10b.csv", "status": "duplicate",
                            "rows_loaded": 0, "supersedes": [3]}]}),
     ("ingest", {}),  # a report that does not say: unknown
