@@ -35,10 +35,10 @@ from dataclasses import dataclass, field, replace
 import duckdb
 import polars as pl
 
+from matching import inputs
 from matching.companies import DistributorHit, DistributorIndex, is_own_company, own_company_score
 from matching.customers import (CustomerIndex, CustomerMatcher, Decision, MasterCustomer, RawBuyer,
                                 Thresholds, load_aliases)
-from matching import inputs
 from matching.divisions import Divisions, short_name
 from matching.normalize import NameRules, Normalizer, basic_clean
 from matching.products import MasterProduct, Prices, ProductMatcher
