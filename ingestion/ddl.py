@@ -51,6 +51,19 @@ create table if not exists audit.file_retry (
     retry_key VARCHAR not null
 )"""
 
+# The stat of each file as it was when its bytes were read and hashed (registry.stat_index),
+# beside the registry like the retry key: refreshing it must not change the registry rows
+# the build's up-to-date test hashes (a moved inbox would rebuild everything).
+STAT_DDL = """
+create table if not exists audit.file_stat (
+    file_id BIGINT primary key,
+    size BIGINT not null,
+    mtime_ns BIGINT not null,
+    ctime_ns BIGINT not null,
+    inode UBIGINT not null,
+    device UBIGINT not null
+)"""
+
 QUARANTINE_DDL = """
 create table if not exists quarantine.rows (
     file_id BIGINT,
@@ -81,7 +94,7 @@ def raw_table_ddl(source: Source) -> str:
 
 
 def all_ddl() -> list[str]:
-    return [REGISTRY_DDL, RETRY_DDL, QUARANTINE_DDL, SKIPPED_DDL, *(raw_table_ddl(s) for s in ALL_SOURCES)]
+    return [REGISTRY_DDL, RETRY_DDL, STAT_DDL, QUARANTINE_DDL, SKIPPED_DDL, *(raw_table_ddl(s) for s in ALL_SOURCES)]
 
 
 def add_missing_columns(con: duckdb.DuckDBPyConnection, source: Source) -> None:

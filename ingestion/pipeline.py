@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import hashlib
 import os
+import time
 import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -67,7 +68,8 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
         ensure_tables(con)
         _record_skipped(con, found.skipped, run_id)
         run = _Run(settings, GroupedWrites(con), reader, run_id, console, resolutions, acks,
-                   seen_at, registry.known_files(con), _last_seen(con), code_key())
+                   seen_at, registry.known_files(con), _last_seen(con), code_key(),
+                   stats=registry.stat_index(con))
         group: list[int] = []  # files since the last commit (a lost group is written again)
         mark = _Mark.of(report)
         for n, _item in enumerate(console.track(files, description="ingesting files",
@@ -84,6 +86,7 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
             if run.writes.flush_if_due() or run.writes.commits != commits:
                 group, mark = [], _Mark.of(report)
         run.writes.flush()
+        registry.write_stats(con, run.stats.pending if run.stats else {})
     return report
 
 
@@ -121,6 +124,7 @@ class _Run:
     last_seen: dict[str, tuple[str, dt.datetime]]
     code: str
     products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
+    stats: registry.Stats | None = None  # registry.stat_index
 
     def ingest(self, report: IngestReport, files: list[InboxFile], n: int) -> None:
         item = files[n]
@@ -132,7 +136,7 @@ class _Run:
                              self.console, self.products or (),
                              resolution=self.resolutions.get(item.rel), seen_at=self.seen_at,
                              reader=self.reader, ack=self.acks.get(item.rel),
-                             records=self.records, code=self.code)
+                             records=self.records, code=self.code, stats=self.stats)
         if result.supersedes:  # other files' records changed: the snapshot is stale
             self.records = registry.known_files(self.writes)  # type: ignore[arg-type]
         _mark_superseded(report, result)
@@ -185,14 +189,23 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
                 reader: IsolatedReader | None = None,
                 ack: Acknowledgement | None = None,
                 records: dict[tuple[str, str], registry.Known] | None = None,
-                code: str = "") -> FileResult:
+                code: str = "",
+                stats: registry.Stats | None = None) -> FileResult:
     """One file, start to end; never raises (an unexpected error rejects the file).
     `resolution` is sales ops' decision for a conflicting file ('replace' or 'add');
     `seen_at` is this ingest's start, the first_seen_at of files it sees for the first time;
     `ack` a person's `ignore` of a rejected file; `reader` reads it in an isolated worker;
     `records` the registry's `known_files` read once per run (None: one query for this file);
-    `code` the reader's `code_key()`, part of a rejected/conflict file's retry key."""
+    `code` the reader's `code_key()`, part of a rejected/conflict file's retry key;
+    `stats` the registry's `stat_index`: a file loaded before whose stat is unchanged is not
+    read again; the stat of a loaded file read again is added to it, for the end of the run to
+    write (not at its load: that stays one transaction, and a file just copied in is not settled)."""
+    same = _loaded_by_stat(item, records, stats.index) if stats else None
+    if same is not None:
+        return same
     try:
+        read_at = time.time_ns()
+        stat = None if item.unopened else os.stat(item.path)
         raw = b"" if item.unopened else _read_whole(item.path)
     except OSError as exc:
         return FileResult(item.rel, item.source.name if item.source else None, "rejected",
@@ -218,8 +231,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         known = known if known and known.status in RETRY_STATUSES else None
     elif known and known.status not in RETRY_STATUSES:
         if not _sent_again(item, known):
-            return _result(reg, "duplicate", [f"already ingested as file {known.file_id} "
-                                              f"({known.status}); skipped"], known.file_id)
+            _keep_stat(stats, item, known.file_id, stat, read_at)
+            return _already_ingested(reg, known)
         known = None  # an old version copied in again: a new arrival, judged below
     reg.first_seen_at = (known.first_seen_at if known else None) or seen_at or dt.datetime.now()
     clock = _future_mtime(item, console)
@@ -253,6 +266,49 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
         reg.reasons = [f"could not be processed ({type(exc).__name__}: {str(exc)[:300]}); "
                        "report this file to the data team"]
     return _reject(con, reg, known, ack)
+
+
+def _already_ingested(reg: Registration, known: registry.Known) -> FileResult:
+    return _result(reg, "duplicate", [f"already ingested as file {known.file_id} "
+                                      f"({known.status}); skipped"], known.file_id)
+
+
+def _loaded_by_stat(item: InboxFile, records: dict[tuple[str, str], registry.Known] | None,
+                    stats: dict[tuple[str, registry.Stat], str]) -> FileResult | None:
+    """`already ingested` without reading the file, when its stat is the one it had when its
+    bytes were read and hashed (same inode, device, size, mtime and ctime: not rewritten since,
+    registry.Stat) and those bytes' record is a load, not a rejected/conflict file (those
+    depend on more than their bytes: judged as before) nor an old version sent again."""
+    if item.unopened or item.problem or records is None:
+        return None
+    try:
+        sha = stats.get((item.rel, registry.stat_of(os.stat(item.path))))
+    except OSError:
+        return None  # read below, which says why
+    known = records.get((item.rel, sha)) if sha else None
+    if known is None or known.status in RETRY_STATUSES or _sent_again(item, known):
+        return None
+    reg = Registration(item.rel, sha, item.source.name if item.source else (item.folder or None),
+                       item.source.entity if item.source else None, item.distributor_code,
+                       item.received_at, known.status, "")
+    return _already_ingested(reg, known)
+
+
+def _keep_stat(stats: registry.Stats | None, item: InboxFile, file_id: int | None,
+               before: os.stat_result | None, read_at: int) -> None:
+    """Keep the stat the file had while its bytes were read (written at the run's end): the
+    same after the read, and settled (not changed within registry.STAT_SETTLE_NS before it, so
+    that a write in the same timestamp tick as the read cannot hide behind it)."""
+    if stats is None or before is None or file_id is None:
+        return
+    stat = registry.stat_of(before)
+    if max(before.st_mtime_ns, before.st_ctime_ns) >= read_at - registry.STAT_SETTLE_NS:
+        return
+    try:
+        if registry.stat_of(os.stat(item.path)) == stat:
+            stats.pending[file_id] = stat
+    except OSError:
+        return
 
 
 def code_key() -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 import duckdb
@@ -191,10 +192,59 @@ def set_retry_key(con: duckdb.DuckDBPyConnection, file_id: int, key: str | None)
         con.execute("insert into audit.file_retry values (?, ?)", [file_id, key])
 
 
+# (size, mtime_ns, ctime_ns, inode, device): ctime cannot be set from user space (touch and
+# os.utime set mtime and atime; they and any write bump ctime), so a file rewritten with the
+# same size and its old mtime put back still has another stat.
+Stat = tuple[int, int, int, int, int]
+# a stat is kept only for a file not changed within this long before it was read: a write in
+# the same timestamp tick as the read would leave the stat as it was (FAT: 2 s mtime steps)
+STAT_SETTLE_NS = 2_000_000_000
+
+
+def stat_of(st: os.stat_result) -> Stat:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+@dataclass
+class Stats:
+    """The stats recorded for the registry's files, read once per run (`index`: (path, stat) ->
+    sha256 of the bytes the file had with that stat), and those taken during the run, written
+    at its end in one transaction (`pending`: file_id -> stat): not in the files' groups of
+    commits (ingestion/batching.py), and a run stopped before its end only loses speed."""
+
+    index: dict[tuple[str, Stat], str] = field(default_factory=dict)
+    pending: dict[int, Stat] = field(default_factory=dict)
+
+
+def stat_index(con: duckdb.DuckDBPyConnection) -> Stats:
+    rows = con.execute("select r.path, r.sha256, s.size, s.mtime_ns, s.ctime_ns, s.inode, "
+                       "s.device from audit.file_stat as s join audit.file_registry as r "
+                       "using (file_id)").fetchall()
+    return Stats({(path, (size, mtime, ctime, inode, device)): sha
+                  for path, sha, size, mtime, ctime, inode, device in rows})
+
+
+def write_stats(con: duckdb.DuckDBPyConnection, pending: dict[int, Stat]) -> None:
+    """The stats taken during a run, for files whose record still exists."""
+    if not pending:
+        return
+    con.execute("begin transaction")
+    try:
+        con.executemany("delete from audit.file_stat where file_id = ?", [[i] for i in pending])
+        con.executemany("insert into audit.file_stat select ?, ?, ?, ?, ?, ? where exists "
+                        "(select 1 from audit.file_registry where file_id = ?)",
+                        [[i, *stat, i] for i, stat in pending.items()])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
 def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     """Drop a rejected/conflict record before the same file is recorded again (same id)."""
     con.execute("delete from audit.file_registry where file_id = ?", [file_id])
     con.execute("delete from audit.file_retry where file_id = ?", [file_id])
+    con.execute("delete from audit.file_stat where file_id = ?", [file_id])
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from rapidfuzz import fuzz, process
 
 from matching.divisions import DATA_DIR, short_name
 from matching.normalize import ORDINAL, Normalized, Normalizer
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: a run whose matching is skipped never loads it
 
 TOP_K = 6
 MAX_EXTRA = 12
@@ -171,6 +174,8 @@ class CustomerIndex:
             self.key_level.append(level)
 
     def _build_blocks(self) -> None:
+        import numpy as np  # noqa: PLC0415 - lazy: 0.5 s of start-up, only matching needs it
+
         blocks: dict[str, list[int]] = defaultdict(list)
         grams: dict[str, list[int]] = defaultdict(list)
         for k, (text, owner) in enumerate(zip(self.key_text, self.key_owner, strict=True)):
@@ -206,6 +211,8 @@ class CustomerMatcher:
         self.normalizer = normalizer
         self.thresholds = thresholds
         self.workers = workers
+        import numpy as np  # noqa: PLC0415 - lazy (see _build_blocks)
+
         self._all_keys = np.arange(len(index.key_text), dtype=np.int64)
 
     def match(self, buyers: Sequence[RawBuyer]) -> list[Decision]:
@@ -235,6 +242,8 @@ class CustomerMatcher:
 
     def _top_in_block(self, rows: list[int], norms: Sequence[Normalized], keys: np.ndarray,
                       out: list[set[int]]) -> None:
+        import numpy as np  # noqa: PLC0415 - lazy (see _build_blocks)
+
         if not len(keys):
             return
         queries = [norms[i].core for i in rows]

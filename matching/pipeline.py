@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 import duckdb
 import polars as pl
 
+from matching import inputs
 from matching.companies import DistributorHit, DistributorIndex, is_own_company, own_company_score
 from matching.customers import (CustomerIndex, CustomerMatcher, Decision, MasterCustomer, RawBuyer,
                                 Thresholds, load_aliases)
@@ -48,6 +49,7 @@ from matching.stewardship import (StewardDecision, latest_decisions, read_decisi
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK
+from sfe.runs import new_run_id
 from sfe.warehouse import connect
 
 
@@ -69,6 +71,8 @@ class MatchReport:
     customer_ids: int = 0
     seconds: float = 0.0
     error: str | None = None
+    unchanged_since: str | None = None  # skipped: the run whose match had the same inputs
+    sticky: pl.DataFrame | None = field(default=None, repr=False)  # written to the sticky file
 
     @property
     def review_queue_size(self) -> int:
@@ -84,11 +88,24 @@ class MatchReport:
                 "review_queue_size": self.review_queue_size, "bidders": self.bidders,
                 "own_bidders": self.own_bidders, "decisions_applied": self.decisions_applied,
                 "sticky_applied": self.sticky_applied, "customer_ids": self.customer_ids,
-                "seconds": round(self.seconds, 2), "error": self.error, "exit_code": self.exit_code}
+                "seconds": round(self.seconds, 2), "error": self.error, "exit_code": self.exit_code,
+                "unchanged_since": self.unchanged_since}
+
+    @classmethod
+    def of_unchanged(cls, last: dict, run_id: str) -> MatchReport:
+        """The report of the last match, standing for a match skipped because its inputs
+        are the same (its counts are today's: the same inputs give the same tables)."""
+        keep = ("customer_status", "customer_by_source", "distributor_buyers", "product_status",
+                "bidders", "own_bidders", "decisions_applied", "sticky_applied", "customer_ids")
+        return cls(**{k: last[k] for k in keep if k in last}, unchanged_since=run_id)
 
     def summary(self) -> str:
         if self.error:
             return f"matching: {self.error}"
+        if self.unchanged_since:
+            return (f"matching: inputs unchanged since run {self.unchanged_since} (names, masters, "
+                    f"steward decisions, thresholds, rules); not run; review queue "
+                    f"{self.review_queue_size}")
         cs = ", ".join(f"{k} {v}" for k, v in sorted(self.customer_status.items()))
         ps = ", ".join(f"{k} {v}" for k, v in sorted(self.product_status.items()))
         return (f"matching: customers {cs}; distributor buyers {self.distributor_buyers}; "
@@ -121,31 +138,56 @@ def master_customers(frame: pl.DataFrame, normalizer: Normalizer) -> list[Master
     return out
 
 
-def run_matching(settings: Settings, console: Console | None = None) -> MatchReport:
-    """Match every raw name of the working warehouse and replace the `matching.*` tables."""
+def run_matching(settings: Settings, console: Console | None = None,
+                 run_id: str | None = None, raw_unchanged: bool = False,
+                 force: bool = False) -> MatchReport:
+    """Match every raw name of the working warehouse and replace the `matching.*` tables —
+    unless everything matching reads is as the last successful match left it
+    (matching/inputs.py): then nothing is written and the report says since which run.
+    `run_id` names this match in that record (the run's id; else a new one); `raw_unchanged`:
+    the caller proved the raw rows unchanged since the last run (they are not hashed then);
+    `force` matches whatever the record says (`sfe build --force`)."""
     console = console or Console(quiet=True)
     started = time.perf_counter()
-    report = MatchReport()
     with connect(settings) as con:
-        console.step("matching: reading master data and raw names")
-        customers = load_customer_master(con)
-        if customers.is_empty():
-            report.error = ("no customer master loaded (raw.master__customers is empty or missing); "
-                            "put master/customers.csv in the inbox and run 'sfe ingest'")
-            return report
-        normalizer = build_normalizer(customers)
-        thresholds = Thresholds(settings.thresholds.match_auto_score,
-                                settings.thresholds.match_review_score)
-        customer_map = _match_customers(con, settings, normalizer, thresholds, customers, report, console)
-        product_map = _match_products(con, settings, normalizer, thresholds, report)
-        bidder_map = _match_bidders(con, settings, normalizer, report)
-        ids = _customer_ids(con, customer_map)
-        report.customer_ids = ids.height
-        sticky = _sticky_frame(customer_map)
-        _write(con, customer_map, product_map, ids, bidder_map, sticky)
-    write_sticky_keys(settings, sticky)
+        before = inputs.digest(con, settings)
+        raw = None if raw_unchanged else inputs.raw_digest(con)
+        last = None if force else inputs.unchanged_since(settings, before, raw)
+        if last is not None:
+            report = MatchReport.of_unchanged(last.get("report") or {}, str(last.get("run_id")))
+        else:
+            inputs.forget(settings)
+            report = _match_all(con, settings, console)
+    if last is None and report.error is None:
+        write_sticky_keys(settings, report.sticky)
+        with connect(settings) as con:
+            after, raw = inputs.digest(con, settings), raw or inputs.raw_digest(con)
+        inputs.record(settings, after, raw, run_id or new_run_id("match"), report.to_dict())
     report.seconds = time.perf_counter() - started
     console.info(f"    {report.summary()}")
+    return report
+
+
+def _match_all(con: duckdb.DuckDBPyConnection, settings: Settings,
+               console: Console) -> MatchReport:
+    """Match every raw name and write the `matching.*` tables (in one transaction)."""
+    report = MatchReport()
+    console.step("matching: reading master data and raw names")
+    customers = load_customer_master(con)
+    if customers.is_empty():
+        report.error = ("no customer master loaded (raw.master__customers is empty or missing); "
+                        "put master/customers.csv in the inbox and run 'sfe ingest'")
+        return report
+    normalizer = build_normalizer(customers)
+    thresholds = Thresholds(settings.thresholds.match_auto_score,
+                            settings.thresholds.match_review_score)
+    customer_map = _match_customers(con, settings, normalizer, thresholds, customers, report, console)
+    product_map = _match_products(con, settings, normalizer, thresholds, report)
+    bidder_map = _match_bidders(con, settings, normalizer, report)
+    ids = _customer_ids(con, customer_map)
+    report.customer_ids = ids.height
+    report.sticky = _sticky_frame(customer_map)
+    _write(con, customer_map, product_map, ids, bidder_map, report.sticky)
     return report
 
 

@@ -17,13 +17,15 @@ from transform.build import BuildReport, build, require_warehouse
 
 def build_step(settings: Settings, select: Sequence[str] | None = None,
                console: Console | None = None, force: bool = False,
-               run_id: str | None = None) -> BuildReport:
+               run_id: str | None = None, raw_unchanged: bool = False) -> BuildReport:
     """Match customers and products, then `dbt build` (skipped by dbt's stage when matching
-    failed); the BuildReport carries the matching report."""
+    failed); the BuildReport carries the matching report. `raw_unchanged`: `sfe run` proved
+    the raw rows unchanged since its last run (matching/inputs.py)."""
     console = console or Console(quiet=True)
     require_warehouse(settings)
     console.step("matching customers and products")
-    matching = run_matching(settings, console=console).to_dict()
+    matching = run_matching(settings, console=console, run_id=run_id,
+                            raw_unchanged=raw_unchanged, force=force).to_dict()
     return build(settings, select, console, force, matching=matching, run_id=run_id)
 
 

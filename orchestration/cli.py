@@ -19,7 +19,6 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import NoReturn
 
-from dashboards.serve import serve_command
 from dashboards.users import add_users_parser, users_command
 from orchestration.scheduler import airflow_command
 from orchestration.status import status_command
@@ -158,6 +157,12 @@ def _scorecard(settings: Settings, args: argparse.Namespace, console: Console) -
     return scorecard_command(settings, args, console)
 
 
+def _serve(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
+    from dashboards.serve import serve_command  # lazy: start-up speed (urllib, ssl)
+
+    return serve_command(settings, args, console)
+
+
 def _demo(settings: Settings, args: argparse.Namespace, console: Console) -> StageReport:
     from orchestration.pipeline import demo_command  # lazy: start-up speed (every stage)
 
@@ -174,7 +179,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace, Console], StageRepor
     "run": _run,
     "demo": _demo,
     "status": status_command,
-    "serve": serve_command,
+    "serve": _serve,
     "users": users_command,
     "scorecard": _scorecard,
     "airflow": airflow_command,

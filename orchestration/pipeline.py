@@ -19,13 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dashboards.serve import start_server, wait_until_ready
-from generator import generate
 from ingestion.pipeline import ingest_inbox
 from orchestration.build import build_step
 from quality.gates import run_checks
 from quality.publish import publish
-from quality.unchanged import judge
+from quality.unchanged import judge, stamp_after_run, untouched
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, UsageError
@@ -120,7 +118,10 @@ def step_note(step: str, detail: dict[str, Any]) -> str:
         failed = [f.get("name") for f in detail.get("failures", [])]
         if failed:
             return f"failed: {', '.join(failed[:5])}"
-        return "up to date: nothing changed, dbt not run" if detail.get("up_to_date") else ""
+        since = (detail.get("matching") or {}).get("unchanged_since")
+        matching = f"matching: inputs unchanged since run {since}; " if since else ""
+        return matching + ("up to date: nothing changed, dbt not run"
+                           if detail.get("up_to_date") else "")
     if step == "check":
         blocking, warnings = detail.get("blocking_failures", []), detail.get("warnings", [])
         note = f"blocking: {', '.join(blocking)}; " if blocking else ""
@@ -165,16 +166,18 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
                steps: Sequence[str]) -> RunReport:
     usage: list[UsageError] = []  # a step stopped by one makes the run exit 2
     seen: dict[str, str | None] = {}  # the data's fingerprint, if taken to tell "nothing new"
+    seen["untouched"] = untouched(settings)  # before any write: as the last run left it?
+    reports: dict[str, Any] = {}
     # every step gets the run's id (publish records the gate run's, which is this one)
     calls = {
         "ingest": lambda: ingest_inbox(settings, inbox, console=console, run_id=run.run_id),
-        "build": lambda: build_step(settings, console=console, run_id=run.run_id),
+        "build": lambda: build_step(settings, console=console, run_id=run.run_id,
+                                    raw_unchanged=_no_data_written(seen, reports, ("ingest",))),
         "check": lambda: run_checks(settings, console=console, run_id=run.run_id,
                                     fingerprint=seen.get("fingerprint")),
         "publish": lambda: publish(settings, console=console),
     }
     stopped_at = None
-    reports: dict[str, Any] = {}
     for name in steps:
         if name == "check" and "publish" in steps and _skip_if_nothing_new(run, reports, settings,
                                                                            console, seen):
@@ -192,7 +195,47 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
     if reports.get("publish") is not None:
         published = reports["publish"].to_dict().get("snapshot")
     record_run(settings, run, gate_status, published)
+    _stamp(settings, reports.get("check"), console)
     return RunReport(run, gate_status, published, stopped_at, usage_error=bool(usage))
+
+
+def _no_data_written(seen: dict[str, str | None], reports: dict[str, Any],
+                     steps: Sequence[str]) -> bool:
+    """The data is as the last run left it: the database was untouched when this run began
+    (quality/unchanged.py `untouched`) and these steps of it wrote none — ingest loaded,
+    quarantined and superseded nothing; matching and dbt were skipped. Unknown: False."""
+    if seen.get("untouched") is None:
+        return False
+    for name in steps:
+        if name not in reports:
+            continue
+        if reports[name] is None:
+            return False
+        detail = reports[name].to_dict()
+        # ingestion writes raw and quarantine rows only when it loads a file (ingestion/
+        # pipeline.py _commit, supersedes included); rejected, conflict, duplicate: registry only
+        if name == "ingest" and (detail.get("files") is None or any(
+                f.get("status") in ("loaded", "partial") or f.get("rows_loaded")
+                or f.get("rows_quarantined") or f.get("supersedes") for f in detail["files"])):
+            return False
+        if name == "build" and not (detail.get("up_to_date") and
+                                    (detail.get("matching") or {}).get("unchanged_since")):
+            return False
+    return True
+
+
+def _stamp(settings: Settings, check: Any, console: Console) -> None:
+    """After a run whose check ended, its gate run's fingerprint is the data's: kept for the
+    next run (quality/unchanged.py). Best effort: without it the next run fingerprints."""
+    run_id = getattr(check, "run_id", None)
+    if not run_id:
+        return
+    try:
+        stamp_after_run(settings, run_id)
+    except Exception as exc:  # noqa: BLE001 - said; costs the next run one fingerprint
+        if is_interrupt(exc):
+            raise
+        console.warn(f"the data's fingerprint was not kept for the next run: {exc}")
 
 
 def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Settings,
@@ -202,13 +245,14 @@ def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Sett
     data's fingerprint taken to tell goes in `seen`: the check records it, not a second one
     (under this run's writer lock nothing writes in between)."""
     started = time.perf_counter()
+    known = seen["untouched"] if _no_data_written(seen, reports, ("ingest", "build")) else None
     try:
-        verdict = judge(settings)
+        verdict = judge(settings, known=known)
     except Exception as exc:  # noqa: BLE001 - the full check runs and reports the problem
         if is_interrupt(exc):
             raise
         return False
-    seen["fingerprint"] = verdict.fingerprint
+    seen["fingerprint"] = verdict.fingerprint or known
     same = verdict.same
     if same is None:
         return False
@@ -261,6 +305,8 @@ def demo_inbox(settings: Settings) -> Path:
 
 def demo_command(settings: Settings, args: argparse.Namespace, console: Console) -> RunReport:
     """Generate demo data, run the whole job on it, then serve the dashboards."""
+    from generator import generate  # noqa: PLC0415 - lazy: only the demo generates (0.3 s)
+
     inbox = demo_inbox(settings)
     if inbox.exists():
         shutil.rmtree(inbox)  # regenerated byte-identically; the warehouse skips known files
@@ -279,6 +325,8 @@ def demo_command(settings: Settings, args: argparse.Namespace, console: Console)
 
 def _serve_after(report: RunReport, settings: Settings, port: int, console: Console) -> None:
     """Start the dashboards, print where they are, and block until Ctrl-C."""
+    from dashboards.serve import start_server, wait_until_ready  # noqa: PLC0415 - lazy: urllib
+
     if not settings.published_db.exists():
         console.warn("nothing was published (see the run summary); the dashboards will say so")
     print(report.summary(), flush=True)

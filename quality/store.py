@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -48,6 +50,48 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     for schema, view, sql in views:
         digest.update(f"v|{schema}.{view}|{sql}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def stamp_path(db: Path) -> Path:
+    """Where the fingerprint of the data as a run left it is kept, beside the database."""
+    return db.with_name(db.name + ".fingerprint.json")
+
+
+def file_state(db: Path) -> list[list[int] | None]:
+    """(size, mtime_ns, ctime_ns, inode, device) of the database file and of its WAL (None:
+    absent). Any write to either changes its ctime, which no user-space call can set back."""
+    out: list[list[int] | None] = []
+    for path in (db, db.with_name(db.name + ".wal")):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        out.append([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev])
+    return out
+
+
+def record_stamp(db: Path, fingerprint: str) -> None:
+    """After a run, with every connection closed: `fingerprint` is the data as the database
+    files now are; `stamped` gives it back while nothing has written them since."""
+    path = stamp_path(db)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"fingerprint": fingerprint, "files": file_state(db)}),
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def stamped(db: Path) -> str | None:
+    """The fingerprint `record_stamp` kept, when the database and WAL files are exactly as they
+    were then (same inode, size, mtime and ctime): nothing, sfe or a person with the duckdb
+    CLI, wrote them since. Else None: the data must be fingerprinted again."""
+    try:
+        doc = json.loads(stamp_path(db).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("files") != file_state(db):
+        return None
+    return str(doc.get("fingerprint") or "") or None
 
 
 def save_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any],

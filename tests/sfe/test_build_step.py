@@ -22,7 +22,7 @@ class FakeMatch:
 def _fakes(monkeypatch, matching: dict) -> list[str]:
     calls: list[str] = []
     monkeypatch.setattr(build_step_module, "run_matching",
-                        lambda settings, console=None: calls.append("matching") or FakeMatch(matching))
+                        lambda settings, console=None, **kwargs: calls.append("matching") or FakeMatch(matching))
     def run_dbt(settings, *args, **kwargs) -> None:  # as dbt does: its target folder exists after
         calls.append("dbt")
         settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,149 @@
+"""The unchanged-data proof of `sfe run` is a look-up while it is a proof (issue 14): the
+fingerprint a run left is reused only when the database files are untouched since and the run
+itself wrote no data; a table edited by hand with duckdb between runs is still seen."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pytest
+
+from orchestration import pipeline
+from quality import store
+from quality.publish import publish
+from tests.quality.conftest import execute
+from tests.quality.test_unchanged import cheap_gates, check  # noqa: F401 - autouse fixture
+from tests.sfe.test_pipeline import FakeReport
+
+NOTHING_LOADED = {"files": [{"path": "flow/D01/2026-10.csv", "status": "duplicate",
+                             "rows_loaded": 0, "supersedes": []}]}
+NOTHING_BUILT = {"up_to_date": True, "matching": {"unchanged_since": "run-0"}}
+
+
+@pytest.fixture
+def stages(warehouse, monkeypatch) -> dict[str, dict]:
+    """ingest and build report what the test sets (default: wrote nothing); check and publish
+    are the real ones (cheap gates)."""
+    payloads = {"ingest": dict(NOTHING_LOADED), "build": dict(NOTHING_BUILT)}
+
+    def stage(step: str):
+        def func(settings, *args, **kwargs):
+            if step == "check":
+                return check(settings, kwargs["run_id"], kwargs.get("fingerprint"))
+            if step == "publish":
+                return publish(settings)
+            return FakeReport(payload=payloads[step])
+        return func
+
+    for step, name in {"ingest": "ingest_inbox", "build": "build_step", "check": "run_checks",
+                       "publish": "publish"}.items():
+        monkeypatch.setattr(pipeline, name, stage(step))
+    return payloads
+
+
+@pytest.fixture
+def scans(monkeypatch) -> list[int]:
+    """Counts the hash scans of every table (store.fingerprint)."""
+    taken: list[int] = []
+    real = store.fingerprint
+
+    def counted(con):
+        taken.append(1)
+        return real(con)
+
+    monkeypatch.setattr(store, "fingerprint", counted)
+    return taken
+
+
+def test_a_second_run_with_nothing_written_looks_the_fingerprint_up(warehouse, stages,
+                                                                     scans) -> None:
+    first = pipeline.run_pipeline(warehouse)
+    assert first.published_snapshot and scans  # the first run scans (nothing kept yet)
+    scans.clear()
+    second = pipeline.run_pipeline(warehouse)
+    assert scans == []
+    assert second.headline().startswith("NOTHING NEW")
+    assert pipeline.run_pipeline(warehouse).headline().startswith("NOTHING NEW")
+    assert scans == []
+
+
+def test_a_table_edited_by_hand_with_duckdb_between_runs_is_seen(warehouse, stages,
+                                                                  scans) -> None:
+    first = pipeline.run_pipeline(warehouse)
+    pipeline.run_pipeline(warehouse)  # nothing new, looked up
+    con = duckdb.connect(str(warehouse.working_db))  # as the duckdb CLI would: same row count
+    try:
+        con.execute("update marts.fct_sell_out set amount = amount + 1 "
+                    "where rowid = (select min(rowid) from marts.fct_sell_out)")
+    finally:
+        con.close()
+    scans.clear()
+    third = pipeline.run_pipeline(warehouse)
+    assert scans  # the files changed: the data is fingerprinted again
+    assert third.published_snapshot not in (None, first.published_snapshot)
+
+
+def test_rejected_or_conflict_files_judged_again_write_no_data(warehouse, stages,
+                                                                scans) -> None:
+    """A release re-examines rejected files: registry rows only, so still a look-up."""
+    pipeline.run_pipeline(warehouse)
+    stages["ingest"] = {"files": [
+        {"path": "flow/D01/bad.csv", "status": "rejected", "rows_loaded": 0,
+         "rows_quarantined": 0, "supersedes": [], "unchanged_since": None},
+        {"path": "flow/D01/late.csv", "status": "conflict", "rows_loaded": 0,
+         "rows_quarantined": 0, "supersedes": [], "unchanged_since": None}]}
+    scans.clear()
+    assert pipeline.run_pipeline(warehouse).headline().startswith("NOTHING NEW")
+    assert scans == []
+
+
+@pytest.mark.parametrize("step, payload", [
+    ("ingest", {"files": [{"path": "flow/D01/2026-11.csv", "status": "loaded",
+                           "rows_loaded": 12, "supersedes": []}]}),
+    ("ingest", {"files": [{"path": "flow/D01/2026-12.csv", "status": "partial",
+                           "rows_loaded": 0, "rows_quarantined": 3, "supersedes": []}]}),
+    ("ingest", {"files": [{"path": "flow/D01/2026-10b.csv", "status": "duplicate",
+                           "rows_loaded": 0, "supersedes": [3]}]}),
+    ("ingest", {}),  # a report that does not say: unknown
+    ("build", {"up_to_date": False, "matching": {"unchanged_since": "run-0"}}),
+    ("build", {"up_to_date": True, "matching": {"unchanged_since": None}}),
+])
+def test_a_run_whose_own_steps_wrote_data_fingerprints_it(warehouse, stages, scans, step,
+                                                          payload) -> None:
+    pipeline.run_pipeline(warehouse)
+    stages[step] = payload
+    scans.clear()
+    pipeline.run_pipeline(warehouse)
+    assert scans == [1]
+
+
+def test_the_kept_fingerprint_stands_only_while_the_files_are_untouched(warehouse) -> None:
+    db = warehouse.working_db
+    execute(warehouse, "create table if not exists marts.t as select 1 as x")
+    store.record_stamp(db, "abc")
+    assert store.stamped(db) == "abc"
+    execute(warehouse, "update marts.t set x = 2")  # same size, new ctime
+    assert store.stamped(db) is None
+    store.record_stamp(db, "def")
+    st = os.stat(db)
+    with open(db, "r+b") as fh:  # rewritten in place, mtime set back: ctime still moves
+        fh.seek(st.st_size - 1)
+        last = fh.read(1)
+        fh.seek(st.st_size - 1)
+        fh.write(last)
+    os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(db).st_mtime_ns == st.st_mtime_ns
+    assert store.stamped(db) is None
+
+
+def test_a_wal_left_by_a_writer_means_no_look_up(warehouse) -> None:
+    db = warehouse.working_db
+    execute(warehouse, "create table if not exists marts.t as select 1 as x")
+    store.record_stamp(db, "abc")
+    wal = db.with_name(db.name + ".wal")
+    wal.write_bytes(b"pending")
+    try:
+        assert store.stamped(db) is None
+    finally:
+        wal.unlink()
