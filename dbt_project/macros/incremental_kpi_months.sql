@@ -26,16 +26,6 @@
 {%- endmacro %}
 
 
-{#- The materialization of the marts made incremental in the second round (call activity, customer
-    grade, channel inventory): incremental on DuckDB; on Spark still a full table, because their
-    month/quarter replacement on Parquet partitions is not right yet (pre-hooks that DELETE, a
-    quarter key that is not a partition; tests/spark/test_spark_run.py found kpi_call_activity_grade
-    differing from a full refresh). kpi_coverage and kpi_target_achievement are incremental on both. -#}
-{% macro kpi_incremental_on_duckdb() -%}
-    {{ return('table' if target.type == 'spark' else 'incremental') }}
-{%- endmacro %}
-
-
 {#- The changed months on this run, or none when every month is rebuilt. -#}
 {% macro kpi_changed_months() -%}
     {%- set months = var('kpi_changed_months', none) -%}
@@ -139,11 +129,27 @@
 {#- Pre-hook: on an incremental run, empty the months this run rebuilds (all of them when
     none are given). -#}
 {% macro kpi_delete_rebuilt_months(after=0, rest_of_year=false, or_where=none) -%}
-    {%- if is_incremental() and target.type == 'spark' -%}
-    {{ spark_drop_months(this, kpi_months_where('month', after, rest_of_year, or_where)) }}
-    {%- elif is_incremental() -%}
-    delete from {{ this }} where {{ kpi_months_where('month', after, rest_of_year, or_where) }}
+    {%- if is_incremental() -%}
+    {{ kpi_empty_periods('month', kpi_months_where('month', after, rest_of_year, or_where)) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- Empty the rows of {{ this }} whose `column` (the mart's unique_key: 'month' or 'quarter')
+    the predicate names, before the rebuilt periods are inserted. A rebuilt period with no new
+    rows must end empty, not keep its old rows: DuckDB deletes them; Spark (Parquet, no row
+    DELETE; insert_overwrite replaces only the partitions its new rows fall in) drops their
+    partitions, the table being partitioned by that column (spark__partition_cols). -#}
+{% macro kpi_empty_periods(column, predicate) -%}
+    {{ return(adapter.dispatch('kpi_empty_periods')(column, predicate)) }}
+{%- endmacro %}
+
+{% macro default__kpi_empty_periods(column, predicate) -%}
+    delete from {{ this }} where {{ predicate }}
+{%- endmacro %}
+
+{% macro spark__kpi_empty_periods(column, predicate) -%}
+    {{ spark_drop_partitions(this, column, predicate) }}
 {%- endmacro %}
 
 
@@ -240,7 +246,7 @@
 {#- Pre-hook of a quarter-grained mart: empty the rebuilt quarters. -#}
 {% macro kpi_delete_rebuilt_quarters(after=0) -%}
     {%- if is_incremental() -%}
-    delete from {{ this }} where {{ kpi_quarters_where('quarter', after) }}
+    {{ kpi_empty_periods('quarter', kpi_quarters_where('quarter', after)) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -272,6 +278,6 @@
 {#- Pre-hook of a running-balance mart: empty every month from the first changed one. -#}
 {% macro kpi_delete_months_since_first_change() -%}
     {%- if is_incremental() -%}
-    delete from {{ this }} where {{ kpi_months_since_first_change('month') }}
+    {{ kpi_empty_periods('month', kpi_months_since_first_change('month')) }}
     {%- endif -%}
 {%- endmacro %}

@@ -1,14 +1,18 @@
-"""Issue 16: `sfe run` on Apache Spark end to end, through the CLI, on a tiny generated inbox.
+"""Issue 16: `sfe run` on Apache Spark end to end, through the CLI, on a small generated inbox.
 
 One warehouse, three Spark builds and a selected one, each in its own `sfe` process (a JVM and
-the Derby metastore):
-1. the inbox without its last month (and a correction file), `engine = "spark"` in sfe.toml:
-   ingest, dbt build on Spark with every data and unit test, gates, publish;
+the Derby metastore), on the inbox of the DuckDB incremental test (tests/dbt/
+test_incremental_kpis.py: 60 customers, April..October):
+1. the inbox without its last month, a correction file of May and one distributor's late May
+   flow files, `engine = "spark"` in sfe.toml: ingest, dbt build on Spark with every data and
+   unit test, gates, publish;
 2. the held-back files arrive, `sfe run --engine spark`: the build is incremental, only the
    changed months' partitions are rewritten (an untouched month's Parquet files stay as they
-   were), and it publishes;
+   were), and it publishes. The late May files move months and quarters neither new nor
+   changed in every kind of incremental KPI mart (year to date, quarter grades, grades in force,
+   running stock), so each must replace those partitions too;
 3. `sfe build --force --engine spark` (full refresh on Spark): every fct_*/kpi_* mart equals
-   what the incremental run made;
+   what the incremental run made (rates to 1e-9);
 4. an HCP twice in the latest master snapshot is planted; `sfe build --engine spark --select
    stg_master__hcps` runs the model's dbt tests on Spark, `unique` fails, and the dbt_tests
    gate keeps it from being published.
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +30,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+# the DuckDB incremental test's scenario, whose late files are known to move each dependency
+from tests.dbt.test_incremental_kpis import (
+    MONTHS,
+    _held_back,
+    _last_month,
+    _late_files,
+    _same,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -64,20 +76,6 @@ def _json(done: subprocess.CompletedProcess[str]) -> dict:
     return json.loads(done.stdout)
 
 
-def _last_month(inbox: Path) -> str:
-    return sorted(m.group(1) for p in (inbox / "calls").iterdir()
-                  if (m := re.search(r"(\d{4}-\d{2})", p.name)))[-1]
-
-
-def _held_back(rel: Path, month: str) -> bool:
-    """The last month's files (any naming: 202610, 2026-10, 20261031) and the correction."""
-    if rel.parts[0] in ("master", "_truth", "targets"):
-        return False
-    year, mm = month[:4], month[5:7]
-    return "更正" in rel.name or re.search(
-        rf"{year}-?{mm}(\d\d)?(?!\d)|{year}{mm}01_{year}{mm}\d\d", rel.name) is not None
-
-
 def _marts(db: Path) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -87,14 +85,18 @@ def _marts(db: Path) -> dict[str, list[tuple]]:
             "and table_type = 'BASE TABLE' order by 1").fetchall()]
         out = {}
         for t in tables:
+            # by name (Spark puts its partition column last), the period (month, else
+            # quarter) first
             columns = [c for (c,) in con.execute(
                 "select column_name from information_schema.columns where table_schema = "
-                "'marts' and table_name = ? order by column_name", [t]).fetchall()]
+                "'marts' and table_name = ? order by column_name not in ('month', 'quarter'), "
+                "column_name <> 'month', column_name", [t]).fetchall()]
             select = ", ".join(f'"{c}"' for c in columns)
-            out[t] = sorted((tuple(float(f"{v:.12g}") if isinstance(v, float) else v
-                                   for v in row)
-                             for row in con.execute(f'select {select} from marts."{t}"').fetchall()),
-                            key=repr)
+            # sorted by the values other than floats (a mart's grain has no float), compared
+            # with _same: floats within 1e-9
+            out[t] = sorted(con.execute(f'select {select} from marts."{t}"').fetchall(),
+                            key=lambda row: repr(tuple(None if isinstance(v, float) else v
+                                                       for v in row)))
         return out
     finally:
         con.close()
@@ -113,26 +115,31 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     full, inbox, data = root / "generated", root / "inbox", root / "data"
     config = root / "sfe.toml"
     config.write_text(CONFIG, encoding="utf-8")
-    generate(full, seed=3, customers=20, months=3)
+    generate(full, seed=1, customers=60, months=MONTHS)
     last = _last_month(full)
+    late = _late_files(full)
     held = []
     for path in sorted(p for p in full.rglob("*") if p.is_file()):
         rel = path.relative_to(full)
-        if _held_back(rel, last):
+        if _held_back(rel, last) or rel in late:
             held.append(rel)
             continue
         (inbox / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, inbox / rel)
-    assert any(r.parts[0] == "flow" for r in held)
+    assert any("更正" in p.name for p in held) and late and late <= set(held)
     out: dict = {"data": data, "last": last}
 
     out["first"] = _json(_sfe("run", str(inbox), config=config, data=data))
+    out["first_marts"] = _marts(data / "warehouse" / "working.duckdb")
     out["first_months"] = {m: _month_files(data, "fct_sell_out", m)
                            for m in ("2026-07", "2026-08", "2026-09", "2026-10")}
     for rel in held:
         (inbox / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(full / rel, inbox / rel)
     out["second"] = _json(_sfe("run", str(inbox), "--engine", "spark", config=config, data=data))
+    # the vars of the second run's Spark build (its run_results.json is the one kept)
+    out["second_vars"] = json.loads((data / "dbt_target" / "target" / "run_results.json")
+                                    .read_text(encoding="utf-8"))["args"]["vars"]
     out["second_months"] = {m: _month_files(data, "fct_sell_out", m) for m in out["first_months"]}
     out["status"] = _json(_sfe("status", config=config, data=data))
     out["incremental_marts"] = _marts(data / "warehouse" / "working.duckdb")
@@ -195,13 +202,55 @@ def test_second_run_rebuilds_only_the_changed_months_on_spark(runs: dict) -> Non
     assert kept, (first, second)
 
 
+# the marts replaced by period on Spark (insert_overwrite of month or quarter partitions)
+INCREMENTAL_MARTS = ("fct_sell_out", "fct_sell_in", "fct_calls", "kpi_coverage",
+                     "kpi_target_achievement", "kpi_call_activity", "kpi_call_activity_territory",
+                     "kpi_call_activity_grade", "kpi_call_activity_grade_territory",
+                     "kpi_customer_grade", "kpi_channel_inventory", "kpi_channel_inventory_month")
+
+
 def test_incremental_marts_on_spark_equal_a_full_refresh_on_spark(runs: dict) -> None:
     incremental, full = runs["incremental_marts"], runs["full_marts"]
     assert set(incremental) == set(full)
-    for table in ("fct_sell_out", "fct_calls", "kpi_coverage", "kpi_target_achievement"):
+    for table in INCREMENTAL_MARTS:
         assert full[table], f"{table} is empty: nothing compared"
     for table, rows in full.items():
-        assert incremental[table] == rows, table
+        assert _same(incremental[table], rows), table
+
+
+def test_the_kpi_marts_are_partitioned_by_their_period_on_spark(runs: dict) -> None:
+    """Each incremental mart is a Parquet table partitioned by its period (a quarter for the
+    customer grade), the unit its pre-hook drops and insert_overwrite replaces."""
+    tables = runs["data"] / "lake" / "warehouse" / "marts.db"
+    for table in INCREMENTAL_MARTS:
+        key = "quarter" if table == "kpi_customer_grade" else "month"
+        folders = [p.name for p in (tables / table).iterdir() if p.is_dir()]
+        assert folders and all(f.startswith(f"{key}=") for f in folders), (table, folders)
+
+
+@pytest.mark.parametrize(("table", "dependent"), [
+    # neither new nor changed: months or quarters that read the late May (the DuckDB test
+    # shows each moves; the engines' marts are equal)
+    ("kpi_target_achievement", {"2026-06", "2026-08"}),
+    ("kpi_customer_grade", {"2026-Q3"}),
+    ("kpi_call_activity_grade", {"2026-07", "2026-08", "2026-09"}),
+    ("kpi_channel_inventory", {"2026-06", "2026-08", "2026-09"}),
+])
+def test_the_late_files_move_periods_they_did_not_touch_on_spark(runs: dict, table: str,
+                                                                dependent: set[str]) -> None:
+    """The scenario has power on Spark too: the second run changed rows of periods outside the
+    changed months, which a mart replacing only the changed months' partitions would keep."""
+    assert _step(runs["second"], "build")["detail"]["rebuilt_all_months"] is False
+    # the KPI marts were told the changed months (May, October), not to rebuild every month
+    changed = runs["second_vars"].get("kpi_changed_months")
+    assert changed and {"2026-05", runs["last"]} <= set(changed), runs["second_vars"]
+    assert not runs["second_vars"].get("rebuild_all_months")
+    assert not {p for p in dependent if p[5] != "Q"} & set(changed)
+    assert not {p for p in dependent if p[5] == "Q"} & {f"{m[:4]}-Q{(int(m[5:]) + 2) // 3}"
+                                                       for m in changed}
+    before, after = ([row for row in marts[table] if row[0] in dependent]
+                     for marts in (runs["first_marts"], runs["incremental_marts"]))
+    assert before and not _same(before, after)
 
 
 def test_a_failing_dbt_data_test_on_spark_blocks_publish(runs: dict) -> None:

@@ -1,7 +1,7 @@
 {#- incremental by month: a month's row reads that month's calls, assignments and alignments
     only (macros/incremental_kpi_months.sql) -#}
 {{ config(
-    materialized=kpi_incremental_on_duckdb(),
+    materialized='incremental',
     incremental_strategy=kpi_month_strategy(),
     unique_key='month',
     on_schema_change='append_new_columns',

@@ -3,7 +3,7 @@
     (macros/incremental_kpi_months.sql) -#}
 {%- set rebuilt = kpi_months_where('month', or_where=kpi_months_after_changed_quarter('month')) -%}
 {{ config(
-    materialized=kpi_incremental_on_duckdb(),
+    materialized='incremental',
     incremental_strategy=kpi_month_strategy(),
     unique_key='month',
     on_schema_change='append_new_columns',

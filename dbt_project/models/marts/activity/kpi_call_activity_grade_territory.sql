@@ -1,6 +1,6 @@
 {#- incremental by month, the months kpi_call_activity_grade rebuilds -#}
 {{ config(
-    materialized=kpi_incremental_on_duckdb(),
+    materialized='incremental',
     incremental_strategy=kpi_month_strategy(),
     unique_key='month',
     on_schema_change='append_new_columns',

@@ -3,7 +3,7 @@
     emptied and rebuilt, reading sell-out from 9 months before the first of them
     (macros/incremental_kpi_months.sql) -#}
 {{ config(
-    materialized=kpi_incremental_on_duckdb(),
+    materialized='incremental',
     incremental_strategy=kpi_month_strategy(),
     unique_key='quarter',
     on_schema_change='append_new_columns',

@@ -4,7 +4,7 @@
     opens a segment whose base is the stored closing (reported, else computed) of F - 1, which
     is what the full build carries into F (macros/incremental_kpi_months.sql) -#}
 {{ config(
-    materialized=kpi_incremental_on_duckdb(),
+    materialized='incremental',
     incremental_strategy=kpi_month_strategy(),
     unique_key='month',
     on_schema_change='append_new_columns',
