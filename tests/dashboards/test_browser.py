@@ -99,19 +99,38 @@ def _problems(page) -> list[str]:
     return [boxes.nth(i).inner_text()[:300] for i in range(boxes.count())]
 
 
+def _sign_in(page, url: str) -> list[str]:
+    """Signs in as ops; the pages' titles as the navigation lists them."""
+    page.goto(url)
+    page.get_by_label("用户名 Login").fill("ops")
+    page.get_by_label("密码 Password").fill(PASSWORD)
+    page.get_by_role("button", name="登录 Sign in").click()
+    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
+    return [t.strip().splitlines()[-1].strip()  # the text after the icon's name
+            for t in page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+
+
+def _every_tab(page, titles: list[str]):
+    """Opens every page and each of its tabs in turn; yields a label for each view shown."""
+    for title in titles:
+        _nav(page, title).click()
+        page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
+        _settled(page)
+        tabs = page.get_by_role("tab")
+        for k in range(max(1, tabs.count())):
+            if k:
+                tabs.nth(k).click()
+                _settled(page)
+            yield f"{title} tab {k}"
+
+
 def test_sign_in_visit_every_page_and_upload_in_a_real_browser(server, page, tmp_path: Path):
     url, settings = server
     requested: list[str] = []  # every URL the browser asks for: none may leave the machine
     page.on("request", lambda r: requested.append(r.url))
     # tall: Streamlit scrolls inside its own container, so full_page alone shows one screen
     page.set_viewport_size({"width": 1400, "height": 3000})
-    page.goto(url)
-    page.get_by_label("用户名 Login").fill("ops")
-    page.get_by_label("密码 Password").fill(PASSWORD)
-    page.get_by_role("button", name="登录 Sign in").click()
-    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
-    titles = [t.strip().splitlines()[-1].strip()  # the text after the icon's name
-              for t in page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+    titles = _sign_in(page, url)
     assert set(EXPECTED) <= set(titles), titles
     seen: dict[str, list[str]] = {}
     for n, title in enumerate(titles):
@@ -166,26 +185,11 @@ def test_headline_numbers_and_download_buttons_are_not_cut_at_1024_px(server, pa
     A metric's label neither ('目标医生覆盖 Target HCP…', '24小时内提交 Reported w…')."""
     url, _ = server
     page.set_viewport_size({"width": 1024, "height": 3000})
-    page.goto(url)
-    page.get_by_label("用户名 Login").fill("ops")
-    page.get_by_label("密码 Password").fill(PASSWORD)
-    page.get_by_role("button", name="登录 Sign in").click()
-    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
-    titles = [t.strip().splitlines()[-1].strip()
-              for t in page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
     cut: dict[str, list[str]] = {}
-    for title in titles:
-        _nav(page, title).click()
-        page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
-        _settled(page)
-        tabs = page.get_by_role("tab")
-        for k in range(max(1, tabs.count())):
-            if k:
-                tabs.nth(k).click()
-                _settled(page)
-            found = page.evaluate(_CUT)
-            if found:
-                cut[f"{title} tab {k}"] = found
+    for view in _every_tab(page, _sign_in(page, url)):
+        found = page.evaluate(_CUT)
+        if found:
+            cut[view] = found
     assert cut == {}
 
 
@@ -202,27 +206,12 @@ def test_tables_fit_a_1440_px_screen_without_scrolling_sideways(server, page):
     (1,400 px of bilingual headers), tender lines and the files list scrolled sideways."""
     url, _ = server
     page.set_viewport_size({"width": 1440, "height": 3000})
-    page.goto(url)
-    page.get_by_label("用户名 Login").fill("ops")
-    page.get_by_label("密码 Password").fill(PASSWORD)
-    page.get_by_role("button", name="登录 Sign in").click()
-    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
-    titles = [t.strip().splitlines()[-1].strip()
-              for t in page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
     wide: dict[str, list[str]] = {}
     checked = 0
-    for title in titles:
-        _nav(page, title).click()
-        page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
-        _settled(page)
-        tabs = page.get_by_role("tab")
-        for k in range(max(1, tabs.count())):
-            if k:
-                tabs.nth(k).click()
-                _settled(page)
-            checked += page.locator('[data-testid="stDataFrame"] .dvn-scroller').count()
-            found = page.evaluate(_WIDE)
-            if found:
-                wide[f"{title} tab {k}"] = found
+    for view in _every_tab(page, _sign_in(page, url)):
+        checked += page.locator('[data-testid="stDataFrame"] .dvn-scroller').count()
+        found = page.evaluate(_WIDE)
+        if found:
+            wide[view] = found
     assert checked > 10  # the tables were drawn and measured
     assert wide == {}

@@ -17,27 +17,25 @@ import shutil
 import time
 from dataclasses import replace
 from decimal import Decimal
-from importlib.util import find_spec
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from sfe.gate_tables import ensure_tables
-from sfe.warehouse import connect
-from transform.dbt_runner import run_dbt, run_dbt_on_spark
-from transform.report import BuildReport
 from sfe.config import Settings, load_settings
 from sfe.console import Console
+from sfe.gate_tables import ensure_tables
+from sfe.warehouse import connect
+from tests.spark.requirements import NEEDS_SPARK
+from transform.dbt_runner import run_dbt, run_dbt_on_spark
+from transform.report import BuildReport
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.xdist_group("spark"),
     pytest.mark.skipif(os.environ.get("SFE_E2E") == "0",
                        reason="end-to-end build takes minutes; SFE_E2E=0 skips it"),
-    pytest.mark.skipif(find_spec("pyspark") is None or shutil.which("java") is None,
-                       reason="needs the 'spark' extra and a Java runtime (bin/sfe test installs "
-                              "the extra; install Java 17, e.g. apt-get install openjdk-17-jre)"),
+    NEEDS_SPARK,
 ]
 
 # columns holding money (yuan): equal to the fen; every other number to 1e-9

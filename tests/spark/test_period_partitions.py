@@ -16,12 +16,12 @@ import os
 import shutil
 import subprocess
 import sys
-from importlib.util import find_spec
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.spark.requirements import NEEDS_SPARK
 from transform.lake import parquet_scan
 
 pytestmark = [
@@ -29,9 +29,7 @@ pytestmark = [
     pytest.mark.xdist_group("spark"),
     pytest.mark.skipif(os.environ.get("SFE_E2E") == "0",
                        reason="starts a Spark session (a minute or two); SFE_E2E=0 skips it"),
-    pytest.mark.skipif(find_spec("pyspark") is None or shutil.which("java") is None,
-                       reason="needs the 'spark' extra and a Java runtime (bin/sfe test installs "
-                              "the extra; install Java 17, e.g. apt-get install openjdk-17-jre)"),
+    NEEDS_SPARK,
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,13 +25,11 @@ import os
 import shutil
 import subprocess
 import sys
-from importlib.util import find_spec
 from pathlib import Path
 
 import duckdb
 import pytest
 
-# the DuckDB incremental test's scenario, whose late files are known to move each dependency
 from tests.dbt.test_incremental_kpis import (
     MONTHS,
     _held_back,
@@ -39,6 +37,9 @@ from tests.dbt.test_incremental_kpis import (
     _late_files,
     _same,
 )
+
+# the DuckDB incremental test's scenario, whose late files are known to move each dependency
+from tests.spark.requirements import NEEDS_SPARK
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,9 +49,7 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("SFE_SPARK_E2E") != "1",
                        reason="four Spark builds take 10+ minutes: opt in with SFE_SPARK_E2E=1 "
                               "(README, Tests)"),
-    pytest.mark.skipif(find_spec("pyspark") is None or shutil.which("java") is None,
-                       reason="needs the 'spark' extra and a Java runtime (bin/sfe test installs "
-                              "the extra; install Java 17, e.g. apt-get install openjdk-17-jre)"),
+    NEEDS_SPARK,
 ]
 
 # the tiny inbox leaves distributors' last month unsent and matches fewer names than a real
