@@ -346,7 +346,8 @@ def markdown() -> str:
              "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cases:
         lines.append(
-            f"| {c['size'] / 1e6:g} M | {c['months']} | {c['kind']} | {c['flow_rows'] or 0:,} | "
+            f"| {c['size'] / 1e6:g} M | {c['months']}{_noted(c, cases)} | {c['kind']} | "
+            f"{c['flow_rows'] or 0:,} | "
             f"{_floor(c)} | {c['ingest_s']:.1f} ({c['ingest_ratio']}{_old(c)}) | "
             f"{c.get('build_s', 0):.1f} | {c.get('check_s', 0):.1f} | {c.get('publish_s', 0):.1f} | "
             f"{c['run_s']:.1f} ({c['run_ratio']}{_old(c)}) | {_noop(c)} | "
@@ -361,7 +362,8 @@ def markdown() -> str:
         lines.append(f"{'':{len(label)}} floor {bar(c['floor_s'], top):<30} {c['floor_s']:.0f}")
     pairs = {(c["size"], c["kind"]): {} for c in cases}
     for c in cases:
-        pairs[(c["size"], c["kind"])][c["months"]] = c["new_month_s"]
+        if "note" not in c:  # a case run differently compares with nothing
+            pairs[(c["size"], c["kind"])][c["months"]] = c["new_month_s"]
     lines.append("```")
     for (size, kind), by_months in pairs.items():
         if 12 in by_months and 36 in by_months:
@@ -371,8 +373,17 @@ def markdown() -> str:
     if any("floor_kind" not in c for c in cases):
         lines.append("\n† measured before the one-statement floor: the floor and the ratio are "
                      "against the per-file floor (a table per file), which overstated the floor.")
+    for c in (c for c in cases if "note" in c):
+        lines.append(f"\n{_noted(c, cases).strip()} {c['size'] / 1e6:g} M × {c['months']} months: "
+                     f"{c['note']}.")
     lines += ["", MARK_END]
     return "\n".join(lines)
+
+
+def _noted(case: dict, cases: list[dict]) -> str:
+    """A mark (‡, ‡‡ …) for a case whose JSON carries a `note` (run on other code or terms)."""
+    noted = [c for c in cases if "note" in c]
+    return f" {'‡' * (noted.index(case) + 1)}" if case in noted else ""
 
 
 def _floor(case: dict) -> str:
