@@ -74,6 +74,22 @@ def _last_month(inbox: Path) -> str:
     return months[-1]
 
 
+def split_inbox(full: Path, inbox: Path) -> tuple[str, list[Path]]:
+    """Copies `full` into `inbox` without its last month, the late month's correction and the
+    late distributor's late files; returns the last month and the held-back files."""
+    last, late = _last_month(full), _late_files(full)
+    held = []
+    for path in sorted(p for p in full.rglob("*") if p.is_file()):
+        rel = path.relative_to(full)
+        if _held_back(rel, last) or rel in late:
+            held.append(rel)
+            continue
+        (inbox / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, inbox / rel)
+    assert any("更正" in p.name for p in held) and late and late <= set(held)
+    return last, held
+
+
 def _marts(settings: Settings) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(settings.working_db), read_only=True)
     try:
@@ -112,17 +128,7 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, obj
     settings = load_settings(env={}, data_dir=root / "data")
     generator_core.generate(full_inbox, seed=1, customers=60, months=MONTHS,
                             company=settings.company_name)
-    last = _last_month(full_inbox)
-    late = _late_files(full_inbox)
-    held = []
-    for path in sorted(p for p in full_inbox.rglob("*") if p.is_file()):
-        rel = path.relative_to(full_inbox)
-        if _held_back(rel, last) or rel in late:
-            held.append(rel)
-            continue
-        (inbox / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, inbox / rel)
-    assert any("更正" in p.name for p in held) and late and late <= set(held)
+    _, held = split_inbox(full_inbox, inbox)
     settings.ensure_dirs()
     ingestion_pipeline.ingest_inbox(settings, inbox)
     first = build(settings)

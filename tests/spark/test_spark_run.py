@@ -32,10 +32,8 @@ import pytest
 
 from tests.dbt.test_incremental_kpis import (
     MONTHS,
-    _held_back,
-    _last_month,
-    _late_files,
     _same,
+    split_inbox,
 )
 
 # the DuckDB incremental test's scenario, whose late files are known to move each dependency
@@ -115,17 +113,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     config = root / "sfe.toml"
     config.write_text(CONFIG, encoding="utf-8")
     generate(full, seed=1, customers=60, months=MONTHS)
-    last = _last_month(full)
-    late = _late_files(full)
-    held = []
-    for path in sorted(p for p in full.rglob("*") if p.is_file()):
-        rel = path.relative_to(full)
-        if _held_back(rel, last) or rel in late:
-            held.append(rel)
-            continue
-        (inbox / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, inbox / rel)
-    assert any("更正" in p.name for p in held) and late and late <= set(held)
+    last, held = split_inbox(full, inbox)
     out: dict = {"data": data, "last": last}
 
     out["first"] = _json(_sfe("run", str(inbox), config=config, data=data))
