@@ -113,11 +113,26 @@ con.close()
 mark("floor_per_file", t0)
 out["floor_per_file_rows"] = rows
 
+def dbt_profile(since):  # where this run's dbt time went: per node type, the slowest nodes
+    path = settings.dbt_target_dir / "target" / "run_results.json"
+    if not path.is_file() or path.stat().st_mtime < since:
+        return None  # dbt did not run
+    results = json.loads(path.read_text(encoding="utf-8"))
+    by_type = {}
+    for r in results["results"]:
+        kind = r["unique_id"].split(".")[0]
+        by_type[kind] = round(by_type.get(kind, 0) + r["execution_time"], 2)
+    top = sorted(results["results"], key=lambda r: -r["execution_time"])[:25]
+    return {"elapsed": round(results["elapsed_time"], 2), "nodes": len(results["results"]),
+            "by_type": by_type,
+            "top": [[r["unique_id"].split(".", 2)[-1], round(r["execution_time"], 2)] for r in top]}
+
 def run(name):
     t0 = time.time()
     report = run_pipeline(settings, inbox)
     mark(name, t0)
     d = report.to_dict()
+    out.setdefault("dbt_profile", {})[name] = dbt_profile(t0)
     out[name] = {"status": d["status"], "gate_status": d["gate_status"],
                  "published": d["published_snapshot"],
                  "steps": {s["name"]: {"seconds": s["seconds"], "status": s["status"]}
@@ -308,6 +323,7 @@ def summarise(size: int, months: int, case: dict) -> dict:
             "new_month_steps": {k: round(v["seconds"], 2)
                                 for k, v in case["new_month"]["steps"].items()},
             "peak_tree_mb": case["peak_tree_mb"],
+            "dbt_profile": case.get("dbt_profile"),
             "peak_tree_mb_first_run": case["phases"]["first_run"]["peak_tree_mb"],
             "gates": case["first_run"]["gate_status"], "published": case["first_run"]["published"],
             "noop_published": case["noop_run"]["published"],
