@@ -138,7 +138,11 @@ def run(name):
                  "steps": {s["name"]: {"seconds": s["seconds"], "status": s["status"]}
                            for s in d["steps"]},
                  "ingest": next((s["detail"].get("totals") for s in d["steps"]
-                                 if s["name"] == "ingest"), None)}
+                                 if s["name"] == "ingest"), None),
+                 "build": next(({k: s["detail"].get(k) for k in ("rebuilt_all_months",
+                                 "kpi_changed_months", "up_to_date")} | {
+                                 "matching_s": (s["detail"].get("matching") or {}).get("seconds")}
+                                for s in d["steps"] if s["name"] == "build"), None)}
 
 run("first_run")
 run("noop_run")
@@ -324,6 +328,7 @@ def summarise(size: int, months: int, case: dict) -> dict:
                                 for k, v in case["new_month"]["steps"].items()},
             "peak_tree_mb": case["peak_tree_mb"],
             "dbt_profile": case.get("dbt_profile"),
+            "new_month_build": case["new_month"].get("build"),
             "peak_tree_mb_first_run": case["phases"]["first_run"]["peak_tree_mb"],
             "gates": case["first_run"]["gate_status"], "published": case["first_run"]["published"],
             "noop_published": case["noop_run"]["published"],
