@@ -18,10 +18,16 @@ RESULT = {"pass": "通过 pass", "fail": "未通过 fail", "error": "出错 erro
 
 
 def _worded(df):
-    """severity and status in both languages (unknown words as written)."""
-    return df.assign(**{c: df[c].map(lambda v, w=words: w.get(v, v))
-                        for c, words in (("severity", SEVERITY), ("status", RESULT))
-                        if c in df})
+    """severity and status in both languages (unknown words as written); each check named in
+    words first (status.gate_title), its code kept beside it for gates.yml and the logs."""
+    descriptions = df["description"] if "description" in df else [None] * len(df)
+    titles = [status.gate_title(name, d) for name, d in zip(df["check_name"], descriptions,
+                                                              strict=True)]
+    out = df.assign(**{c: df[c].map(lambda v, w=words: w.get(v, v))
+                       for c, words in (("severity", SEVERITY), ("status", RESULT))
+                       if c in df})
+    out.insert(0, "check_title", titles)
+    return out
 
 
 st.title("数据质量 Data quality")
@@ -48,15 +54,18 @@ else:
         if not failing["severity"].eq("blocking").any():
             st.caption("都是警告：不阻止发布，数字照常显示 All are warnings: they do not block "
                        "publishing, and the pages show the numbers.")
-        show_table(_worded(failing)[["check_name", "severity", "status", "failing_rows", "message",
-                            "sample"]],
-                   {"check_name": "检查 Check", "severity": "级别 Severity",
+        show_table(_worded(failing)[["check_title", "check_name", "severity", "status",
+                                     "failing_rows", "message", "sample"]],
+                   {"check_title": st.column_config.TextColumn("检查 Check", width=190),
+                    "check_name": st.column_config.TextColumn("代码 Code", width=110),
+                    "severity": "级别 Severity",
                     "status": "结果 Status", "failing_rows": "失败行 Failing rows",
                     "message": st.column_config.TextColumn("说明 Message", width=280),
                     "sample": st.column_config.TextColumn("样例 Sample", width=180)},
                    key="failing_table")
     with st.expander("全部检查 All checks", expanded=failing.empty):
-        show_table(_worded(gates), {"run_id": "检查运行 Gate run", "check_name": "检查 Check",
+        show_table(_worded(gates), {"run_id": "检查运行 Gate run", "check_title": "检查 Check",
+                           "check_name": "代码 Code",
                            "severity": "级别 Severity", "status": "结果 Status",
                            "failing_rows": "失败行 Failing rows",
                            "message": "说明 Message", "sample": "样例 Sample",

@@ -65,3 +65,16 @@ def test_quality_page_labels_every_column_and_shows_no_none(snapshot, request, o
     at = open_page("data_quality")
     assert len(at.dataframe) >= 3
     assert_readable_tables(at)
+
+
+def test_quality_page_names_each_check_in_words_with_its_code_beside(published_failed,
+                                                                      open_page):
+    """The tables showed only gate codes ('customer_match_rate') where the banner and the
+    e-mail say what a gate checks in words."""
+    at = open_page("data_quality")
+    failing = table_with(at, "failing_rows")
+    assert list(failing.columns[:2]) == ["check_title", "check_name"]
+    row = failing.set_index("check_name").loc["customer_match_rate"]
+    assert row["check_title"] == "客户匹配率 Customer match rate"
+    every = table_with(at, "checked_at")
+    assert every["check_title"].notna().all() and (every["check_title"] != "").all()
