@@ -56,12 +56,12 @@ else:
                        "publishing, and the pages show the numbers.")
         show_table(_worded(failing)[["check_title", "check_name", "severity", "status",
                                      "failing_rows", "message", "sample"]],
-                   {"check_title": st.column_config.TextColumn("检查 Check", width=190),
-                    "check_name": st.column_config.TextColumn("代码 Code", width=110),
+                   {"check_title": st.column_config.TextColumn("检查 Check", width=170),
+                    "check_name": st.column_config.TextColumn("代码 Code", width=90),
                     "severity": "级别 Severity",
                     "status": "结果 Status", "failing_rows": "失败行 Failing rows",
-                    "message": st.column_config.TextColumn("说明 Message", width=280),
-                    "sample": st.column_config.TextColumn("样例 Sample", width=180)},
+                    "message": st.column_config.TextColumn("说明 Message", width=230),
+                    "sample": st.column_config.TextColumn("样例 Sample", width=140)},
                    key="failing_table")
     with st.expander("全部检查 All checks", expanded=failing.empty):
         show_table(_worded(gates), {"run_id": "检查运行 Gate run", "check_title": "检查 Check",
