@@ -197,7 +197,9 @@ def test_the_late_file_moves_months_it_did_not_touch(incremental, table, depende
 
 
 @pytest.mark.parametrize("name", ["assert_every_flow_row_in_fct_once_or_excluded",
-                                  "assert_no_sale_credited_to_two_territories"])
+                                  "assert_no_sale_credited_to_two_territories",
+                                  "unique_fct_sell_out_sell_out_line_id",
+                                  "not_null_fct_sell_out_sell_out_line_id"])
 def test_sell_out_tests_read_the_changed_months_only(incremental, name):
     """The whole-history tests over the sell-out facts read only the months that changed on an
     incremental build (a line keeps its month; the other months passed on earlier builds)."""
