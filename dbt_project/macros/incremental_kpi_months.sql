@@ -171,6 +171,43 @@
 {%- endmacro %}
 
 
+{#- The same months as a range of `date_col` (one `>= first day and < next month's first day`
+    per run of consecutive months): a month label computed from a date (month_key) hides the
+    date from the scan, so a month filter alone reads every row group of the history; a date
+    range prunes them (DuckDB zone maps, Spark partition/file stats). `1 = 1` when all months
+    are tested, `1 = 0` when none. Callers keep rows without a date themselves. -#}
+{% macro changed_months_date_where(date_col) -%}
+    {%- set months = var('kpi_changed_months', none) -%}
+    {%- if months is none or var('rebuild_all_months', false) -%}
+        1 = 1
+    {%- elif months | length == 0 -%}
+        1 = 0
+    {%- else -%}
+        {%- if months is string -%}
+            {%- set months = months.split(',') | map('trim') | reject('equalto', '') | list -%}
+        {%- endif -%}
+        {%- set runs = [] -%}
+        {%- for month in months | sort -%}
+            {%- set index = _kpi_month_index(month) | int -%}
+            {%- if runs and runs[-1]['last'] + 1 >= index -%}
+                {%- do runs[-1].update({'last': [runs[-1]['last'], index] | max}) -%}
+            {%- else -%}
+                {%- do runs.append({'first': index, 'last': index}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {#- the span first: DuckDB pushes a plain range into the scan of both sides of a join
+            (an OR of ranges reaches one side only) -#}
+        ({{ date_col }} >= cast('{{ _kpi_month_label(runs[0]['first']) }}-01' as date)
+            and {{ date_col }} < cast('{{ _kpi_month_label(runs[-1]['last'] + 1) }}-01' as date)
+        {%- if runs | length > 1 %}
+            and ({% for run in runs %}({{ date_col }} >= cast('{{ _kpi_month_label(run['first']) }}-01' as date)
+                and {{ date_col }} < cast('{{ _kpi_month_label(run['last'] + 1) }}-01' as date))
+                {%- if not loop.last %} or {% endif %}{% endfor %})
+        {%- endif %})
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where -%}
@@ -178,8 +215,14 @@
             {%- set where = where | replace('__changed_months__',
                                             changed_months_test_where('month')) -%}
         {%- endif -%}
+        {#- `__changed_dates(col)__`: the same months as a range of date column `col` -#}
+        {%- set ns = namespace(where=where) -%}
+        {%- for col in modules.re.findall('__changed_dates[(](\\w+)[)]__', where) -%}
+            {%- set ns.where = ns.where | replace('__changed_dates(' ~ col ~ ')__',
+                                                  changed_months_date_where(col)) -%}
+        {%- endfor -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ where }}) dbt_subquery
+            (select * from {{ relation }} where {{ ns.where }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}

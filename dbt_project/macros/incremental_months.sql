@@ -23,6 +23,8 @@
         inner join {{ ref('stg_audit__file_registry') }} as changed_files
             on changed.file_id = changed_files.file_id
         where changed_files.loaded_at >= {{ last_build_watermark() }}
+            -- sfe build's changed months hold those files' months: prunes the scan of history
+            and {{ changed_months_date_where('changed.' ~ date_col) }}
     )
     {%- if source_system is not none %}
     or {{ months_of_replaced_files(source_system) }}

@@ -10,20 +10,22 @@ with raw_rows as (
             dbt.cast("source_row", dbt.type_string())
         ]) }} as sell_out_line_id
     from {{ ref('stg_flow__lines') }}
-    where sale_date is null
-        or {{ changed_months_test_where(month_key('sale_date')) }}
+    -- the date range beside the month label prunes the scan of raw (zone maps)
+    where (sale_date is null or {{ changed_months_date_where('sale_date') }})
+        and (sale_date is null or {{ changed_months_test_where(month_key('sale_date')) }})
 ),
 
 in_fct as (
     select sell_out_line_id, count(*) as n from {{ ref('fct_sell_out') }}
     where {{ changed_months_test_where('month') }}
+        and {{ changed_months_date_where('sale_date') }}
     group by sell_out_line_id
 ),
 
 in_excluded as (
     select sell_out_line_id, count(*) as n from {{ ref('int_sell_out_lines_excluded') }}
-    where month is null
-        or {{ changed_months_test_where('month') }}
+    where (sale_date is null or {{ changed_months_date_where('sale_date') }})
+        and (month is null or {{ changed_months_test_where('month') }})
     group by sell_out_line_id
 ),
 

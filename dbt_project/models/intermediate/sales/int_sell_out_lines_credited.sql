@@ -15,18 +15,27 @@ product_lines as (
     select * from {{ ref('int_products_lines_matched') }}
 ),
 
+-- the same lines, not `lines` again: a CTE read twice is materialized whole (DuckDB), which
+-- stops a month filter from reaching the raw scan
+terminal_lines as (
+    select * from {{ ref('int_sell_out_lines_mapped') }}
+    where exclusion_reason is null and buyer_kind = 'terminal'
+),
+
 candidates as (
     select
         lines.month,
+        lines.sale_date,
         lines.sell_out_line_id,
         alignments.territory_id,
         row_number() over (
-            -- month in the partition lets an incremental month filter reach this window
-            partition by lines.month, lines.sell_out_line_id
+            -- month and sale_date in the partition and the join below (a line has one of
+            -- each) carry a month or date filter on `final` to this window and its scan
+            partition by lines.month, lines.sale_date, lines.sell_out_line_id
             order by product_lines.specificity, alignments.valid_from desc,
                 alignments.territory_id
         ) as preference
-    from lines
+    from terminal_lines as lines
     inner join alignments
         on lines.crm_customer_id = alignments.crm_customer_id
         and alignments.valid_from <= lines.sale_date
@@ -34,7 +43,6 @@ candidates as (
     inner join product_lines
         on lines.product_id = product_lines.product_id
         and alignments.product_line = product_lines.product_line
-    where lines.buyer_kind = 'terminal'
 ),
 
 final as (
@@ -44,6 +52,7 @@ final as (
     from lines
     left join candidates
         on lines.month = candidates.month
+        and lines.sale_date = candidates.sale_date
         and lines.sell_out_line_id = candidates.sell_out_line_id
         and candidates.preference = 1
 )
