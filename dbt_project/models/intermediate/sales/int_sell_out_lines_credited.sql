@@ -16,11 +16,13 @@ product_lines as (
 ),
 
 -- the credit depends on buyer, product and sale date only: ranked once per such sale, not
--- once per line (many lines share one; no string key in the window or the join back)
+-- once per line (many lines share one; no string key in the window or the join back). Read
+-- from the view, not from `lines`: DuckDB materializes a CTE read twice whole, which cost more
+-- than mapping twice and stops a month filter on `final` from reaching the raw scan
 sales as (
     select distinct month, crm_customer_id, product_id, sale_date
-    from lines
-    where buyer_kind = 'terminal'
+    from {{ ref('int_sell_out_lines_mapped') }}
+    where exclusion_reason is null and buyer_kind = 'terminal'
 ),
 
 candidates as (
