@@ -6,10 +6,12 @@ with lines as (
     where {{ changed_months_test_where('month') }}
 )
 
-select sell_out_line_id, count(distinct territory_id) as territories
+-- a row holds one territory, so two territories are two rows: counting rows suffices (a
+-- count(distinct) here cost 5x the key's unique test at 10 M rows)
+select sell_out_line_id, count(*) as credited_rows
 from lines
 group by sell_out_line_id
-having count(*) > 1 or count(distinct territory_id) > 1
+having count(*) > 1
 union all
 select sell_out_line_id, 1
 from lines

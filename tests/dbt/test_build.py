@@ -565,3 +565,63 @@ def test_matching_reads_the_same_master_snapshot_as_dbt(con):
         dbt_ids = sorted(r[0] for r in con.execute(f"select {key} from staging.{model}").fetchall())
         assert python_ids == dbt_ids and python_ids, model
     assert "C9" not in load_customer_master(con)["crm_customer_id"].to_list()
+
+
+# The sell-out line guarantees (each line once, never a null id, at most one territory and only
+# on matched terminal sales) are tested on the built fact table, not on the crediting view:
+# a breach planted below must still fail the build, and so block publishing.
+def _plant(settings: Settings, *statements: str) -> None:
+    con = duckdb.connect(str(settings.working_db))
+    try:
+        for sql in statements:
+            con.execute(sql)
+    finally:
+        con.close()
+
+
+def _failed(report: BuildReport) -> set[str]:
+    assert report.exit_code != 0, report.summary()
+    return {failure.name for failure in report.failures}
+
+
+# file 10 row 2: C1 (matched terminal, T1) buys 10 boxes on 2026-01-10
+_C1_SALE = "from raw.flow__lines where file_id = 10 and source_row = 2"
+
+
+def test_a_flow_row_loaded_twice_fails_the_build_and_blocks_publishing(built, tmp_path):
+    from quality.gates import run_checks
+    from quality.publish import publish
+
+    copy = _copy_built(built, tmp_path)
+    _plant(copy, f"insert into raw.flow__lines select * {_C1_SALE}")
+    failed = _failed(build(copy, select=["fct_sell_out",
+                                         "assert_every_flow_row_in_fct_once_or_excluded"],
+                           force=True))
+    assert {"unique_fct_sell_out_sell_out_line_id",
+            "assert_every_flow_row_in_fct_once_or_excluded"} <= failed
+    gate = run_checks(copy, select=["dbt_tests"]).results[0]
+    assert gate.status == "fail" and "unique_fct_sell_out_sell_out_line_id" in gate.message
+    assert publish(copy).outcome == "refused"
+
+
+def test_a_flow_row_without_a_row_number_fails_the_build(built, tmp_path):
+    """No id can be built for it: the fact's not_null test names it."""
+    copy = _copy_built(built, tmp_path)
+    _plant(copy, "insert into raw.flow__lines select * replace (null as source_row, 99 as "
+                 f"file_id) {_C1_SALE}")
+    assert "not_null_fct_sell_out_sell_out_line_id" in _failed(
+        build(copy, select=["fct_sell_out"], force=True))
+
+
+@pytest.mark.parametrize("planted", [
+    # the C1 sale a second time, credited to T2 as well
+    "insert into marts.fct_sell_out select * replace ('T2' as territory_id) from "
+    "marts.fct_sell_out where file_id = 10 and source_row = 2",
+    # the sale to distributor DB (file 10 row 3) credited to a territory
+    "update marts.fct_sell_out set territory_id = 'T1' where file_id = 10 and source_row = 3",
+])
+def test_a_double_or_wrong_credit_in_the_fact_fails_its_test(built, tmp_path, planted):
+    copy = _copy_built(built, tmp_path)
+    _plant(copy, planted)
+    assert "assert_no_sale_credited_to_two_territories" in _failed(
+        build(copy, select=["assert_no_sale_credited_to_two_territories"], force=True))

@@ -15,33 +15,36 @@ product_lines as (
     select * from {{ ref('int_products_lines_matched') }}
 ),
 
--- the same lines, not `lines` again: a CTE read twice is materialized whole (DuckDB), which
--- stops a month filter from reaching the raw scan
-terminal_lines as (
-    select * from {{ ref('int_sell_out_lines_mapped') }}
+-- the credit depends on buyer, product and sale date only: ranked once per such sale, not
+-- once per line (many lines share one; no string key in the window or the join back). Read
+-- from the view, not from `lines`: DuckDB materializes a CTE read twice whole, which cost more
+-- than mapping twice and stops a month filter on `final` from reaching the raw scan
+sales as (
+    select distinct month, crm_customer_id, product_id, sale_date
+    from {{ ref('int_sell_out_lines_mapped') }}
     where exclusion_reason is null and buyer_kind = 'terminal'
 ),
 
 candidates as (
     select
-        lines.month,
-        lines.sale_date,
-        lines.sell_out_line_id,
+        sales.month,
+        sales.crm_customer_id,
+        sales.product_id,
+        sales.sale_date,
         alignments.territory_id,
         row_number() over (
-            -- month and sale_date in the partition and the join below (a line has one of
-            -- each) carry a month or date filter on `final` to this window and its scan
-            partition by lines.month, lines.sale_date, lines.sell_out_line_id
+            -- month in the partition lets an incremental month filter reach this window
+            partition by sales.month, sales.crm_customer_id, sales.product_id, sales.sale_date
             order by product_lines.specificity, alignments.valid_from desc,
                 alignments.territory_id
         ) as preference
-    from terminal_lines as lines
+    from sales
     inner join alignments
-        on lines.crm_customer_id = alignments.crm_customer_id
-        and alignments.valid_from <= lines.sale_date
-        and (alignments.valid_to is null or alignments.valid_to >= lines.sale_date)
+        on sales.crm_customer_id = alignments.crm_customer_id
+        and alignments.valid_from <= sales.sale_date
+        and (alignments.valid_to is null or alignments.valid_to >= sales.sale_date)
     inner join product_lines
-        on lines.product_id = product_lines.product_id
+        on sales.product_id = product_lines.product_id
         and alignments.product_line = product_lines.product_line
 ),
 
@@ -52,8 +55,10 @@ final as (
     from lines
     left join candidates
         on lines.month = candidates.month
+        and lines.crm_customer_id = candidates.crm_customer_id
+        and lines.product_id = candidates.product_id
         and lines.sale_date = candidates.sale_date
-        and lines.sell_out_line_id = candidates.sell_out_line_id
+        and lines.buyer_kind = 'terminal'
         and candidates.preference = 1
 )
 
