@@ -71,7 +71,9 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     with connect(settings) as con, ReaderPool(limits, workers) as reader:
         ensure_tables(con)
         _record_skipped(con, found.skipped, run_id)
-        run = _Run(settings, GroupedWrites(con), reader, run_id, console, resolutions, acks,
+        writes = GroupedWrites(con)
+        writes.index = registry.Index.read(con)
+        run = _Run(settings, writes, reader, run_id, console, resolutions, acks,
                    seen_at, registry.known_files(con), _last_seen(con), code_key(),
                    stats=registry.stat_index(con))
         group: list[int] = []  # files since the last commit (a lost group is written again)

@@ -142,6 +142,9 @@ def replaced_version(con: duckdb.DuckDBPyConnection, sha256: str,
                      exclude_id: int | None = None) -> Replaced | None:
     """A superseded file holding exactly these bytes (an old version), followed along its
     `superseded_by` chain to the file that replaced it last."""
+    index = _index(con)
+    if index is not None:
+        return index.replaced_version(sha256, exclude_id)
     row = con.execute(
         "select file_id, path, superseded_by from audit.file_registry where sha256 = ? "
         "and status = 'superseded' and superseded_by is not null and file_id <> ? "
@@ -164,6 +167,9 @@ def replaced_version(con: duckdb.DuckDBPyConnection, sha256: str,
 
 def first_with_bytes(con: duckdb.DuckDBPyConnection, sha256: str, path: str) -> int | None:
     """The first file elsewhere in the inbox with these bytes (what a duplicate duplicates)."""
+    index = _index(con)
+    if index is not None:
+        return index.first_with_bytes(sha256, path)
     row = con.execute(
         "select min(file_id) from audit.file_registry where sha256 = ? and path <> ? "
         "and status <> 'duplicate'", [sha256, path]).fetchall()
@@ -171,6 +177,9 @@ def first_with_bytes(con: duckdb.DuckDBPyConnection, sha256: str, path: str) -> 
 
 
 def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
+    index = _index(con)
+    if index is not None:
+        return index.top + 1
     row = con.execute("select coalesce(max(file_id), 0) + 1 from audit.file_registry").fetchall()
     return int(row[0][0])
 
@@ -182,6 +191,8 @@ def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
                 f"({', '.join('?' * len(COLUMNS.split(',')))})", reg.values())
     if reg.retry_key:
         set_retry_key(con, reg.file_id, reg.retry_key)
+    if (index := _index(con)) is not None:
+        index.add(reg.file_id, reg.path, reg.sha256, reg.status, reg.superseded_by)
 
 
 def set_retry_key(con: duckdb.DuckDBPyConnection, file_id: int, key: str | None) -> None:
@@ -245,6 +256,8 @@ def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     con.execute("delete from audit.file_registry where file_id = ?", [file_id])
     con.execute("delete from audit.file_retry where file_id = ?", [file_id])
     con.execute("delete from audit.file_stat where file_id = ?", [file_id])
+    if (index := _index(con)) is not None:
+        index.drop(file_id)
 
 
 @dataclass(frozen=True)
@@ -338,3 +351,71 @@ def supersede(con: duckdb.DuckDBPyConnection, table: str, old_ids: tuple[int, ..
         con.execute(f"delete from {table} where file_id = ?", [old])
         con.execute("update audit.file_registry set status = 'superseded', superseded_by = ? "
                     "where file_id = ?", [new_id, old])
+        if (index := _index(con)) is not None:
+            index.superseded(old, new_id)
+
+
+@dataclass
+class Index:
+    """What `replaced_version`, `first_with_bytes` and `next_file_id` ask of the registry, read
+    once per run (issue 14: three queries a file cost more than parsing a small one) and kept
+    in step by `insert`, `forget` and `supersede` on the same connection. It answers as the
+    queries do; the ingest's connection (ingestion/batching.py) reads it again after a
+    rollback, so it never holds what the database lost."""
+
+    rows: dict[int, tuple[str, str, str, int | None]]  # file_id -> path, sha256, status, by
+    by_sha: dict[str, set[int]] = field(default_factory=dict)
+    top: int = 0  # the highest file_id
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection) -> Index:
+        index = cls({})
+        for file_id, path, sha, status, by in con.execute(
+                "select file_id, path, sha256, status, superseded_by "
+                "from audit.file_registry").fetchall():
+            index.add(file_id, path, sha, status, by)
+        return index
+
+    def add(self, file_id: int, path: str, sha: str, status: str, by: int | None) -> None:
+        self.rows[file_id] = (path, sha, status, by)
+        self.by_sha.setdefault(sha, set()).add(file_id)
+        self.top = max(self.top, file_id)
+
+    def drop(self, file_id: int) -> None:
+        row = self.rows.pop(file_id, None)
+        if row is not None:
+            self.by_sha[row[1]].discard(file_id)
+        if file_id == self.top:
+            self.top = max(self.rows, default=0)
+
+    def superseded(self, file_id: int, by: int) -> None:
+        if file_id in self.rows:
+            path, sha, _, _ = self.rows[file_id]
+            self.rows[file_id] = (path, sha, "superseded", by)
+
+    def replaced_version(self, sha: str, exclude_id: int | None) -> Replaced | None:
+        old = [i for i in self.by_sha.get(sha, ()) if i != exclude_id and
+               self.rows[i][2] == "superseded" and self.rows[i][3] is not None]
+        if not old:
+            return None
+        file_id = min(old)
+        path, _, _, current = self.rows[file_id]
+        seen = {file_id}
+        while True:
+            if current not in self.rows:
+                return Replaced(file_id, path, current, f"file {current}")  # type: ignore[arg-type]
+            current_path, _, status, newer = self.rows[current]  # type: ignore[index]
+            if status != "superseded" or newer is None or newer in seen:
+                return Replaced(file_id, path, current, current_path)  # type: ignore[arg-type]
+            seen.add(current)  # type: ignore[arg-type]
+            current = newer
+
+    def first_with_bytes(self, sha: str, path: str) -> int | None:
+        return min((i for i in self.by_sha.get(sha, ()) if self.rows[i][0] != path
+                    and self.rows[i][2] != "duplicate"), default=None)
+
+
+def _index(con: object) -> Index | None:
+    """The in-memory index the ingest's connection carries (GroupedWrites.index), if any."""
+    index = getattr(con, "index", None)
+    return index if isinstance(index, Index) else None
