@@ -98,7 +98,15 @@ class GroupedWrites:
         """Commit the open group, if any; True when something was committed."""
         if self._open_since is None:
             return False
-        self.con.execute("commit")
+        try:
+            self.con.execute("commit")
+        except Exception:  # DuckDB ends a transaction whose commit failed (a stop signal lands
+            # here as 'Query interrupted'): nothing is open now, a later rollback must not fail
+            self.lost = self.lost or self._done > 0
+            self._open_since, self._done, self._in_file = None, 0, False
+            if self.index is not None:
+                self.index = Index.read(self.con)
+            raise
         self.commits += 1
         self._open_since, self._done, self._in_file = None, 0, False
         return True
