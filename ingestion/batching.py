@@ -23,6 +23,8 @@ import time
 
 import duckdb
 
+from ingestion.registry import Index
+
 TRANSACTION_STATEMENTS = ("begin transaction", "commit", "rollback")
 
 
@@ -39,6 +41,9 @@ class GroupedWrites:
         self._open_since: float | None = None
         self._done = 0  # files completed in the open group
         self._in_file = False  # between a file's begin and its commit
+        # the registry's in-memory index (registry.Index), kept in step by registry's writes
+        # on this connection; read again after a rollback, which it cannot follow
+        self.index: Index | None = None
 
     def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
         if sql == "begin transaction":
@@ -78,6 +83,8 @@ class GroupedWrites:
             self.con.execute("rollback")
             self.lost = self.lost or self._done > 0
         self._open_since, self._done, self._in_file = None, 0, False
+        if self.index is not None:
+            self.index = Index.read(self.con)
         return self.con
 
     def flush_if_due(self) -> bool:
@@ -91,7 +98,15 @@ class GroupedWrites:
         """Commit the open group, if any; True when something was committed."""
         if self._open_since is None:
             return False
-        self.con.execute("commit")
+        try:
+            self.con.execute("commit")
+        except Exception:  # DuckDB ends a transaction whose commit failed (a stop signal lands
+            # here as 'Query interrupted'): nothing is open now, a later rollback must not fail
+            self.lost = self.lost or self._done > 0
+            self._open_since, self._done, self._in_file = None, 0, False
+            if self.index is not None:
+                self.index = Index.read(self.con)
+            raise
         self.commits += 1
         self._open_since, self._done, self._in_file = None, 0, False
         return True

@@ -375,6 +375,28 @@ class IsolatedReader:
             self._proc = None
         return None
 
+    @property
+    def ahead(self) -> ReadTask | None:
+        """The task sent ahead and not yet asked for, if any."""
+        return self._pending[0] if self._pending else None
+
+    def send_ahead(self, task: ReadTask) -> None:
+        """Start `task` now in an idle worker (ReaderPool); the checks as `then`'s."""
+        assert self._pending is None
+        self._send_ahead(task)
+
+    def drop_ahead_if_done(self) -> None:
+        """Free the worker of a task sent ahead that nobody will ask for, once its answer is
+        in (a worker it killed is replaced, no file blamed); one still working is left be."""
+        if self._pending is None or self._results is None:
+            return
+        try:
+            done = self._results.poll(0)
+        except (EOFError, OSError):
+            done = True
+        if done:
+            self._take_pending(SELF_TEST)
+
     def close(self) -> None:
         if self._tasks is not None and self._proc is not None and self._proc.poll() is None:
             try:
@@ -443,3 +465,85 @@ class IsolatedReader:
         return (f"made the reader crash (exit code {code}); the file is damaged or built to "
                 "break readers and was not loaded. Open it in Excel and save it again, or ask "
                 "the sender for a fresh export")
+
+
+class ReaderPool:
+    """Several reader workers parsing the files likely read next in parallel (setting
+    `ingest_workers`): the caller still asks for one file at a time, in its own order, so every
+    decision taken on the results is as with one worker. Each worker is an `IsolatedReader`
+    with its own memory cap and time limit; a file that kills, stalls or overfills its worker
+    is rejected as itself and only that worker is replaced.
+
+    `upcoming` is the caller's guess of the next files (nearest first), one use, as
+    `IsolatedReader.upcoming`: after each answer every idle worker takes the next of them not
+    already in a worker. A file asked for that no worker holds goes to an idle worker (or one
+    holding a guess that was not asked for, whose answer is then dropped)."""
+
+    def __init__(self, limits: Limits | None = None, workers: int = 1) -> None:
+        self.limits = limits or Limits()
+        self._readers = [IsolatedReader(self.limits) for _ in range(max(1, workers))]
+        self.upcoming: list[ReadTask] = []
+
+    def __enter__(self) -> ReaderPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def workers(self) -> int:
+        return len(self._readers)
+
+    def read(self, task: ReadTask) -> list[Grid]:
+        assert task.parse is None
+        return self._run(task)  # type: ignore[return-value]
+
+    def parse(self, task: ReadTask) -> Outcome:
+        assert task.parse is not None
+        return self._run(task)  # type: ignore[return-value]
+
+    def _run(self, task: ReadTask) -> object:
+        guesses, self.upcoming = self.upcoming, []
+        reader = self._holding(task) or self._spare(guesses)
+        try:
+            result = reader._run(task, None)
+        except (ReadError, Rejected):
+            self._top_up(guesses)
+            raise
+        self._top_up(guesses)
+        return result
+
+    def _holding(self, task: ReadTask) -> IsolatedReader | None:
+        return next((r for r in self._readers if r.ahead == task), None)
+
+    def _spare(self, guesses: list[ReadTask]) -> IsolatedReader:
+        """An idle worker, else one holding a task not among the guesses, else the one
+        holding the farthest guess."""
+        idle = [r for r in self._readers if r.ahead is None]
+        if idle:
+            return idle[0]
+        stale = [r for r in self._readers if r.ahead not in guesses]
+        if stale:
+            return stale[0]
+        return max(self._readers, key=lambda r: guesses.index(r.ahead))  # type: ignore[arg-type]
+
+    def _top_up(self, guesses: list[ReadTask]) -> None:
+        for reader in self._readers:
+            if reader.ahead is not None and reader.ahead not in guesses:
+                reader.drop_ahead_if_done()
+        for task in guesses:
+            if self._holding(task) is not None:
+                continue
+            idle = next((r for r in self._readers if r.ahead is None), None)
+            if idle is None:
+                return
+            idle.send_ahead(task)
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+
+
+def default_workers(setting: int) -> int:
+    """`ingest_workers`: 0 is one per core, at most 2 (this process loads meanwhile)."""
+    return setting if setting > 0 else max(1, min(2, os.cpu_count() or 1))

@@ -16,7 +16,7 @@ import hashlib
 import os
 import time
 import traceback
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -32,7 +32,8 @@ from ingestion.fileparse import Outcome, ParseSpec, Rejected, _header  # noqa: F
 # bench_scale's plain copies)
 from ingestion.headers import MappingError, Mapping, load_mapping
 from ingestion.parse import Parsed
-from ingestion.isolation import IsolatedReader, Limits, ReadTask, parse_file, read_grids
+from ingestion.isolation import (IsolatedReader, Limits, ReaderPool, ReadTask, default_workers,
+                                 parse_file, read_grids)
 from ingestion.readers import Grid, ReadError
 from ingestion.registry import Registration
 from ingestion.report import FUTURE_MTIME_FLAG, FileResult, IngestReport
@@ -47,6 +48,8 @@ from sfe.warehouse import connect
 RETRY_STATUSES = ("rejected", "conflict")  # re-examined on every run: a mapping may be fixed
 # mtimes this far past the ingest's clock are a sender's clock (or a touch), not an arrival time
 FUTURE_MTIME_TOLERANCE = dt.timedelta(minutes=15)
+LOOK_PAST = 8  # files beyond the workers' count searched for the next ones likely read
+Reader = IsolatedReader | ReaderPool
 
 
 def ingest_inbox(settings: Settings, inbox: Path | None = None,
@@ -64,10 +67,13 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
     resolutions = load_file_decisions(settings)
     acks = load_acknowledgements(settings)
     limits = Limits(settings.ingest_memory_mb, settings.ingest_timeout_s)
-    with connect(settings) as con, IsolatedReader(limits) as reader:
+    workers = default_workers(settings.ingest_workers)
+    with connect(settings) as con, ReaderPool(limits, workers) as reader:
         ensure_tables(con)
         _record_skipped(con, found.skipped, run_id)
-        run = _Run(settings, GroupedWrites(con), reader, run_id, console, resolutions, acks,
+        writes = GroupedWrites(con)
+        writes.index = registry.Index.read(con)
+        run = _Run(settings, writes, reader, run_id, console, resolutions, acks,
                    seen_at, registry.known_files(con), _last_seen(con), code_key(),
                    stats=registry.stat_index(con))
         group: list[int] = []  # files since the last commit (a lost group is written again)
@@ -114,7 +120,7 @@ class _Run:
     """What every file of one ingest shares."""
     settings: Settings
     writes: GroupedWrites
-    reader: IsolatedReader
+    reader: ReaderPool
     run_id: str
     console: Console
     resolutions: dict[str, str]
@@ -125,13 +131,14 @@ class _Run:
     code: str
     products: tuple[str, ...] | None = None  # read once the masters (sorted first) are in
     stats: registry.Stats | None = None  # registry.stat_index
+    # the next files' read tasks, built once each: (index in the inbox, product keys) -> task
+    ahead: dict[tuple[int, tuple[str, ...]], ReadTask | None] = field(default_factory=dict)
 
     def ingest(self, report: IngestReport, files: list[InboxFile], n: int) -> None:
         item = files[n]
         if self.products is None and item.folder != "master":
             self.products = load_product_keys(self.writes)  # type: ignore[arg-type]
-        self.reader.upcoming = _upcoming(self.last_seen, self.settings, files[n + 1:n + 2],
-                                         self.products or ())
+        self.reader.upcoming = self._upcoming(files, n)
         result = ingest_file(self.writes, self.settings, item, self.run_id,  # type: ignore[arg-type]
                              self.console, self.products or (),
                              resolution=self.resolutions.get(item.rel), seen_at=self.seen_at,
@@ -141,6 +148,24 @@ class _Run:
             self.records = registry.known_files(self.writes)  # type: ignore[arg-type]
         _mark_superseded(report, result)
         report.files.append(result)
+
+    def _upcoming(self, files: list[InboxFile], n: int) -> list[ReadTask]:
+        """The read tasks of the files likely read after file n, nearest first, one per
+        worker (guesses: `_upcoming`)."""
+        want, products = self.reader.workers, self.products or ()
+        for key in [k for k in self.ahead if k[0] <= n or k[1] != products]:
+            del self.ahead[key]
+        tasks: list[ReadTask] = []
+        for k in range(n + 1, min(len(files), n + 1 + want + LOOK_PAST)):
+            if (k, products) not in self.ahead:
+                self.ahead[(k, products)] = _upcoming(self.last_seen, self.settings,
+                                                      files[k:k + 1], products)
+            task = self.ahead[(k, products)]
+            if task is not None:
+                tasks.append(task)
+                if len(tasks) == want:
+                    break
+        return tasks
 
     def redo(self, report: IngestReport, files: list[InboxFile], indices: list[int]) -> None:
         """Files of a rolled-back group again, each committed on its own."""
@@ -186,7 +211,7 @@ def ingest_command(settings: Settings, args: argparse.Namespace, console: Consol
 def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxFile,
                 run_id: str, console: Console, products: tuple[str, ...] = (),
                 resolution: str | None = None, seen_at: dt.datetime | None = None,
-                reader: IsolatedReader | None = None,
+                reader: Reader | None = None,
                 ack: Acknowledgement | None = None,
                 records: dict[tuple[str, str], registry.Known] | None = None,
                 code: str = "",
@@ -451,7 +476,7 @@ def load_product_keys(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
 
 
 def _read_and_parse(settings: Settings, item: InboxFile, raw: bytes,
-                    products: tuple[str, ...] = (), reader: IsolatedReader | None = None
+                    products: tuple[str, ...] = (), reader: Reader | None = None
                     ) -> Outcome:
     """Read and parse in the reader worker (or here without one); Rejected with the reason."""
     if item.problem:
@@ -480,7 +505,7 @@ def _parse_task(settings: Settings, item: InboxFile, raw: bytes,
 
 
 def _read_grids(item: InboxFile, raw: bytes, mapping: Mapping,
-                reader: IsolatedReader | None = None) -> list[Grid]:
+                reader: Reader | None = None) -> list[Grid]:
     """Without a reader (tests, one-off calls) the file is read here, without limits."""
     if not raw:
         raise Rejected("is empty (0 bytes); ask the sender for the file again")
@@ -586,7 +611,8 @@ def _quarantine_summary(quarantined: pl.DataFrame, limit: int = 5) -> list[str]:
     if quarantined.height == 0:
         return []
     top = (quarantined.group_by("reason").agg(pl.len().alias("n"), pl.col("source_row").min())
-           .sort("n", descending=True).head(limit))
+           .sort(["n", "source_row"], descending=[True, False]).head(limit))  # ties: by row,
+    # so the reasons (and the registry row) are the same on every run
     return [f"{n} rows quarantined (first at row {row}): {reason}"
             for reason, n, row in top.iter_rows()]
 

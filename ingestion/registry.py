@@ -142,6 +142,9 @@ def replaced_version(con: duckdb.DuckDBPyConnection, sha256: str,
                      exclude_id: int | None = None) -> Replaced | None:
     """A superseded file holding exactly these bytes (an old version), followed along its
     `superseded_by` chain to the file that replaced it last."""
+    index = _index(con)
+    if index is not None:
+        return index.replaced_version(sha256, exclude_id)
     row = con.execute(
         "select file_id, path, superseded_by from audit.file_registry where sha256 = ? "
         "and status = 'superseded' and superseded_by is not null and file_id <> ? "
@@ -164,6 +167,9 @@ def replaced_version(con: duckdb.DuckDBPyConnection, sha256: str,
 
 def first_with_bytes(con: duckdb.DuckDBPyConnection, sha256: str, path: str) -> int | None:
     """The first file elsewhere in the inbox with these bytes (what a duplicate duplicates)."""
+    index = _index(con)
+    if index is not None:
+        return index.first_with_bytes(sha256, path)
     row = con.execute(
         "select min(file_id) from audit.file_registry where sha256 = ? and path <> ? "
         "and status <> 'duplicate'", [sha256, path]).fetchall()
@@ -171,6 +177,9 @@ def first_with_bytes(con: duckdb.DuckDBPyConnection, sha256: str, path: str) -> 
 
 
 def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
+    index = _index(con)
+    if index is not None:
+        return index.top + 1
     row = con.execute("select coalesce(max(file_id), 0) + 1 from audit.file_registry").fetchall()
     return int(row[0][0])
 
@@ -178,18 +187,24 @@ def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
 def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
     if reg.file_id is None:
         reg.file_id = next_file_id(con)
+    values = reg.values()
     con.execute(f"insert into audit.file_registry ({COLUMNS}) values "
-                f"({', '.join('?' * len(COLUMNS.split(',')))})", reg.values())
+                f"({', '.join('?' * len(COLUMNS.split(',')))})", values)
     if reg.retry_key:
         set_retry_key(con, reg.file_id, reg.retry_key)
+    if (index := _index(con)) is not None:
+        index.add(reg.file_id, reg.path, reg.sha256, reg.status, reg.superseded_by,
+                  Active(reg.source, reg.distributor_code, reg.period_start, reg.period_end,
+                         reg.received_at, values[-1]))
 
 
 def set_retry_key(con: duckdb.DuckDBPyConnection, file_id: int, key: str | None) -> None:
     """Record (or clear) what a rejected/conflict file's outcome depended on; the registry row
     itself is left alone."""
-    con.execute("delete from audit.file_retry where file_id = ?", [file_id])
-    if key:
-        con.execute("insert into audit.file_retry values (?, ?)", [file_id, key])
+    if key:  # one statement: file_id is the key
+        con.execute("insert or replace into audit.file_retry values (?, ?)", [file_id, key])
+    else:
+        con.execute("delete from audit.file_retry where file_id = ?", [file_id])
 
 
 # (size, mtime_ns, ctime_ns, inode, device): ctime cannot be set from user space (touch and
@@ -245,6 +260,8 @@ def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     con.execute("delete from audit.file_registry where file_id = ?", [file_id])
     con.execute("delete from audit.file_retry where file_id = ?", [file_id])
     con.execute("delete from audit.file_stat where file_id = ?", [file_id])
+    if (index := _index(con)) is not None:
+        index.drop(file_id)
 
 
 @dataclass(frozen=True)
@@ -277,12 +294,16 @@ def arrival_key(first_seen_at: dt.datetime | None,
 
 def _active_overlapping(con: duckdb.DuckDBPyConnection, table: str, source: str,
                         distributor: str, start: dt.date, end: dt.date) -> list[Candidate]:
-    rows = con.execute(
-        "select file_id, path, period_start, period_end, received_at, "
-        "coalesce(first_seen_at, loaded_at) from audit.file_registry "
-        "where source = ? and distributor_code = ? and status in ('loaded', 'partial') "
-        "and period_start <= ? and period_end >= ? order by file_id",
-        [source, distributor, end, start]).fetchall()
+    index = _index(con)
+    if index is not None:
+        rows = index.overlapping(source, distributor, start, end)
+    else:
+        rows = con.execute(
+            "select file_id, path, period_start, period_end, received_at, "
+            "coalesce(first_seen_at, loaded_at) from audit.file_registry "
+            "where source = ? and distributor_code = ? and status in ('loaded', 'partial') "
+            "and period_start <= ? and period_end >= ? order by file_id",
+            [source, distributor, end, start]).fetchall()
     out = []
     for file_id, path, p_start, p_end, received, first_seen in rows:
         products = con.execute(f"select distinct product_name from {table} where file_id = ?",
@@ -338,3 +359,99 @@ def supersede(con: duckdb.DuckDBPyConnection, table: str, old_ids: tuple[int, ..
         con.execute(f"delete from {table} where file_id = ?", [old])
         con.execute("update audit.file_registry set status = 'superseded', superseded_by = ? "
                     "where file_id = ?", [new_id, old])
+        if (index := _index(con)) is not None:
+            index.superseded(old, new_id)
+
+
+@dataclass
+class Index:
+    """What `replaced_version`, `first_with_bytes`, `next_file_id` and `decide` (the loaded files
+    a period overlaps) ask of the registry, read once per run (issue 14: four queries a file
+    cost more than parsing a small one) and kept
+    in step by `insert`, `forget` and `supersede` on the same connection. It answers as the
+    queries do; the ingest's connection (ingestion/batching.py) reads it again after a
+    rollback, so it never holds what the database lost."""
+
+    rows: dict[int, tuple[str, str, str, int | None]]  # file_id -> path, sha256, status, by
+    by_sha: dict[str, set[int]] = field(default_factory=dict)
+    top: int = 0  # the highest file_id
+    active: dict[int, Active] = field(default_factory=dict)  # loaded and partial files
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection) -> Index:
+        index = cls({})
+        for file_id, path, sha, status, by, *active in con.execute(
+                "select file_id, path, sha256, status, superseded_by, source, distributor_code, "
+                "period_start, period_end, received_at, coalesce(first_seen_at, loaded_at) "
+                "from audit.file_registry").fetchall():
+            index.add(file_id, path, sha, status, by, Active(*active))
+        return index
+
+    def add(self, file_id: int, path: str, sha: str, status: str, by: int | None,
+            active: Active) -> None:
+        self.rows[file_id] = (path, sha, status, by)
+        self.by_sha.setdefault(sha, set()).add(file_id)
+        self.top = max(self.top, file_id)
+        if status in ACTIVE:
+            self.active[file_id] = active
+
+    def drop(self, file_id: int) -> None:
+        row = self.rows.pop(file_id, None)
+        self.active.pop(file_id, None)
+        if row is not None:
+            self.by_sha[row[1]].discard(file_id)
+        if file_id == self.top:
+            self.top = max(self.rows, default=0)
+
+    def superseded(self, file_id: int, by: int) -> None:
+        self.active.pop(file_id, None)
+        if file_id in self.rows:
+            path, sha, _, _ = self.rows[file_id]
+            self.rows[file_id] = (path, sha, "superseded", by)
+
+    def overlapping(self, source: str, distributor: str, start: dt.date, end: dt.date
+                    ) -> list[tuple]:
+        """`_active_overlapping`'s query: (file_id, path, start, end, received, first seen)."""
+        return [(i, self.rows[i][0], a.start, a.end, a.received_at, a.first_seen)
+                for i, a in sorted(self.active.items())
+                if a.source == source and a.distributor == distributor and a.start is not None
+                and a.end is not None and a.start <= end and a.end >= start]
+
+    def replaced_version(self, sha: str, exclude_id: int | None) -> Replaced | None:
+        old = [i for i in self.by_sha.get(sha, ()) if i != exclude_id and
+               self.rows[i][2] == "superseded" and self.rows[i][3] is not None]
+        if not old:
+            return None
+        file_id = min(old)
+        path, _, _, current = self.rows[file_id]
+        seen = {file_id}
+        while True:
+            if current not in self.rows:
+                return Replaced(file_id, path, current, f"file {current}")  # type: ignore[arg-type]
+            current_path, _, status, newer = self.rows[current]  # type: ignore[index]
+            if status != "superseded" or newer is None or newer in seen:
+                return Replaced(file_id, path, current, current_path)  # type: ignore[arg-type]
+            seen.add(current)  # type: ignore[arg-type]
+            current = newer
+
+    def first_with_bytes(self, sha: str, path: str) -> int | None:
+        return min((i for i in self.by_sha.get(sha, ()) if self.rows[i][0] != path
+                    and self.rows[i][2] != "duplicate"), default=None)
+
+
+@dataclass(frozen=True)
+class Active:
+    """What `decide` compares of a loaded file (Index.active)."""
+
+    source: str | None
+    distributor: str | None
+    start: dt.date | None
+    end: dt.date | None
+    received_at: dt.datetime | None
+    first_seen: dt.datetime | None
+
+
+def _index(con: object) -> Index | None:
+    """The in-memory index the ingest's connection carries (GroupedWrites.index), if any."""
+    index = getattr(con, "index", None)
+    return index if isinstance(index, Index) else None

@@ -77,6 +77,9 @@ class Settings:
     # and time limit; a file beyond them is rejected, the run goes on.
     ingest_memory_mb: int = 2048
     ingest_timeout_s: float = 120.0
+    # Reader workers parsing the next files in parallel (each under the limits above); 0: one
+    # per core, at most 2. 1 is one worker reading one file ahead.
+    ingest_workers: int = 0
     # How long a writing command (ingest, build, check, publish, run, a DAG task) waits for the
     # one writing now before it gives up with a message naming that command.
     lock_wait_s: float = 300.0
