@@ -242,10 +242,8 @@ def _compiled(settings: Settings, name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["unique_int_sell_out_lines_credited_sell_out_line_id",
-                                  "not_null_int_sell_out_lines_credited_sell_out_line_id",
-                                  "unique_int_sell_out_lines_mapped_sell_out_line_id",
-                                  "assert_every_flow_row_in_fct_once_or_excluded",
+# (the line-key tests read the fct_sell_out table since the views lost theirs: no raw scan)
+@pytest.mark.parametrize("name", ["assert_every_flow_row_in_fct_once_or_excluded",
                                   "fct_sell_out"])
 def test_a_new_months_build_reads_only_the_changed_months_rows_of_raw(incremental, tmp_path,
                                                                       name):
