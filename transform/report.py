@@ -54,6 +54,7 @@ class BuildReport:
                 "failures": [f.to_dict() for f in self.failures],
                 "seconds": round(self.seconds, 2), "dbt_seconds": round(self.dbt_seconds, 2),
                 "matching": self.matching, "rebuilt_all_months": self.rebuilt_all_months,
+                "kpi_changed_months": self.kpi_changed_months,
                 "up_to_date": self.up_to_date, "log_path": self.log_path, "error": self.error,
                 "build_id": self.build_id, "invocation_id": self.invocation_id}
 

@@ -150,6 +150,8 @@ def test_new_month_and_a_correction_build_incrementally(incremental):
     # hand-known: the new month (October) and the late, corrected one (May)
     assert report.kpi_changed_months is not None
     assert "2026-10" in report.kpi_changed_months and LATE in report.kpi_changed_months
+    # and the run's report says which months it rebuilt (sfe run --json, the DAG's log)
+    assert report.to_dict()["kpi_changed_months"] == report.kpi_changed_months
     con = duckdb.connect(str(settings.working_db), read_only=True)
     try:
         superseded = con.execute("select count(*) from audit.file_registry "
