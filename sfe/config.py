@@ -209,6 +209,9 @@ def _parse_number(value: object, kind: type, from_text: bool) -> int | float:
     raise ValueError(f"expected {'a whole number' if kind is int else 'a number'}")
 
 
+_COUNTS = frozenset({"ingest_workers", "ingest_memory_mb", "ingest_timeout_s"})  # lock_wait_s: sfe/warehouse.py
+
+
 def _coerce_one(default: object, key: str, value: object, from_text: bool) -> object:
     if isinstance(default, bool):
         return _parse_bool(value, from_text)
@@ -219,7 +222,10 @@ def _coerce_one(default: object, key: str, value: object, from_text: bool) -> ob
             return tuple(v.strip() for v in value.split(",") if v.strip())
         raise ValueError("expected a list of strings")
     if isinstance(default, (int, float)):
-        return _parse_number(value, type(default), from_text)
+        number = _parse_number(value, type(default), from_text)
+        if key in _COUNTS and number < 0:  # -1 workers would silently mean "the default"
+            raise ValueError("must be 0 or more")
+        return number
     if not isinstance(value, str):
         raise ValueError("expected a string")
     if isinstance(default, Path) or default is None and key.endswith("_dir"):

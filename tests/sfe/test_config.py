@@ -143,3 +143,12 @@ def test_a_time_zone_that_does_not_exist_is_an_error_saying_what_to_write(tmp_pa
     cfg.write_text('time_zone = "Beijing"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"sfe.toml: setting 'time_zone' = 'Beijing'.*Asia/Shanghai"):
         load_settings(cfg, env={})
+
+
+@pytest.mark.parametrize("key", ["ingest_workers", "ingest_memory_mb", "ingest_timeout_s"])
+def test_a_negative_count_or_limit_is_an_error_naming_the_key(tmp_path, key) -> None:
+    """`ingest_workers = -1` was taken and quietly read as "one per core"."""
+    cfg = tmp_path / "sfe.toml"
+    cfg.write_text(f"{key} = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"sfe.toml: setting '{key}' = -1 .*0 or more"):
+        load_settings(cfg, env={})
