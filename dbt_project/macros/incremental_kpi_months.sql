@@ -28,9 +28,17 @@
 
 {#- The changed months on this run, or none when every month is rebuilt. -#}
 {% macro kpi_changed_months() -%}
-    {%- set months = var('kpi_changed_months', none) -%}
     {#- the var first: unit tests (no var) never reach is_incremental(), which needs `this` -#}
-    {%- if months is none or var('rebuild_all_months', false) or not is_incremental() -%}
+    {%- set months = changed_months_of_vars() -%}
+    {{ return(none if months is none or not is_incremental() else months) }}
+{%- endmacro %}
+
+
+{#- The months the vars name (a list, also from 'a, b' text), or none when every month is
+    built: no var, or rebuild_all_months. Tests read this (they take no is_incremental()). -#}
+{% macro changed_months_of_vars() -%}
+    {%- set months = var('kpi_changed_months', none) -%}
+    {%- if months is none or var('rebuild_all_months', false) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if months is string -%}
@@ -160,8 +168,8 @@
     vars only. dbt allows no macro in a test's `where`, hence the placeholder, replaced in
     get_where_subquery below (dbt's documented override). -#}
 {% macro changed_months_test_where(column) -%}
-    {%- set months = var('kpi_changed_months', none) -%}
-    {%- if months is none or var('rebuild_all_months', false) -%}
+    {%- set months = changed_months_of_vars() -%}
+    {%- if months is none -%}
         1 = 1
     {%- elif months | length == 0 -%}
         1 = 0
@@ -177,15 +185,12 @@
     range prunes them (DuckDB zone maps, Spark partition/file stats). `1 = 1` when all months
     are tested, `1 = 0` when none. Callers keep rows without a date themselves. -#}
 {% macro changed_months_date_where(date_col) -%}
-    {%- set months = var('kpi_changed_months', none) -%}
-    {%- if months is none or var('rebuild_all_months', false) -%}
+    {%- set months = changed_months_of_vars() -%}
+    {%- if months is none -%}
         1 = 1
     {%- elif months | length == 0 -%}
         1 = 0
     {%- else -%}
-        {%- if months is string -%}
-            {%- set months = months.split(',') | map('trim') | reject('equalto', '') | list -%}
-        {%- endif -%}
         {%- set runs = [] -%}
         {%- for month in months | sort -%}
             {%- set index = _kpi_month_index(month) | int -%}
