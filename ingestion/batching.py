@@ -82,10 +82,15 @@ class GroupedWrites:
         if self._open_since is not None:
             self.con.execute("rollback")
             self.lost = self.lost or self._done > 0
+        self._group_lost()
+        return self.con
+
+    def _group_lost(self) -> None:
+        """No group open any more and its writes gone: the index is read again, since it
+        cannot follow what the database dropped."""
         self._open_since, self._done, self._in_file = None, 0, False
         if self.index is not None:
             self.index = Index.read(self.con)
-        return self.con
 
     def flush_if_due(self) -> bool:
         """Between files: commit a group that is old enough even if no file wrote lately."""
@@ -103,9 +108,7 @@ class GroupedWrites:
         except Exception:  # DuckDB ends a transaction whose commit failed (a stop signal lands
             # here as 'Query interrupted'): nothing is open now, a later rollback must not fail
             self.lost = self.lost or self._done > 0
-            self._open_since, self._done, self._in_file = None, 0, False
-            if self.index is not None:
-                self.index = Index.read(self.con)
+            self._group_lost()
             raise
         self.commits += 1
         self._open_since, self._done, self._in_file = None, 0, False
