@@ -138,7 +138,7 @@ class _Run:
         item = files[n]
         if self.products is None and item.folder != "master":
             self.products = load_product_keys(self.writes)  # type: ignore[arg-type]
-        self.reader.upcoming = self._upcoming(files, n)
+        self.reader.upcoming = self._next_tasks(files, n)
         result = ingest_file(self.writes, self.settings, item, self.run_id,  # type: ignore[arg-type]
                              self.console, self.products or (),
                              resolution=self.resolutions.get(item.rel), seen_at=self.seen_at,
@@ -149,7 +149,7 @@ class _Run:
         _mark_superseded(report, result)
         report.files.append(result)
 
-    def _upcoming(self, files: list[InboxFile], n: int) -> list[ReadTask]:
+    def _next_tasks(self, files: list[InboxFile], n: int) -> list[ReadTask]:
         """The read tasks of the files likely read after file n, nearest first, one per
         worker (guesses: `_upcoming`)."""
         want, products = self.reader.workers, self.products or ()
