@@ -65,24 +65,17 @@ def test_a_new_file_means_matching_runs(matched, warehouse) -> None:
     assert run_matching(warehouse).unchanged_since is not None  # recorded again: skip
 
 
-def test_a_file_superseded_in_the_registry_means_matching_runs(matched, warehouse) -> None:
+@pytest.mark.parametrize("edit", [
+    "update audit.file_registry set status = 'superseded'",
+    "delete from raw.flow__lines where buyer_name = '北医三院'",  # outside ingestion
+    # same row count, one name changed
+    "update raw.master__customers set name = '北京大学第三医院（北医三院）' "
+    "where crm_customer_id = 'C001'",
+], ids=["a_file_superseded_in_the_registry", "raw_rows_deleted_outside_ingestion",
+        "a_master_edit"])
+def test_an_edit_of_what_matching_reads_means_matching_runs(matched, warehouse, edit) -> None:
     with connect(warehouse) as con:
-        con.execute("update audit.file_registry set status = 'superseded'")
-    run_matching(warehouse)
-    assert matched == [1]
-
-
-def test_raw_rows_deleted_outside_ingestion_mean_matching_runs(matched, warehouse) -> None:
-    with connect(warehouse) as con:
-        con.execute("delete from raw.flow__lines where buyer_name = '北医三院'")
-    run_matching(warehouse)
-    assert matched == [1]
-
-
-def test_a_master_edit_means_matching_runs(matched, warehouse) -> None:
-    with connect(warehouse) as con:  # same row count, one name changed
-        con.execute("update raw.master__customers set name = '北京大学第三医院（北医三院）' "
-                    "where crm_customer_id = 'C001'")
+        con.execute(edit)
     run_matching(warehouse)
     assert matched == [1]
 
