@@ -14,7 +14,12 @@ The pipeline's code keeps writing one transaction per file (`begin transaction` 
 * a `rollback` (a file failed while writing) or a failed statement between files (DuckDB then
   aborts the whole transaction) rolls back the group; `lost` then tells the caller to write
   the group's earlier files again, one transaction each (the old behaviour), and the failing
-  file is judged on its own as before.
+  file is judged on its own as before;
+* the group's rows, quarantine rows, registry rows and retry keys are held (`Deferred`) and
+  written once per group, one statement per table, before the group's commit or before any
+  other statement (which then sees them). When writing them fails, the group is lost as
+  above (`lost`; `flush` does not raise then) and its files are written again one
+  transaction each, where the failing file's write fails on its own.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import time
 
 import duckdb
 
+from ingestion.deferred import Deferred
 from ingestion.registry import Index
+from sfe.signals import is_interrupt
 
 TRANSACTION_STATEMENTS = ("begin transaction", "commit", "rollback")
 
@@ -44,6 +51,12 @@ class GroupedWrites:
         # the registry's in-memory index (registry.Index), kept in step by registry's writes
         # on this connection; read again after a rollback, which it cannot follow
         self.index: Index | None = None
+        self.held = Deferred()  # the open group's writes, written once per group
+
+    @property
+    def deferred(self) -> Deferred | None:
+        """Where a write joins the open group's held writes; None: no group open, write now."""
+        return self.held if self._open_since is not None else None
 
     def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
         if sql == "begin transaction":
@@ -53,8 +66,10 @@ class GroupedWrites:
         if sql == "rollback":
             return self._rollback()
         if self._open_since is None or self._in_file:
+            self._write_held()
             return self.con.execute(sql, *args)
         try:  # between files inside an open group: a failure aborts the group's transaction
+            self._write_held()
             return self.con.execute(sql, *args)
         except Exception:
             self._rollback()
@@ -62,6 +77,11 @@ class GroupedWrites:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.con, name)
+
+    def _write_held(self) -> None:
+        """The held writes before another statement, which may read or delete them."""
+        if self.held:
+            self.held.write(self.con)
 
     def _begin(self) -> duckdb.DuckDBPyConnection:
         if self._open_since is None:
@@ -89,6 +109,7 @@ class GroupedWrites:
         """No group open any more and its writes gone: the index is read again, since it
         cannot follow what the database dropped."""
         self._open_since, self._done, self._in_file = None, 0, False
+        self.held.clear()
         if self.index is not None:
             self.index = Index.read(self.con)
 
@@ -103,6 +124,8 @@ class GroupedWrites:
         """Commit the open group, if any; True when something was committed."""
         if self._open_since is None:
             return False
+        if not self._write_held_or_lose():
+            return False
         try:
             self.con.execute("commit")
         except Exception:  # DuckDB ends a transaction whose commit failed (a stop signal lands
@@ -113,6 +136,22 @@ class GroupedWrites:
         self.commits += 1
         self._open_since, self._done, self._in_file = None, 0, False
         return True
+
+    def _write_held_or_lose(self) -> bool:
+        """The held writes before the commit; False when they failed and the group is lost
+        (the caller writes its files again one by one). A stop signal, and a failure of a
+        file written on its own (`solo`: that file's error), are raised."""
+        try:
+            self._write_held()
+            return True
+        except Exception as exc:
+            self.con.execute("rollback")
+            if self.solo or is_interrupt(exc):
+                self._group_lost()
+                raise
+            self.lost = True
+            self._group_lost()
+            return False
 
     def discard(self) -> None:
         """Roll back whatever is open (after `lost`: the caller writes those files again)."""

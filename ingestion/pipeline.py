@@ -82,16 +82,15 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
                                                 total=len(files))):
             commits = run.writes.commits
             run.ingest(report, files, n)
-            if run.writes.lost:  # the group was rolled back: its files one transaction each
-                run.writes.discard()
-                mark.restore(report)
-                run.redo(report, files, [*group, n])
-                group, mark = [], _Mark.of(report)
-                continue
             group.append(n)
-            if run.writes.flush_if_due() or run.writes.commits != commits:
+            if not run.writes.lost and (run.writes.flush_if_due()
+                                        or run.writes.commits != commits):
                 group, mark = [], _Mark.of(report)
-        run.writes.flush()
+            if run.writes.lost:  # the group was rolled back: its files one transaction each
+                run.redo_lost(report, files, group, mark)
+                group, mark = [], _Mark.of(report)
+        if not run.writes.flush():
+            run.redo_lost(report, files, group, mark)  # the held writes failed: see batching
         registry.write_stats(con, run.stats.pending if run.stats else {})
     return report
 
@@ -144,8 +143,8 @@ class _Run:
                              resolution=self.resolutions.get(item.rel), seen_at=self.seen_at,
                              reader=self.reader, ack=self.acks.get(item.rel),
                              records=self.records, code=self.code, stats=self.stats)
-        if result.supersedes:  # other files' records changed: the snapshot is stale
-            self.records = registry.known_files(self.writes)  # type: ignore[arg-type]
+        if result.supersedes:  # other files' records changed: the snapshot follows
+            registry.mark_superseded(self.records, result.supersedes)
         _mark_superseded(report, result)
         report.files.append(result)
 
@@ -166,6 +165,16 @@ class _Run:
                 if len(tasks) == want:
                     break
         return tasks
+
+    def redo_lost(self, report: IngestReport, files: list[InboxFile], indices: list[int],
+                  mark: _Mark) -> None:
+        """A rolled-back group (`writes.lost`): the report back to its last commit, the
+        group's files written again one transaction each."""
+        if not self.writes.lost:
+            return
+        self.writes.discard()
+        mark.restore(report)
+        self.redo(report, files, indices)
 
     def redo(self, report: IngestReport, files: list[InboxFile], indices: list[int]) -> None:
         """Files of a rolled-back group again, each committed on its own."""
@@ -637,19 +646,24 @@ def _commit(con: duckdb.DuckDBPyConnection, reg: Registration, source: Source, p
 def _insert_rows(con: duckdb.DuckDBPyConnection, reg: Registration, source: Source,
                  parsed: Parsed) -> None:
     loaded = parsed.loaded.with_columns(pl.lit(reg.file_id, pl.Int64).alias("file_id"))
-    con.register("_ingest_rows", loaded)
-    try:
-        con.execute(f"insert into {source.table} by name select * from _ingest_rows")
-    finally:
-        con.unregister("_ingest_rows")
+    _insert_frame(con, source.table, loaded)
     if parsed.quarantined.height == 0:
         return
     q = parsed.quarantined.with_columns(
         pl.lit(reg.file_id, pl.Int64).alias("file_id"), pl.lit(source.name).alias("source"),
         pl.lit(reg.distributor_code, pl.String).alias("distributor_code"),
         pl.lit(dt.datetime.now()).alias("quarantined_at"))
-    con.register("_ingest_quarantine", q)
+    _insert_frame(con, "quarantine.rows", q)
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Rows into a table by name: held for the group's one insert (ingestion/deferred.py)
+    while a group is open, else inserted now."""
+    if (held := registry.deferred(con)) is not None:
+        held.add_rows(table, frame)
+        return
+    con.register("_ingest_rows", frame)
     try:
-        con.execute("insert into quarantine.rows by name select * from _ingest_quarantine")
+        con.execute(f"insert into {table} by name select * from _ingest_rows")
     finally:
-        con.unregister("_ingest_quarantine")
+        con.unregister("_ingest_rows")

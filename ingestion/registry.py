@@ -22,10 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import polars as pl
+
+from ingestion.deferred import Deferred
 
 ACTIVE = ("loaded", "partial")
 
@@ -111,6 +113,15 @@ def known_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Known]:
     return {(row[0], row[1]): _known(row[2:]) for row in rows}
 
 
+def mark_superseded(records: dict[tuple[str, str], Known], file_ids: list[int]) -> None:
+    """`known_files` kept in step with `supersede` (the only change a file makes to other
+    paths' records), instead of reading the registry again after every superseding file."""
+    ids = set(file_ids)
+    for key, known in records.items():
+        if known.file_id in ids:
+            records[key] = replace(known, status="superseded")
+
+
 def retry_key(con: duckdb.DuckDBPyConnection, inputs: str, status: str, source: str | None,
               distributor: str | None) -> str:
     """What a rejected or conflict outcome depended on, as one hash: `inputs` (the bytes, the
@@ -118,7 +129,10 @@ def retry_key(con: duckdb.DuckDBPyConnection, inputs: str, status: str, source: 
     loaded files of the same source and distributor it was judged against. The same key next
     run means the same outcome, so the file need not be read again."""
     parts = [inputs, status]
-    if status == "conflict":
+    index = _index(con)
+    if status == "conflict" and index is not None:
+        parts.append(repr(index.active_periods(source, distributor)))
+    elif status == "conflict":
         rows = con.execute(
             "select file_id, period_start, period_end from audit.file_registry "
             "where source is not distinct from ? and distributor_code is not distinct from ? "
@@ -188,8 +202,11 @@ def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
     if reg.file_id is None:
         reg.file_id = next_file_id(con)
     values = reg.values()
-    con.execute(f"insert into audit.file_registry ({COLUMNS}) values "
-                f"({', '.join('?' * len(COLUMNS.split(',')))})", values)
+    if (held := deferred(con)) is not None:  # written with the group's other rows
+        held.add_registry(COLUMNS, values)
+    else:
+        con.execute(f"insert into audit.file_registry ({COLUMNS}) values "
+                    f"({', '.join('?' * len(COLUMNS.split(',')))})", values)
     if reg.retry_key:
         set_retry_key(con, reg.file_id, reg.retry_key)
     if (index := _index(con)) is not None:
@@ -201,7 +218,9 @@ def insert(con: duckdb.DuckDBPyConnection, reg: Registration) -> None:
 def set_retry_key(con: duckdb.DuckDBPyConnection, file_id: int, key: str | None) -> None:
     """Record (or clear) what a rejected/conflict file's outcome depended on; the registry row
     itself is left alone."""
-    if key:  # one statement: file_id is the key
+    if (held := deferred(con)) is not None:  # written with the group's other rows
+        held.set_retry(file_id, key)
+    elif key:  # one statement: file_id is the key
         con.execute("insert or replace into audit.file_retry values (?, ?)", [file_id, key])
     else:
         con.execute("delete from audit.file_retry where file_id = ?", [file_id])
@@ -409,6 +428,12 @@ class Index:
             path, sha, _, _ = self.rows[file_id]
             self.rows[file_id] = (path, sha, "superseded", by)
 
+    def active_periods(self, source: str | None, distributor: str | None) -> list[tuple]:
+        """`retry_key`'s query: (file_id, start, end) of the loaded files of a source and
+        distributor, by file_id."""
+        return [(i, a.start, a.end) for i, a in sorted(self.active.items())
+                if a.source == source and a.distributor == distributor]
+
     def overlapping(self, source: str, distributor: str, start: dt.date, end: dt.date
                     ) -> list[tuple]:
         """`_active_overlapping`'s query: (file_id, path, start, end, received, first seen)."""
@@ -449,6 +474,13 @@ class Active:
     end: dt.date | None
     received_at: dt.datetime | None
     first_seen: dt.datetime | None
+
+
+def deferred(con: object) -> Deferred | None:
+    """The open group's held writes on the ingest's connection (GroupedWrites.deferred), if
+    any: a write joins them instead of being a statement of its own."""
+    held = getattr(con, "deferred", None)
+    return held if isinstance(held, Deferred) else None
 
 
 def _index(con: object) -> Index | None:
