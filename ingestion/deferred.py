@@ -12,6 +12,7 @@ column a file lacks gets the table's default as before, and no value is cast acr
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import duckdb
@@ -90,5 +91,6 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, table: str, frames: list[pl.D
         con.register("_ingest_group_rows", rows)
         try:
             con.execute(f"insert into {table} by name select * from _ingest_group_rows")
-        finally:
-            con.unregister("_ingest_group_rows")
+        finally:  # after a failed insert the transaction is aborted and unregister fails too:
+            with contextlib.suppress(duckdb.Error):  # the insert's error is the one to report
+                con.unregister("_ingest_group_rows")

@@ -11,6 +11,7 @@ with the same path and bytes is skipped, so running the same inbox twice changes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -665,5 +666,6 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
     con.register("_ingest_rows", frame)
     try:
         con.execute(f"insert into {table} by name select * from _ingest_rows")
-    finally:
-        con.unregister("_ingest_rows")
+    finally:  # after a failed insert the transaction is aborted and unregister fails too:
+        with contextlib.suppress(duckdb.Error):  # the insert's error is the one to report
+            con.unregister("_ingest_rows")
