@@ -137,3 +137,27 @@ def test_a_group_commit_that_fails_leaves_nothing_open_to_roll_back() -> None:
         writes.execute("commit")  # file 2 completes the group: its commit fails
     writes.execute("rollback")  # the file's own handler: must not raise
     assert writes.lost  # file 1 was in the group: the caller writes it again
+
+
+def test_a_conflicts_retry_key_from_the_index_is_the_one_the_query_gives(con) -> None:
+    """The loaded files of a source and distributor a conflict was judged against, from the
+    index as from the table, also after a supersede within the ingest."""
+    def keys(c) -> list[str]:
+        return [registry.retry_key(c, "in", status, source, dist)
+                for status, source, dist in itertools.product(
+                    ["conflict", "rejected"], ["flow", "stock", None], ["D1", "D2", None])]
+
+    writes = _indexed(con)
+    assert keys(writes) == keys(con)
+    writes.execute("begin transaction")
+    registry.supersede(writes, "raw.flow__lines", (3, 16), 19)
+    registry.insert(writes, _reg(19, "h/n.csv", "s12", "loaded", None))  # held: not written
+    from_index = keys(writes)
+    writes.execute("select 1")  # another statement: the held registry row is written first
+    assert from_index == keys(con)
+    # by hand: D2's loaded flow files are 11, 15 and 19 (3 superseded), each Apr 1 - May 11
+    period = (dt.date(2026, 4, 1), dt.date(2026, 5, 11))
+    assert writes.index.active_periods("flow", "D2") == [(11, *period), (15, *period),
+                                                          (19, *period)]
+    writes.execute("commit")
+    writes.flush()
