@@ -1,10 +1,12 @@
 {#- incremental by month: a month's rows read the alignments in force at its end, and a
-    changed alignment (a master snapshot) rebuilds every month (macros/incremental_kpi_months.sql) -#}
+    changed alignment (a master snapshot) rebuilds every month
+    (macros/incremental_kpi_months.sql); Parquet on Spark like the marts, partitioned by month -#}
 {{ config(
     materialized='incremental',
     incremental_strategy=kpi_month_strategy(),
     unique_key='month',
     on_schema_change='append_new_columns',
+    file_format='parquet',
     pre_hook="{{ kpi_delete_rebuilt_months() }}"
 ) }}
 -- one row per month, customer and product line: the territory the customer is aligned to on

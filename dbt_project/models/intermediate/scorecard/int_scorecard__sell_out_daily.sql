@@ -1,10 +1,11 @@
 {#- incremental by month: a sale date's rows read that date's facts only
-    (macros/incremental_kpi_months.sql) -#}
+    (macros/incremental_kpi_months.sql); Parquet on Spark like the marts, partitioned by month -#}
 {{ config(
     materialized='incremental',
     incremental_strategy=kpi_month_strategy(),
     unique_key='month',
     on_schema_change='append_new_columns',
+    file_format='parquet',
     pre_hook="{{ kpi_delete_rebuilt_months() }}"
 ) }}
 -- one row per sale date, region and distributor: net terminal sell-out of own products to
