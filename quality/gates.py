@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from quality import candidate, store
+from quality import candidate, check_months, store
 from quality.checks import (ERROR, FAIL, SKIPPED, Catalog, CheckResult, render, result_for,
                             run_bounds, run_dbt_tests, run_sql)
 from quality.definitions import GateSet, load_gates, resolve_thresholds, rules_digest
@@ -152,7 +152,9 @@ def _as_of_month(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> str | None
 
 
 def template_variables(con: duckdb.DuckDBPyConnection, catalog: Catalog,
-                       thresholds: dict[str, Any], today: dt.date) -> dict[str, Any]:
+                       thresholds: dict[str, Any], today: dt.date,
+                       changed_months: list[str] | None = None) -> dict[str, Any]:
+    """`changed_months`: the months changed since the last passed check (None: all)."""
     as_of = _as_of_month(con, catalog)
     recent = int(thresholds.get("recent_months", 3))
     return {
@@ -163,6 +165,8 @@ def template_variables(con: duckdb.DuckDBPyConnection, catalog: Catalog,
         "month_minus": lambda month, n: _month_minus(month, int(n)) if month else "0000-00",
         "has_table": catalog.has_table,
         "has_column": catalog.has_column,
+        "changed_months_where": lambda column: check_months.months_where(changed_months, column),
+        "changed_dates_where": lambda column: check_months.dates_where(changed_months, column),
     }
 
 
@@ -194,11 +198,16 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
     with connect(settings) as wcon:
         store.ensure_tables(wcon)
         fp = fingerprint or store.fingerprint(wcon)
+        digest = rules_digest(gate_set, thresholds)
+        # a subset of the gates proves nothing about the others: all months, nothing kept
+        whole = gates is None and select is None
+        months = check_months.months_to_check(settings, wcon, digest) if whole else None
         alias = candidate.catalog_alias(wcon)
         tmp = candidate.freeze(settings, wcon, run_id)
         with candidate.attached(settings, tmp, alias) as con:
             store.ensure_tables(con)
-            results, as_of = _run_gates(con, gate_set, gx_gates, thresholds, today, console)
+            results, as_of = _run_gates(con, gate_set, gx_gates, thresholds, today, console,
+                                        months)
             finished = utcnow()
             report = CheckReport(run_id, started, finished, results, as_of_month=as_of,
                                  thresholds=thresholds)
@@ -211,13 +220,17 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
                 "errors": sum(r.status == ERROR for r in results),
                 "as_of_month": report.as_of_month, "fingerprint": fp,
                 "report_path": report.report_path, "candidate_id": run_id,
-                "rules_digest": rules_digest(gate_set, thresholds),
+                "rules_digest": digest,
             }
             result_rows = [{**r.to_dict(), "sample": r.sample} for r in results]
             store.save_run(con, run_row, result_rows)  # published with the data
             trend = store.history(con)
         run_row["candidate_sha"] = candidate.seal(settings, tmp, run_id)
         store.save_run(wcon, run_row, result_rows)  # what `sfe publish` holds the candidate to
+        if whole and not report.blocking_failures and not any(r.status == ERROR for r in results):
+            check_months.record_passed(settings, digest)
+        else:
+            check_months.forget(settings)
     write_report(settings.reports_dir, run_row, result_rows, trend, thresholds,
                  settings.working_db)
     write_status_file(settings, last_check=report.status_section())
@@ -229,11 +242,11 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
 
 
 def _run_gates(con: duckdb.DuckDBPyConnection, gate_set: GateSet, gx_gates: list[Any],
-               thresholds: dict[str, Any], today: dt.date,
-               console: Console) -> tuple[list[CheckResult], str | None]:
+               thresholds: dict[str, Any], today: dt.date, console: Console,
+               changed_months: list[str] | None = None) -> tuple[list[CheckResult], str | None]:
     """Every gate on the candidate `con`, in the order of gates.yml, and the as-of month."""
     catalog = Catalog(con)
-    variables = template_variables(con, catalog, thresholds, today)
+    variables = template_variables(con, catalog, thresholds, today, changed_months)
     by_name: dict[str, CheckResult] = {}
     for gate in gate_set.gates:
         if gate.type == "gx":

@@ -108,6 +108,12 @@ def _path(target_dir: Path) -> Path:
     return target_dir / "last_build_files.json"
 
 
+def last_build_path(target_dir: Path) -> Path:
+    """The last successful build's record (key, files): the check reads it too
+    (quality/check_months.py)."""
+    return _path(target_dir)
+
+
 def months_since_last_build(target_dir: Path, key: str | None,
                             files: dict[str, list[Any]] | None) -> list[str] | None:
     """The changed months since the last successful build, or None (rebuild every month)."""
@@ -160,7 +166,13 @@ def maps_only_grew(target_dir: Path, maps: dict[str, dict[str, str]] | None) -> 
         before = json.loads(_path(target_dir).read_text(encoding="utf-8")).get("maps")
     except (OSError, ValueError):
         return False
-    if not before or maps is None:
+    return only_grew(before, maps)
+
+
+def only_grew(before: dict[str, dict[str, str]] | None,
+              after: dict[str, dict[str, str]] | None) -> bool:
+    """True when every match in `before` is in `after`, unchanged (new ones may exist)."""
+    if not before or after is None:
         return False
-    return all(maps.get(name, {}).get(key) == value
+    return all(after.get(name, {}).get(key) == value
                for name, entries in before.items() for key, value in entries.items())

@@ -43,6 +43,8 @@ LATE = "2026-05"  # the month of the late flow files
 # whose May moves 3 customers' Q2 grades (seed 1, 60 customers; hand-checked by recomputing
 # the grades without its rows; the test below fails if the generator stops making it so)
 LATE_DISTRIBUTOR = "HB02"
+ALIGNMENTS = "int_customer_alignments_monthly"
+INTERMEDIATE = (ALIGNMENTS, "int_scorecard__sell_out_daily")
 
 
 def _file_month(name: str) -> str | None:
@@ -97,8 +99,13 @@ def _marts(settings: Settings) -> dict[str, list[tuple]]:
         tables = [t for (t,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' "
             "and table_name like 'kpi%' order by 1").fetchall()]
-        return {t: sorted(con.execute(f'select * from marts."{t}"').fetchall(), key=_grain)
-                for t in tables}
+        out = {t: sorted(con.execute(f'select * from marts."{t}"').fetchall(), key=_grain)
+               for t in tables}
+        # the incremental intermediate models (the marts read their earlier months)
+        for name in INTERMEDIATE:
+            out[name] = sorted(con.execute(f"select * from intermediate.{name}").fetchall(),
+                               key=_grain)
+        return out
     finally:
         con.close()
 
@@ -201,7 +208,11 @@ def test_the_late_file_moves_months_it_did_not_touch(incremental, table, depende
 @pytest.mark.parametrize("name", ["assert_every_flow_row_in_fct_once_or_excluded",
                                   "assert_no_sale_credited_to_two_territories",
                                   "unique_fct_sell_out_sell_out_line_id",
-                                  "not_null_fct_sell_out_sell_out_line_id"])
+                                  "not_null_fct_sell_out_sell_out_line_id",
+                                  "not_null_kpi_expense_ratio_territory_id",
+                                  "not_null_kpi_sellin_sellout_product_id",
+                                  "not_null_kpi_flow_completeness_distributor_code",
+                                  f"not_null_{ALIGNMENTS}_crm_customer_id"])
 def test_sell_out_tests_read_the_changed_months_only(incremental, name):
     """The whole-history tests over the sell-out facts read only the months that changed on an
     incremental build (a line keeps its month; the other months passed on earlier builds)."""
@@ -273,3 +284,25 @@ def test_a_new_months_build_reads_only_the_changed_months_rows_of_raw(incrementa
     for filters, rows in scans:
         assert "sale_date" in filters, filters
         assert rows <= in_span, (rows, in_span, total)
+
+
+@pytest.mark.parametrize("name", ["kpi_expense_ratio", "kpi_sellin_sellout", "kpi_flow_completeness",
+                                  *INTERMEDIATE])
+def test_a_monthly_model_rebuilds_only_the_changed_months(incremental, name):
+    """Month-by-month models (a month's rows read that month's inputs only) select, on an
+    incremental build, the rows of the changed months (May, October) and no others: the
+    select the build ran, re-run, yields no row of April or June..September, which it did
+    while these models were rebuilt over all history."""
+    settings, report, _ = incremental
+    assert sorted(report.kpi_changed_months) == [LATE, "2026-10"]
+    sql = _compiled(settings, name)
+    con = duckdb.connect(str(settings.working_db), read_only=True)
+    try:
+        months = {m for (m,) in con.execute(f"select distinct month from ({sql})").fetchall()}
+        kept = {m for (m,) in con.execute(
+            f"select distinct month from {'intermediate' if name in INTERMEDIATE else 'marts'}"
+            f".{name}").fetchall()}
+    finally:
+        con.close()
+    assert months == {LATE, "2026-10"}
+    assert {"2026-04", "2026-06", "2026-09"} <= kept  # the other months stay in the table

@@ -1,3 +1,14 @@
+{#- incremental by month: a month's rows read the alignments in force at its end, and a
+    changed alignment (a master snapshot) rebuilds every month
+    (macros/incremental_kpi_months.sql); Parquet on Spark like the marts, partitioned by month -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    file_format='parquet',
+    pre_hook="{{ kpi_delete_rebuilt_months() }}"
+) }}
 -- one row per month, customer and product line: the territory the customer is aligned to on
 -- the last day of the month. valid_to is read as inclusive; when two rows both cover the day
 -- (a hand-over written with equal valid_to and valid_from) the later valid_from wins.
@@ -7,6 +18,7 @@ with alignments as (
 
 months as (
     select * from {{ ref('int_months_with_data') }}
+    where {{ kpi_months_where('month') }}
 ),
 
 valid_at_month_end as (

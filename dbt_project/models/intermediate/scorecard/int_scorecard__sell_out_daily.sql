@@ -1,5 +1,15 @@
+{#- incremental by month: a sale date's rows read that date's facts only
+    (macros/incremental_kpi_months.sql); Parquet on Spark like the marts, partitioned by month -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    file_format='parquet',
+    pre_hook="{{ kpi_delete_rebuilt_months() }}"
+) }}
 -- one row per sale date, region and distributor: net terminal sell-out of own products to
--- matched customers, credited to a territory under the region
+-- matched customers, credited to a territory under the region (month: the sale date's)
 with ancestors as (
     select * from {{ ref('int_territory_ancestors') }}
 ),
@@ -18,6 +28,7 @@ own_products as (
 region_daily_sales as (
     select
         sell_out.sale_date,
+        sell_out.month,
         ancestors.ancestor_territory_id as region_id,
         sell_out.distributor_code,
         sum(sell_out.amount) as amount
@@ -27,7 +38,9 @@ region_daily_sales as (
     inner join regions on ancestors.ancestor_territory_id = regions.region_id
     where sell_out.buyer_kind = 'terminal'
         and sell_out.crm_customer_id is not null
-    group by sell_out.sale_date, ancestors.ancestor_territory_id, sell_out.distributor_code
+        and {{ kpi_months_where('sell_out.month') }}
+    group by sell_out.sale_date, sell_out.month, ancestors.ancestor_territory_id,
+        sell_out.distributor_code
 )
 
 select * from region_daily_sales

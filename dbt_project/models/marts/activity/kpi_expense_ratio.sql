@@ -1,7 +1,17 @@
+{#- incremental by month: a month's row reads that month's activities (by start date) and
+    sell-out only (macros/incremental_kpi_months.sql) -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_months() }}"
+) }}
 -- one row per month (of the activity's start date) and territory (every level): activity
 -- cost over net terminal sell-out of own products credited to the territory (费用率)
 with months as (
     select * from {{ ref('int_months_with_data') }}
+    where {{ kpi_months_where('month') }}
 ),
 
 territories as (
@@ -14,6 +24,7 @@ ancestors as (
 
 activities as (
     select * from {{ ref('stg_marketing__activities') }}
+    where {{ kpi_months_where(month_key('start_date')) }}
 ),
 
 own_products as (
@@ -28,6 +39,7 @@ sell_out as (
     where sell_out.buyer_kind = 'terminal'
         and sell_out.crm_customer_id is not null
         and sell_out.territory_id is not null
+        and {{ kpi_months_where('sell_out.month') }}
 ),
 
 cost_rolled_up as (

@@ -1,8 +1,18 @@
+{#- incremental by month: a month's rows read that month's flow reports, facts, excluded
+    lines and quarantine only (macros/incremental_kpi_months.sql) -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=kpi_month_strategy(),
+    unique_key='month',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ kpi_delete_rebuilt_months() }}"
+) }}
 -- one row per month and distributor that had to send flow (or sent it anyway): was the flow
 -- (流向) received, on time (first received by day var flow_on_time_day of the next month), and
 -- how well matched. Totals by region are kpi_flow_completeness_region (one grain per table).
 with months as (
     select * from {{ ref('int_months_with_data') }}
+    where {{ kpi_months_where('month') }}
 ),
 
 distributors as (
@@ -12,14 +22,17 @@ distributors as (
 reports as (
     select * from {{ ref('int_distributor_reports_monthly') }}
     where has_flow
+        and {{ kpi_months_where('month') }}
 ),
 
 sell_out as (
     select * from {{ ref('fct_sell_out') }}
+    where {{ kpi_months_where('month') }}
 ),
 
 excluded as (
     select * from {{ ref('int_sell_out_lines_excluded') }}
+    where {{ kpi_months_where('month') }}
 ),
 
 ingestion_quarantine as (
@@ -31,6 +44,7 @@ ingestion_quarantine as (
     where source_system = 'flow'
         and file_status in ('loaded', 'partial')
         and period_start is not null
+        and {{ kpi_months_where(month_key('period_start')) }}
     group by distributor_code, {{ month_key('period_start') }}
 ),
 
