@@ -46,6 +46,13 @@ class Gate:
     def blocking(self) -> bool:
         return self.severity == "blocking"
 
+    @property
+    def reads_changed_months(self) -> bool:
+        """Its SQL reads only the months changed since the last passed check
+        (quality/check_months.py), so it may only be trusted to have passed the others."""
+        return any(name in (self.sql or "")
+                   for name in ("changed_months_where", "changed_dates_where"))
+
 
 @dataclass(frozen=True)
 class GateSet:

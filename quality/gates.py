@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from quality import candidate, check_months, store
-from quality.checks import (ERROR, FAIL, SKIPPED, Catalog, CheckResult, render, result_for,
+from quality.checks import (ERROR, FAIL, PASS, SKIPPED, Catalog, CheckResult, render, result_for,
                             run_bounds, run_dbt_tests, run_sql)
 from quality.definitions import GateSet, load_gates, resolve_thresholds, rules_digest
 from quality.published import write_status_file
@@ -227,7 +227,7 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
             trend = store.history(con)
         run_row["candidate_sha"] = candidate.seal(settings, tmp, run_id)
         store.save_run(wcon, run_row, result_rows)  # what `sfe publish` holds the candidate to
-        if whole and not report.blocking_failures and not any(r.status == ERROR for r in results):
+        if whole and _months_may_be_skipped(gate_set, results):
             check_months.record_passed(settings, digest)
         else:
             check_months.forget(settings)
@@ -239,6 +239,15 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
                      f"{', '.join(r.name for r in report.blocking_failures)}; "
                      f"see {report.report_path}")
     return report
+
+
+def _months_may_be_skipped(gate_set: GateSet, results: list[CheckResult]) -> bool:
+    """A month may be left out of the next check only when this one failed nothing blocking,
+    errored nowhere and every gate that leaves months out passed: a warning that failed on
+    June must be named again next time, not forgotten because June did not change."""
+    scoped = {g.name for g in gate_set.gates if g.reads_changed_months}
+    return not any(r.blocks_publish or r.status == ERROR or (r.name in scoped and r.status != PASS)
+                   for r in results)
 
 
 def _run_gates(con: duckdb.DuckDBPyConnection, gate_set: GateSet, gx_gates: list[Any],

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from quality import check_months
-from quality.definitions import load_gates, resolve_thresholds, rules_digest
+from quality.definitions import Gate, GateSet, load_gates, resolve_thresholds, rules_digest
 from quality.gates import run_checks
 from tests.quality.conftest import TODAY, execute
 from transform import build_months
@@ -138,3 +138,28 @@ def test_a_subset_of_gates_keeps_nothing(registered):
 def test_the_sql_of_the_months(months, where, dates):
     assert check_months.months_where(months, "m") == where
     assert check_months.dates_where(months, "d") == dates
+
+
+def test_a_warning_that_failed_alone_keeps_every_month_in_the_next_check(registered, monkeypatch):
+    """The blocking gates passed, the months-scoped warning failed: nothing is kept, so the
+    next check reads June again."""
+    june_warning = Gate(
+        name="june_units_watch", description="no kpi_target_achievement row in June",
+        severity="warning", type="sql",
+        sql="select * from marts.kpi_target_achievement where month = '2026-06' "
+            "and {{ changed_months_where('month') }}")
+    standard = load_gates()
+    gates = GateSet((*standard.gates, june_warning), standard.thresholds, standard.source)
+    monkeypatch.setattr("quality.gates.load_gates", lambda: gates)
+    _built(registered)
+    report = run_checks(registered, today=TODAY)
+    assert {r.name: r.status for r in report.results}["june_units_watch"] == "fail"
+    assert not report.blocking_failures
+    con = duckdb.connect(str(registered.working_db), read_only=True)
+    try:
+        digest = rules_digest(gates, resolve_thresholds(registered, gates.thresholds))
+        assert check_months.months_to_check(registered, con, digest) is None
+    finally:
+        con.close()
+    assert {r.name: r.status for r in run_checks(registered, today=TODAY).results}[
+        "june_units_watch"] == "fail"
