@@ -613,15 +613,16 @@ def test_a_flow_row_without_a_row_number_fails_the_build(built, tmp_path):
         build(copy, select=["fct_sell_out"], force=True))
 
 
-@pytest.mark.parametrize("planted", [
-    # the C1 sale a second time, credited to T2 as well
-    "insert into marts.fct_sell_out select * replace ('T2' as territory_id) from "
-    "marts.fct_sell_out where file_id = 10 and source_row = 2",
+@pytest.mark.parametrize(("planted", "test"), [
+    # the C1 sale a second time, credited to T2 as well: its id on two rows of the fact
+    ("insert into marts.fct_sell_out select * replace ('T2' as territory_id) from "
+     "marts.fct_sell_out where file_id = 10 and source_row = 2",
+     "unique_fct_sell_out_sell_out_line_id"),
     # the sale to distributor DB (file 10 row 3) credited to a territory
-    "update marts.fct_sell_out set territory_id = 'T1' where file_id = 10 and source_row = 3",
+    ("update marts.fct_sell_out set territory_id = 'T1' where file_id = 10 and source_row = 3",
+     "assert_no_sale_credited_to_two_territories"),
 ])
-def test_a_double_or_wrong_credit_in_the_fact_fails_its_test(built, tmp_path, planted):
+def test_a_double_or_wrong_credit_in_the_fact_fails_its_test(built, tmp_path, planted, test):
     copy = _copy_built(built, tmp_path)
     _plant(copy, planted)
-    assert "assert_no_sale_credited_to_two_territories" in _failed(
-        build(copy, select=["assert_no_sale_credited_to_two_territories"], force=True))
+    assert test in _failed(build(copy, select=[test], force=True))
