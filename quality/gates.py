@@ -216,7 +216,7 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
         store.save_run(wcon, run_row, result_rows)  # what `sfe publish` holds the candidate to
     # closed, the writer lock still held by the command: `fp` is the data as the files now
     # are (only audit was written), so `sfe publish` need not hash every table again
-    store.record_stamp(settings.working_db, fp)
+    store.record_stamp(settings.working_db, fp, "checked")
     write_report(settings.reports_dir, run_row, result_rows, trend, thresholds,
                  settings.working_db)
     write_status_file(settings, last_check=report.status_section())

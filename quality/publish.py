@@ -179,7 +179,8 @@ def _candidate_refusal(settings: Settings, con: duckdb.DuckDBPyConnection,
                 f"({path}){again}")
     # the stamp the check left, while no one has written the files since (store.stamped);
     # else the data is hashed again
-    if run["fingerprint"] != (store.stamped(settings.working_db) or store.fingerprint(con)):
+    if run["fingerprint"] != (store.stamped(settings.working_db, "checked")
+                              or store.fingerprint(con)):
         return (f"the warehouse changed after the last check (run {run['run_id']}): it is not "
                 f"the data that was checked{again}")
     return None

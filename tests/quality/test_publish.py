@@ -139,6 +139,9 @@ def test_publish_right_after_the_check_takes_its_fingerprint_from_the_stamp(
     check(warehouse, "run-1")
     hashed.clear()
     assert publish(warehouse).outcome == "published" and hashed == []
+    # a check's stamp is its own: the run's (`sfe run` trusts it to mean "as the last run,
+    # build included, left it", quality/unchanged.py) is not written by a check
+    assert not store.stamp_path(warehouse.working_db).exists()
     check(warehouse, "run-2")
     execute(warehouse, """insert into marts.fct_sell_in values
                           (date '2026-10-03', '2026-10', 'D2', 'P1', 5, 100)""")
