@@ -13,6 +13,12 @@ SQL twin below; a gate with another expectation type is fetched whole) plus a re
 sample of `max_rows` of the others, and GX validates that frame. GX still judges
 every row that can fail, so the status, failing rows, sample and message are those of the
 whole table; counts in messages are out of the table's rows.
+
+A gate whose expectations all have a SQL twin and whose table has no row that can fail one of
+them passes on that count (`settle_by_sql`), without GX: GX would validate a sample in which no
+row can fail. GX is then imported (~11 CPU seconds, on 2 cores beside the SQL gates) only for
+gates with rows that can fail, or with an expectation that has no twin: it judges those rows
+and writes their message and sample, as before.
 """
 
 from __future__ import annotations
@@ -143,9 +149,9 @@ def _can_fail_sql(type_name: str, kwargs: dict[str, Any]) -> str | None:
     return None
 
 
-def _bounded_select(gate: Gate, col_sql: str, variables: dict[str, Any],
-                    max_rows: int) -> str | None:
-    """Every row that can fail + a repeatable sample of max_rows of the others."""
+def _can_fail_where(gate: Gate, variables: dict[str, Any]) -> str | None:
+    """A SQL predicate true for every row one of the gate's expectations can flag (None: an
+    expectation without a SQL twin)."""
     preds = []
     for item in gate.expectations:
         (type_name, kwargs), = item.items()
@@ -153,7 +159,15 @@ def _bounded_select(gate: Gate, col_sql: str, variables: dict[str, Any],
         if pred is None:
             return None
         preds.append(f"coalesce({pred}, false)")
-    can_fail = " or ".join(preds) or "false"
+    return " or ".join(preds) or "false"
+
+
+def _bounded_select(gate: Gate, col_sql: str, variables: dict[str, Any],
+                    max_rows: int) -> str | None:
+    """Every row that can fail + a repeatable sample of max_rows of the others."""
+    can_fail = _can_fail_where(gate, variables)
+    if can_fail is None:
+        return None
     return (f"(select {col_sql} from {gate.table} where {can_fail})\n"
             f"union all\n(select {col_sql} from (select * from {gate.table} "
             f"using sample reservoir({max_rows} rows) repeatable (14)) where not ({can_fail}))")
@@ -166,6 +180,34 @@ def _fetch(con: duckdb.DuckDBPyConnection, gate: Gate, col_sql: str,
     bounded = None if total <= max_rows else _bounded_select(
         gate, col_sql, variables, max_rows)
     return con.execute(bounded or f"select {col_sql} from {gate.table}").df(), total
+
+
+def settle_by_sql(con: duckdb.DuckDBPyConnection, gates: list[Gate],
+                  variables: dict[str, Any], catalog: Catalog
+                  ) -> tuple[list[CheckResult], list[Gate]]:
+    """The gates that pass on their SQL twins alone (no row of the table can fail any of their
+    expectations), and the others, for GX. One scan of each gate's table."""
+    settled: list[CheckResult] = []
+    pending: list[Gate] = []
+    for gate in gates:
+        schema, _, table = (gate.table or "").partition(".")
+        can_fail = _can_fail_where(gate, variables)
+        if (can_fail is None or not catalog.has_table(schema, table)
+                or any(not catalog.has_column(schema, table, c) for c in gate.columns)):
+            pending.append(gate)  # run_gx says why it cannot run, or GX judges it
+            continue
+        try:
+            total, failing = con.execute(f"select count(*), count(*) filter (where {can_fail}) "
+                                         f"from {gate.table}").fetchone()
+        except duckdb.Error:  # e.g. a column of another type: GX judges it and says why
+            pending.append(gate)
+            continue
+        if failing:
+            pending.append(gate)
+            continue
+        settled.append(result_for(gate, PASS, message=f"ok: {len(gate.expectations)} "
+                                                      f"expectations on {total} rows"))
+    return settled, pending
 
 
 def run_gx(con: duckdb.DuckDBPyConnection, gates: list[Gate], variables: dict[str, Any],

@@ -177,7 +177,10 @@ def _candidate_refusal(settings: Settings, con: duckdb.DuckDBPyConnection,
     if candidate.file_sha256(path) != run["candidate_sha"]:
         return (f"the snapshot checked in run {run['run_id']} was altered after the check "
                 f"({path}){again}")
-    if run["fingerprint"] != store.fingerprint(con):
+    # the stamp the check left, while no one has written the files since (store.stamped);
+    # else the data is hashed again
+    if run["fingerprint"] != (store.stamped(settings.working_db, "checked")
+                              or store.fingerprint(con)):
         return (f"the warehouse changed after the last check (run {run['run_id']}): it is not "
                 f"the data that was checked{again}")
     return None

@@ -52,9 +52,11 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return digest.hexdigest()[:16]
 
 
-def stamp_path(db: Path) -> Path:
-    """Where the fingerprint of the data as a run left it is kept, beside the database."""
-    return db.with_name(db.name + ".fingerprint.json")
+def stamp_path(db: Path, kind: str = "fingerprint") -> Path:
+    """Where the fingerprint of the data as a run left it is kept, beside the database; `kind`
+    "checked": as the last `sfe check` left it (for `sfe publish` only: a run's stamp also
+    says the run's build covered the data, which a check alone does not)."""
+    return db.with_name(f"{db.name}.{kind}.json")
 
 
 def file_state(db: Path) -> list[list[int] | None]:
@@ -71,22 +73,22 @@ def file_state(db: Path) -> list[list[int] | None]:
     return out
 
 
-def record_stamp(db: Path, fingerprint: str) -> None:
+def record_stamp(db: Path, fingerprint: str, kind: str = "fingerprint") -> None:
     """After a run, with every connection closed: `fingerprint` is the data as the database
     files now are; `stamped` gives it back while nothing has written them since."""
-    path = stamp_path(db)
+    path = stamp_path(db, kind)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": fingerprint, "files": file_state(db)}),
                    encoding="utf-8")
     os.replace(tmp, path)
 
 
-def stamped(db: Path) -> str | None:
+def stamped(db: Path, kind: str = "fingerprint") -> str | None:
     """The fingerprint `record_stamp` kept, when the database and WAL files are exactly as they
     were then (same inode, size, mtime and ctime): nothing, sfe or a person with the duckdb
     CLI, wrote them since. Else None: the data must be fingerprinted again."""
     try:
-        doc = json.loads(stamp_path(db).read_text(encoding="utf-8"))
+        doc = json.loads(stamp_path(db, kind).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(doc, dict) or doc.get("files") != file_state(db):

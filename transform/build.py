@@ -35,6 +35,7 @@ class _Plan:
 
     rebuild_all: bool
     changed: list[str] | None  # months of changed files; None: every month
+    unit_tests_passed: bool  # on this project, vars and engine, at the last successful build
     key: str | None
     files: dict[str, list[Any]] | None
     maps: dict[str, dict[str, str]] | None
@@ -115,6 +116,7 @@ def _plan(settings: Settings, fingerprint: dict[str, str] | None,
     """Every month, or only those of files new or changed since the last successful build.
     The saved states are the last successful build's: gone until this one succeeds, so a
     failed or killed build is followed by one that rebuilds every month."""
+    passed = build_state.unit_tests_passed(settings, state)
     build_state.built_state_file(settings).unlink(missing_ok=True)
     files, maps = build_state.registry_files(settings)
     rebuild_all = force or build_state.needs_full_rebuild(settings, fingerprint, maps)
@@ -122,7 +124,8 @@ def _plan(settings: Settings, fingerprint: dict[str, str] | None,
     changed = None if rebuild_all else build_months.months_since_last_build(
         settings.dbt_target_dir, key, files)
     build_months.record(settings.dbt_target_dir, None, None)
-    return _Plan(rebuild_all, changed, key, files, maps)
+    # months known ⇒ project, vars and engine as at the last successful build, too
+    return _Plan(rebuild_all, changed, passed or changed is not None, key, files, maps)
 
 
 def _run(settings: Settings, select: Sequence[str] | None, console: Console,
@@ -134,14 +137,17 @@ def _run(settings: Settings, select: Sequence[str] | None, console: Console,
                  + ("; --force: every table rebuilt from raw (full refresh)" if force
                     else "; matching or master data changed: every month rebuilt" if plan.rebuild_all
                     else "; only months touched by new or replaced files rebuilt"
-                    + (f" (KPI months: {', '.join(changed) or 'none'}; unit tests passed on "
-                       "this project already)" if changed is not None else "")))
+                    + (f" (KPI months: {', '.join(changed) or 'none'})" if changed is not None
+                       else ""))
+                 + ("; unit tests passed on this project already" if plan.unit_tests_passed
+                    else ""))
     # --force is the way out of any incremental state: dbt rebuilds every table from raw, so
     # the result equals a fresh build on the same inbox
-    # months known ⇒ project, seeds and vars as at the last successful build: its unit tests
-    # (which read no warehouse data) passed on this very code, so they are not run again
-    command = ("build --full-refresh" if force else "build"
-               if changed is None else "build --exclude test_type:unit")
+    # project, seeds, vars and engine as at the last successful build (always so when the
+    # months are known): its unit tests, which read no warehouse data, passed on this very
+    # code, so they are not run again (dbt_project/README.md, "Unit tests")
+    command = ("build --full-refresh" if force else "build") + (
+        " --exclude test_type:unit" if plan.unit_tests_passed else "")
     run = run_dbt_on_spark if settings.engine == "spark" else run_dbt
     run(settings, command, select, console, report,
         extra_vars={"rebuild_all_months": True} if plan.rebuild_all

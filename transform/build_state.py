@@ -99,6 +99,20 @@ def up_to_date(settings: Settings, state: dict[str, Any] | None) -> bool:
         return False
 
 
+def unit_tests_passed(settings: Settings, state: dict[str, Any] | None) -> bool:
+    """The last successful full build ran on this very project (models, macros, tests, seeds),
+    vars and engine, so its unit tests passed on this code: every successful build either ran
+    them or, by this same rule, followed one on the same code that did."""
+    if state is None:
+        return False
+    try:
+        last = json.loads(built_state_file(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    keys = ("project", "vars", "engine")
+    return isinstance(last, dict) and all(last.get(k) == state.get(k) for k in keys)
+
+
 def needs_full_rebuild(settings: Settings, fingerprint: dict[str, str] | None,
                        maps: dict[str, dict[str, str]] | None = None) -> bool:
     if fingerprint is None:

@@ -426,7 +426,8 @@ def test_a_build_with_nothing_new_does_not_rerun_dbt(built, tmp_path, monkeypatc
     assert calls == [] and report.up_to_date and report.exit_code == 0
     assert "up to date" in report.summary()
     build(copy, force=True)
-    assert calls == ["build --full-refresh"]  # --force rebuilds every table from raw
+    # --force rebuilds every table from raw; the unit tests passed on this project already
+    assert calls == ["build --full-refresh --exclude test_type:unit"]
 
 
 def test_a_new_file_or_a_changed_setting_rebuilds(built, tmp_path, monkeypatch):
@@ -451,7 +452,29 @@ def test_a_failed_build_is_never_taken_as_up_to_date(built, tmp_path, monkeypatc
     calls = _record_dbt_runs(monkeypatch, fail=True)
     assert build(copy, force=True).exit_code != 0
     assert not build(copy).up_to_date  # the same inputs: dbt again
-    assert calls == ["build --full-refresh", "build"]
+    # the failed build's record is gone: the next one runs the unit tests again too
+    assert calls == ["build --full-refresh --exclude test_type:unit", "build"]
+
+
+def test_unit_tests_rerun_on_a_full_build_only_when_the_project_changed(built, tmp_path,
+                                                                       monkeypatch):
+    """A full rebuild (--force, or matching changed) of a warehouse whose last successful
+    build ran on this project skips the unit tests; an edited model, seed or test runs them,
+    as does a warehouse never built (its first build)."""
+    import transform.build_state as build_state
+
+    copy = _copy_built(built, tmp_path)
+    calls = _record_dbt_runs(monkeypatch)
+    build(copy, force=True)
+    assert calls == ["build --full-refresh --exclude test_type:unit"]
+    monkeypatch.setattr(build_state, "project_fingerprint", lambda: "an edited model")
+    build(copy, force=True)  # the edit: unit tests run, and pass (the fake dbt fails nothing)
+    build(copy, force=True)  # the edited project passed them: not run again
+    fresh = _copy_of_built(built, tmp_path / "fresh")  # an empty dbt target: a first build
+    fresh.dbt_target_dir.mkdir(parents=True)  # (made by dbt, which is faked here)
+    build(fresh)
+    assert calls[1:] == ["build --full-refresh", "build --full-refresh --exclude test_type:unit",
+                         "build"]
 
 
 def _copy_of_built(built, tmp_path) -> Settings:
@@ -613,15 +636,16 @@ def test_a_flow_row_without_a_row_number_fails_the_build(built, tmp_path):
         build(copy, select=["fct_sell_out"], force=True))
 
 
-@pytest.mark.parametrize("planted", [
-    # the C1 sale a second time, credited to T2 as well
-    "insert into marts.fct_sell_out select * replace ('T2' as territory_id) from "
-    "marts.fct_sell_out where file_id = 10 and source_row = 2",
+@pytest.mark.parametrize(("planted", "test"), [
+    # the C1 sale a second time, credited to T2 as well: its id on two rows of the fact
+    ("insert into marts.fct_sell_out select * replace ('T2' as territory_id) from "
+     "marts.fct_sell_out where file_id = 10 and source_row = 2",
+     "unique_fct_sell_out_sell_out_line_id"),
     # the sale to distributor DB (file 10 row 3) credited to a territory
-    "update marts.fct_sell_out set territory_id = 'T1' where file_id = 10 and source_row = 3",
+    ("update marts.fct_sell_out set territory_id = 'T1' where file_id = 10 and source_row = 3",
+     "assert_no_sale_credited_to_two_territories"),
 ])
-def test_a_double_or_wrong_credit_in_the_fact_fails_its_test(built, tmp_path, planted):
+def test_a_double_or_wrong_credit_in_the_fact_fails_its_test(built, tmp_path, planted, test):
     copy = _copy_built(built, tmp_path)
     _plant(copy, planted)
-    assert "assert_no_sale_credited_to_two_territories" in _failed(
-        build(copy, select=["assert_no_sale_credited_to_two_territories"], force=True))
+    assert test in _failed(build(copy, select=[test], force=True))

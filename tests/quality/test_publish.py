@@ -127,6 +127,30 @@ def test_data_changed_after_the_check_is_refused(warehouse) -> None:
     assert "changed after the last check" in report.reason
 
 
+def test_publish_right_after_the_check_takes_its_fingerprint_from_the_stamp(
+        warehouse, monkeypatch) -> None:
+    """The check leaves the data's fingerprint with the files' stat: publish right after it
+    hashes no table; any write since (here an insert) makes it hash again, and refuse."""
+    from quality import store
+
+    hashed: list[int] = []
+    real = store.fingerprint
+    monkeypatch.setattr(store, "fingerprint", lambda con: hashed.append(1) or real(con))
+    check(warehouse, "run-1")
+    hashed.clear()
+    assert publish(warehouse).outcome == "published" and hashed == []
+    # a check's stamp is its own: the run's (`sfe run` trusts it to mean "as the last run,
+    # build included, left it", quality/unchanged.py) is not written by a check
+    assert not store.stamp_path(warehouse.working_db).exists()
+    check(warehouse, "run-2")
+    execute(warehouse, """insert into marts.fct_sell_in values
+                          (date '2026-10-03', '2026-10', 'D2', 'P1', 5, 100)""")
+    hashed.clear()
+    report = publish(warehouse)
+    assert report.outcome == "refused" and "changed after the last check" in report.reason
+    assert hashed == [1]
+
+
 def test_only_the_last_snapshots_are_kept(warehouse) -> None:
     settings = replace(warehouse, snapshots_kept=2)
     ids = []
