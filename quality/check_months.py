@@ -5,7 +5,7 @@ A gate about the months' own rows (a month adds up, a month of raw flow has fact
 every month the last passed check saw; a month whose files and build inputs are unchanged since
 holds the same rows, so it passes again. After a passed check (no blocking failure, no error)
 the state is kept beside the working warehouse: the registry files of the build it checked (the
-build's own record, transform/build_months.py), its matches, its key (project, seeds,
+build's own record, sfe/build_months.py), its matches, its key (project, seeds,
 vars, masters) and the gates' rules digest. The next check looks at the months of every
 file that differs from those files, in raw now or in the latest build; every month (None) when
 no state is kept, the latest build is not recorded (it failed or is running), its key or the
@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from sfe.config import Settings
-from transform import build_months
+from sfe import build_months
 
 
 def _path(settings: Settings) -> Path:

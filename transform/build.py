@@ -5,7 +5,7 @@ which hands its result in as `matching`. One code path for the CLI, the DAGs and
 `build(settings)` returns a `BuildReport` (transform/report.py).
 Around it: the dbt runner (transform/dbt_runner.py), its progress on the console
 (transform/progress.py), what the last successful build saw (transform/build_state.py, and the
-months in transform/build_months.py) and `dbt docs generate` (transform/docs.py).
+months in sfe/build_months.py) and `dbt docs generate` (transform/docs.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sfe import build_months
 from sfe.builds import BuildRecord, record_build
 from sfe.config import Settings
 from sfe.console import Console
@@ -22,7 +23,7 @@ from sfe.gate_tables import ensure_tables
 from sfe.report import UsageError
 from sfe.runs import new_run_id
 from sfe.warehouse import WarehouseBusy, connect
-from transform import build_months, build_state
+from transform import build_state
 from transform.dbt_runner import run_dbt, run_dbt_on_spark
 from transform.report import BuildFailure, BuildReport
 

@@ -6,7 +6,7 @@ Two records under `settings.dbt_target_dir`, written only after a successful ful
   built from (`inputs_fingerprint`); when they change, every month is rebuilt;
 - last_build_state.json: those inputs, the file registry, the dbt project on disk, the dbt vars
   and the engine (`build_state`); when all equal the last build's, dbt is not run.
-The months themselves are transform/build_months.py's.
+The months themselves are sfe/build_months.py's.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.warehouse import connect
-from transform import build_months
+from sfe import build_months
 
 _FINGERPRINT_SQL = {
     # what, besides new files, changes facts of months already built

@@ -1,10 +1,10 @@
-"""Which months a build rebuilds, from the registry before and after (transform/build_months.py)."""
+"""Which months a build rebuilds, from the registry before and after (sfe/build_months.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from transform import build_months
+from sfe import build_months
 
 # file_id -> [source, status, period_start, period_end, loaded_at, sha256, superseded_by]
 BEFORE = {

@@ -12,7 +12,7 @@ from quality import check_months
 from quality.definitions import Gate, GateSet, load_gates, resolve_thresholds, rules_digest
 from quality.gates import run_checks
 from tests.quality.conftest import TODAY, execute
-from transform import build_months
+from sfe import build_months
 
 BOUNDED = ["achievement_reconciles", "facts_cover_raw_months"]
 
