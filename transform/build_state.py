@@ -16,9 +16,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sfe import build_months
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.warehouse import connect
-from sfe import build_months
 
 _FINGERPRINT_SQL = {
     # what, besides new files, changes facts of months already built
