@@ -39,9 +39,10 @@ class GroupedWrites:
     """A DuckDB connection whose per-file transactions are committed in groups."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, max_files: int = 50,
-                 max_seconds: float = 5.0) -> None:
+                 max_seconds: float = 5.0, max_held_rows: int = 1_000_000) -> None:
         self.con = con
         self.max_files, self.max_seconds = max_files, max_seconds
+        self.max_held_rows = max_held_rows  # rows held in Python before they go to DuckDB
         self.solo = False  # one transaction per file (redoing a lost group)
         self.lost = False  # the open group was rolled back with files already done in it
         self.commits = 0
@@ -96,6 +97,8 @@ class GroupedWrites:
         if self.solo or self._done >= self.max_files or \
                 time.monotonic() - (self._open_since or 0) >= self.max_seconds:
             self.flush()
+        elif self.held.rows >= self.max_held_rows:
+            self._write_held_or_lose()  # into the open group: still committed, or lost, whole
         return self.con
 
     def _rollback(self) -> duckdb.DuckDBPyConnection:

@@ -33,6 +33,12 @@ class Deferred:
     def __bool__(self) -> bool:
         return bool(self.registry or self.retry or self.frames)
 
+    @property
+    def rows(self) -> int:
+        """Rows held: the group writes them early (still uncommitted) past a bound, so a
+        group of large files does not hold them all in Python as well as in DuckDB."""
+        return sum(frame.height for frames in self.frames.values() for frame in frames)
+
     def add_registry(self, columns: str, values: list[object]) -> None:
         self.registry_columns = columns
         self.registry.append(values)

@@ -217,3 +217,27 @@ def test_a_kill_after_the_group_is_written_before_its_commit_leaves_none_of_it(
     assert [r[0] for r in state["quarantine"]] == [2]
     assert [r[0] for r in state["retry"]] == [1, 2, 3, 4]  # every file read
 
+
+
+def test_a_group_past_its_held_rows_writes_them_early_and_still_commits_once(
+        settings, inbox, put, monkeypatch):
+    """Large files: the rows held past `max_held_rows` go into the open transaction at the
+    file's end (bounded memory), the group still ends in one commit with every row once."""
+    for month in range(1, 5):
+        put(f"flow/D001/m{month}.csv", flow_csv([_row(f"2026-{month:02d}-05"),
+                                                 _row(f"2026-{month:02d}-06")]))
+    seen: list[_Counting] = []
+
+    def counted(con, **kw):
+        seen.append(_Counting(con))
+        return GroupedWrites(seen[-1], **kw, max_held_rows=3)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "GroupedWrites", counted)
+    report = ingest_inbox(settings, inbox)
+    assert [f.status for f in report.files] == ["loaded"] * 4
+    statements = seen[0].statements
+    # 2 + 2 rows reach the bound: written after the 2nd and the 4th file
+    assert sum(s.startswith("insert into raw.flow__lines") for s in statements) == 2
+    assert statements.count("commit") == 1
+    assert [(r[0], r[1].month) for r in _state(settings.working_db)["rows"]] == [
+        (1, 1), (1, 1), (2, 2), (2, 2), (3, 3), (3, 3), (4, 4), (4, 4)]
