@@ -71,6 +71,7 @@ def readable(df: pd.DataFrame, config: dict[str, Any], days: tuple[str, ...] = (
     for col in out.columns:
         spec = cfg.get(col)
         label = spec.get("label") if isinstance(spec, dict) else spec
+        width = spec.get("width") if isinstance(spec, dict) else None  # kept when retyped
         fmt = ((spec.get("type_config") or {}).get("format") if isinstance(spec, dict) else None)
         if fmt == "percent" and pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].round(PCT_DIGITS + 2)
@@ -79,13 +80,14 @@ def readable(df: pd.DataFrame, config: dict[str, Any], days: tuple[str, ...] = (
             if col in days or zone is None:
                 pattern = "%Y-%m-%d" if col in days else "%Y-%m-%d %H:%M"
                 out[col] = values.map(lambda v, p=pattern: _stamp(v, p))
-                cfg[col] = st.column_config.TextColumn(label)
+                cfg[col] = st.column_config.TextColumn(label, width=width)
             else:
                 out[col] = values.map(lambda v: local_time(v, zone, named=False))
-                cfg[col] = st.column_config.TextColumn(label, help=f"{zone} 时间 time")
+                cfg[col] = st.column_config.TextColumn(label, width=width,
+                                                       help=f"{zone} 时间 time")
         elif values.isna().any() and pd.api.types.is_numeric_dtype(values):
             out[col] = values.map(lambda v, f=fmt: _number(v, f))
-            cfg[col] = st.column_config.TextColumn(label, alignment="right")
+            cfg[col] = st.column_config.TextColumn(label, width=width, alignment="right")
         elif values.isna().any():
             out[col] = values.map(lambda v: "—" if _missing(v) else v)
     return out, cfg

@@ -54,14 +54,17 @@ else:
         if not failing["severity"].eq("blocking").any():
             st.caption("都是警告：不阻止发布，数字照常显示 All are warnings: they do not block "
                        "publishing, and the pages show the numbers.")
+        # the sample (JSON rows) is in "All checks" and its download: here the room goes to
+        # what failed and why, so titles and codes are read, not guessed from their first word
         show_table(_worded(failing)[["check_title", "check_name", "severity", "status",
-                                     "failing_rows", "message", "sample"]],
-                   {"check_title": st.column_config.TextColumn("检查 Check", width=170),
-                    "check_name": st.column_config.TextColumn("代码 Code", width=90),
-                    "severity": "级别 Severity",
-                    "status": "结果 Status", "failing_rows": "失败行 Failing rows",
-                    "message": st.column_config.TextColumn("说明 Message", width=230),
-                    "sample": st.column_config.TextColumn("样例 Sample", width=140)},
+                                     "failing_rows", "message"]],
+                   {"check_title": st.column_config.TextColumn("检查 Check", width=210),
+                    "check_name": st.column_config.TextColumn("代码 Code", width=170),
+                    "severity": st.column_config.TextColumn("级别 Severity", width=95),
+                    "status": st.column_config.TextColumn("结果 Status", width=95),
+                    "failing_rows": st.column_config.NumberColumn("失败行 Failing rows",
+                                                                  width=110),
+                    "message": st.column_config.TextColumn("说明 Message", width=270)},
                    key="failing_table")
     with st.expander("全部检查 All checks", expanded=failing.empty):
         show_table(_worded(gates), {"run_id": "检查运行 Gate run", "check_title": "检查 Check",
@@ -89,11 +92,17 @@ else:
     show_table(hist.drop(columns=["source_db"], errors="ignore").assign(
                    gate_status=hist["gate_status"].map(lambda v: GATE.get(v, v)),
                    published_at=hist["published_at"].map(lambda t: local_time(t, ZONE, False))),
-               {"snapshot_id": "快照 Snapshot", "published_at": f"发布 Published ({ZONE})",
-                "run_id": st.column_config.TextColumn("检查运行 Gate run", width=150),
-                "gate_status": "质量门 Gates",
-                "as_of_month": "数据截至 As of month", "as_of_date": "数据截至 As of date",
-                "warnings": "警告 Warnings"}, key="publish_table",
+               # widths fixed: ids as `sfe publish` writes them sized the columns past the
+               # ~980 px of a 1440 px screen, and the last column scrolled out of sight
+               {"snapshot_id": st.column_config.TextColumn("快照 Snapshot", width=180),
+                "published_at": st.column_config.TextColumn(f"发布 Published ({ZONE})",
+                                                            width=150),
+                "run_id": st.column_config.TextColumn("检查运行 Gate run", width=170),
+                "gate_status": st.column_config.TextColumn("质量门 Gates", width=90),
+                "as_of_month": st.column_config.TextColumn("数据截至 As of month", width=110),
+                "as_of_date": st.column_config.TextColumn("数据截至 As of date", width=110),
+                "warnings": st.column_config.NumberColumn("警告 Warnings", width=90)},
+               key="publish_table",
                days=("as_of_date",))
 refused = s.get("last_refused")
 if refused:

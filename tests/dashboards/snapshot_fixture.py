@@ -404,6 +404,10 @@ def _audit(con: duckdb.DuckDBPyConnection, blocking_failure: bool) -> None:
     info_columns = "(snapshot_id, published_at, run_id, gate_status, as_of_month)"
     con.execute(f"insert into audit.publish_info {info_columns} values "
                 "('snap-20261025', '2026-10-25 08:00', 'run-1', 'passed', '2026-09')")
+    # ids as `sfe publish` writes them (the short ones above fit any column): the oldest row
+    con.execute("insert into audit.publish_info values ('20260930T190137261549Z', "
+                "'2026-09-30 19:01:37.261549', 'run-20260930T190100-db781b', 'passed', "
+                "'2026-08-31', '2026-08', 4, '/srv/sfe/warehouse/working.duckdb')")
     con.execute(f"insert into audit.publish_info {info_columns} values "
                 "(?, '2026-11-02 08:00', 'run-2', ?, '2026-10')",
                 ["snap-20261102", "failed" if blocking_failure else "passed"])

@@ -46,7 +46,8 @@ def test_quality_page_shows_blocking_failure_and_last_good_publish(published_fai
 def test_quality_page_shows_publish_history(published, open_page):
     at = open_page("data_quality")
     hist = table_with(at, "snapshot_id")
-    assert list(hist["snapshot_id"]) == ["snap-20261102", "snap-20261025"]
+    assert list(hist["snapshot_id"]) == ["snap-20261102", "snap-20261025",
+                                         "20260930T190137261549Z"]
 
 
 def test_quality_page_shows_last_refused_publish_from_status_file(published, open_page):
