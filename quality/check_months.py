@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -27,15 +26,6 @@ from sfe import build_months
 
 def _path(settings: Settings) -> Path:
     return settings.warehouse_dir / "last_passed_check_files.json"
-
-
-def _last_build(settings: Settings) -> dict[str, Any] | None:
-    """The latest successful build's record (key and files), or None."""
-    try:
-        return json.loads(build_months.last_build_path(settings.dbt_target_dir)
-                          .read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def _union(*parts: list[str] | None) -> list[str] | None:
@@ -48,7 +38,7 @@ def months_to_check(settings: Settings, con: duckdb.DuckDBPyConnection,
                     digest: str) -> list[str] | None:
     """The months changed since the last passed check (`con`: the working warehouse), or
     None: every month."""
-    build = _last_build(settings)
+    build = build_months.last_build(settings.dbt_target_dir)
     try:
         kept = json.loads(_path(settings).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -71,7 +61,7 @@ def months_to_check(settings: Settings, con: duckdb.DuckDBPyConnection,
 def record_passed(settings: Settings, digest: str) -> None:
     """After a check without blocking failure or error: what it saw (the latest build's
     files and key, the rules); without a build record, nothing (the next check sees all)."""
-    build = _last_build(settings)
+    build = build_months.last_build(settings.dbt_target_dir)
     if build is None or build.get("key") is None:
         _path(settings).unlink(missing_ok=True)
         return
@@ -86,11 +76,9 @@ def forget(settings: Settings) -> None:
     _path(settings).unlink(missing_ok=True)
 
 
-def _index(month: str) -> int:
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def _label(index: int) -> str:
+def shift_month(month: str, n: int) -> str:
+    """'YYYY-MM' n months later (earlier when n < 0)."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + n
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
@@ -111,5 +99,5 @@ def dates_where(months: list[str] | None, column: str) -> str:
         return "true"
     if not months:
         return "false"
-    end = _label(_index(max(months)) + 1)
+    end = shift_month(max(months), 1)
     return f"({column} >= date '{min(months)}-01' and {column} < date '{end}-01')"

@@ -135,12 +135,6 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _month_minus(month: str, n: int) -> str:
-    year, mon = int(month[:4]), int(month[5:7])
-    index = year * 12 + (mon - 1) - n
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def _as_of_month(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> str | None:
     if catalog.has_column("marts", "fct_sell_out", "month"):
         try:
@@ -161,8 +155,10 @@ def template_variables(con: duckdb.DuckDBPyConnection, catalog: Catalog,
         **thresholds,
         "today": today.isoformat(),
         "as_of_month": as_of,
-        "recent_start_month": _month_minus(as_of, recent - 1) if as_of else "0000-00",
-        "month_minus": lambda month, n: _month_minus(month, int(n)) if month else "0000-00",
+        "recent_start_month": (check_months.shift_month(as_of, 1 - recent) if as_of
+                               else "0000-00"),
+        "month_minus": lambda month, n: (check_months.shift_month(month, -int(n)) if month
+                                         else "0000-00"),
         "has_table": catalog.has_table,
         "has_column": catalog.has_column,
         "changed_months_where": lambda column: check_months.months_where(changed_months, column),

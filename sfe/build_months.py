@@ -108,10 +108,14 @@ def _path(target_dir: Path) -> Path:
     return target_dir / "last_build_files.json"
 
 
-def last_build_path(target_dir: Path) -> Path:
-    """The last successful build's record (key, files): the check reads it too
-    (quality/check_months.py)."""
-    return _path(target_dir)
+def last_build(target_dir: Path) -> dict[str, Any] | None:
+    """The last successful build's record (key, files, maps), or None: none kept, or a
+    build failed or runs since. The check reads it too (quality/check_months.py)."""
+    try:
+        doc = json.loads(_path(target_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def months_since_last_build(target_dir: Path, key: str | None,
@@ -119,11 +123,8 @@ def months_since_last_build(target_dir: Path, key: str | None,
     """The changed months since the last successful build, or None (rebuild every month)."""
     if key is None or files is None:
         return None
-    try:
-        previous = json.loads(_path(target_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if previous.get("key") != key:
+    previous = last_build(target_dir)
+    if previous is None or previous.get("key") != key:
         return None
     return changed_months(previous.get("files") or {}, files)
 
@@ -162,11 +163,8 @@ def map_entries(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]] | N
 
 def maps_only_grew(target_dir: Path, maps: dict[str, dict[str, str]] | None) -> bool:
     """True when every match the last successful build used is unchanged (new ones may exist)."""
-    try:
-        before = json.loads(_path(target_dir).read_text(encoding="utf-8")).get("maps")
-    except (OSError, ValueError):
-        return False
-    return only_grew(before, maps)
+    previous = last_build(target_dir)
+    return previous is not None and only_grew(previous.get("maps"), maps)
 
 
 def only_grew(before: dict[str, dict[str, str]] | None,
