@@ -93,10 +93,15 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, table: str, frames: list[pl.D
         else:
             runs.append([frame])
     for same in runs:
-        rows = pl.concat(same, how="vertical", rechunk=False) if len(same) > 1 else same[0]
-        con.register("_ingest_group_rows", rows)
-        try:
-            con.execute(f"insert into {table} by name select * from _ingest_group_rows")
-        finally:  # after a failed insert the transaction is aborted and unregister fails too:
-            with contextlib.suppress(duckdb.Error):  # the insert's error is the one to report
-                con.unregister("_ingest_group_rows")
+        insert_frame(con, table, pl.concat(same, how="vertical", rechunk=False)
+                     if len(same) > 1 else same[0])
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """A frame's rows into `table` by name, one statement."""
+    con.register("_ingest_rows", frame)
+    try:
+        con.execute(f"insert into {table} by name select * from _ingest_rows")
+    finally:  # after a failed insert the transaction is aborted and unregister fails too:
+        with contextlib.suppress(duckdb.Error):  # the insert's error is the one to report
+            con.unregister("_ingest_rows")

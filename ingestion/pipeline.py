@@ -11,7 +11,6 @@ with the same path and bytes is skipped, so running the same inbox twice changes
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -26,6 +25,7 @@ import polars as pl
 from ingestion import registry
 from ingestion.batching import GroupedWrites
 from ingestion.ddl import ensure_tables
+from ingestion.deferred import insert_frame
 from ingestion.discover import BUSINESS_TZ, InboxFile, Skipped, scan
 from ingestion.file_decisions import (ACK_PREFIX, Acknowledgement, load_acknowledgements,
                                       load_file_decisions)
@@ -662,10 +662,5 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
     while a group is open, else inserted now."""
     if (held := registry.deferred(con)) is not None:
         held.add_rows(table, frame)
-        return
-    con.register("_ingest_rows", frame)
-    try:
-        con.execute(f"insert into {table} by name select * from _ingest_rows")
-    finally:  # after a failed insert the transaction is aborted and unregister fails too:
-        with contextlib.suppress(duckdb.Error):  # the insert's error is the one to report
-            con.unregister("_ingest_rows")
+    else:
+        insert_frame(con, table, frame)

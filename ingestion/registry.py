@@ -385,9 +385,9 @@ def supersede(con: duckdb.DuckDBPyConnection, table: str, old_ids: tuple[int, ..
 @dataclass
 class Index:
     """What `replaced_version`, `first_with_bytes`, `next_file_id`, `decide` (the loaded files
-    a period overlaps) and a conflict's `retry_key` ask of the registry, read once per run (issue 14: four queries a file
-    cost more than parsing a small one) and kept
-    in step by `insert`, `forget` and `supersede` on the same connection. It answers as the
+    a period overlaps) and a conflict's `retry_key` ask of the registry, read once per run
+    (issue 14: four queries a file cost more than parsing a small one) and kept in step by
+    `insert`, `forget` and `supersede` on the same connection. It answers as the
     queries do; the ingest's connection (ingestion/batching.py) reads it again after a
     rollback, so it never holds what the database lost."""
 
