@@ -43,8 +43,8 @@ def months_to_check(settings: Settings, con: duckdb.DuckDBPyConnection,
         kept = json.loads(_path(settings).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if (build is None or build.get("key") is None or kept.get("key") != build["key"]
-            or kept.get("rules") != digest):
+    if (build is None or build.get("key") is None or not isinstance(kept, dict)
+            or kept.get("key") != build["key"] or kept.get("rules") != digest):
         return None
     seen_maps, maps = kept.get("maps"), build.get("maps")
     if (seen_maps or maps) and not build_months.only_grew(seen_maps, maps):

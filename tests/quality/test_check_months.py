@@ -163,3 +163,19 @@ def test_a_warning_that_failed_alone_keeps_every_month_in_the_next_check(registe
         con.close()
     assert {r.name: r.status for r in run_checks(registered, today=TODAY).results}[
         "june_units_watch"] == "fail"
+
+
+@pytest.mark.parametrize("garbage", ["[1, 2]", '"passed"', "{", ""])
+def test_a_damaged_record_of_the_last_passed_check_reads_every_month(registered, garbage):
+    """The kept record is a file beside the warehouse: truncated, hand-edited or another
+    JSON value, it must mean "every month", never a crash of the check (a list raised
+    AttributeError) nor a month left out."""
+    gates = load_gates()
+    digest = rules_digest(gates, resolve_thresholds(registered, gates.thresholds))
+    _built(registered)
+    assert run_checks(registered, today=TODAY).status == "passed"
+    (registered.warehouse_dir / "last_passed_check_files.json").write_text(garbage,
+                                                                         encoding="utf-8")
+    assert _months(registered, digest) is None
+    execute(registered, BROKEN_JUNE)
+    assert _statuses(registered)["run"] == "failed"
