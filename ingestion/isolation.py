@@ -11,6 +11,7 @@ rejects that one file with a reason; the next file gets a fresh worker.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import resource
@@ -22,6 +23,7 @@ import traceback
 import zipfile
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as wait_for_answers
 from pathlib import Path
 
 from ingestion.biff import ContainerError, sheet_dimensions
@@ -29,6 +31,9 @@ from ingestion.fileparse import Outcome, ParseSpec, Rejected, parse_grids
 from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
 from sfe.config import ConfigError
 
+AHEAD_PER_WORKER = 8  # files guessed ahead per worker, for `ReaderPool.prefetch`
+MAX_READY_BYTES = 256 << 20
+PIPE_BYTES = 1 << 20  # /proc/sys/fs/pipe-max-size's default  # answers kept in this process before they are asked for
 BYTES_PER_CELL = 64  # calamine's cell (32 B) plus its copy as text: a generous estimate
 MIN_BOMB_BYTES = 50 << 20  # below this, a high compression ratio is harmless
 XLS_MAX_ROWS, XLS_MAX_COLS = 65_536, 256  # what the .xls (BIFF8) format can hold
@@ -317,15 +322,9 @@ class IsolatedReader:
         status, payload = self._receive(sent_at)
         if then is not None:
             self._send_ahead(then)
-        if status == "ok":
-            return payload
-        if status == "rejected":
-            raise Rejected(str(payload))
         if status == "memory":
             self._stop()
-            raise _too_big("needs more memory than allowed", self.limits.memory_bytes + 1,
-                           self.limits)
-        raise ReadError(str(payload))
+        return _answer_value(status, payload, self.limits)
 
     def _send(self, task: ReadTask) -> float:
         tasks, _ = self._worker()
@@ -375,6 +374,37 @@ class IsolatedReader:
             self._proc = None
         return None
 
+    def collect_ahead(self) -> tuple[ReadTask, tuple[str, object]] | None:
+        """The task sent ahead and the worker's answer, once the worker is done with it (None
+        while it works); the worker is then free. A worker the file killed answers as the
+        file's error, blamed on that file only if someone asks for it."""
+        if self._pending is None or self._results is None:
+            return None
+        try:
+            if not self._results.poll(0):
+                return None
+        except (EOFError, OSError):
+            pass  # died: the receive below says how
+        task, sent_at = self._pending
+        self._pending = None
+        try:
+            answer = self._receive(sent_at)
+        except ReadError as exc:
+            return task, ("error", str(exc))
+        if answer[0] == "memory":
+            self._stop()
+        return task, answer
+
+    def overdue(self) -> bool:
+        """The task sent ahead has had its time (`limits.seconds`) and is not answered."""
+        return self._pending is not None and \
+            time.monotonic() > self._pending[1] + self.limits.seconds
+
+    @property
+    def busy(self) -> Connection | None:
+        """The channel of the worker's answer to a task sent ahead, if it holds one."""
+        return self._results if self._pending is not None else None
+
     @property
     def ahead(self) -> ReadTask | None:
         """The task sent ahead and not yet asked for, if any."""
@@ -420,6 +450,8 @@ class IsolatedReader:
             assert self._proc.stdin is not None and self._proc.stdout is not None
             self._tasks = Connection(os.dup(self._proc.stdin.fileno()), readable=False)
             self._results = Connection(os.dup(self._proc.stdout.fileno()), writable=False)
+            for conn in (self._tasks, self._results):
+                _widen_pipe(conn.fileno())
             self._proc.stdin.close()
             self._proc.stdout.close()
             self._await_ready()
@@ -467,6 +499,27 @@ class IsolatedReader:
                 "the sender for a fresh export")
 
 
+def _widen_pipe(fd: int) -> None:
+    """A 1 MB pipe instead of 64 KB: a file's bytes and its parsed rows cross in a few
+    writes instead of hundreds of 64 KB hand-offs between the processes (Linux only; where
+    the system refuses, the default stays)."""
+    try:
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except OSError:
+        pass
+
+
+def _answer_value(status: str, payload: object, limits: Limits) -> object:
+    """A worker's answer as the caller's result, or the file's error raised."""
+    if status == "ok":
+        return payload
+    if status == "rejected":
+        raise Rejected(str(payload))
+    if status == "memory":
+        raise _too_big("needs more memory than allowed", limits.memory_bytes + 1, limits)
+    raise ReadError(str(payload))
+
+
 class ReaderPool:
     """Several reader workers parsing the files likely read next in parallel (setting
     `ingest_workers`): the caller still asks for one file at a time, in its own order, so every
@@ -477,12 +530,20 @@ class ReaderPool:
     `upcoming` is the caller's guess of the next files (nearest first), one use, as
     `IsolatedReader.upcoming`: after each answer every idle worker takes the next of them not
     already in a worker. A file asked for that no worker holds goes to an idle worker (or one
-    holding a guess that was not asked for, whose answer is then dropped)."""
+    holding a guess that was not asked for, whose answer is then dropped).
 
-    def __init__(self, limits: Limits | None = None, workers: int = 1) -> None:
+    `prefetch` keeps the workers busy while the caller waits on something else (the group's
+    DuckDB write, issue 14): done answers are taken in and kept, and each freed worker gets
+    the next guess, up to `lookahead` files and `max_ready_bytes` of answers kept."""
+
+    def __init__(self, limits: Limits | None = None, workers: int = 1,
+                 max_ready_bytes: int = MAX_READY_BYTES) -> None:
         self.limits = limits or Limits()
         self._readers = [IsolatedReader(self.limits) for _ in range(max(1, workers))]
         self.upcoming: list[ReadTask] = []
+        self.max_ready_bytes = max_ready_bytes
+        self._guesses: list[ReadTask] = []  # the last guesses taken, for `prefetch`
+        self._ready: list[tuple[ReadTask, tuple[str, object], int]] = []  # task, answer, bytes
 
     def __enter__(self) -> ReaderPool:
         return self
@@ -494,6 +555,11 @@ class ReaderPool:
     def workers(self) -> int:
         return len(self._readers)
 
+    @property
+    def lookahead(self) -> int:
+        """How many of the next files the caller should guess (`upcoming`)."""
+        return self.workers * AHEAD_PER_WORKER
+
     def read(self, task: ReadTask) -> list[Grid]:
         assert task.parse is None
         return self._run(task)  # type: ignore[return-value]
@@ -504,6 +570,12 @@ class ReaderPool:
 
     def _run(self, task: ReadTask) -> object:
         guesses, self.upcoming = self.upcoming, []
+        self._guesses = guesses
+        self._await_held(task)
+        kept = self._take_ready(task)
+        if kept is not None:
+            self._top_up(guesses)
+            return _answer_value(*kept, self.limits)
         reader = self._holding(task) or self._spare(guesses)
         try:
             result = reader._run(task, None)
@@ -528,20 +600,71 @@ class ReaderPool:
         return max(self._readers, key=lambda r: guesses.index(r.ahead))  # type: ignore[arg-type]
 
     def _top_up(self, guesses: list[ReadTask]) -> None:
+        self._ready = [kept for kept in self._ready if kept[0] in guesses]  # the rest: stale
         for reader in self._readers:
             if reader.ahead is not None and reader.ahead not in guesses:
                 reader.drop_ahead_if_done()
+        if self._ready_bytes() >= self.max_ready_bytes:
+            return
         for task in guesses:
-            if self._holding(task) is not None:
+            if self._holding(task) is not None or any(kept[0] == task for kept in self._ready):
                 continue
             idle = next((r for r in self._readers if r.ahead is None), None)
             if idle is None:
                 return
             idle.send_ahead(task)
 
+    def prefetch(self, wait: float) -> bool:
+        """Take in the answers of workers done with a guess and hand them the next guesses,
+        waiting at most `wait` seconds for one; False when no worker is busy (nothing to
+        wait for until the caller asks for a file)."""
+        busy = [r.busy for r in self._readers if r.busy is not None]
+        if not busy:
+            return False
+        if wait_for_answers(busy, wait):
+            for reader in self._readers:
+                kept = reader.collect_ahead()
+                if kept is not None:
+                    self._ready.append((*kept, _answer_bytes(kept[1])))
+            self._top_up(self._guesses)
+        return True
+
+    def _await_held(self, task: ReadTask) -> None:
+        """While a worker works on `task`, the other workers' answers are taken in as they
+        come and those workers given the next guesses, so none waits on this process. Past
+        the task's time limit the holding worker's own receive judges it."""
+        guesses = self._guesses
+        self._guesses = [task, *guesses]  # its answer, once in, is kept for this call
+        try:
+            while (reader := self._holding(task)) is not None and not reader.overdue():
+                self.prefetch(0.05)
+        finally:
+            self._guesses = guesses
+
+    def _take_ready(self, task: ReadTask) -> tuple[str, object] | None:
+        for at, (kept, answer, _size) in enumerate(self._ready):
+            if kept == task:
+                del self._ready[at]
+                return answer
+        return None
+
+    def _ready_bytes(self) -> int:
+        return sum(size for _task, _answer, size in self._ready)
+
     def close(self) -> None:
+        self._ready = []
         for reader in self._readers:
             reader.close()
+
+
+def _answer_bytes(answer: tuple[str, object]) -> int:
+    """About what a kept answer holds in memory (parsed rows or grids)."""
+    payload = answer[1]
+    if isinstance(payload, Outcome):
+        return payload.parsed.loaded.estimated_size() + payload.parsed.quarantined.estimated_size()
+    if isinstance(payload, list):
+        return sum(g.frame.estimated_size() for g in payload if isinstance(g, Grid))
+    return 0
 
 
 def default_workers(setting: int) -> int:

@@ -73,6 +73,7 @@ def ingest_inbox(settings: Settings, inbox: Path | None = None,
         ensure_tables(con)
         _record_skipped(con, found.skipped, run_id)
         writes = GroupedWrites(con)
+        writes.meanwhile = reader.prefetch  # the workers parse on while a group is written
         writes.index = registry.Index.read(con)
         run = _Run(settings, writes, reader, run_id, console, resolutions, acks,
                    seen_at, registry.known_files(con), _last_seen(con), code_key(),
@@ -144,15 +145,16 @@ class _Run:
                              resolution=self.resolutions.get(item.rel), seen_at=self.seen_at,
                              reader=self.reader, ack=self.acks.get(item.rel),
                              records=self.records, code=self.code, stats=self.stats)
+        self.reader.prefetch(0)  # a worker done meanwhile takes its next file now
         if result.supersedes:  # other files' records changed: the snapshot follows
             registry.mark_superseded(self.records, result.supersedes)
         _mark_superseded(report, result)
         report.files.append(result)
 
     def _next_tasks(self, files: list[InboxFile], n: int) -> list[ReadTask]:
-        """The read tasks of the files likely read after file n, nearest first, one per
-        worker (guesses: `_upcoming`)."""
-        want, products = self.reader.workers, self.products or ()
+        """The read tasks of the files likely read after file n, nearest first, as many as the
+        pool's `lookahead` (guesses: `_upcoming`)."""
+        want, products = self.reader.lookahead, self.products or ()
         for key in [k for k in self.ahead if k[0] <= n or k[1] != products]:
             del self.ahead[key]
         tasks: list[ReadTask] = []
@@ -262,7 +264,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     if unread:
         reg.reasons = [item.problem or changed or ""]
         return _reject(con, reg, known, ack)
-    if not raw.strip():
+    if blank(raw):
         known = known if known and known.status in RETRY_STATUSES else None
     elif known and known.status not in RETRY_STATUSES:
         if not _sent_again(item, known):
@@ -272,10 +274,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, item: InboxF
     reg.first_seen_at = (known.first_seen_at if known else None) or seen_at or dt.datetime.now()
     clock = _future_mtime(item, console)
     stale = registry.replaced_version(con, sha, known.file_id if known else None) \
-        if raw.strip() else None
+        if not blank(raw) else None
     if stale is not None and resolution is None:
         return _hold_old_version(con, reg, stale, known, clock)
-    twin = registry.first_with_bytes(con, sha, item.rel) if raw.strip() and not stale else None
+    twin = registry.first_with_bytes(con, sha, item.rel) if not blank(raw) and not stale else None
     if twin is not None and known is None:
         reg.status, reg.duplicate_of = "duplicate", twin
         reg.reasons = [f"same bytes as file {twin}; skipped (not counted twice)"]
@@ -380,6 +382,11 @@ def _unchanged(reg: Registration, known: registry.Known) -> FileResult:
     result = _result(reg, known.status, list(known.reasons), known.file_id)
     result.unchanged_since = known.run_id
     return result
+
+
+def blank(raw: bytes) -> bool:
+    """Empty or only whitespace, without copying the file's bytes (`raw.strip()` copies)."""
+    return not raw or raw.isspace()
 
 
 def _read_whole(path: Path) -> bytes:
@@ -558,7 +565,7 @@ def _upcoming(last_seen: dict[str, tuple[str, dt.datetime]], settings: Settings,
         # file whose retry key is unchanged, is not read
     try:
         raw = item.path.read_bytes()
-        return _parse_task(settings, item, raw, products) if raw.strip() else None
+        return _parse_task(settings, item, raw, products) if not blank(raw) else None
     except (OSError, Rejected):
         return None
 

@@ -16,12 +16,30 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
+import ingestion.batching as batching
 import ingestion.pipeline as pipeline
-from ingestion.batching import GroupedWrites
+from ingestion.batching import GroupedWrites, write_while
 from ingestion.pipeline import ingest_inbox
 from sfe.config import load_settings
+from sfe.signals import Stopped
 from tests.ingestion.conftest import flow_csv
+
+
+@pytest.fixture(params=["inline", "overlapped"])
+def write_mode(request):
+    """Each group's held writes written inline, or (as for large groups) in a thread while the
+    reader workers parse on: the outcome must not tell them apart."""
+    if request.param == "inline":
+        yield request.param
+        return
+    bound = batching.OVERLAP_ROWS
+    batching.OVERLAP_ROWS = 0  # every held write through `write_while`
+    try:
+        yield request.param
+    finally:
+        batching.OVERLAP_ROWS = bound
 
 
 def _row(day: str, qty: int = 10, product: str = "阿莫西林胶囊") -> str:
@@ -62,7 +80,7 @@ def _one_file_a_commit(monkeypatch) -> None:
 
 
 def test_a_mixed_group_ends_as_hand_computed_and_as_one_file_a_commit(
-        settings, inbox, put, tmp_path, monkeypatch):
+        settings, inbox, put, tmp_path, monkeypatch, write_mode):
     _mixed_group(put)
     report = ingest_inbox(settings, inbox)
     statuses = [(f.path, f.status, f.file_id) for f in report.files]
@@ -136,7 +154,7 @@ def test_a_group_of_files_is_written_with_one_insert_per_table(settings, inbox, 
 
 
 def test_a_group_write_that_fails_is_redone_file_by_file_and_blames_one_file(
-        settings, inbox, put, monkeypatch):
+        settings, inbox, put, monkeypatch, write_mode):
     """The group's one insert fails for one file's rows: the group is rolled back and written
     again one file a commit, where only that file fails; the others load once each."""
     for name, day in (("a", "2026-03-05"), ("b", "2026-04-05"), ("c", "2026-05-05")):
@@ -241,3 +259,49 @@ def test_a_group_past_its_held_rows_writes_them_early_and_still_commits_once(
     assert statements.count("commit") == 1
     assert [(r[0], r[1].month) for r in _state(settings.working_db)["rows"]] == [
         (1, 1), (1, 1), (2, 2), (2, 2), (3, 3), (3, 3), (4, 4), (4, 4)]
+
+
+# -- the group's write in a thread while the workers parse on (write_while) ------------------
+
+SLOW_QUERY = "select count(*) from range(20000000000) t(a) where a % 7 = 3"  # minutes
+
+
+def test_the_write_runs_while_meanwhile_is_called_and_its_error_is_raised_here():
+    con = duckdb.connect()
+    con.execute("create table t (a int)")
+    calls: list[float] = []
+
+    def meanwhile(wait: float) -> bool:
+        calls.append(wait)
+        time.sleep(wait)
+        return True
+
+    write_while(lambda: con.execute("insert into t select range from range(3)"), meanwhile, con)
+    assert con.execute("select sum(a) from t").fetchone() == (3,)
+    with pytest.raises(duckdb.Error, match="boom"):
+        write_while(lambda: con.execute("select error('boom')"), meanwhile, con)
+    assert con.execute("select 1").fetchone() == (1,)  # usable after the failed write
+
+
+def test_a_stop_signal_meanwhile_interrupts_the_write_and_is_raised():
+    """The first stop signal lands in the waiting thread: the write in the other thread is
+    interrupted (not run to its end) and the signal raised; the connection stays usable."""
+    con = duckdb.connect()
+    ended: list[str] = []
+
+    def write() -> None:
+        try:
+            con.execute(SLOW_QUERY).fetchall()
+            ended.append("ran to its end")
+        except duckdb.Error as exc:
+            ended.append(type(exc).__name__)
+            raise
+
+    def meanwhile(wait: float) -> bool:
+        time.sleep(0.2)  # the query is under way
+        raise Stopped(signal.SIGTERM)
+
+    with pytest.raises(Stopped):
+        write_while(write, meanwhile, con)
+    assert ended == ["InterruptException"]
+    assert con.execute("select 1").fetchone() == (1,)

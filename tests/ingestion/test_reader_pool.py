@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,6 +79,62 @@ def test_a_hostile_guess_never_asked_for_blames_no_file() -> None:
         quantities(pool, task(ROWS[0]))
         assert quantities(pool, task(ROWS[2])) == [7.0]
         assert quantities(pool, task(ROWS[1])) == [3.0]
+
+
+def _prefetch_until(pool: ReaderPool, kept: int) -> None:
+    """prefetch as the group's write calls it, until `kept` answers are in (or 30 s)."""
+    deadline = time.monotonic() + 30
+    while len(pool._ready) < kept and time.monotonic() < deadline:
+        pool.prefetch(0.05)
+
+
+def test_prefetch_takes_in_done_answers_and_hands_out_the_next_guesses() -> None:
+    """While this process waits on the group's write, each worker done with a guess gives its
+    answer and takes the next guess: four guesses on two workers all answered, then asked for
+    in order without a worker busy."""
+    a, b, c, d, e = task(ROWS[0]), task(ROWS[1]), task(ROWS[2]), task(ROWS[0], ROWS[1]), \
+        task(ROWS[1], ROWS[2])
+    with ReaderPool(Limits(), workers=2) as pool:
+        pool.upcoming = [b, c, d, e]
+        assert quantities(pool, a) == [10.0]
+        _prefetch_until(pool, 4)
+        assert [r.ahead for r in pool._readers] == [None, None]  # all four answered
+        for t, expected, rest in ((b, [3.0], [c, d, e]), (c, [7.0], [d, e]),
+                                  (d, [10.0, 3.0], [e]), (e, [3.0, 7.0], [])):
+            pool.upcoming = rest
+            assert quantities(pool, t) == expected
+        assert pool._ready == []
+
+
+def test_prefetch_keeps_no_more_answers_than_its_bound_and_drops_stale_ones() -> None:
+    a, b, c, d = task(ROWS[0]), task(ROWS[1]), task(ROWS[2]), task(ROWS[0], ROWS[2])
+    with ReaderPool(Limits(), workers=2, max_ready_bytes=1) as pool:
+        pool.upcoming = [b, c, d]
+        quantities(pool, a)
+        _prefetch_until(pool, 2)
+        pool.prefetch(0.2)
+        assert len(pool._ready) == 2 and [r.ahead for r in pool._readers] == [None, None]
+        pool.upcoming = [c]  # d is no longer expected
+        assert quantities(pool, d) == [10.0, 7.0]  # read afresh, not held by anyone
+        assert [t for t, _answer, _size in pool._ready] == [c]  # b's: dropped (no guess)
+        pool.upcoming = [c]
+        assert quantities(pool, b) == [3.0]  # read afresh
+        assert [t for t, _answer, _size in pool._ready] == [c]
+        assert quantities(pool, c) == [7.0]
+
+
+def test_a_hostile_guess_taken_in_by_prefetch_is_rejected_as_itself_when_asked_for() -> None:
+    hostile = ReadTask(_undeclared_far_cell(), ".xlsx", parse=SPEC)
+    a, c = task(ROWS[0]), task(ROWS[2])
+    with ReaderPool(Limits(), workers=2) as pool:
+        pool.upcoming = [hostile, c]
+        quantities(pool, a)
+        _prefetch_until(pool, 2)
+        pool.upcoming = [c]
+        with pytest.raises(ReadError, match="more memory than allowed"):
+            pool.parse(hostile)
+        assert quantities(pool, c) == [7.0]
+        assert quantities(pool, a) == [10.0]  # a fresh worker for the next
 
 
 def test_workers_setting_zero_is_one_per_core_at_most_two() -> None:
