@@ -155,7 +155,9 @@ def auto_memory_limit(available: int | None) -> str:
     if available is None:
         return f"{AUTO_MEMORY_MAX_MB}MiB"
     mb = min(max(available // 2 >> 20, AUTO_MEMORY_MIN_MB), AUTO_MEMORY_MAX_MB)
-    return f"{mb}MiB"
+    # in steps of 256 MiB: the figure is part of dbt's profile, and a profile that differs
+    # from the last build's makes dbt parse the whole project again (~7 s)
+    return f"{mb // 256 * 256}MiB"
 
 
 def duckdb_memory_limit(settings: Settings) -> str:

@@ -42,11 +42,14 @@ def _env(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = None,
-             extra_vars: dict[str, object] | None = None) -> list[str]:
-    """The dbt command line `build` uses (also handy for `dbt docs generate` by hand)."""
+RUN_VARS = ("kpi_changed_months", "rebuild_all_months")  # macros/run_vars.sql
+
+
+def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = None) -> list[str]:
+    """The dbt command line `build` uses (also handy for `dbt docs generate` by hand). The
+    --vars are the settings only, the same on every build, so dbt parses only what changed."""
     target = settings.dbt_target_dir
-    dbt_vars = {**settings.dbt_vars(), **(extra_vars or {})}
+    dbt_vars = settings.dbt_vars()
     args = [*command.split(),
             "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
@@ -60,10 +63,21 @@ def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = No
     return args
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
+def run_vars_env(run_vars: dict[str, object] | None) -> dict[str, str]:
+    """This build's own values (RUN_VARS) as the environment `run_var` reads: JSON, empty
+    for a value not set (then the macro's default: every month)."""
+    unknown = set(run_vars or {}) - set(RUN_VARS)
+    if unknown:
+        raise ValueError(f"not a run var of macros/run_vars.sql: {sorted(unknown)}")
+    return {f"SFE_RUN_{name.upper()}": json.dumps(run_vars[name]) if run_vars and name in run_vars
+            else "" for name in RUN_VARS}
+
+
+def dbt_env(settings: Settings, run_vars: dict[str, object] | None = None) -> dict[str, str]:
     from sfe.warehouse import duckdb_memory_limit
 
-    return {"SFE_WORKING_DB": str(settings.working_db.resolve()),
+    return {**run_vars_env(run_vars),
+            "SFE_WORKING_DB": str(settings.working_db.resolve()),
             "SFE_MEMORY_LIMIT": duckdb_memory_limit(settings),
             "SFE_THREADS": str(settings.threads or os.cpu_count() or 1),
             "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
@@ -94,10 +108,9 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
     report.log_path = str(settings.dbt_target_dir / "logs" / "dbt.log")
     started = time.perf_counter()
-    with _env(dbt_env(settings)):
+    with _env(dbt_env(settings, extra_vars)):
         try:
-            result = dbtRunner(callbacks=[progress]).invoke(
-                dbt_args(settings, command, select, extra_vars))
+            result = dbtRunner(callbacks=[progress]).invoke(dbt_args(settings, command, select))
         finally:
             _release_duckdb()
     from dbt_common.invocation import get_invocation_id  # the id dbt wrote into run_results

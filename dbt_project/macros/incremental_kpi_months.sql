@@ -1,6 +1,6 @@
 {#- Incremental KPI marts by month.
 
-    `sfe build` passes var `kpi_changed_months`: the months ('YYYY-MM') of every file that is
+    `sfe build` passes `kpi_changed_months` (run_var: env SFE_RUN_KPI_CHANGED_MONTHS): the months ('YYYY-MM') of every file that is
     new, gone or changed since the last successful build (sfe/build_months.py). It passes none
     when it cannot bound the change (first build, a file without a period such as a master
     snapshot, a changed project, seed or var): then, like with rebuild_all_months or
@@ -37,8 +37,8 @@
 {#- The months the vars name (a list, also from 'a, b' text), or none when every month is
     built: no var, or rebuild_all_months. Tests read this (they take no is_incremental()). -#}
 {% macro changed_months_of_vars() -%}
-    {%- set months = var('kpi_changed_months', none) -%}
-    {%- if months is none or var('rebuild_all_months', false) -%}
+    {%- set months = run_var('kpi_changed_months') -%}
+    {%- if months is none or run_var('rebuild_all_months', false) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if months is string -%}

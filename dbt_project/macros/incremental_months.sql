@@ -6,10 +6,10 @@
     from raw, so delete+insert alone (which deletes only months it inserts) would leave them in
     the facts; `delete_months_of_replaced_files` (a pre-hook) empties those months first.
     Set var rebuild_all_months (or --full-refresh) to rebuild everything, e.g. after
-    steward decisions that change the matches of old months.
-    The model checks is_incremental() and var('rebuild_all_months') itself (so unit tests can
+    steward decisions that change the matches of old months (`run_var`: --vars or sfe's env).
+    The model checks is_incremental() and run_var('rebuild_all_months') itself (so unit tests can
     override both) and renders this predicate inside
-    `{% if is_incremental() and not var('rebuild_all_months', false) %} where ... {% endif %}`.
+    `{% if is_incremental() and not run_var('rebuild_all_months', false) %} where ... {% endif %}`.
     `sfe build` sets rebuild_all_months when matching results or master snapshots changed.
 
     date_col:      the date column of `lines`
@@ -90,7 +90,7 @@
 {% macro default__delete_months_of_replaced_files(source_system) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
-    where {% if var('rebuild_all_months', false) %}true{% else %}{{
+    where {% if run_var('rebuild_all_months', false) %}true{% else %}{{
         months_of_replaced_files(source_system) }}{% endif %}
     {%- endif -%}
 {%- endmacro %}

@@ -150,6 +150,18 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, obj
     return settings, report, before
 
 
+def test_the_incremental_build_parses_only_what_changed(incremental):
+    """The changed months reach dbt without changing its --vars or profile: dbt keeps its
+    partial parse (a changed --vars made it parse the whole project again, ~7 s a build)."""
+    settings, _, _ = incremental
+    log = (settings.dbt_target_dir / "logs" / "dbt.log").read_text(encoding="utf-8")
+    runs = log.split("Running with dbt=")
+    assert len(runs) == 3, "two dbt invocations expected: the first build and the incremental"
+    assert "Unable to do partial parsing because saved manifest not found" in runs[1]
+    assert "Unable to do partial parsing" not in runs[2], [
+        line for line in runs[2].splitlines() if "partial parsing" in line]
+
+
 def test_new_month_and_a_correction_build_incrementally(incremental):
     settings, report, _ = incremental
     assert report.exit_code == 0, report.summary()

@@ -37,6 +37,17 @@ def test_auto_is_half_the_available_memory_within_1_and_3_gb() -> None:
     assert auto_memory_limit(None) == "3072MiB"
 
 
+def test_auto_moves_in_steps_of_256_mib_so_dbt_keeps_its_partial_parse() -> None:
+    """The figure is in dbt's profile: a few MB more or less free memory between two builds
+    must not change it (a changed profile makes dbt parse the whole project again)."""
+    from sfe.warehouse import auto_memory_limit
+
+    mb = 1 << 20
+    assert auto_memory_limit(2 * 2500 * mb) == "2304MiB"  # half is 2,500: down to a step
+    assert auto_memory_limit(2 * 2510 * mb) == auto_memory_limit(2 * 2550 * mb) == "2304MiB"
+    assert auto_memory_limit(2 * 2560 * mb) == "2560MiB"
+
+
 def test_the_default_is_auto_and_reaches_duckdb_and_dbt_as_a_size(settings, monkeypatch) -> None:
     from sfe import warehouse
 

@@ -13,7 +13,7 @@
 
 {% macro spark__delete_months_of_replaced_files(source_system) -%}
     {%- if is_incremental() and execute -%}
-        {%- if var('rebuild_all_months', false) -%}
+        {%- if run_var('rebuild_all_months', false) -%}
             truncate table {{ this }}
         {%- else -%}
             {%- set months = run_query('select distinct month from ' ~ this ~ ' where '

@@ -34,6 +34,6 @@ final as (
 )
 
 select * from final
-{% if is_incremental() and not var('rebuild_all_months', false) %}
+{% if is_incremental() and not run_var('rebuild_all_months', false) %}
 where {{ months_touched_since_last_build('ship_date', ref('stg_sellin__shipments')) }}
 {% endif %}

@@ -41,7 +41,7 @@ final as (
 )
 
 select * from final
-{% if is_incremental() and not var('rebuild_all_months', false) %}
+{% if is_incremental() and not run_var('rebuild_all_months', false) %}
 where ({{ months_touched_since_last_build('sale_date', ref('stg_flow__lines'), 'flow') }})
     -- sfe build's changed months (a superset of those) as a date range: prunes the raw scan
     and {{ changed_months_date_where('sale_date') }}
