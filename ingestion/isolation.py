@@ -32,8 +32,8 @@ from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read
 from sfe.config import ConfigError
 
 AHEAD_PER_WORKER = 8  # files guessed ahead per worker, for `ReaderPool.prefetch`
-MAX_READY_BYTES = 256 << 20
-PIPE_BYTES = 1 << 20  # /proc/sys/fs/pipe-max-size's default  # answers kept in this process before they are asked for
+MAX_READY_BYTES = 256 << 20  # answers kept in this process before they are asked for
+PIPE_BYTES = 1 << 20  # /proc/sys/fs/pipe-max-size's default
 BYTES_PER_CELL = 64  # calamine's cell (32 B) plus its copy as text: a generous estimate
 MIN_BOMB_BYTES = 50 << 20  # below this, a high compression ratio is harmless
 XLS_MAX_ROWS, XLS_MAX_COLS = 65_536, 256  # what the .xls (BIFF8) format can hold

@@ -50,6 +50,7 @@ RETRY_STATUSES = ("rejected", "conflict")  # re-examined on every run: a mapping
 # mtimes this far past the ingest's clock are a sender's clock (or a touch), not an arrival time
 FUTURE_MTIME_TOLERANCE = dt.timedelta(minutes=15)
 LOOK_PAST = 8  # files beyond the workers' count searched for the next ones likely read
+GUESS_BYTES = 64 << 20  # bytes of guessed files held beyond one a worker (ReaderPool.prefetch)
 Reader = IsolatedReader | ReaderPool
 
 
@@ -152,19 +153,25 @@ class _Run:
         report.files.append(result)
 
     def _next_tasks(self, files: list[InboxFile], n: int) -> list[ReadTask]:
-        """The read tasks of the files likely read after file n, nearest first, as many as the
-        pool's `lookahead` (guesses: `_upcoming`)."""
+        """The read tasks of the files likely read after file n, nearest first (guesses:
+        `_upcoming`): one per worker, then more up to the pool's `lookahead` while their bytes,
+        held here until read, stay within GUESS_BYTES (a few huge files must not be held 16
+        at a time)."""
         want, products = self.reader.lookahead, self.products or ()
         for key in [k for k in self.ahead if k[0] <= n or k[1] != products]:
             del self.ahead[key]
         tasks: list[ReadTask] = []
+        held = 0
         for k in range(n + 1, min(len(files), n + 1 + want + LOOK_PAST)):
+            if len(tasks) >= self.reader.workers and held >= GUESS_BYTES:
+                break
             if (k, products) not in self.ahead:
                 self.ahead[(k, products)] = _upcoming(self.last_seen, self.settings,
                                                       files[k:k + 1], products)
             task = self.ahead[(k, products)]
             if task is not None:
                 tasks.append(task)
+                held += len(task.raw)
                 if len(tasks) == want:
                     break
         return tasks

@@ -220,3 +220,28 @@ def test_quarantine_reasons_with_equal_counts_are_listed_by_first_row() -> None:
     for _ in range(30):  # group order varies between calls; one call could pass by luck
         got = [line.split("row ")[1].split(")")[0] for line in _quarantine_summary(frame)]
         assert got == ["21", "5", "9", "16", "30"]  # b twice first; then by first row; 5 kept
+
+
+def test_files_guessed_ahead_past_one_a_worker_are_bounded_by_their_bytes(settings, inbox, put,
+                                                                          monkeypatch):
+    """Prefetch guesses up to 8 files a worker ahead, but the parent holds their bytes until
+    read: past one a worker, no more than GUESS_BYTES of them (a run of huge files)."""
+    import ingestion.pipeline as pipeline
+
+    for month in range(1, 9):
+        put(f"flow/D001/m{month}.csv", "\n".join([FLOW_HEADER, *ROWS]) + "\n")
+    guessed: list[int] = []
+    original = pipeline._Run._next_tasks
+
+    def recorded(self, files, n):
+        tasks = original(self, files, n)
+        guessed.append(len(tasks))
+        return tasks
+
+    monkeypatch.setattr(pipeline._Run, "_next_tasks", recorded)
+    run = replace(settings, ingest_workers=2)
+    ingest_inbox(run, inbox)
+    assert guessed[0] == 7  # the seven other files: all within 64 MB
+    monkeypatch.setattr(pipeline, "GUESS_BYTES", 1)  # the first guess is already past it
+    ingest_inbox(replace(run, data_dir=run.data_dir / "bounded"), inbox)
+    assert max(guessed[-8:]) == 2  # one a worker, no more
