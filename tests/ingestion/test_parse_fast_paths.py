@@ -46,7 +46,7 @@ KINDS_BLOCK = [
 ]
 
 
-@pytest.mark.parametrize("blocks", [1, 30])
+@pytest.mark.parametrize("blocks", [1, 50])  # 50: 250 data rows, the large-file path
 def test_totals_notes_headers_and_blanks_among_dated_rows_are_skipped_dated_rows_kept(
         blocks: int) -> None:
     parsed = _parse(KINDS_BLOCK * blocks)
@@ -123,3 +123,23 @@ def test_parse_cells_reads_plain_floats_by_cast_and_the_rest_by_the_full_parser(
         3.5, 1234.5, None, -12.0, 5.0, None, None, None, 20.0, 1000.0, -12.0, 12.0]
     plain = pl.Series("c", ["1", None, "2.5", "-4"])
     assert parse_cells(plain, values.parse_number).to_list() == [1.0, None, 2.5, -4.0]
+
+
+@pytest.mark.parametrize(("style", "rows"), [
+    ("{y}-{m}-{d}", 12), ("{y}/{m}/{d}", 12), ("{y}-{m:02d}-{d:02d} 00:00:00", 12),
+    ("{y}{m:02d}{d:02d}", 12), ("{y}/{m}/{d}", 300), ("{y}-{m:02d}-{d:02d} 08:30", 300),
+    ("{y}{m:02d}{d:02d}", 300), ("{y}年{m}月{d}日", 300)])
+def test_a_date_column_in_one_style_with_a_few_cells_in_others(style: str, rows: int) -> None:
+    odd = {4: "2026年3月9日", 6: "2026.3.10", 8: "45000"}  # 45000: the Excel serial 2023-03-15
+    bad = {10: style.format(y=2026, m=2, d=30)}  # no 30 February: quarantined
+    lines = [_plain_row(i, "10").replace(
+        "2026-03-05", odd.get(i) or bad.get(i) or style.format(y=2026, m=3, d=i % 28 + 1), 1)
+        for i in range(rows)]
+    parsed = _parse(lines)
+    kept = [i for i in range(rows) if i != 10]
+    assert parsed.loaded["source_row"].to_list() == [2 + i for i in kept]
+    expected = {4: dt.date(2026, 3, 9), 6: dt.date(2026, 3, 10), 8: dt.date(2023, 3, 15)}
+    assert parsed.loaded["sale_date"].to_list() == [
+        expected.get(i, dt.date(2026, 3, i % 28 + 1)) for i in kept]
+    assert parsed.quarantined["source_row"].to_list() == [12]
+    assert parsed.quarantined["column_name"].to_list() == ["销售日期"]
