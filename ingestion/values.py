@@ -128,14 +128,16 @@ def quick_parse(cells: pl.Series, parser: Callable[[pl.Expr], pl.Expr]
     Most cells of an amount or quantity column are plain floats, most dates one shape: the caller
     runs `parser` (regexes, NFKC) only on the filled cells not final.
 
-    Numbers (`parse_number`, `parse_quantity`): a string polars casts to a finite Float64 is
-    ASCII digits, sign, point and exponent only (inf/nan are not finite: left to the parser).
-    NFKC and the strip leave it as it is; it holds none of the characters `parse_number`
-    removes (, space ¥ $ € £ rmb cny 元 人民币), no brackets and no trailing '-', so
-    `parse_number` casts that very string and keeps it, finite. It ends in a digit or '.',
-    never in a unit word, so `_QTY_UNIT` does not match (`quantity_unit` is NULL: no unit glued
-    on) and `parse_quantity` is `parse_number` of it. (Checked against the full parsers on
-    200 k random strings of digits, signs, separators, spaces, units and currency signs.)
+    Numbers (`parse_number`, `parse_quantity`, `quantity_unit`): the cell cast as Float64,
+    without its commas if some cell needs that (1,234.50). Where that is finite the cell is
+    ASCII digits, sign, point, exponent and commas only (inf/nan are not finite: left to the
+    parser). NFKC and the strip leave it as it is; `parse_number` removes the commas and
+    finds no other character it removes (space ¥ $ € £ rmb cny 元 人民币), no brackets and no
+    trailing '-', so it casts that very string and keeps it, finite. It ends in a digit, '.'
+    or ',', never in a unit word, so `_QTY_UNIT` does not match: `quantity_unit` is NULL (no
+    unit glued on) and `parse_quantity` is `parse_number` of it. (Checked against the full
+    parsers on 200 k random strings of digits, signs, separators, spaces, units and
+    currency signs.)
 
     Dates (`parse_date` without a mapping's format): the `DATE_SHAPES` entry of the column's
     first filled cell, final where a cell has that shape. NFKC and the strip change nothing
@@ -148,8 +150,12 @@ def quick_parse(cells: pl.Series, parser: Callable[[pl.Expr], pl.Expr]
     """
     if cells.dtype != pl.String:
         return None
-    if parser is parse_number or parser is parse_quantity:
+    if parser in (parse_number, parse_quantity, quantity_unit):
         value = cells.cast(pl.Float64, strict=False)
+        if value.null_count() > cells.null_count():  # thousands separators, or not numbers
+            value = cells.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+        if parser is quantity_unit:
+            return pl.repeat(None, cells.len(), dtype=pl.String, eager=True), value.is_finite()
         return value, value.is_finite()
     if parser is parse_date:
         first = cells.drop_nulls().head(1).to_list()

@@ -74,7 +74,8 @@ def _plain_amount(i: int) -> float:
 
 @pytest.mark.parametrize("rows", [12, 300])
 def test_a_number_column_with_a_few_written_out_cells_among_plain_floats(rows: int) -> None:
-    special = {3: ('"1,234.5"', None), 5: ("(12)", None), 7: ("¥5", "20盒"), 9: ("inf", None)}
+    special = {3: ('"1,234.5"', None), 5: ("(12)", None), 7: ("¥5", "20盒"), 9: ("inf", None),
+               11: ("110.25", "4"), 10: ('"12,345"', None)}  # 11: no unit, none glued on
     lines = []
     for i in range(rows):
         amount, quantity = special.get(i, (str(_plain_amount(i)), None))
@@ -85,11 +86,13 @@ def test_a_number_column_with_a_few_written_out_cells_among_plain_floats(rows: i
     assert loaded["source_row"].to_list() == [2 + i for i in kept]
     by_row = {i: r for i, r in zip(kept, loaded.iter_rows(named=True), strict=True)}
     assert by_row[3]["amount"] == 1234.5 and by_row[3]["doc_type"] == "sale"
+    assert by_row[10]["amount"] == 12345.0
     assert by_row[5]["amount"] == -12.0 and by_row[5]["doc_type"] == "return"
     assert by_row[5]["quantity"] == -6.0  # a return: the quantity turned negative too
     assert by_row[7]["amount"] == 5.0 and by_row[7]["quantity"] == 20.0
     assert (by_row[7]["unit"], by_row[7]["raw_unit"]) == ("box", "盒")
     assert by_row[8]["raw_unit"] == "盒" and by_row[8]["amount"] == 80.25
+    assert (by_row[11]["quantity"], by_row[11]["unit"], by_row[11]["raw_unit"]) == (4.0, "box", None)
     plain = [i for i in kept if i not in special]
     assert [by_row[i]["amount"] for i in plain] == [i * 10 + 0.25 for i in plain]
     assert [by_row[i]["quantity"] for i in plain] == [float(i % 7 + 1) for i in plain]
