@@ -181,7 +181,9 @@ def _full_kind(body: pl.DataFrame, header: HeaderMatch, source: Source,
 
 
 def _skip_counts(body: pl.DataFrame) -> dict[str, int]:
-    counts = body.filter(pl.col(KIND) != "data").group_by(KIND).len()
+    # in the order the kinds first occur: the file's notes (its registry reason) come out the
+    # same on every read
+    counts = body.filter(pl.col(KIND) != "data").group_by(KIND, maintain_order=True).len()
     return dict(zip(counts[KIND].to_list(), counts["len"].to_list(), strict=True))
 
 

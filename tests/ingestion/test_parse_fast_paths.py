@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 
 from ingestion import values
-from ingestion.fileparse import ParseSpec
+from ingestion.fileparse import ParseSpec, parse_grids
 from ingestion.headers import Mapping
-from ingestion.isolation import Limits, ReadTask, parse_file
+from ingestion.isolation import Limits, ReadTask, parse_file, read_grids
 from ingestion.parse import Parsed, parse_cells
 from ingestion.sources import FLOW
 from tests.ingestion.conftest import FLOW_HEADER
@@ -146,3 +146,17 @@ def test_a_date_column_in_one_style_with_a_few_cells_in_others(style: str, rows:
         expected.get(i, dt.date(2026, 3, i % 28 + 1)) for i in kept]
     assert parsed.quarantined["source_row"].to_list() == [12]
     assert parsed.quarantined["column_name"].to_list() == ["销售日期"]
+
+
+def test_the_skipped_rows_notes_come_in_the_order_their_kinds_first_occur_on_every_read() -> None:
+    """The notes are the file's reason in the registry; polars' group_by order is random (the
+    order of blank/total flipped between two reads of the same file)."""
+    rows = KINDS_BLOCK[6:7] + KINDS_BLOCK[:6] + KINDS_BLOCK[7:]  # blank, then total, note, header
+    raw = ("\n".join([FLOW_HEADER, *rows]) + "\n").encode()
+    grids = read_grids(ReadTask(raw, ".csv"), Limits())
+    expected = ["skipped 1 blank rows (not data, not counted)",
+                "skipped 1 total rows (合计/小计) (not data, not counted)",
+                "skipped 1 note rows (制表人/注/备注…) (not data, not counted)",
+                "skipped 2 repeated header rows (not data, not counted)"]
+    for _ in range(30):
+        assert parse_grids(grids, SPEC).notes == expected
