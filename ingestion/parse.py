@@ -243,7 +243,8 @@ class _Plan:
         if data.height < SMALL_FRAME:
             data = data.with_columns([parse(pl.col(col)).alias(out)
                                       for out, (col, parse) in parsers.items()])
-        else:
+        else:  # the filter of skipped rows leaves columns in pieces, which every later step
+            data = data.rechunk()  # pays for (the joins of distinct values used to join them)
             for out, (col, parse) in parsers.items():
                 data = map_distinct(data, col, parse, out)
         self.columns_added = set(data.columns)
