@@ -77,8 +77,8 @@ def _parsed_from_ipc(loaded: bytes, quarantined: bytes, skipped: dict[str, int])
 
 
 def _from_ipc(data: bytes) -> pl.DataFrame:
-    """pyarrow's IPC reader over the received bytes, without a copy: ~5x cheaper than
-    `pl.read_ipc` for the parent, which decodes every file's rows (10 M rows: 1.7 s → 0.3 s)."""
+    """pyarrow's IPC reader over the received bytes, without a copy: the parent decodes every
+    file's rows (40 files of ~14 k rows: 0.009 s against 0.152 s for `pl.read_ipc`)."""
     import pyarrow.ipc
 
     frame = pl.from_arrow(pyarrow.ipc.open_file(data).read_all())
@@ -237,8 +237,9 @@ class _Plan:
         }[f.kind]
 
     def with_parsed(self, data: pl.DataFrame) -> pl.DataFrame:
-        """Add `__p_<field>`: every typed column parsed once (on its distinct values when the
-        frame is large), plus `__p_known_product` when the product master is known."""
+        """Add `__p_<field>`: every typed column parsed once (large frames: `parse_cells`, a
+        quick cast first, the full parser on what it leaves), plus `__p_known_product` when the
+        product master is known."""
         parsers = {f"__p_{f.name}": (self.header.columns[f.name], self._parser(f))
                    for f in self.source.fields
                    if f.kind != "text" and f.name in self.header.columns}
@@ -255,8 +256,8 @@ class _Plan:
                                       for out, (col, parse) in parsers.items()])
         else:  # the filter of skipped rows leaves columns in pieces, which every later step
             data = data.rechunk()  # pays for (the joins of distinct values used to join them)
-            for out, (col, parse) in parsers.items():
-                data = map_distinct(data, col, parse, out)
+            data = data.with_columns([parse_cells(data[col], parse).alias(out)
+                                      for out, (col, parse) in parsers.items()])
         self.columns_added = set(data.columns)
         return data
 
@@ -383,11 +384,6 @@ _NULL_TYPES = {"date": pl.Date, "timestamp": pl.Datetime("us"), "number": pl.Flo
                "int": pl.Int32, "bool": pl.Boolean}
 SMALL_FRAME = 200  # below this, parse columns directly in one pass (a join costs more)
 DISTINCT_SHARE = 0.5  # parse on distinct values when they are at most this share of the rows
-
-
-def map_distinct(frame: pl.DataFrame, col: str, parser: Parser, out: str) -> pl.DataFrame:
-    """frame + `out` = parser(col), see `parse_cells`."""
-    return frame.with_columns(parse_cells(frame[col], parser).alias(out))
 
 
 def parse_cells(cells: pl.Series, parser: Parser) -> pl.Series:
