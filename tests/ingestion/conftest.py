@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -72,3 +75,23 @@ def by_path(report: IngestReport) -> dict[str, dict]:
 def assert_conserved(report: IngestReport) -> None:
     for f in report.files:
         assert f.rows_read == f.rows_loaded + f.rows_quarantined, f
+
+
+def kill_child_at_marker(script: str, inbox: Path, data_dir: Path, marker: Path,
+                         reached: str) -> subprocess.Popen:
+    """`script` (an ingest in a child process, given inbox, data dir and marker) run until it
+    writes `marker`, then SIGKILLed there; the test fails if it never gets there (`reached`)."""
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen([sys.executable, "-c", script, str(inbox), str(data_dir),
+                              str(marker)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        deadline = time.time() + 120
+        while not marker.exists() and child.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), f"the child never {reached}"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    return child

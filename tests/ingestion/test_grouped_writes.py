@@ -7,10 +7,7 @@ before the group's commit leaves none of the group."""
 from __future__ import annotations
 
 import functools
-import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -24,7 +21,7 @@ from ingestion.batching import GroupedWrites, write_while
 from ingestion.pipeline import ingest_inbox
 from sfe.config import load_settings
 from sfe.signals import Stopped
-from tests.ingestion.conftest import flow_csv
+from tests.ingestion.conftest import flow_csv, kill_child_at_marker
 
 
 @pytest.fixture(params=["inline", "overlapped"])
@@ -211,19 +208,7 @@ def test_a_kill_after_the_group_is_written_before_its_commit_leaves_none_of_it(
     put("flow/D001/april.csv", flow_csv([_row("2026-04-05"), _row("2026-04-40")]))
     put("flow/D001/may.csv", flow_csv([_row("2026-05-05")]))
     put("flow/D001/broken.csv", b"\x00\x01binary")
-    marker, root = tmp_path / "written", Path(__file__).resolve().parents[2]
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(inbox), str(settings.data_dir),
-                              str(marker)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
-    try:
-        deadline = time.time() + 120
-        while not marker.exists() and child.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), "the child never wrote a group"
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_child_at_marker(CHILD, inbox, settings.data_dir, tmp_path / "written", "wrote a group")
     assert _state(settings.working_db) == before  # nothing of the three files
     report = ingest_inbox(settings, inbox)
     assert [(f.path, f.status, f.file_id) for f in report.files] == [

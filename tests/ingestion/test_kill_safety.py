@@ -3,18 +3,15 @@ and the next run loads the file exactly once."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import duckdb
 
 from ingestion.pipeline import ingest_inbox
-from tests.ingestion.conftest import flow_csv
+from tests.ingestion.conftest import flow_csv, kill_child_at_marker
 
 ROWS = 20_000
 
@@ -59,22 +56,8 @@ def _state(db: Path) -> tuple:
 
 def _ingest_killed_at_insert(settings, inbox, tmp_path) -> subprocess.Popen:
     """`sfe ingest` in a child process, SIGKILLed once it reaches the insert of a file's rows."""
-    marker = tmp_path / "inserted"
-    root = Path(__file__).resolve().parents[2]
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(inbox), str(settings.data_dir), str(marker)],
-        cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
-    try:
-        deadline = time.time() + 120
-        while not marker.exists() and child.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), "the child never reached the insert"
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    return child
+    return kill_child_at_marker(CHILD, inbox, settings.data_dir, tmp_path / "inserted",
+                                "reached the insert")
 
 
 def test_sigkill_mid_load_leaves_no_trace_and_rerun_loads_once(settings, inbox, put, tmp_path):
