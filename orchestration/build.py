@@ -13,20 +13,27 @@ from matching.pipeline import run_matching
 from sfe.config import Settings
 from sfe.console import Console
 from transform.build import BuildReport, build, require_warehouse
+from transform.dbt_runner import import_dbt_meanwhile
+from transform.parse_ahead import ParseAhead
 
 
 def build_step(settings: Settings, select: Sequence[str] | None = None,
                console: Console | None = None, force: bool = False,
-               run_id: str | None = None, raw_unchanged: bool = False) -> BuildReport:
+               run_id: str | None = None, raw_unchanged: bool = False,
+               parsed_ahead: ParseAhead | None = None) -> BuildReport:
     """Match customers and products, then `dbt build` (skipped by dbt's stage when matching
     failed); the BuildReport carries the matching report. `raw_unchanged`: `sfe run` proved
-    the raw rows unchanged since its last run (matching/inputs.py)."""
+    the raw rows unchanged since its last run (matching/inputs.py); `parsed_ahead`: the dbt
+    parse `sfe run` started while files loaded (transform/parse_ahead.py)."""
     console = console or Console(quiet=True)
     require_warehouse(settings)
+    if settings.engine == "duckdb":
+        import_dbt_meanwhile()
     console.step("matching customers and products")
     matching = run_matching(settings, console=console, run_id=run_id,
                             raw_unchanged=raw_unchanged, force=force).to_dict()
-    return build(settings, select, console, force, matching=matching, run_id=run_id)
+    return build(settings, select, console, force, matching=matching, run_id=run_id,
+                 parsed_ahead=parsed_ahead)
 
 
 def build_command(settings: Settings, args: argparse.Namespace, console: Console) -> BuildReport:

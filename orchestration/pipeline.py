@@ -29,7 +29,8 @@ from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, EXIT_USAGE, UsageError
 from sfe.runs import RunRecord, StepResult, new_run_id, record_run
 from sfe.signals import is_interrupt, stop_signal
-from sfe.warehouse import writer_lock
+from sfe.warehouse import duckdb_memory_limit, writer_lock
+from transform.parse_ahead import ParseAhead, start_parse_ahead
 
 STEPS = ("ingest", "build", "check", "publish")
 WAREHOUSE_STEPS = ("build", "check", "publish")  # the DAG's: sfe_ingest loads the inbox
@@ -139,11 +140,18 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
     settings.ensure_dirs()
     with writer_lock(settings, command if ":" in command else f"sfe {command}", console):
         run = RunRecord(run_id=new_run_id(), command=command)
+        # one memory limit for the run: dbt's profile carries it, and the parse ahead's must
+        # equal the build's for dbt to take that parse
+        settings = replace(settings, memory_limit=duckdb_memory_limit(settings))
+        ahead = start_parse_ahead(settings) if {"ingest", "build"} <= set(steps) else None
         try:
-            return _run_steps(settings, run, inbox, console, steps)
+            return _run_steps(settings, run, inbox, console, steps, ahead)
         except KeyboardInterrupt as exc:
             _record_stopped(settings, run, stop_signal(exc) or signal.SIGINT, console)
             raise
+        finally:
+            if ahead is not None:
+                ahead.stop()
 
 
 def _record_stopped(settings: Settings, run: RunRecord, signum: int, console: Console) -> None:
@@ -163,7 +171,7 @@ def _record_stopped(settings: Settings, run: RunRecord, signum: int, console: Co
 
 
 def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: Console,
-               steps: Sequence[str]) -> RunReport:
+               steps: Sequence[str], parsed_ahead: ParseAhead | None = None) -> RunReport:
     usage: list[UsageError] = []  # a step stopped by one makes the run exit 2
     seen: dict[str, str | None] = {}  # the data's fingerprint, if taken to tell "nothing new"
     seen["untouched"] = untouched(settings)  # before any write: as the last run left it?
@@ -172,7 +180,8 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
     calls = {
         "ingest": lambda: ingest_inbox(settings, inbox, console=console, run_id=run.run_id),
         "build": lambda: build_step(settings, console=console, run_id=run.run_id,
-                                    raw_unchanged=_no_data_written(seen, reports, ("ingest",))),
+                                    raw_unchanged=_no_data_written(seen, reports, ("ingest",)),
+                                    parsed_ahead=parsed_ahead),
         "check": lambda: run_checks(settings, console=console, run_id=run.run_id,
                                     fingerprint=seen.get("fingerprint")),
         "publish": lambda: publish(settings, console=console),

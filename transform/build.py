@@ -25,6 +25,7 @@ from sfe.runs import new_run_id
 from sfe.warehouse import WarehouseBusy, connect
 from transform import build_state
 from transform.dbt_runner import run_dbt, run_dbt_on_spark
+from transform.parse_ahead import ParseAhead
 from transform.report import BuildFailure, BuildReport
 
 __all__ = ["BuildFailure", "BuildReport", "build", "require_warehouse"]
@@ -61,11 +62,12 @@ def require_warehouse(settings: Settings) -> None:
 
 def build(settings: Settings, select: Sequence[str] | None = None, console: Console | None = None,
           force: bool = False, *, matching: dict[str, Any] | None = None,
-          run_id: str | None = None) -> BuildReport:
+          run_id: str | None = None, parsed_ahead: ParseAhead | None = None) -> BuildReport:
     """`dbt build` — unless nothing it depends on changed since the last successful full build
     (`force` rebuilds). `matching` is the report of the matching that ran just before (recorded
     with the build; when it failed, dbt does not run); `run_id` names this build in
-    audit.dbt_builds (the run's id; a build on its own makes one)."""
+    audit.dbt_builds (the run's id; a build on its own makes one); `parsed_ahead`: the `dbt
+    parse` `sfe run` started while files loaded (transform/parse_ahead.py), taken before dbt."""
     console = console or Console(quiet=True)
     if isinstance(select, str):
         select = select.split()
@@ -88,6 +90,8 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
     plan = _plan(settings, fingerprint, state, force)
     report.kpi_changed_months = plan.changed
     report.rebuilt_all_months = plan.rebuild_all
+    if parsed_ahead is not None:
+        parsed_ahead.take(settings, console)
     _run(settings, select, console, report, plan, force)
     _record_build(settings, report, select)
     if fingerprint is not None and not report.error and not report.failures and not select:

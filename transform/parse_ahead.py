@@ -1,0 +1,150 @@
+"""dbt parses the project while `sfe run` loads files: a `dbt parse` child, started before
+ingest, so the build's dbt starts from a fresh partial parse instead of a full one.
+
+A full parse costs the build ~4 s of one core (79 models, 246 data tests, 52 unit tests); it
+happens on a new data dir and after the project, the vars or the engine changed. Ingest leaves
+part of the machine idle (its reader workers and the parent wait on each other), so the child
+runs there, at a lower priority: it takes idle time first. Same command line and environment
+as the build (`dbt_args`, `dbt_env`), so dbt's hashes of vars and profile match the build's and
+the build's dbt reads the child's parse.
+
+Kill-safe: the child writes into a folder of its own under the data dir; its
+`partial_parse.msgpack` replaces the target's (one rename) only after it exited 0 and only when
+the build takes it. A child that fails, is slow or is stopped costs nothing but its CPU: the
+build's dbt parses as it would have. A child outliving a killed run writes only into its own
+folder, which the next run removes first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sfe.config import PROJECT_ROOT, Settings
+from sfe.console import Console
+
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's file name (dbt.constants.PARTIAL_PARSE_FILE_NAME)
+NICENESS = 10  # the child yields to ingest's processes when the cores are busy
+WAIT_S = 120.0  # the most the build waits for an unfinished parse before parsing itself
+
+
+def parse_ahead_dir(settings: Settings) -> Path:
+    return settings.dbt_target_dir / "parse_ahead"
+
+
+def needs_full_parse(settings: Settings) -> bool:
+    """dbt would parse the whole project in this data dir's next build: no partial parse yet,
+    or the project, vars or engine differ from the last successful build's (transform/
+    build_state.py). Other causes (a dbt upgrade) go unseen: the build parses as before."""
+    from transform.build_state import built_state_file, project_fingerprint
+
+    if not (settings.dbt_target_dir / "target" / PARTIAL_PARSE).is_file():
+        return True
+    try:
+        last = json.loads(built_state_file(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return not isinstance(last, dict) or (last.get("project"), last.get("vars"),
+                                          last.get("engine")) != (
+        project_fingerprint(), settings.dbt_vars(), settings.engine)
+
+
+@dataclass
+class ParseAhead:
+    """A running `dbt parse` child and the folder it writes."""
+
+    process: subprocess.Popen[bytes]
+    folder: Path
+    started: float
+
+    def take(self, settings: Settings, console: Console, wait_s: float = WAIT_S) -> bool:
+        """Before the build's dbt: wait for the child (it has the cores to itself now), then
+        move its parse into the target. False, and said, when there is none to take."""
+        try:
+            code = self.process.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            console.warn(f"dbt's parse ahead took over {wait_s:.0f} s; stopped, dbt parses now")
+            return False
+        parsed = self.folder / "target" / PARTIAL_PARSE
+        if code != 0 or not parsed.is_file():
+            console.warn(f"dbt's parse ahead failed (exit {code}; its log: "
+                         f"{self.folder / 'logs' / 'dbt.log'}); dbt parses now")
+            return False
+        target = settings.dbt_target_dir / "target"
+        target.mkdir(parents=True, exist_ok=True)
+        os.replace(parsed, target / PARTIAL_PARSE)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        console.step(f"dbt project parsed while files loaded "
+                     f"({time.monotonic() - self.started:.1f} s)")
+        return True
+
+    def stop(self) -> None:
+        """End the child if it still runs (the run stopped, or the build was not needed) and
+        remove what it wrote; a finished child's folder stays (a failed one's log) until the
+        next run's child."""
+        if self.process.poll() is not None:
+            return
+        self.process.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a SIGKILLed child ends
+            pass
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_parse_ahead(settings: Settings) -> ParseAhead | None:
+    """The child, when the next build would parse the whole project on DuckDB (the Spark
+    target's build starts a Spark session first: not parsed ahead); else None."""
+    if settings.engine != "duckdb" or not needs_full_parse(settings):
+        return None
+    from transform.dbt_runner import dbt_args, dbt_env
+
+    folder = parse_ahead_dir(settings)
+    shutil.rmtree(folder, ignore_errors=True)  # a killed run's leftovers
+    folder.mkdir(parents=True)
+    args = dbt_args(settings, "parse")
+    # its own target and logs: the build's are not touched until the parse is taken
+    args[args.index("--target-path") + 1] = str(folder / "target")
+    args[args.index("--log-path") + 1] = str(folder / "logs")
+    env = {**os.environ, **dbt_env(settings),
+           "DBT_TARGET_PATH": str(folder / "target"), "DBT_LOG_PATH": str(folder / "logs")}
+    process = subprocess.Popen([sys.executable, "-m", "transform.parse_ahead", *args], env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, cwd=str(PROJECT_ROOT))
+    return ParseAhead(process, folder, time.monotonic())
+
+
+def _die_with_parent() -> bool:
+    """Linux: the kernel ends this child when the run's process dies, even by SIGKILL.
+    False when the run is gone already."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the next run removes what it left
+        pass
+    return os.getppid() != 1
+
+
+def main(argv: list[str]) -> int:
+    if not _die_with_parent():
+        return 1
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(argv)
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
