@@ -27,7 +27,7 @@ def build_step(settings: Settings, select: Sequence[str] | None = None,
     parse `sfe run` started while files loaded (transform/parse_ahead.py)."""
     console = console or Console(quiet=True)
     require_warehouse(settings)
-    if settings.engine == "duckdb":
+    if settings.engine == "duckdb" and not raw_unchanged:  # unchanged: dbt most likely skipped
         import_dbt_meanwhile()
     console.step("matching customers and products")
     matching = run_matching(settings, console=console, run_id=run_id,

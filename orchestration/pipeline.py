@@ -143,7 +143,8 @@ def run_pipeline(settings: Settings, inbox: Path | None = None, console: Console
         # one memory limit for the run: dbt's profile carries it, and the parse ahead's must
         # equal the build's for dbt to take that parse
         settings = replace(settings, memory_limit=duckdb_memory_limit(settings))
-        ahead = start_parse_ahead(settings) if {"ingest", "build"} <= set(steps) else None
+        loads_then_builds = {"ingest", "build"} <= set(steps)
+        ahead = start_parse_ahead(settings, console) if loads_then_builds else None
         try:
             return _run_steps(settings, run, inbox, console, steps, ahead)
         except KeyboardInterrupt as exc:

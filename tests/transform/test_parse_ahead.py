@@ -123,7 +123,7 @@ def test_run_pipeline_hands_the_child_to_the_build_and_ends_it_on_a_stop(
     it is ended with the run, not left parsing into the data dir."""
     child = _Recorder()
     given = {}
-    monkeypatch.setattr(pipeline, "start_parse_ahead", lambda s: child)
+    monkeypatch.setattr(pipeline, "start_parse_ahead", lambda s, c: child)
     monkeypatch.setattr(pipeline, "ingest_inbox", lambda *a, **k: _Report())
 
     def build_step(*args, parsed_ahead=None, **kwargs):
@@ -135,7 +135,7 @@ def test_run_pipeline_hands_the_child_to_the_build_and_ends_it_on_a_stop(
         pipeline.run_pipeline(settings)
     assert given["parsed_ahead"] is child and child.stopped == 1
     # the warehouse DAG's steps load nothing: no child
-    monkeypatch.setattr(pipeline, "start_parse_ahead", lambda s: pytest.fail("started"))
+    monkeypatch.setattr(pipeline, "start_parse_ahead", lambda s, c: pytest.fail("started"))
     for name in ("build_step", "run_checks", "publish"):
         monkeypatch.setattr(pipeline, name, lambda *a, **k: _Report())
     pipeline.run_pipeline(settings, steps=pipeline.WAREHOUSE_STEPS)
