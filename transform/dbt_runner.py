@@ -83,7 +83,7 @@ def dbt_env(settings: Settings, run_vars: dict[str, object] | None = None) -> di
             "SFE_MEMORY_LIMIT": duckdb_memory_limit(settings),
             "SFE_THREADS": str(threads),
             # two dbt nodes a DuckDB thread: one node's Python (compiling, a unit test's
-            # fixtures) runs while another's query has the cores (10 M rows: -0.6 s a build)
+            # fixtures) runs while another's query has the cores (10 M rows: ~1 s off a build)
             "SFE_DBT_THREADS": str(2 * threads),
             "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
             "DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"),

@@ -88,15 +88,16 @@ class ParseAhead:
 
     def stop(self) -> None:
         """End the child if it still runs (the run stopped, or the build was not needed) and
-        remove what it wrote; a finished child's folder stays (a failed one's log) until the
-        next run's child."""
-        if self.process.poll() is not None:
+        remove what it wrote; a failed child's folder stays, for its log, until the next
+        run's child."""
+        if self.process.poll() is None:
+            self.process.kill()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a SIGKILLed child ends
+                pass
+        elif self.process.returncode != 0:
             return
-        self.process.kill()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a SIGKILLed child ends
-            pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

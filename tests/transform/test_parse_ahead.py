@@ -90,6 +90,16 @@ def test_a_failed_child_leaves_the_target_alone_and_says_where_its_log_is(
     assert not ahead.take(settings, Console(stream=out))
     assert "failed (exit 3" in out.getvalue() and str(ahead.folder / "logs") in out.getvalue()
     assert not (settings.dbt_target_dir / "target" / PARTIAL_PARSE).exists()
+    ahead.stop()
+    assert ahead.folder.exists(), "a failed child's folder stays for its log"
+
+
+def test_a_parse_not_taken_is_removed_with_the_run(settings: Settings) -> None:
+    """The build was not needed (up to date): the finished child's parse goes with the run."""
+    ahead = _ahead(settings, "pass")
+    ahead.process.wait()
+    ahead.stop()
+    assert not ahead.folder.exists()
 
 
 def test_a_slow_child_is_stopped_and_dbt_parses_itself(settings: Settings) -> None:
