@@ -35,6 +35,7 @@ _FINGERPRINT_SQL = {
 }
 
 _PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "dbt_project", "seeds")
+_CODE_KEYS = ("project", "vars", "engine")  # code_state's
 
 
 def inputs_fingerprint(settings: Settings) -> dict[str, str] | None:
@@ -86,8 +87,13 @@ def build_state(settings: Settings, inputs: dict[str, str] | None) -> dict[str, 
                                 "from audit.file_registry as r").fetchone()
     except Exception:  # noqa: BLE001 - unknown state: build
         return None
-    return {"inputs": inputs, "files": str(files), "project": project_fingerprint(),
-            "vars": settings.dbt_vars(), "engine": settings.engine}
+    return {"inputs": inputs, "files": str(files), **code_state(settings)}
+
+
+def code_state(settings: Settings) -> dict[str, Any]:
+    """The code a build runs: the dbt project on disk, the dbt vars and the engine."""
+    return {"project": project_fingerprint(), "vars": settings.dbt_vars(),
+            "engine": settings.engine}
 
 
 def up_to_date(settings: Settings, state: dict[str, Any] | None) -> bool:
@@ -103,14 +109,16 @@ def unit_tests_passed(settings: Settings, state: dict[str, Any] | None) -> bool:
     """The last successful full build ran on this very project (models, macros, tests, seeds),
     vars and engine, so its unit tests passed on this code: every successful build either ran
     them or, by this same rule, followed one on the same code that did."""
-    if state is None:
-        return False
+    return state is not None and built_on(settings, state)
+
+
+def built_on(settings: Settings, code: dict[str, Any]) -> bool:
+    """The last successful full build ran on the code (`code_state`'s keys) of `code`."""
     try:
         last = json.loads(built_state_file(settings).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    keys = ("project", "vars", "engine")
-    return isinstance(last, dict) and all(last.get(k) == state.get(k) for k in keys)
+    return isinstance(last, dict) and all(last.get(k) == code.get(k) for k in _CODE_KEYS)
 
 
 def needs_full_rebuild(settings: Settings, fingerprint: dict[str, str] | None,

@@ -18,13 +18,11 @@ folder, which the next run removes first.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,17 +41,10 @@ def needs_full_parse(settings: Settings) -> bool:
     """dbt would parse the whole project in this data dir's next build: no partial parse yet,
     or the project, vars or engine differ from the last successful build's (transform/
     build_state.py). Other causes (a dbt upgrade) go unseen: the build parses as before."""
-    from transform.build_state import built_state_file, project_fingerprint
+    from transform.build_state import built_on, code_state
 
-    if not (settings.dbt_target_dir / "target" / PARTIAL_PARSE).is_file():
-        return True
-    try:
-        last = json.loads(built_state_file(settings).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return True
-    return not isinstance(last, dict) or (last.get("project"), last.get("vars"),
-                                          last.get("engine")) != (
-        project_fingerprint(), settings.dbt_vars(), settings.engine)
+    return not (settings.dbt_target_dir / "target" / PARTIAL_PARSE).is_file() or \
+        not built_on(settings, code_state(settings))
 
 
 @dataclass
@@ -62,7 +53,6 @@ class ParseAhead:
 
     process: subprocess.Popen[bytes]
     folder: Path
-    started: float
 
     def take(self, settings: Settings, console: Console, wait_s: float = WAIT_S) -> bool:
         """Before the build's dbt: wait for the child (it has the cores to itself now), then
@@ -82,8 +72,7 @@ class ParseAhead:
         target.mkdir(parents=True, exist_ok=True)
         os.replace(parsed, target / PARTIAL_PARSE)
         shutil.rmtree(self.folder, ignore_errors=True)
-        console.step(f"dbt project parsed while files loaded "
-                     f"({time.monotonic() - self.started:.1f} s)")
+        console.step("dbt project parsed while files loaded: dbt reads that parse")
         return True
 
     def stop(self) -> None:
@@ -126,7 +115,7 @@ def start_parse_ahead(settings: Settings, console: Console | None = None) -> Par
         if console is not None:
             console.warn(f"dbt's parse ahead could not start ({exc}); the build parses itself")
         return None
-    return ParseAhead(process, folder, time.monotonic())
+    return ParseAhead(process, folder)
 
 
 def _die_with_parent() -> bool:
