@@ -75,11 +75,23 @@ def test_no_child_when_the_last_build_parsed_this_project(settings: Settings) ->
     assert start_parse_ahead(replace(settings, engine="spark")) is None, "Spark: not ahead"
 
 
+def test_a_child_that_cannot_start_is_said_and_the_build_parses_itself(
+        settings: Settings) -> None:
+    """Hostile leftovers: the child's folder is a file (a careless copy, a crafted name)."""
+    folder = parse_ahead.parse_ahead_dir(settings)
+    folder.parent.mkdir(parents=True)
+    folder.write_text("not a folder", encoding="utf-8")
+    out = io.StringIO()
+    assert start_parse_ahead(settings, Console(stream=out)) is None
+    assert "could not start" in out.getvalue() and "the build parses itself" in out.getvalue()
+    assert folder.read_text(encoding="utf-8") == "not a folder", "not removed blindly"
+
+
 def _ahead(settings: Settings, code: str) -> ParseAhead:
     folder = parse_ahead.parse_ahead_dir(settings)
     (folder / "target").mkdir(parents=True)
     process = subprocess.Popen([sys.executable, "-c", code])
-    return ParseAhead(process, folder, 0.0)
+    return ParseAhead(process, folder)
 
 
 def test_a_failed_child_leaves_the_target_alone_and_says_where_its_log_is(
