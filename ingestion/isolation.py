@@ -29,6 +29,7 @@ from pathlib import Path
 from ingestion.biff import ContainerError, sheet_dimensions
 from ingestion.fileparse import Outcome, ParseSpec, Rejected, parse_grids
 from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
+from ingestion.spool import CHANGED, SPOOL_FROM_BYTES, FileRef, read_checked, remove_folder, spool_folder
 from sfe.config import ConfigError
 
 AHEAD_PER_WORKER = 8  # files guessed ahead per worker, for `ReaderPool.prefetch`
@@ -73,6 +74,23 @@ class ReadTask:
     encoding: str | None = None
     delimiter: str | None = None
     parse: ParseSpec | None = None  # set: the worker also parses the grids (`parse_file`)
+    # the file `raw` was read from: a large task reaches the worker as this name, and the
+    # worker reads the file itself (ingestion/spool.py)
+    file: FileRef | None = None
+    unread: str | None = None  # in the worker: why the named file could not be read as sent
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        rest = (self.suffix, self.sheet, self.encoding, self.delimiter, self.parse)
+        if self.file is not None and len(self.raw) >= SPOOL_FROM_BYTES:
+            return _task_from_file, (self.file, *rest)
+        return ReadTask, (self.raw, *rest, None, self.unread)
+
+
+def _task_from_file(file: FileRef, *rest: object) -> ReadTask:
+    """The task as the worker unpickles it: the named file's bytes, when they are still the
+    ones the loading process read."""
+    raw = read_checked(file)
+    return ReadTask(raw or b"", *rest, unread=None if raw is not None else CHANGED)  # type: ignore[arg-type]
 
 
 SELF_TEST = ReadTask(b"a,b\n1,2\n", ".csv")  # a worker that cannot read this is misconfigured
@@ -233,8 +251,9 @@ class _Bytes:
 
 # -- the worker process -----------------------------------------------------------------------
 
-def serve(memory_bytes: int) -> None:
-    """Worker loop (`python -m ingestion.isolation`): tasks on stdin, results on stdout."""
+def serve(memory_bytes: int, spool: str | None = None) -> None:
+    """Worker loop: tasks on stdin, results on stdout (large parsed rows as files in `spool`,
+    ingestion/spool.py)."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     tasks = Connection(os.dup(0), writable=False)
     results = Connection(os.dup(1), readable=False)
@@ -248,10 +267,12 @@ def serve(memory_bytes: int) -> None:
             return
         if task is None:
             return
-        results.send(_answer(task))
+        results.send(_answer(task, spool))
 
 
-def _answer(task: ReadTask) -> tuple[str, object]:
+def _answer(task: ReadTask, spool: str | None = None) -> tuple[str, object]:
+    if task.unread:
+        return "error", task.unread
     try:
         grids = _read(task)
     except ReadError as exc:
@@ -264,7 +285,9 @@ def _answer(task: ReadTask) -> tuple[str, object]:
     if task.parse is None:
         return "ok", grids
     try:  # only the typed rows travel back, not the grids of text
-        return "ok", _parsed(grids, task.parse)
+        outcome = _parsed(grids, task.parse)
+        outcome.parsed.spool = spool
+        return "ok", outcome
     except Rejected as exc:
         return "rejected", str(exc)
     except MemoryError:
@@ -293,6 +316,7 @@ class IsolatedReader:
         self.upcoming: ReadTask | None = None  # the default `then` of the next read (one use)
         fd, self._log = tempfile.mkstemp(prefix="sfe-reader-", suffix=".log")
         os.close(fd)
+        self._spool = spool_folder()  # the worker's large answers (ingestion/spool.py)
 
     def __enter__(self) -> IsolatedReader:
         return self
@@ -436,13 +460,15 @@ class IsolatedReader:
                 pass
         self._stop()
         Path(self._log).unlink(missing_ok=True)
+        remove_folder(self._spool)
 
     def _worker(self) -> tuple[Connection, Connection]:
         if self._proc is None or self._proc.poll() is not None:
             self._stop()
             root = str(Path(__file__).resolve().parent.parent)
             code = (f"import sys; sys.path.insert(0, {root!r}); "
-                    f"from ingestion.isolation import serve; serve({self.limits.memory_bytes})")
+                    "from ingestion.isolation import serve; "
+                    f"serve({self.limits.memory_bytes}, {str(self._spool)!r})")
             with open(self._log, "wb") as log:
                 self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                                               stdout=subprocess.PIPE, stderr=log,

@@ -39,6 +39,7 @@ from ingestion.readers import Grid, ReadError
 from ingestion.registry import Registration
 from ingestion.report import FUTURE_MTIME_FLAG, FileResult, IngestReport
 from ingestion.sources import Source
+from ingestion.spool import FileRef
 from ingestion.values import product_keys
 from sfe.config import ConfigError, Settings
 from sfe.console import Console
@@ -544,8 +545,10 @@ def _read_grids(item: InboxFile, raw: bytes, mapping: Mapping,
 
 
 def read_task(item: InboxFile, raw: bytes, mapping: Mapping) -> ReadTask:
+    """The file's read; a worker given it reads the file itself (`FileRef`: checked to hold
+    these bytes) instead of receiving them through its pipe."""
     return ReadTask(raw, Path(item.rel).suffix.lower(), mapping.sheet, mapping.encoding,
-                    mapping.delimiter)
+                    mapping.delimiter, file=FileRef.of(item.path, raw))
 
 
 def _last_seen(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, dt.datetime]]:
