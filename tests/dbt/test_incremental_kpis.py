@@ -219,7 +219,6 @@ def test_the_late_file_moves_months_it_did_not_touch(incremental, table, depende
 
 @pytest.mark.parametrize("name", ["assert_every_flow_row_in_fct_once_or_excluded",
                                   "assert_no_sale_credited_to_two_territories",
-                                  "unique_fct_sell_out_sell_out_line_id",
                                   "not_null_fct_sell_out_sell_out_line_id",
                                   "not_null_kpi_expense_ratio_territory_id",
                                   "not_null_kpi_sellin_sellout_product_id",
