@@ -61,6 +61,8 @@ def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = No
     if select:
         # only tests whose parents are all built (or upstream of) the selection
         args += ["--select", *select, "--indirect-selection", "buildable"]
+    if command == "build":  # run_results.json is written by `run_dbt` (`_write_results`)
+        args.append("--no-write-json")
     return args
 
 
@@ -137,6 +139,8 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
     from dbt_common.invocation import get_invocation_id  # the id dbt wrote into run_results
 
     report.invocation_id = get_invocation_id()
+    if command == "build":
+        _write_results(settings, result.result)
     report.dbt_seconds += time.perf_counter() - started
     if result.exception is not None:
         report.error = f"dbt {command} could not run: {result.exception}"
@@ -144,6 +148,18 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
     _count_results(getattr(result.result, "results", None) or [], report)
     if not result.success and not report.failures:
         report.error = f"dbt {command} did not succeed; see {report.log_path}"
+
+
+def _write_results(settings: Settings, result: Any) -> None:
+    """The build's run_results.json (the dbt_tests gate reads it), without dbt's other JSON:
+    `--no-write-json` spares the build writing manifest.json twice, before the first node and
+    after the last, ~0.8 s of Python each that nothing runs beside (nothing here reads it;
+    `sfe docs` writes its own)."""
+    path = settings.dbt_target_dir / "target" / "run_results.json"
+    path.unlink(missing_ok=True)  # never another build's results under this build's id
+    if hasattr(result, "write"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result.write(str(path))
 
 
 def _count_results(results: Sequence[Any], report: BuildReport) -> None:

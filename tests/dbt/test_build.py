@@ -116,8 +116,25 @@ def test_build_runs_every_model_test_and_unit_test_green(built):
 
 def test_build_writes_target_and_logs_under_the_data_dir_not_the_repo(built):
     settings, _ = built
-    assert (settings.dbt_target_dir / "target" / "manifest.json").exists()
+    assert (settings.dbt_target_dir / "target" / "run_results.json").exists()
+    assert (settings.dbt_target_dir / "target" / "partial_parse.msgpack").exists()
     assert (settings.dbt_target_dir / "logs" / "dbt.log").exists()
+    # dbt's manifest.json is not written by a build (twice ~0.8 s that nothing reads)
+    assert not (settings.dbt_target_dir / "target" / "manifest.json").exists()
+
+
+def test_the_build_results_are_dbts_own_run_results(built):
+    """run_results.json, written by sfe since the build passes --no-write-json, is the
+    artifact dbt writes: its schema, this build's invocation and every node."""
+    import json
+
+    settings, report = built
+    results = json.loads((settings.dbt_target_dir / "target" / "run_results.json").read_text())
+    assert results["metadata"]["dbt_schema_version"].endswith("/run-results/v6.json")
+    assert results["metadata"]["invocation_id"] == report.invocation_id
+    done = sum(report.models.values()) + sum(report.tests.values())
+    assert len(results["results"]) == done
+    assert {r["status"] for r in results["results"]} <= {"success", "pass"}
 
 
 @pytest.mark.parametrize("mart", sorted(KPI_COLUMNS))
@@ -349,13 +366,27 @@ def test_dim_territory_flattens_the_hierarchy(con):
     assert row == ("N1/R1/D1/T2", "R1", "D1", "territory")
 
 
-def test_project_layout_follows_the_house_style(built):
+def _parsed_manifest(settings: Settings, target: Path) -> Path:
+    """dbt's manifest.json of the project as the build parses it (`dbt parse`, which writes
+    it; a build does not), in `target`."""
+    from dbt.cli.main import dbtRunner
+
+    from transform.dbt_runner import _env, dbt_args, dbt_env
+
+    args = dbt_args(settings, "parse")
+    args[args.index("--target-path") + 1] = str(target)
+    with _env(dbt_env(settings)):
+        assert dbtRunner().invoke(args).success
+    return target / "manifest.json"
+
+
+def test_project_layout_follows_the_house_style(built, tmp_path):
     """DAG integrity: naming per layer, only staging reads sources, grain first in every
     description, a contract on every mart and a unit test on every KPI mart."""
     import json
 
     settings, _ = built
-    manifest = json.loads((settings.dbt_target_dir / "target" / "manifest.json").read_text())
+    manifest = json.loads(_parsed_manifest(settings, tmp_path).read_text())
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     unit_tested = {n["model"] for n in manifest.get("unit_tests", {}).values()}
     for name, node in models.items():
