@@ -103,6 +103,7 @@ def start_parse_ahead(settings: Settings, console: Console | None = None) -> Par
     # its own target and logs: the build's are not touched until the parse is taken
     args[args.index("--target-path") + 1] = str(folder / "target")
     args[args.index("--log-path") + 1] = str(folder / "logs")
+    args.append("--no-write-json")  # only partial_parse.msgpack is taken, not manifest.json
     env = {**os.environ, **dbt_env(settings),
            "DBT_TARGET_PATH": str(folder / "target"), "DBT_LOG_PATH": str(folder / "logs")}
     try:
