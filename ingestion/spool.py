@@ -30,15 +30,40 @@ import polars as pl
 
 SPOOL_FROM_BYTES = 1 << 20  # smaller answers and tasks cross in the pipe: one write each
 SHARED_MEMORY = Path("/dev/shm")
+PREFIX = "sfe-rows-"  # then the loading process's pid: a folder whose process is gone is stale
 CHANGED = ("changed while it was being read (still being copied or rewritten?); nothing "
            "loaded. It is read again on the next run")
 
 
-def spool_folder() -> Path:
+def spool_folder(shared: Path = SHARED_MEMORY) -> Path:
     """A new private folder for one worker's answers: in shared memory when there is some (no
-    disk write-back for data that lives a second), else in the temp folder."""
-    base = SHARED_MEMORY if _usable(SHARED_MEMORY) else None
-    return Path(tempfile.mkdtemp(prefix="sfe-rows-", dir=base))
+    disk write-back for data that lives a second), else in the temp folder. The folders of
+    killed runs there are removed first: shared memory is RAM until the machine restarts."""
+    base = shared if _usable(shared) else Path(tempfile.gettempdir())
+    remove_stale(base)
+    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+
+
+def remove_stale(base: Path) -> list[Path]:
+    """Spool folders in `base` whose process is gone (killed before it could remove them)."""
+    gone = []
+    for folder in base.glob(f"{PREFIX}*-*"):
+        pid = folder.name[len(PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)) or not folder.is_dir() or folder.is_symlink():
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        gone.append(folder)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive, and not ours to clean
+        return True
+    return True
 
 
 def _usable(folder: Path) -> bool:

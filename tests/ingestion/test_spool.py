@@ -102,3 +102,28 @@ def test_a_small_task_still_crosses_whole(tmp_path: Path) -> None:
     path.unlink()
     with IsolatedReader(Limits()) as reader:
         assert reader.parse(task).parsed.loaded.height == 1
+
+
+def test_a_killed_runs_spool_folder_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    """Shared memory is RAM until a restart: the folder a SIGKILLed run left (its process
+    gone) goes when the next reader starts; a live process's folder stays."""
+    import subprocess
+    import sys
+
+    from ingestion.spool import PREFIX, spool_folder
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = tmp_path / f"{PREFIX}{done.stdout.strip()}-abc"
+    dead.mkdir()
+    (dead / "rows.arrow").write_bytes(b"x" * 1000)
+    live = tmp_path / f"{PREFIX}{os.getpid()}-def"
+    live.mkdir()
+    other = tmp_path / "sfe-rows-notapid-x"
+    other.mkdir()
+    if not tmp_path.is_dir() or os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize \
+            < 300 << 20:
+        pytest.skip("the test folder has too little room to stand in for /dev/shm")
+    mine = spool_folder(tmp_path)
+    assert not dead.exists() and live.is_dir() and other.is_dir()
+    assert mine.parent == tmp_path and mine.name.startswith(f"{PREFIX}{os.getpid()}-")
