@@ -338,6 +338,9 @@ def summarise(size: int, months: int, case: dict) -> dict:
             "dbt_profile": case.get("dbt_profile"),
             "new_month_build": case["new_month"].get("build"),
             "peak_tree_mb_first_run": case["phases"]["first_run"]["peak_tree_mb"],
+            # every phase's own peak: the floor's DuckDB (no memory limit set) is in the
+            # child's overall peak too, and sfe's runs must be told apart from it
+            "peak_tree_mb_by_phase": {k: v["peak_tree_mb"] for k, v in case["phases"].items()},
             "gates": case["first_run"]["gate_status"], "published": case["first_run"]["published"],
             "noop_published": case["noop_run"]["published"],
             "load_average_end": round(case["load_average_end"], 1),
