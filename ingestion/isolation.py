@@ -29,7 +29,7 @@ from pathlib import Path
 from ingestion.biff import ContainerError, sheet_dimensions
 from ingestion.fileparse import Outcome, ParseSpec, Rejected, parse_grids
 from ingestion.readers import Grid, ReadError, read_excel, read_table_file, read_text, sniff_format
-from ingestion.spool import CHANGED, SPOOL_FROM_BYTES, FileRef, read_checked, remove_folder, spool_folder
+from ingestion.spool import CHANGED, FileRef, read_checked, remove_folder, spool_folder
 from sfe.config import ConfigError
 
 AHEAD_PER_WORKER = 8  # files guessed ahead per worker, for `ReaderPool.prefetch`
@@ -81,7 +81,7 @@ class ReadTask:
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         rest = (self.suffix, self.sheet, self.encoding, self.delimiter, self.parse)
-        if self.file is not None and len(self.raw) >= SPOOL_FROM_BYTES:
+        if self.file is not None:  # set only for a large file (`FileRef.for_task`)
             return _task_from_file, (self.file, *rest)
         return ReadTask, (self.raw, *rest, None, self.unread)
 

@@ -548,7 +548,7 @@ def read_task(item: InboxFile, raw: bytes, mapping: Mapping) -> ReadTask:
     """The file's read; a worker given it reads the file itself (`FileRef`: checked to hold
     these bytes) instead of receiving them through its pipe."""
     return ReadTask(raw, Path(item.rel).suffix.lower(), mapping.sheet, mapping.encoding,
-                    mapping.delimiter, file=FileRef.of(item.path, raw))
+                    mapping.delimiter, file=FileRef.for_task(item.path, raw))
 
 
 def _last_seen(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, dt.datetime]]:

@@ -93,6 +93,12 @@ class FileRef:
     def of(cls, path: Path | str, raw: bytes) -> FileRef:
         return cls(os.path.abspath(path), len(raw), zlib.crc32(raw))
 
+    @classmethod
+    def for_task(cls, path: Path | str, raw: bytes) -> FileRef | None:
+        """The reference a task carries: only for a file large enough to be read by name (a
+        smaller one crosses whole, and its CRC would be computed for nothing)."""
+        return cls.of(path, raw) if len(raw) >= SPOOL_FROM_BYTES else None
+
 
 def read_checked(ref: FileRef) -> bytes | None:
     """The file's bytes when they are the ones `ref` describes, else None (changed, replaced

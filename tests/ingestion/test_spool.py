@@ -36,7 +36,7 @@ def big_file(path: Path, rows: int = ROWS) -> bytes:
 
 
 def by_name(path: Path, raw: bytes) -> ReadTask:
-    return ReadTask(raw, ".csv", parse=SPEC, file=FileRef.of(path, raw))
+    return ReadTask(raw, ".csv", parse=SPEC, file=FileRef.for_task(path, raw))
 
 
 def test_a_large_file_read_by_name_gives_the_rows_parsed_here(tmp_path: Path) -> None:
