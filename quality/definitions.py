@@ -39,6 +39,7 @@ class Gate:
     max_failing_rows: str | float = 0
     fail_message: str | None = None
     table: str | None = None
+    rows: str | None = None  # gx: a SQL condition (template) choosing the rows checked
     columns: tuple[Any, ...] = ()
     expectations: tuple[dict[str, Any], ...] = ()
 
@@ -50,7 +51,7 @@ class Gate:
     def reads_changed_months(self) -> bool:
         """Its SQL reads only the months changed since the last passed check
         (quality/check_months.py), so it may only be trusted to have passed the others."""
-        return any(name in (self.sql or "")
+        return any(name in (self.sql or "") or name in (self.rows or "")
                    for name in ("changed_months_where", "changed_dates_where"))
 
 
@@ -90,6 +91,8 @@ def _gate(doc: dict[str, Any], where: str) -> Gate:
         raise GateDefinitionError(f"{where}: a sql gate needs 'sql'")
     if doc["type"] == "gx" and not (doc.get("table") and doc.get("expectations")):
         raise GateDefinitionError(f"{where}: a gx gate needs 'table' and 'expectations'")
+    if doc.get("rows") and doc["type"] != "gx":
+        raise GateDefinitionError(f"{where}: 'rows' is for gx gates; a sql gate filters in its SQL")
     if doc["type"] == "bounds" and doc.get("columns"):
         raise GateDefinitionError(
             f"{where}: a bounds gate lists no columns; declare a rate's bounds beside the column "

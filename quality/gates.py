@@ -161,6 +161,7 @@ def template_variables(con: duckdb.DuckDBPyConnection, catalog: Catalog,
                                          else "0000-00"),
         "has_table": catalog.has_table,
         "has_column": catalog.has_column,
+        "changed_months": changed_months,
         "changed_months_where": lambda column: check_months.months_where(changed_months, column),
         "changed_dates_where": lambda column: check_months.dates_where(changed_months, column),
     }

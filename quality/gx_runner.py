@@ -162,24 +162,41 @@ def _can_fail_where(gate: Gate, variables: dict[str, Any]) -> str | None:
     return " or ".join(preds) or "false"
 
 
+def _rows(gate: Gate, variables: dict[str, Any]) -> str:
+    """The gate's rows as a FROM item: its table, or the rows its `rows` condition chooses
+    (e.g. the months changed since the last passed check)."""
+    if not gate.rows:
+        return str(gate.table)
+    return f"(select * from {gate.table} where {render(gate.rows, variables)})"
+
+
+def _scope_note(gate: Gate, variables: dict[str, Any]) -> str:
+    """How the rows were chosen, for the gate's message."""
+    if gate.rows and variables.get("changed_months") is not None:
+        return " (the months changed since the last passed check)"
+    return ""
+
+
 def _bounded_select(gate: Gate, col_sql: str, variables: dict[str, Any],
                     max_rows: int) -> str | None:
     """Every row that can fail + a repeatable sample of max_rows of the others."""
     can_fail = _can_fail_where(gate, variables)
     if can_fail is None:
         return None
-    return (f"(select {col_sql} from {gate.table} where {can_fail})\n"
-            f"union all\n(select {col_sql} from (select * from {gate.table} "
+    rows = _rows(gate, variables)
+    return (f"(select {col_sql} from {rows} where {can_fail})\n"
+            f"union all\n(select {col_sql} from (select * from {rows} "
             f"using sample reservoir({max_rows} rows) repeatable (14)) where not ({can_fail}))")
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, gate: Gate, col_sql: str,
            variables: dict[str, Any], max_rows: int) -> tuple[Any, int]:
-    """The frame GX validates and the table's row count."""
-    total = int(con.execute(f"select count(*) from {gate.table}").fetchone()[0])
+    """The frame GX validates and the count of the gate's rows."""
+    rows = _rows(gate, variables)
+    total = int(con.execute(f"select count(*) from {rows}").fetchone()[0])
     bounded = None if total <= max_rows else _bounded_select(
         gate, col_sql, variables, max_rows)
-    return con.execute(bounded or f"select {col_sql} from {gate.table}").df(), total
+    return con.execute(bounded or f"select {col_sql} from {rows}").df(), total
 
 
 def settle_by_sql(con: duckdb.DuckDBPyConnection, gates: list[Gate],
@@ -198,7 +215,7 @@ def settle_by_sql(con: duckdb.DuckDBPyConnection, gates: list[Gate],
             continue
         try:
             total, failing = con.execute(f"select count(*), count(*) filter (where {can_fail}) "
-                                         f"from {gate.table}").fetchone()
+                                         f"from {_rows(gate, variables)}").fetchone()
         except duckdb.Error:  # e.g. a column of another type: GX judges it and says why
             pending.append(gate)
             continue
@@ -206,7 +223,8 @@ def settle_by_sql(con: duckdb.DuckDBPyConnection, gates: list[Gate],
             pending.append(gate)
             continue
         settled.append(result_for(gate, PASS, message=f"ok: {len(gate.expectations)} "
-                                                      f"expectations on {total} rows"))
+                                                      f"expectations on {total} rows"
+                                                      f"{_scope_note(gate, variables)}"))
     return settled, pending
 
 
@@ -297,7 +315,7 @@ def _validate(gx: Any, context: Any, source: Any, gate: Gate, frame: Any,
                 failed[-1] += " (raised an exception)"
     if not failed:
         return result_for(gate, PASS, message=f"ok: {len(gate.expectations)} expectations on "
-                                              f"{total} rows")
+                                              f"{total} rows{_scope_note(gate, variables)}")
     sample = []
     for idx in sorted(bad_rows)[:SAMPLE_ROWS]:
         row = {k: jsonable(_none_if_missing(v)) for k, v in frame.iloc[idx].to_dict().items()}

@@ -179,3 +179,44 @@ def test_a_damaged_record_of_the_last_passed_check_reads_every_month(registered,
     assert _months(registered, digest) is None
     execute(registered, BROKEN_JUNE)
     assert _statuses(registered)["run"] == "failed"
+
+
+def _raw_line(settings, row: int, date: str, quantity: int) -> None:
+    sale_date = "null" if date == "null" else f"date '{date}'"
+    execute(settings, f"""insert into raw.flow__lines values (1, {row}, null, 'D1', {sale_date},
+        'B01', '北医三院', null, '阿莫西林', '0.25g*24', null, 'L1', null, {quantity}, 'box', '盒',
+        30, 3000, 'sale')""")
+
+
+def _gx(settings) -> tuple[str, str]:
+    result = next(r for r in run_checks(settings, select=None, today=TODAY).results
+                  if r.name == "gx_staged_flow")
+    return result.status, result.message
+
+
+def test_the_row_gates_read_the_changed_months_and_every_row_without_a_date(registered):
+    """gx_staged_flow (`rows:` in gates.yml) after a passed check: an implausible quantity in
+    an unchanged month was judged when that month was checked; one in a changed month, and a
+    line with no date (which no date range can place), are read."""
+    _built(registered)
+    status, message = _gx(registered)
+    assert status == "pass" and "months changed" not in message  # first check: every row
+    _raw_line(registered, 90, "2026-06-11", 10_000_000)  # behind the build's back
+    _new_file(registered, 3, "2026-10")
+    _built(registered)
+    con = duckdb.connect(str(registered.working_db), read_only=True)
+    october = con.execute("select count(*) from raw.flow__lines where sale_date between "
+                          "date '2026-10-01' and date '2026-10-31'").fetchone()[0]
+    con.close()
+    assert _gx(registered) == (
+        "pass", f"ok: 8 expectations on {october} rows (the months changed since the last "
+                "passed check)")
+    _raw_line(registered, 91, "null", 1)
+    _new_file(registered, 4, "2026-09")
+    _built(registered)
+    status, message = _gx(registered)
+    assert status == "fail" and "expect_column_values_to_not_be_null(sale_date): 1 of" in message
+    _raw_line(registered, 92, "2026-10-20", 10_000_000)
+    _built(registered)
+    status, message = _gx(registered)  # the failed check kept nothing: every month is read
+    assert status == "fail" and "expect_column_values_to_be_between(quantity): 2 of" in message
