@@ -15,6 +15,7 @@ period (a master snapshot).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -101,3 +102,18 @@ def dates_where(months: list[str] | None, column: str) -> str:
         return "false"
     end = shift_month(max(months), 1)
     return f"({column} >= date '{min(months)}-01' and {column} < date '{end}-01')"
+
+
+def weeks_where(months: list[str] | None, column: str) -> str:
+    """SQL: date `column` lies in a week (Monday to Sunday, as DuckDB's date_trunc('week'))
+    that overlaps the months to check: a week straddling a changed month and an unchanged one
+    is read whole. For a week_start column as for a day's date."""
+    if months is None:
+        return "true"
+    if not months:
+        return "false"
+    first = dt.date.fromisoformat(f"{min(months)}-01")
+    last = dt.date.fromisoformat(f"{shift_month(max(months), 1)}-01") - dt.timedelta(days=1)
+    start = first - dt.timedelta(days=first.weekday())
+    stop = last - dt.timedelta(days=last.weekday()) + dt.timedelta(days=7)
+    return f"({column} >= date '{start}' and {column} < date '{stop}')"

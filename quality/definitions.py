@@ -52,7 +52,8 @@ class Gate:
         """Its SQL reads only the months changed since the last passed check
         (quality/check_months.py), so it may only be trusted to have passed the others."""
         return any(name in (self.sql or "") or name in (self.rows or "")
-                   for name in ("changed_months_where", "changed_dates_where"))
+                   for name in ("changed_months_where", "changed_dates_where",
+                                "changed_weeks_where"))
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,7 @@ def template_variables(con: duckdb.DuckDBPyConnection, catalog: Catalog,
         "changed_months": changed_months,
         "changed_months_where": lambda column: check_months.months_where(changed_months, column),
         "changed_dates_where": lambda column: check_months.dates_where(changed_months, column),
+        "changed_weeks_where": lambda column: check_months.weeks_where(changed_months, column),
     }
 
 

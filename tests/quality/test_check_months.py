@@ -140,6 +140,20 @@ def test_the_sql_of_the_months(months, where, dates):
     assert check_months.dates_where(months, "d") == dates
 
 
+@pytest.mark.parametrize(("months", "weeks"), [
+    (None, "true"),
+    ([], "false"),
+    # 2026-06-01 is a Monday; 2026-06-30 a Tuesday: its week runs to Sunday 5 July
+    (["2026-06"], "(d >= date '2026-06-01' and d < date '2026-07-06')"),
+    # 2026-10-01 is a Thursday (its week starts Monday 28 September), 2026-11-30 a Monday
+    (["2026-10", "2026-11"], "(d >= date '2026-09-28' and d < date '2026-12-07')"),
+    # 2026-05-31 is a Sunday: May's last week ends that day
+    (["2026-05"], "(d >= date '2026-04-27' and d < date '2026-06-01')"),
+])
+def test_the_weeks_that_overlap_the_months(months, weeks):
+    assert check_months.weeks_where(months, "d") == weeks
+
+
 def test_a_warning_that_failed_alone_keeps_every_month_in_the_next_check(registered, monkeypatch):
     """The blocking gates passed, the months-scoped warning failed: nothing is kept, so the
     next check reads June again."""
@@ -220,3 +234,20 @@ def test_the_row_gates_read_the_changed_months_and_every_row_without_a_date(regi
     _built(registered)
     status, message = _gx(registered)  # the failed check kept nothing: every month is read
     assert status == "fail" and "expect_column_values_to_be_between(quantity): 2 of" in message
+
+
+def test_the_scorecard_gate_reads_whole_weeks_that_overlap_a_changed_month(registered):
+    """scorecard_reconciles after a passed check, July changed: the week of 29 June - 5 July
+    straddles June and July and is read; the week of 8 June lies in June alone and is not."""
+    _built(registered)
+    assert run_checks(registered, today=TODAY).status == "passed"
+    execute(registered, """
+        update marts.scorecard_weekly set sell_out_amount = 1 where week_start = date '2026-06-08';
+        insert into marts.scorecard_weekly (week_start, region_id, sell_out_amount, data_status)
+        values (date '2026-06-29', 'RG1', 5, 'unchecked')""")
+    _new_file(registered, 3, "2026-07")
+    _built(registered)
+    result = next(r for r in run_checks(registered, select=None, today=TODAY).results
+                  if r.name == "scorecard_reconciles")
+    assert result.status == "fail" and result.failing_rows == 1
+    assert [str(row["week_start"])[:10] for row in result.sample] == ["2026-06-29"]
