@@ -8,7 +8,9 @@
 `sfe check` copies the working file under the writer lock (nothing can write meanwhile), runs
 the gates on the copy, stores the gate run in it, checkpoints and closes it, and records its
 sha256 with the gate run in the working warehouse. `sfe publish` refuses a candidate that is
-missing or whose sha256 differs, and data that changed in the working warehouse since.
+missing or whose sha256 differs, and data that changed in the working warehouse since. The
+sha256 is kept beside the candidate with its stat (`<run_id>.duckdb.sealed.json`), so a publish
+right after the check hashes nothing while no one has written the file since.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from pathlib import Path
 
 import duckdb
 
+from quality import store
 from sfe.config import Settings
 from sfe.warehouse import set_memory_limit, sql_string
 
 TMP_PREFIX = ".tmp-"
+SEALED = "sealed"  # the stamp kept beside a candidate: its sha256 and stat when sealed
 
 
 def candidates_dir(settings: Settings) -> Path:
@@ -75,15 +79,27 @@ def attached(settings: Settings, path: Path, alias: str) -> Iterator[duckdb.Duck
 
 
 def seal(settings: Settings, tmp: Path, candidate_id: str) -> str:
-    """Give the checked temp file its final name, keep only it, and return its sha256."""
+    """Give the checked temp file its final name, keep only it, and return its sha256 (also
+    kept beside it with the file's stat: `sealed_sha256`)."""
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     final = candidate_path(settings, candidate_id)
     os.replace(tmp, final)
-    for other in candidates_dir(settings).glob("*.duckdb"):
-        if other != final:  # disk stays bounded: only the latest checked candidate is kept
+    for other in candidates_dir(settings).iterdir():
+        if other.name.endswith(".duckdb") and other != final:
+            other.unlink(missing_ok=True)  # disk stays bounded: only the latest is kept
+        elif other.name.endswith(f".{SEALED}.json") and other != store.stamp_path(final, SEALED):
             other.unlink(missing_ok=True)
-    return file_sha256(final)
+    sha = file_sha256(final)
+    store.record_stamp(final, sha, SEALED)
+    return sha
+
+
+def sealed_sha256(path: Path) -> str:
+    """The candidate's sha256: as `seal` hashed it while the file is exactly as it was then
+    (same inode, size, mtime and ctime: nothing wrote it since, quality/store.stamped), else
+    hashed again (1 s a GB)."""
+    return store.stamped(path, SEALED) or file_sha256(path)
 
 
 def file_sha256(path: Path) -> str:

@@ -174,7 +174,7 @@ def _candidate_refusal(settings: Settings, con: duckdb.DuckDBPyConnection,
     path = candidate.candidate_path(settings, run["candidate_id"])
     if not path.is_file():
         return f"the snapshot checked in run {run['run_id']} is missing ({path}){again}"
-    if candidate.file_sha256(path) != run["candidate_sha"]:
+    if candidate.sealed_sha256(path) != run["candidate_sha"]:
         return (f"the snapshot checked in run {run['run_id']} was altered after the check "
                 f"({path}){again}")
     # the stamp the check left, while no one has written the files since (store.stamped);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -271,7 +272,8 @@ def test_only_the_latest_candidate_is_kept(warehouse) -> None:
 
     for i in range(3):
         check(warehouse, f"run-{i}")
-    assert [p.name for p in cand.candidates_dir(warehouse).iterdir()] == ["run-2.duckdb"]
+    assert sorted(p.name for p in cand.candidates_dir(warehouse).iterdir()) == [
+        "run-2.duckdb", "run-2.duckdb.sealed.json"]
 
 
 def test_a_killed_checks_half_copied_candidate_is_removed(warehouse) -> None:
@@ -281,4 +283,21 @@ def test_a_killed_checks_half_copied_candidate_is_removed(warehouse) -> None:
     folder.mkdir(parents=True)
     (folder / ".tmp-killed.duckdb").write_bytes(b"half a file")
     check(warehouse, "run-k")
-    assert sorted(p.name for p in folder.iterdir()) == ["run-k.duckdb"]
+    assert sorted(p.name for p in folder.iterdir()) == ["run-k.duckdb", "run-k.duckdb.sealed.json"]
+
+
+def test_a_publish_right_after_the_check_hashes_no_candidate_bytes(warehouse, monkeypatch) -> None:
+    """The candidate's sha256 is kept with its stat when the check seals it: a publish while
+    nothing has written the file since reads it back; a candidate written since (here: its
+    bytes rewritten as they were, so only its stat tells) is hashed again, and published when
+    the bytes are still the checked ones."""
+    import quality.candidate as cand
+
+    check(warehouse, "run-a")
+    path = cand.candidate_path(warehouse, "run-a")
+    hashed: list[Path] = []
+    real = cand.file_sha256
+    monkeypatch.setattr(cand, "file_sha256", lambda p: hashed.append(p) or real(p))
+    assert publish(warehouse).outcome == "published" and hashed == []
+    path.write_bytes(path.read_bytes())
+    assert publish(warehouse).outcome == "published" and hashed == [path]
