@@ -34,6 +34,7 @@ import duckdb
 from matching.sources import SHARED_RULES
 from matching.stewardship import DECISIONS_FILE, PRODUCT_DECISIONS_FILE, STICKY_FILE
 from sfe.config import Settings
+from sfe.warehouse import row_hash, sql_name
 
 MATCHING_DIR = Path(__file__).resolve().parent
 MASTERS = ("master__customers", "master__distributors", "master__products")
@@ -65,8 +66,12 @@ def digest(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
 
 def raw_digest(con: duckdb.DuckDBPyConnection) -> str:
     """Every row of the raw tables matching reads names from (all but the masters)."""
-    parts = [f"{table} {_query(con, f'select count(*), sum(hash(t)) from raw.{table} t')}"
-             for schema, table in _tables(con, ("raw",)) if table not in MASTERS]
+    parts = []
+    for schema, table in _tables(con, ("raw",)):
+        if table not in MASTERS:
+            sql = (f"select count(*), sum({row_hash(con, schema, table)}) "
+                   f"from raw.{sql_name(table)} t")
+            parts.append(f"{table} {_query(con, sql)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

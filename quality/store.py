@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from sfe.gate_tables import ensure_tables
+from sfe.warehouse import row_hash, sql_name
 
 # schemas whose content is what gets checked and published (audit changes on every check)
 _DATA_SCHEMAS_EXCLUDED = ("audit", "information_schema", "pg_catalog")
@@ -43,9 +44,10 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         "and not internal and not temporary order by all").fetchall()
     digest = hashlib.sha256()
     for schema, table in tables:
-        name = ".".join('"' + part.replace('"', '""') + '"' for part in (schema, table))
+        name = ".".join(sql_name(part) for part in (schema, table))
         count, hashed = con.execute(
-            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {name} as t").fetchone()
+            f"select count(*), coalesce(sum({row_hash(con, schema, table)}::hugeint), 0) "
+            f"from {name} as t").fetchone()
         digest.update(f"t|{schema}.{table}|{count}|{hashed}\n".encode())
     for schema, view, sql in views:
         digest.update(f"v|{schema}.{view}|{sql}\n".encode())

