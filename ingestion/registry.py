@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from ingestion.deferred import Deferred
 
@@ -258,20 +259,33 @@ def stat_index(con: duckdb.DuckDBPyConnection) -> Stats:
                   for path, sha, size, mtime, ctime, inode, device in rows})
 
 
+_STAT_COLUMNS = (("size", pa.int64()), ("mtime_ns", pa.int64()), ("ctime_ns", pa.int64()),
+                 ("inode", pa.uint64()), ("device", pa.uint64()))  # audit.file_stat, a Stat's order
+
+
 def write_stats(con: duckdb.DuckDBPyConnection, pending: dict[int, Stat]) -> None:
     """The stats taken during a run, for files whose record still exists."""
     if not pending:
         return
+    # one statement each from an Arrow table: executemany ran a statement per file (3 s for
+    # 2,000 files whose stat all moved, e.g. an inbox copied to another disk)
+    ids = list(pending)
+    stats = pa.table({"file_id": pa.array(ids, pa.int64()),
+                      **{name: pa.array([pending[i][k] for i in ids], kind)
+                         for k, (name, kind) in enumerate(_STAT_COLUMNS)}})
+    con.register("sfe_pending_stats", stats)
     con.execute("begin transaction")
     try:
-        con.executemany("delete from audit.file_stat where file_id = ?", [[i] for i in pending])
-        con.executemany("insert into audit.file_stat select ?, ?, ?, ?, ?, ? where exists "
-                        "(select 1 from audit.file_registry where file_id = ?)",
-                        [[i, *stat, i] for i, stat in pending.items()])
+        con.execute("delete from audit.file_stat "
+                    "where file_id in (select file_id from sfe_pending_stats)")
+        con.execute("insert into audit.file_stat select p.* from sfe_pending_stats as p "
+                    "where p.file_id in (select file_id from audit.file_registry)")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+    finally:
+        con.unregister("sfe_pending_stats")
 
 
 def forget(con: duckdb.DuckDBPyConnection, file_id: int) -> None:

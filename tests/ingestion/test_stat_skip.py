@@ -109,3 +109,24 @@ def test_a_warehouse_without_the_stat_table_gets_it(loaded, settings, inbox, rea
     reads.clear()
     ingest_inbox(settings, inbox)
     assert reads == []
+
+
+def test_the_stats_of_a_run_are_written_in_one_statement_for_registered_files(tmp_path) -> None:
+    """write_stats: a stat per registered file, replacing the one kept; a file whose record is
+    gone meanwhile gets none; inode and device keep their full unsigned range."""
+    from ingestion.ddl import ensure_tables
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    for schema in ("raw", "audit", "quarantine"):
+        con.execute(f"create schema {schema}")
+    ensure_tables(con)
+    for file_id in (1, 2):
+        con.execute("insert into audit.file_registry (file_id, path, sha256, status) "
+                    "values (?, ?, 'x', 'loaded')", [file_id, f"flow/D1/{file_id}.csv"])
+    con.execute("insert into audit.file_stat values (1, 5, 5, 5, 5, 5)")
+    big = 2**64 - 1
+    registry.write_stats(con, {1: (10, 11, 12, 13, 14), 2: (20, 21, 22, big, big),
+                               3: (30, 31, 32, 33, 34)})
+    assert con.execute("select * from audit.file_stat order by file_id").fetchall() == [
+        (1, 10, 11, 12, 13, 14), (2, 20, 21, 22, big, big)]
+    con.close()
