@@ -26,7 +26,7 @@ import duckdb
 
 from quality import store
 from sfe.config import Settings
-from sfe.warehouse import set_memory_limit, sql_string
+from sfe.warehouse import set_memory_limit, sql_name, sql_string
 
 TMP_PREFIX = ".tmp-"
 SEALED = "sealed"  # the stamp kept beside a candidate: its sha256 and stat when sealed
@@ -63,7 +63,7 @@ def attached(settings: Settings, path: Path, alias: str) -> Iterator[duckdb.Duck
     """A connection whose default catalog is the file at `path`, named `alias`; checkpointed
     and detached on a clean exit so the file holds everything (no WAL beside it)."""
     con = duckdb.connect()
-    quoted = '"' + alias.replace('"', '""') + '"'
+    quoted = sql_name(alias)
     try:
         set_memory_limit(con, settings)
         con.execute(f"attach {sql_string(str(path))} as {quoted}")

@@ -42,7 +42,7 @@ from quality.published import (NoPublishedSnapshot, current_snapshot_file, open_
 from sfe.config import Settings
 from sfe.console import Console
 from sfe.report import EXIT_NEEDS_ATTENTION, EXIT_OK, UsageError
-from sfe.warehouse import WarehouseBusy, connect, sql_string
+from sfe.warehouse import WarehouseBusy, connect, sql_name, sql_string
 
 TMP_PREFIX = ".tmp-"
 LINK_PREFIX = ".current-"
@@ -190,8 +190,8 @@ def _as_of_date(snapshot: Path, alias: str) -> str | None:
     """The latest sale date (else month) in the checked snapshot itself."""
     con = duckdb.connect()
     try:
-        con.execute(f"attach {sql_string(str(snapshot))} as {_quoted(alias)} (read_only)")
-        con.execute(f"use {_quoted(alias)}")
+        con.execute(f"attach {sql_string(str(snapshot))} as {sql_name(alias)} (read_only)")
+        con.execute(f"use {sql_name(alias)}")
         for sql in ("select max(sale_date) from marts.fct_sell_out",
                     "select max(month) from marts.fct_sell_out"):
             try:
@@ -205,15 +205,11 @@ def _as_of_date(snapshot: Path, alias: str) -> str | None:
         con.close()
 
 
-def _quoted(alias: str) -> str:
-    return '"' + alias.replace('"', '""') + '"'
-
-
 def _stamp(snapshot: Path, info: dict[str, Any], catalog_alias: str) -> None:
     """Write the publish stamp into the snapshot copy, then checkpoint and close it."""
     con = duckdb.connect()
     try:
-        alias = '"' + catalog_alias.replace('"', '""') + '"'
+        alias = sql_name(catalog_alias)
         con.execute(f"attach {sql_string(str(snapshot))} as {alias}")
         con.execute(f"use {alias}")
         # only audit is written: dbt's views in marts (data_quality_results,
