@@ -301,3 +301,22 @@ def test_a_publish_right_after_the_check_hashes_no_candidate_bytes(warehouse, mo
     assert publish(warehouse).outcome == "published" and hashed == []
     path.write_bytes(path.read_bytes())
     assert publish(warehouse).outcome == "published" and hashed == [path]
+
+
+def test_a_candidate_swapped_for_bytes_of_its_size_with_the_old_mtime_is_refused(warehouse) -> None:
+    """The kept sha256 stands only while the file's stat is the sealed one: a file of the same
+    size put in its place with the old mtime set back (os.utime) is a new inode and a new
+    ctime, so it is hashed, and refused."""
+    import os
+
+    import quality.candidate as cand
+
+    check(warehouse, "run-a")
+    path = cand.candidate_path(warehouse, "run-a")
+    st = path.stat()
+    forged = path.with_name("forged.tmp")
+    forged.write_bytes(bytes(st.st_size))
+    os.utime(forged, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(forged, path)
+    report = publish(warehouse)
+    assert report.outcome == "refused" and "altered" in report.reason
