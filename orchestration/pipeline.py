@@ -212,26 +212,34 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
 def _no_data_written(seen: dict[str, str | None], reports: dict[str, Any],
                      steps: Sequence[str]) -> bool:
     """The data is as the last run left it: the database was untouched when this run began
-    (quality/unchanged.py `untouched`) and these steps of it wrote none — ingest loaded,
-    quarantined and superseded nothing; matching and dbt were skipped. Unknown: False."""
-    if seen.get("untouched") is None:
-        return False
+    (quality/unchanged.py `untouched`) and these steps of it wrote none. Unknown: False."""
+    return seen.get("untouched") is not None and _steps_wrote_data(reports, steps) is False
+
+
+def _steps_wrote_data(reports: dict[str, Any], steps: Sequence[str]) -> bool | None:
+    """Whether these steps of this run wrote data: ingest loaded, quarantined or superseded
+    something; matching or dbt ran. None: a report does not say."""
+    wrote: bool | None = False
     for name in steps:
         if name not in reports:
             continue
-        if reports[name] is None:
-            return False
-        detail = reports[name].to_dict()
+        detail = reports[name].to_dict() if reports[name] is not None else {}
         # ingestion writes raw and quarantine rows only when it loads a file (ingestion/
         # pipeline.py _commit, supersedes included); rejected, conflict, duplicate: registry only
-        if name == "ingest" and (detail.get("files") is None or any(
-                f.get("status") in ("loaded", "partial") or f.get("rows_loaded")
-                or f.get("rows_quarantined") or f.get("supersedes") for f in detail["files"])):
-            return False
+        if name == "ingest":
+            if detail.get("files") is None:
+                wrote = None
+            elif any(f.get("status") in ("loaded", "partial") or f.get("rows_loaded")
+                     or f.get("rows_quarantined") or f.get("supersedes")
+                     for f in detail["files"]):
+                return True
         if name == "build" and not (detail.get("up_to_date") and
                                     (detail.get("matching") or {}).get("unchanged_since")):
-            return False
-    return True
+            if "up_to_date" not in detail:
+                wrote = None
+            else:
+                return True
+    return wrote
 
 
 def _stamp(settings: Settings, check: Any, console: Console) -> None:
@@ -252,17 +260,19 @@ def _skip_if_nothing_new(run: RunRecord, reports: dict[str, Any], settings: Sett
                          console: Console, seen: dict[str, str | None]) -> bool:
     """Check and publish skipped when the published snapshot already is the checked state of
     this data (quality/unchanged.py); otherwise, or when that cannot be told, both run. The
-    data's fingerprint taken to tell goes in `seen`: the check records it, not a second one
-    (under this run's writer lock nothing writes in between)."""
+    data's fingerprint, where taken to tell, goes in `seen`: the check records it, not a second
+    one (under this run's writer lock nothing writes in between). Where this run wrote data it
+    is not taken: the check runs anyway."""
     started = time.perf_counter()
-    known = seen["untouched"] if _no_data_written(seen, reports, ("ingest", "build")) else None
+    wrote = _steps_wrote_data(reports, ("ingest", "build"))
+    known = seen["untouched"] if wrote is False else None
     try:
-        verdict = judge(settings, known=known)
+        verdict = judge(settings, known=known, written=wrote is True)
     except Exception as exc:  # noqa: BLE001 - the full check runs and reports the problem
         if is_interrupt(exc):
             raise
         return False
-    seen["fingerprint"] = verdict.fingerprint or known
+    seen["fingerprint"] = verdict.fingerprint
     same = verdict.same
     if same is None:
         return False

@@ -21,6 +21,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -100,6 +101,23 @@ def sealed_sha256(path: Path) -> str:
     (same inode, size, mtime and ctime: nothing wrote it since, quality/store.stamped), else
     hashed again (1 s a GB)."""
     return store.stamped(path, SEALED) or file_sha256(path)
+
+
+def checked_fingerprint(settings: Settings, run: dict[str, Any]) -> str | None:
+    """store.fingerprint of the data a gate run checked: recorded, or, where the check deferred
+    it, taken from the run's candidate (a copy of the working data; the check writes only
+    audit into it). None when neither is there: the data cannot be told the same."""
+    if run.get("fingerprint"):
+        return str(run["fingerprint"])
+    path = candidate_path(settings, run["candidate_id"]) if run.get("candidate_id") else None
+    if path is None or not path.is_file():
+        return None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        set_memory_limit(con, settings)
+        return store.fingerprint(con)
+    finally:
+        con.close()
 
 
 def file_sha256(path: Path) -> str:

@@ -176,7 +176,10 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
     `gates` defaults to quality/gates.yml; `select` keeps gates by name or type (tests);
     `today` is the business date future dates are judged against (default: now in Shanghai);
     `fingerprint` is the working data's store.fingerprint when the caller has just taken it
-    under the same writer lock (`sfe run`: quality/unchanged.py), so it is not taken twice.
+    under the same writer lock (`sfe run`: quality/unchanged.py). Otherwise none is taken (a
+    hash of every row, history-sized): the candidate holds exactly the data checked, and
+    `sfe publish` or the next run fingerprint it only if a stamp cannot prove the data the
+    same (candidate.checked_fingerprint).
     """
     console = console or Console(quiet=True)
     gate_set = (gates or load_gates()).select(select)
@@ -188,10 +191,9 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
     console.step(f"checking a snapshot of the working warehouse ({len(gate_set.gates)} "
                  "quality gates)")
     # the writer lock is held throughout: nothing changes the working warehouse while its
-    # copy is checked, and the fingerprint recorded is the data the copy holds
+    # copy is checked, and a fingerprint recorded is the data the copy holds
     with connect(settings) as wcon:
         store.ensure_tables(wcon)
-        fp = fingerprint or store.fingerprint(wcon)
         digest = rules_digest(gate_set, thresholds)
         # a subset of the gates proves nothing about the others: all months, nothing kept
         whole = gates is None and select is None
@@ -212,7 +214,7 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
                 "blocking_failures": len(report.blocking_failures),
                 "warnings": len(report.warnings),
                 "errors": sum(r.status == ERROR for r in results),
-                "as_of_month": report.as_of_month, "fingerprint": fp,
+                "as_of_month": report.as_of_month, "fingerprint": fingerprint,
                 "report_path": report.report_path, "candidate_id": run_id,
                 "rules_digest": digest,
             }
@@ -225,9 +227,9 @@ def run_checks(settings: Settings, console: Console | None = None, *, run_id: st
             check_months.record_passed(settings, digest)
         else:
             check_months.forget(settings)
-    # closed, the writer lock still held by the command: `fp` is the data as the files now
-    # are (only audit was written), so `sfe publish` need not hash every table again
-    store.record_stamp(settings.working_db, fp, "checked")
+    # closed, the writer lock still held by the command: the data as the files now are is
+    # the data checked (only audit was written), so `sfe publish` need not hash it
+    store.record_stamp(settings.working_db, store.checked_state(run_row), "checked")
     write_report(settings.reports_dir, run_row, result_rows, trend, thresholds,
                  settings.working_db)
     write_status_file(settings, last_check=report.status_section())

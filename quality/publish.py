@@ -5,8 +5,9 @@ Steps (each safe to interrupt, even with SIGKILL: current.duckdb is always a com
 
 1. Open the working warehouse for writing (DuckDB's one-writer lock keeps builds and checks
    out) and refuse unless the latest gate run passed, its candidate file exists with the
-   sha256 recorded at check time, and the working data still has the content fingerprint it
-   had when it was frozen (any load, build or edit since means: run 'sfe check' again).
+   sha256 recorded at check time, and the working data still is the data it was frozen from
+   (the stamp `sfe check` left while the files are untouched, else the content fingerprints
+   of both) (any load, build or edit since means: run 'sfe check' again).
 2. Copy the candidate to snapshots/.tmp-<id>.duckdb (the candidate stays, so publishing the
    same check again gives an identical snapshot).
 3. Stamp the copy: `audit.publish_info` (one row); checkpoint and close it; fsync. Nothing in
@@ -178,9 +179,9 @@ def _candidate_refusal(settings: Settings, con: duckdb.DuckDBPyConnection,
         return (f"the snapshot checked in run {run['run_id']} was altered after the check "
                 f"({path}){again}")
     # the stamp the check left, while no one has written the files since (store.stamped);
-    # else the data is hashed again
-    if run["fingerprint"] != (store.stamped(settings.working_db, "checked")
-                              or store.fingerprint(con)):
+    # else the working data is hashed and held to the checked data's fingerprint
+    if store.stamped(settings.working_db, "checked") != store.checked_state(run) and (
+            candidate.checked_fingerprint(settings, run) != store.fingerprint(con)):
         return (f"the warehouse changed after the last check (run {run['run_id']}): it is not "
                 f"the data that was checked{again}")
     return None

@@ -54,6 +54,12 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return digest.hexdigest()[:16]
 
 
+def checked_state(run: dict[str, Any]) -> str:
+    """What a stamp says of the data a gate run checked: its content fingerprint, or, where
+    the check took none (deferred: its candidate file holds exactly that data), the run."""
+    return str(run.get("fingerprint") or f"checked:{run['run_id']}")
+
+
 def stamp_path(db: Path, kind: str = "fingerprint") -> Path:
     """Where the fingerprint of the data as a run left it is kept, beside the database; `kind`
     "checked": as the last `sfe check` left it (for `sfe publish` only: a run's stamp also

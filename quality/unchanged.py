@@ -4,24 +4,27 @@ checked state of exactly this data.
 `sfe run` calls `nothing_new` before its check step. It answers only when ALL hold:
 - the latest gate run passed, and its snapshot is the one readers have now (current.duckdb's
   `publish_info.run_id`);
-- the working data still has the content fingerprint that run recorded (store.fingerprint:
-  every table's rows hashed, every view's SQL): nothing was loaded, built or edited since;
+- the working data still is the data that run checked: nothing was loaded, built or edited
+  since (below, how that is told);
 - the rules are the ones it ran with: the digest of the gates (quality/gates.yml as read now)
   and of the thresholds of these settings (sfe.toml, `--config`, SFE_CONFIG) equals the one the
   run recorded (`rules_digest`), whatever the files' mtimes say; and it ran on this business day
   (gates judge dates against today).
 Otherwise the full check runs, then publish as always. Skipping publishes nothing, so it can
 never publish unchecked data; the worst a wrong "nothing new" could do is keep a snapshot.
-The data's fingerprint taken here is handed to the check that follows (`Verdict`), so a run
-whose data changed takes it once, not twice.
 
-The fingerprint is a hash scan of every table (3.9 s at 10 M rows). `sfe run` makes it a
-look-up where that is a proof: at its end it records the data's fingerprint beside the
-database together with the stat of the database and WAL files (`stamp_after_run`); the next run
-reads it back before it writes anything (`untouched`), i.e. only when no one — sfe or a person
-with the duckdb CLI — wrote those files since (any write changes their ctime, which cannot be
-set back). If that run's own steps then wrote no data either (nothing loaded, matching and dbt
-skipped), the recorded fingerprint is the data's (`judge(known=...)`); otherwise it is taken.
+How "the same data" is told, cheapest proof first:
+- a look-up: at its end `sfe run` records which gate run checked the data (`stamp_after_run`,
+  store.checked_state) beside the database together with the stat of the database and WAL
+  files; the next run reads it back before it writes anything (`untouched`), i.e. only when no
+  one — sfe or a person with the duckdb CLI — wrote those files since (any write changes their
+  ctime, which cannot be set back). If that run's own steps then wrote no data either
+  (nothing loaded, matching and dbt skipped), the data is that run's (`judge(known=...)`);
+- if its own steps wrote data (`written`), it is not compared at all: the check runs. A hash
+  of every row (history-sized: 2.1 s at 30 M rows) bought nothing there;
+- else (someone wrote the files since) by content: store.fingerprint of the working data
+  against that of the checked data, recorded or taken from the run's candidate copy. The
+  fingerprint taken is handed to the check that follows (`Verdict`), not taken twice.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 
 import duckdb
 
-from quality import store
+from quality import candidate, store
 from quality.definitions import GATES_FILE, load_gates, resolve_thresholds, rules_digest
 from quality.gates import BUSINESS_TZ
 from quality.published import NoPublishedSnapshot, open_published, read_publish_info
@@ -91,11 +94,13 @@ def nothing_new(settings: Settings, now: dt.datetime | None = None) -> NothingNe
     return judge(settings, now).same
 
 
-def judge(settings: Settings, now: dt.datetime | None = None,
-          known: str | None = None) -> Verdict:
+def judge(settings: Settings, now: dt.datetime | None = None, known: str | None = None,
+          written: bool = False) -> Verdict:
     """`nothing_new`, with the data's fingerprint when it had to be taken to tell. `known`:
-    the data's fingerprint when the caller proved it (`untouched`, and no data written since)."""
-    if not settings.working_db.exists():
+    what the stamp says of the data when the caller proved it (`untouched`, and no data
+    written since); `written`: the caller's own steps wrote data since the last run, so it
+    cannot be that run's checked data (not hashed to tell: the check runs)."""
+    if not settings.working_db.exists() or (written and known is None):
         return Verdict(None)
     published = _published_run(settings)
     if published is None:
@@ -106,8 +111,12 @@ def judge(settings: Settings, now: dt.datetime | None = None,
             return Verdict(None)
         if not _same_day(run["started_at"], now) or not _same_rules(settings, run):
             return Verdict(None)
-        fingerprint = known or store.fingerprint(con)
-    if fingerprint != run["fingerprint"]:
+        if known is not None:
+            fingerprint, same = None, known == store.checked_state(run)
+        else:  # written by someone else since: by content, the checked data's from its copy
+            fingerprint = store.fingerprint(con)
+            same = fingerprint == candidate.checked_fingerprint(settings, run)
+    if not same:
         return Verdict(None, fingerprint)
     return Verdict(NothingNew(run["run_id"], published[1], int(run["warnings"] or 0),
                               run.get("report_path")), fingerprint)
@@ -121,17 +130,18 @@ def untouched(settings: Settings) -> str | None:
 
 def stamp_after_run(settings: Settings, gate_run_id: str) -> None:
     """At the end of a run whose check step ended (checked, or nothing new), every connection
-    closed and the writer lock still held: the fingerprint that gate run recorded is the
-    data's now (neither publish nor the run record writes outside audit), kept with the files'
-    stat. Read through a read-only connection, which leaves the files as they are."""
+    closed and the writer lock still held: the data is the data that gate run checked (neither
+    publish nor the run record writes outside audit); that (store.checked_state) is kept with
+    the files' stat. Read through a read-only connection, which leaves the files as they are."""
     con = duckdb.connect(str(settings.working_db), read_only=True)
     try:
         row = con.execute("select fingerprint from audit.gate_runs where run_id = ?",
                           [gate_run_id]).fetchone()
     finally:
         con.close()
-    if row and row[0]:
-        store.record_stamp(settings.working_db, str(row[0]))
+    if row:
+        store.record_stamp(settings.working_db,
+                           store.checked_state({"run_id": gate_run_id, "fingerprint": row[0]}))
 
 
 def current_rules(settings: Settings) -> str:

@@ -149,7 +149,35 @@ def test_publish_right_after_the_check_takes_its_fingerprint_from_the_stamp(
     hashed.clear()
     report = publish(warehouse)
     assert report.outcome == "refused" and "changed after the last check" in report.reason
-    assert hashed == [1]
+    assert hashed == [1, 1]  # the data now and the checked candidate (the check took none)
+
+
+def test_a_check_defers_its_fingerprint_to_the_candidate_which_holds_the_data(
+        warehouse) -> None:
+    """`sfe check` hashes no row of the working data: its candidate copy is the data checked,
+    fingerprint for fingerprint (the gates write only audit into it)."""
+    from quality import candidate, store
+
+    check(warehouse, "run-1")
+    con = duckdb.connect(str(warehouse.working_db))
+    try:
+        run = store.latest_run(con)
+        working = store.fingerprint(con)
+    finally:
+        con.close()
+    assert run["fingerprint"] is None
+    assert candidate.checked_fingerprint(warehouse, run) == working
+
+
+def test_publish_after_a_write_that_changed_no_data_compares_content_and_publishes(
+        warehouse) -> None:
+    """The files written (their stat moved: the check's stamp proves nothing) but every row
+    as checked: publish holds the data to the candidate by content, and publishes."""
+    check(warehouse, "run-1")
+    execute(warehouse, "create table marts.scratch as select 1 as x")
+    execute(warehouse, "drop table marts.scratch")
+    report = publish(warehouse)
+    assert report.outcome == "published", report.reason
 
 
 def test_only_the_last_snapshots_are_kept(warehouse) -> None:

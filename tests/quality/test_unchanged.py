@@ -228,11 +228,13 @@ def test_an_old_warehouse_gets_the_rules_digest_column(tmp_path) -> None:
         con.close()
 
 
-def test_a_run_whose_data_changed_takes_the_fingerprint_once_before_publish(
+def test_data_changed_by_hand_is_told_by_content_and_the_check_keeps_that_fingerprint(
         warehouse, real_check_and_publish, monkeypatch) -> None:
-    """Telling "nothing new" and recording the check share one fingerprint; publish's guard
-    that the data did not change since the check reads it from the stamp the check left, the
-    files untouched since (a write between them: tests/quality/test_publish.py)."""
+    """Edited with duckdb between runs: the data now and the checked data (its candidate copy:
+    the first check deferred its fingerprint) are hashed to tell "nothing new", once each; the
+    check records the one taken, and publish's guard that the data did not change since the
+    check reads the stamp the check left, the files untouched since (a write between them:
+    tests/quality/test_publish.py)."""
     pipeline.run_pipeline(warehouse)
     execute(warehouse, "delete from marts.fct_sell_in where rowid = "
                        "(select min(rowid) from marts.fct_sell_in)")
@@ -245,8 +247,8 @@ def test_a_run_whose_data_changed_takes_the_fingerprint_once_before_publish(
 
     monkeypatch.setattr(store, "fingerprint", counted)
     second = pipeline.run_pipeline(warehouse)
-    assert second.published_snapshot  # the stamped fingerprint agreed with the recorded one
-    assert len(taken) == 1
+    assert second.published_snapshot  # the stamp the check left agreed with its run
+    assert len(taken) == 2
     con = duckdb.connect(str(warehouse.working_db), read_only=True)
     try:
         recorded = con.execute("select fingerprint from audit.gate_runs where run_id = ?",
