@@ -140,18 +140,22 @@ def master_customers(frame: pl.DataFrame, normalizer: Normalizer) -> list[Master
 
 def run_matching(settings: Settings, console: Console | None = None,
                  run_id: str | None = None, raw_unchanged: bool = False,
-                 force: bool = False) -> MatchReport:
+                 force: bool = False, record_raw: bool = True) -> MatchReport:
     """Match every raw name of the working warehouse and replace the `matching.*` tables —
     unless everything matching reads is as the last successful match left it
     (matching/inputs.py): then nothing is written and the report says since which run.
     `run_id` names this match in that record (the run's id; else a new one); `raw_unchanged`:
     the caller proved the raw rows unchanged since the last run (they are not hashed then);
-    `force` matches whatever the record says (`sfe build --force`)."""
+    `force` matches whatever the record says (`sfe build --force`); `record_raw` False: the
+    caller's next run will prove the raw rows unchanged by the files' stat, so a match leaves
+    no raw digest (a hash of every raw row, history-sized) in its record."""
     console = console or Console(quiet=True)
     started = time.perf_counter()
     with connect(settings) as con:
         before = inputs.digest(con, settings)
-        raw = None if raw_unchanged else inputs.raw_digest(con)
+        # the raw rows are hashed only where that can still tell "unchanged"
+        raw = (inputs.raw_digest(con) if not (raw_unchanged or force)
+               and inputs.unchanged_since(settings, before, None) else None)
         last = None if force else inputs.unchanged_since(settings, before, raw)
         if last is not None:
             report = MatchReport.of_unchanged(last.get("report") or {}, str(last.get("run_id")))
@@ -161,7 +165,8 @@ def run_matching(settings: Settings, console: Console | None = None,
     if last is None and report.error is None:
         write_sticky_keys(settings, report.sticky)
         with connect(settings) as con:
-            after, raw = inputs.digest(con, settings), raw or inputs.raw_digest(con)
+            after = inputs.digest(con, settings)
+            raw = raw or (inputs.raw_digest(con) if record_raw else None)
         inputs.record(settings, after, raw, run_id or new_run_id("match"), report.to_dict())
     report.seconds = time.perf_counter() - started
     console.info(f"    {report.summary()}")

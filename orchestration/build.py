@@ -20,18 +20,20 @@ from transform.parse_ahead import ParseAhead
 def build_step(settings: Settings, select: Sequence[str] | None = None,
                console: Console | None = None, force: bool = False,
                run_id: str | None = None, raw_unchanged: bool = False,
-               parsed_ahead: ParseAhead | None = None) -> BuildReport:
+               parsed_ahead: ParseAhead | None = None, record_raw: bool = True) -> BuildReport:
     """Match customers and products, then `dbt build` (skipped by dbt's stage when matching
     failed); the BuildReport carries the matching report. `raw_unchanged`: `sfe run` proved
-    the raw rows unchanged since its last run (matching/inputs.py); `parsed_ahead`: the dbt
-    parse `sfe run` started while files loaded (transform/parse_ahead.py)."""
+    the raw rows unchanged since its last run (matching/inputs.py), and passes `record_raw`
+    False (its next run will prove them so); `parsed_ahead`: the dbt parse `sfe run` started
+    while files loaded (transform/parse_ahead.py)."""
     console = console or Console(quiet=True)
     require_warehouse(settings)
     if settings.engine == "duckdb" and not raw_unchanged:  # unchanged: dbt most likely skipped
         import_dbt_meanwhile()
     console.step("matching customers and products")
     matching = run_matching(settings, console=console, run_id=run_id,
-                            raw_unchanged=raw_unchanged, force=force).to_dict()
+                            raw_unchanged=raw_unchanged, force=force,
+                            record_raw=record_raw).to_dict()
     return build(settings, select, console, force, matching=matching, run_id=run_id,
                  parsed_ahead=parsed_ahead)
 

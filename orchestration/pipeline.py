@@ -182,7 +182,7 @@ def _run_steps(settings: Settings, run: RunRecord, inbox: Path | None, console: 
         "ingest": lambda: ingest_inbox(settings, inbox, console=console, run_id=run.run_id),
         "build": lambda: build_step(settings, console=console, run_id=run.run_id,
                                     raw_unchanged=_no_data_written(seen, reports, ("ingest",)),
-                                    parsed_ahead=parsed_ahead),
+                                    parsed_ahead=parsed_ahead, record_raw=False),
         "check": lambda: run_checks(settings, console=console, run_id=run.run_id,
                                     fingerprint=seen.get("fingerprint")),
         "publish": lambda: publish(settings, console=console),

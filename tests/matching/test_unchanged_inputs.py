@@ -141,3 +141,23 @@ def test_the_run_summary_says_matching_was_skipped_and_since_when() -> None:
     note = step_note("build", {"up_to_date": True, "matching": {"unchanged_since": "run-7"}})
     assert note == "matching: inputs unchanged since run run-7; up to date: nothing changed, dbt not run"
     assert step_note("build", {"up_to_date": False, "matching": {"unchanged_since": None}}) == ""
+
+
+def test_the_match_of_a_run_records_no_raw_digest_and_its_proof_is_the_stat(
+        matched, warehouse, monkeypatch) -> None:
+    """`sfe run` (record_raw=False): the raw rows are not hashed at all; its next run, proving
+    them unchanged by the files' stat, skips matching; without that proof (`sfe build` on its
+    own) the raw rows cannot be told unchanged: matched once more, and recorded in full."""
+    hashed: list[int] = []
+    real = inputs.raw_digest
+    monkeypatch.setattr(inputs, "raw_digest", lambda con: hashed.append(1) or real(con))
+    with connect(warehouse) as con:
+        _register(con, "flow/D01/2026-11.csv", "b" * 64)
+    assert run_matching(warehouse, run_id="run-new", record_raw=False).unchanged_since is None
+    assert matched == [1] and hashed == []
+    assert run_matching(warehouse, raw_unchanged=True).unchanged_since == "run-new"
+    assert matched == [1] and hashed == []
+    assert run_matching(warehouse, run_id="run-build").unchanged_since is None
+    assert matched == [1, 1] and hashed == [1]
+    assert run_matching(warehouse).unchanged_since == "run-build"
+    assert matched == [1, 1]

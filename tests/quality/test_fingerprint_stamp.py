@@ -193,3 +193,17 @@ def test_the_fingerprint_is_the_digest_of_each_rows_hash_as_before(tmp_path) -> 
     digest.update(f"v|marts.v|{sql}\n".encode())
     assert store.fingerprint(con) == digest.hexdigest()[:16]
     con.close()
+
+
+def test_the_run_asks_its_match_for_no_raw_digest(warehouse, stages, monkeypatch) -> None:
+    """Its next run proves the raw rows by the files' stat (matching/inputs.py)."""
+    asked: list[dict] = []
+    real = pipeline.build_step
+
+    def build(settings, *args, **kwargs):
+        asked.append(kwargs)
+        return real(settings, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "build_step", build)
+    pipeline.run_pipeline(warehouse)
+    assert asked and asked[0]["record_raw"] is False
