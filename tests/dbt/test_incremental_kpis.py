@@ -246,6 +246,9 @@ def test_the_late_file_moves_months_it_did_not_touch(incremental, table, depende
 @pytest.mark.parametrize("name", ["assert_every_flow_row_in_fct_once_or_excluded",
                                   "assert_no_sale_credited_to_two_territories",
                                   "not_null_fct_sell_out_sell_out_line_id",
+                                  "not_null_fct_sell_out_product_id",
+                                  "not_null_fct_sell_out_qty_boxes",
+                                  "not_null_fct_sell_out_buyer_kind",
                                   "not_null_kpi_expense_ratio_territory_id",
                                   "not_null_kpi_sellin_sellout_product_id",
                                   "not_null_kpi_flow_completeness_distributor_code",
@@ -259,6 +262,22 @@ def test_sell_out_tests_read_the_changed_months_only(incremental, name):
     sql = compiled.read_text(encoding="utf-8")
     assert "'2026-05'" in sql and "'2026-10'" in sql
     assert "'2026-06'" not in sql
+
+
+def test_sell_out_relationships_that_fail_the_build_read_the_changed_months_only(incremental):
+    """To dim_product and dim_territory (errors: a failed build records no success, so its
+    months are tested again) the changed months; to dim_distributor and dim_customer
+    (warnings, named on every build) every row."""
+    settings, report, _ = incremental
+    compiled = settings.dbt_target_dir / "target" / "compiled"
+    scoped = {}
+    for path in compiled.rglob("relationships_fct_sell_out_*.sql"):
+        sql = path.read_text(encoding="utf-8")
+        parent = next(d for d in ("dim_product", "dim_territory", "dim_distributor",
+                                  "dim_customer") if d in sql)
+        scoped[parent] = "'2026-10'" in sql and "'2026-06'" not in sql
+    assert scoped == {"dim_product": True, "dim_territory": True, "dim_distributor": False,
+                      "dim_customer": False}
 
 
 def _raw_flow_scans(settings: Settings, sql: str, tmp_path: Path) -> list[tuple[str, int]]:
