@@ -5,9 +5,9 @@ Steps (each safe to interrupt, even with SIGKILL: current.duckdb is always a com
 
 1. Open the working warehouse for writing (DuckDB's one-writer lock keeps builds and checks
    out) and refuse unless the latest gate run passed, its candidate file exists with the
-   sha256 recorded at check time, and the working data still is the data it was frozen from
-   (the stamp `sfe check` left while the files are untouched, else the content fingerprints
-   of both) (any load, build or edit since means: run 'sfe check' again).
+   sha256 recorded at check time, and the working data still is the data it was frozen from:
+   the stamp `sfe check` left while the files are untouched, else the content fingerprints
+   of both. Any load, build or edit since means: run 'sfe check' again.
 2. Copy the candidate to snapshots/.tmp-<id>.duckdb (the candidate stays, so publishing the
    same check again gives an identical snapshot).
 3. Stamp the copy: `audit.publish_info` (one row); checkpoint and close it; fsync. Nothing in

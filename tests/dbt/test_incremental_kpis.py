@@ -44,7 +44,8 @@ LATE = "2026-05"  # the month of the late flow files
 # the grades without its rows; the test below fails if the generator stops making it so)
 LATE_DISTRIBUTOR = "HB02"
 ALIGNMENTS = "int_customer_alignments_monthly"
-INTERMEDIATE = (ALIGNMENTS, "int_scorecard__sell_out_daily", "int_sell_out_lines_excluded")
+INTERMEDIATE = (ALIGNMENTS, "int_scorecard__sell_out_daily", "int_sell_out_lines_excluded",
+                "int_distributor_region_sales_monthly")
 
 
 def _file_month(name: str) -> str | None:

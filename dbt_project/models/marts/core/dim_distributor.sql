@@ -12,15 +12,6 @@ regions as (
     where territory_level = 'region'
 ),
 
-ancestors as (
-    select * from {{ ref('int_territory_ancestors') }}
-),
-
-sell_out as (
-    select * from {{ ref('fct_sell_out') }}
-    where territory_id is not null
-),
-
 regions_by_name as (
     -- a name two regions share names neither
     select territory_name, min(region_id) as region_id
@@ -40,15 +31,7 @@ given as (
 ),
 
 region_sales_monthly as (
-    select
-        sell_out.distributor_code,
-        sell_out.month,
-        ancestors.ancestor_territory_id as region_id,
-        sum(sell_out.amount) as amount
-    from sell_out
-    inner join ancestors on sell_out.territory_id = ancestors.territory_id
-    inner join regions on ancestors.ancestor_territory_id = regions.region_id
-    group by sell_out.distributor_code, sell_out.month, ancestors.ancestor_territory_id
+    select * from {{ ref('int_distributor_region_sales_monthly') }}
 ),
 
 recent_months as (
