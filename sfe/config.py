@@ -89,6 +89,10 @@ class Settings:
     # The IANA time zone times are shown in to people (dashboards, the e-mailed scorecard);
     # the audit tables keep UTC.
     time_zone: str = "Asia/Shanghai"
+    # Caches derived from the code alone, shared by every data dir of this installation (which
+    # unit tests passed on which code: transform/unit_test_passes.py); None: `.cache/` beside
+    # the project. Nothing in it is data: removing it costs only a rerun of the unit tests.
+    cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -99,7 +103,7 @@ class Settings:
                               'IANA name such as time_zone = "Asia/Shanghai"')
         # Absolute once, here: dbt runs with the project as its folder and the gates read its
         # results from wherever `sfe` was started; a relative path would mean two places.
-        for name in ("data_dir", "inbox_dir", "mappings_dir"):
+        for name in ("data_dir", "inbox_dir", "mappings_dir", "cache_dir"):
             value = getattr(self, name)
             if value is not None and not Path(value).is_absolute():
                 object.__setattr__(self, name, Path(os.path.abspath(Path(value).expanduser())))
@@ -108,6 +112,10 @@ class Settings:
     @property
     def inbox(self) -> Path:
         return self.inbox_dir if self.inbox_dir is not None else self.data_dir / "inbox"
+
+    @property
+    def code_cache_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else PROJECT_ROOT / ".cache"
 
     @property
     def warehouse_dir(self) -> Path:
@@ -172,6 +180,7 @@ _ENV_PATHS = {
     "SFE_DATA_DIR": "data_dir",
     "SFE_INBOX": "inbox_dir",
     "SFE_MAPPINGS_DIR": "mappings_dir",
+    "SFE_CACHE_DIR": "cache_dir",
 }
 _ENV_SMTP = {
     "SFE_SMTP_HOST": "host",

@@ -23,7 +23,7 @@ from sfe.gate_tables import ensure_tables
 from sfe.report import UsageError
 from sfe.runs import new_run_id
 from sfe.warehouse import WarehouseBusy, connect
-from transform import build_state
+from transform import build_state, unit_test_passes
 from transform.dbt_runner import run_dbt, run_dbt_on_spark
 from transform.parse_ahead import ParseAhead
 from transform.report import BuildFailure, BuildReport
@@ -37,7 +37,7 @@ class _Plan:
 
     rebuild_all: bool
     changed: list[str] | None  # months of changed files; None: every month
-    unit_tests_passed: bool  # on this project, vars and engine, at the last successful build
+    unit_tests_passed: bool  # on this code: at this warehouse's last successful build, or any
     key: str | None
     files: dict[str, list[Any]] | None
     maps: dict[str, dict[str, str]] | None
@@ -96,6 +96,7 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
     _record_build(settings, report, select)
     if fingerprint is not None and not report.error and not report.failures and not select:
         build_state.record_success(settings, fingerprint, state, plan.key, plan.files, plan.maps)
+        unit_test_passes.record(settings, build_state.code_state(settings), report.unit_tests)
     _timed(report, started)
     if report.failures or report.error:
         console.warn(f"build finished with {len(report.failures)} failure(s); "
@@ -121,7 +122,8 @@ def _plan(settings: Settings, fingerprint: dict[str, str] | None,
     """Every month, or only those of files new or changed since the last successful build.
     The saved states are the last successful build's: gone until this one succeeds, so a
     failed or killed build is followed by one that rebuilds every month."""
-    passed = build_state.unit_tests_passed(settings, state)
+    passed = build_state.unit_tests_passed(settings, state) or (
+        state is not None and unit_test_passes.passed(settings, build_state.code_state(settings)))
     build_state.built_state_file(settings).unlink(missing_ok=True)
     files, maps = build_state.registry_files(settings)
     rebuild_all = force or build_state.needs_full_rebuild(settings, fingerprint, maps)
@@ -144,13 +146,14 @@ def _run(settings: Settings, select: Sequence[str] | None, console: Console,
                     else "; only months touched by new or replaced files rebuilt"
                     + (f" (KPI months: {', '.join(changed) or 'none'})" if changed is not None
                        else ""))
-                 + ("; unit tests passed on this project already" if plan.unit_tests_passed
+                 + ("; unit tests passed on this code already" if plan.unit_tests_passed
                     else ""))
     # --force is the way out of any incremental state: dbt rebuilds every table from raw, so
     # the result equals a fresh build on the same inbox
     # project, seeds, vars and engine as at the last successful build (always so when the
-    # months are known): its unit tests, which read no warehouse data, passed on this very
-    # code, so they are not run again (dbt_project/README.md, "Unit tests")
+    # months are known), or as at a build of another warehouse here that ran them all
+    # (transform/unit_test_passes.py): the unit tests, which read no warehouse data, passed on
+    # this very code, so they are not run again (dbt_project/README.md, "Unit tests")
     command = ("build --full-refresh" if force else "build") + (
         " --exclude test_type:unit" if plan.unit_tests_passed else "")
     run = run_dbt_on_spark if settings.engine == "spark" else run_dbt

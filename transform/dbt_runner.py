@@ -171,6 +171,8 @@ def _count_results(results: Sequence[Any], report: BuildReport) -> None:
         status = getattr(res.status, "value", str(res.status)).lower()
         bucket = report.tests if kind in _TEST_TYPES else report.models
         bucket[status] = bucket.get(status, 0) + 1
+        if kind == "unit_test":
+            report.unit_tests[status] = report.unit_tests.get(status, 0) + 1
         if status in FAILED_STATUSES:
             message = (res.message or "").strip().splitlines()
             report.failures.append(BuildFailure(

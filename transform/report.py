@@ -32,6 +32,7 @@ class BuildFailure:
 class BuildReport:
     models: dict[str, int] = field(default_factory=dict)   # status -> count (models and seeds)
     tests: dict[str, int] = field(default_factory=dict)    # status -> count (data + unit tests)
+    unit_tests: dict[str, int] = field(default_factory=dict)  # status -> count (unit tests alone)
     failures: list[BuildFailure] = field(default_factory=list)
     seconds: float = 0.0
     dbt_seconds: float = 0.0

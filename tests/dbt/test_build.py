@@ -75,7 +75,9 @@ KPI_COLUMNS: dict[str, list[str]] = {
 
 
 def _settings(data_dir: Path) -> Settings:
-    return load_settings(env={}, data_dir=data_dir)
+    """A data dir with a code cache of its own: whether a build runs the unit tests depends on
+    this warehouse alone here, not on other tests' builds (transform/unit_test_passes.py)."""
+    return load_settings(env={}, data_dir=data_dir, cache_dir=data_dir.parent / "code-cache")
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +114,16 @@ def test_build_runs_every_model_test_and_unit_test_green(built):
     assert report.tests.get("pass", 0) >= 150
     payload = report.to_dict()
     assert set(payload) >= {"models", "tests", "failures", "seconds"}
+
+
+def test_a_first_build_runs_every_unit_test_and_remembers_they_passed_on_this_code(built):
+    """dbt's own results count the unit tests; all passed, so the installation's cache names
+    this code (a new warehouse on it leaves them out: tests/transform/test_unit_test_passes)."""
+    from transform import build_state, unit_test_passes
+
+    settings, report = built
+    assert report.unit_tests.get("pass", 0) >= 50 and set(report.unit_tests) == {"pass"}
+    assert unit_test_passes.passed(settings, build_state.code_state(settings))
 
 
 def test_build_writes_target_and_logs_under_the_data_dir_not_the_repo(built):
@@ -457,7 +469,7 @@ def test_a_build_with_nothing_new_does_not_rerun_dbt(built, tmp_path, monkeypatc
     assert calls == [] and report.up_to_date and report.exit_code == 0
     assert "up to date" in report.summary()
     build(copy, force=True)
-    # --force rebuilds every table from raw; the unit tests passed on this project already
+    # --force rebuilds every table from raw; the unit tests passed on this code already
     assert calls == ["build --full-refresh --exclude test_type:unit"]
 
 
