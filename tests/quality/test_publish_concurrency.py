@@ -107,7 +107,7 @@ def test_readers_never_mix_snapshots_while_current_is_swapped_continuously(
     ctx = multiprocessing.get_context("spawn")
     stop, results = ctx.Event(), ctx.Queue()
     readers = [ctx.Process(target=publish_workers.read_loop,
-                           args=(str(settings.data_dir), stop, results, 60.0, 400), daemon=True)
+                           args=(str(settings.data_dir), stop, results, 60.0, 200), daemon=True)
                for _ in range(2)]
     for proc in readers:
         proc.start()
