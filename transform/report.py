@@ -51,7 +51,7 @@ class BuildReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": "ok" if self.exit_code == EXIT_OK else "failed",
-                "models": self.models, "tests": self.tests,
+                "models": self.models, "tests": self.tests, "unit_tests": self.unit_tests,
                 "failures": [f.to_dict() for f in self.failures],
                 "seconds": round(self.seconds, 2), "dbt_seconds": round(self.dbt_seconds, 2),
                 "matching": self.matching, "rebuilt_all_months": self.rebuilt_all_months,
