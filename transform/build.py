@@ -96,7 +96,8 @@ def build(settings: Settings, select: Sequence[str] | None = None, console: Cons
     _record_build(settings, report, select)
     if fingerprint is not None and not report.error and not report.failures and not select:
         build_state.record_success(settings, fingerprint, state, plan.key, plan.files, plan.maps)
-        unit_test_passes.record(settings, build_state.code_state(settings), report.unit_tests)
+        if state is not None:  # the code as read before dbt ran, not a file edited since
+            unit_test_passes.record(settings, build_state.code_of(state), report.unit_tests)
     _timed(report, started)
     if report.failures or report.error:
         console.warn(f"build finished with {len(report.failures)} failure(s); "
@@ -123,7 +124,7 @@ def _plan(settings: Settings, fingerprint: dict[str, str] | None,
     The saved states are the last successful build's: gone until this one succeeds, so a
     failed or killed build is followed by one that rebuilds every month."""
     passed = build_state.unit_tests_passed(settings, state) or (
-        state is not None and unit_test_passes.passed(settings, build_state.code_state(settings)))
+        state is not None and unit_test_passes.passed(settings, build_state.code_of(state)))
     build_state.built_state_file(settings).unlink(missing_ok=True)
     files, maps = build_state.registry_files(settings)
     rebuild_all = force or build_state.needs_full_rebuild(settings, fingerprint, maps)

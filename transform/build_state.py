@@ -96,6 +96,11 @@ def code_state(settings: Settings) -> dict[str, Any]:
             "engine": settings.engine}
 
 
+def code_of(state: dict[str, Any]) -> dict[str, Any]:
+    """The code part of a `build_state` (as `code_state` read it when the build started)."""
+    return {key: state.get(key) for key in _CODE_KEYS}
+
+
 def up_to_date(settings: Settings, state: dict[str, Any] | None) -> bool:
     if state is None or not (settings.dbt_target_dir / "target" / "run_results.json").is_file():
         return False

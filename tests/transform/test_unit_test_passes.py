@@ -104,3 +104,21 @@ def test_a_build_that_ran_no_unit_test_is_not_remembered(tmp_path, monkeypatch):
     assert build(_warehouse(tmp_path, "first")).exit_code == 0
     build(_warehouse(tmp_path, "second"))
     assert calls == ["build", "build"]
+
+
+def test_a_model_edited_while_dbt_ran_is_not_taken_as_tested(tmp_path, monkeypatch):
+    """The pass is recorded for the code read before dbt ran: a file edited meanwhile is other
+    code, so the next warehouse runs the unit tests on it."""
+    import transform.build as build_module
+
+    calls: list[str] = []
+
+    def fake_run_dbt(settings, command, select, console, report, extra_vars=None):
+        calls.append(command)
+        report.unit_tests.update({"pass": 53})
+        monkeypatch.setattr(build_state, "project_fingerprint", lambda: "edited during the run")
+
+    monkeypatch.setattr(build_module, "run_dbt", fake_run_dbt)
+    build(_warehouse(tmp_path, "first"))
+    build(_warehouse(tmp_path, "second"))
+    assert calls == ["build", "build"]
