@@ -123,8 +123,7 @@ def _plan(settings: Settings, fingerprint: dict[str, str] | None,
     """Every month, or only those of files new or changed since the last successful build.
     The saved states are the last successful build's: gone until this one succeeds, so a
     failed or killed build is followed by one that rebuilds every month."""
-    passed = build_state.unit_tests_passed(settings, state) or (
-        state is not None and unit_test_passes.passed(settings, build_state.code_of(state)))
+    passed = build_state.unit_tests_passed(settings, state)
     build_state.built_state_file(settings).unlink(missing_ok=True)
     files, maps = build_state.registry_files(settings)
     rebuild_all = force or build_state.needs_full_rebuild(settings, fingerprint, maps)

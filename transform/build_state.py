@@ -19,6 +19,7 @@ from typing import Any
 from sfe import build_months
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.warehouse import connect
+from transform import unit_test_passes
 
 _FINGERPRINT_SQL = {
     # what, besides new files, changes facts of months already built
@@ -111,10 +112,12 @@ def up_to_date(settings: Settings, state: dict[str, Any] | None) -> bool:
 
 
 def unit_tests_passed(settings: Settings, state: dict[str, Any] | None) -> bool:
-    """The last successful full build ran on this very project (models, macros, tests, seeds),
-    vars and engine, so its unit tests passed on this code: every successful build either ran
-    them or, by this same rule, followed one on the same code that did."""
-    return state is not None and built_on(settings, state)
+    """The unit tests passed on this very project (models, macros, tests, seeds), vars and
+    engine: the last successful full build of this warehouse ran on it (every successful build
+    either ran them or, by this same rule, followed one on the same code that did), or a build
+    of another warehouse here ran them all on it (transform/unit_test_passes.py)."""
+    return state is not None and (built_on(settings, state)
+                                  or unit_test_passes.passed(settings, code_of(state)))
 
 
 def built_on(settings: Settings, code: dict[str, Any]) -> bool:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -60,9 +58,7 @@ def record(settings: Settings, code: dict[str, Any], unit_tests: dict[str, int])
     path = _record(settings, code)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        os.close(handle)
-        os.replace(temp, path)  # whole or absent, also with two builds at once
+        path.touch()  # an empty file: there or not, never half-written
     except OSError:
         return False
     return True
