@@ -61,4 +61,4 @@ def record(settings: Settings, code: dict[str, Any], unit_tests: dict[str, int])
         path.touch()  # an empty file: there or not, never half-written
     except OSError:
         return False
-    return True
+    return path.is_file()  # a folder by that name touches fine but records nothing

@@ -51,6 +51,14 @@ def test_a_cache_that_cannot_be_written_costs_only_the_rerun(tmp_path):
     assert not unit_test_passes.passed(settings, CODE)
 
 
+def test_a_folder_named_like_the_record_is_not_taken_as_recorded(tmp_path):
+    settings = _settings(tmp_path, "a")
+    folder = settings.code_cache_dir / "unit-tests-passed" / unit_test_passes.code_key(CODE)
+    folder.mkdir(parents=True)
+    assert not unit_test_passes.record(settings, CODE, {"pass": 53})
+    assert not unit_test_passes.passed(settings, CODE)
+
+
 def _warehouse(tmp_path: Path, name: str, cache: str = "cache") -> Settings:
     settings = _settings(tmp_path, name, cache)
     settings.warehouse_dir.mkdir(parents=True)
