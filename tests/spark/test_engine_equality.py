@@ -105,9 +105,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings,
     for settings, runner in ((duck, run_dbt), (spark, run_dbt_on_spark)):
         report = BuildReport()
         started = time.perf_counter()
-        runner(settings, _NO_TESTS, None, Console(quiet=True), report)
+        with pytest.MonkeyPatch.context() as patch:
+            # one build, no next one to be incremental: a catalog without Derby (~20 % off)
+            patch.setenv("SFE_SPARK_CATALOG", "in-memory")
+            runner(settings, _NO_TESTS, None, Console(quiet=True), report)
         times[settings.engine] = time.perf_counter() - started
         assert not report.error and not report.failures, (settings.engine, report.summary())
+    # SFE_SPARK_CATALOG reached the session: no Derby metastore was created
+    assert not (spark.lake_dir / "metastore" / "metastore_db").exists()
     print(f"\nbuild times on the demo data: DuckDB {times['duckdb']:.1f}s, "
           f"Spark {times['spark']:.1f}s")
     return duck, spark, times
