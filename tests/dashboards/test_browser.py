@@ -179,20 +179,6 @@ _CUT = """() => [...document.querySelectorAll(
   .map(e => e.innerText.trim())"""
 
 
-def test_headline_numbers_and_download_buttons_are_not_cut_at_1024_px(server, page):
-    """At 1024 px (a laptop, the sidebar open) the scorecard's fifths of the page cut
-    '¥1,234,567' to '¥1,2…' and the CSV/Excel buttons to 'C.' / 'E.': every page and tab.
-    A metric's label neither ('目标医生覆盖 Target HCP…', '24小时内提交 Reported w…')."""
-    url, _ = server
-    page.set_viewport_size({"width": 1024, "height": 3000})
-    cut: dict[str, list[str]] = {}
-    for view in _every_tab(page, _sign_in(page, url)):
-        found = page.evaluate(_CUT)
-        if found:
-            cut[view] = found
-    assert cut == {}
-
-
 # a table whose columns are wider than the page scrolls sideways: the reader sees half the
 # columns and must find the scroll bar (the grid draws on a canvas inside .dvn-scroller)
 _WIDE = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
@@ -201,17 +187,33 @@ _WIDE = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
   .map(s => s.scrollWidth + ' > ' + s.clientWidth)"""
 
 
-def test_tables_fit_a_1440_px_screen_without_scrolling_sideways(server, page):
-    """At 1440 px with the sidebar open the main column is ~980 px: the scorecard's detail
-    (1,400 px of bilingual headers), tender lines and the files list scrolled sideways."""
+def _measured_at(page, width: int, script: str) -> list[str]:
+    """`script`'s findings once the page is laid out at `width` px (a resize re-lays out the
+    columns and the grids' canvases; no script rerun)."""
+    page.set_viewport_size({"width": width, "height": 3000})
+    page.wait_for_timeout(400)
+    return page.evaluate(script)
+
+
+def test_nothing_is_cut_at_1024_px_and_no_table_scrolls_sideways_at_1440_px(server, page):
+    """One walk over every page and tab, each view measured at two widths (a walk costs ~40 s):
+    - at 1024 px (a laptop, the sidebar open) the scorecard's fifths of the page cut
+      '¥1,234,567' to '¥1,2…' and the CSV/Excel buttons to 'C.' / 'E.'; a metric's label
+      neither ('目标医生覆盖 Target HCP…', '24小时内提交 Reported w…');
+    - at 1440 px with the sidebar open the main column is ~980 px: the scorecard's detail
+      (1,400 px of bilingual headers), tender lines and the files list scrolled sideways."""
     url, _ = server
-    page.set_viewport_size({"width": 1440, "height": 3000})
+    page.set_viewport_size({"width": 1024, "height": 3000})
+    cut: dict[str, list[str]] = {}
     wide: dict[str, list[str]] = {}
     checked = 0
     for view in _every_tab(page, _sign_in(page, url)):
-        checked += page.locator('[data-testid="stDataFrame"] .dvn-scroller').count()
-        found = page.evaluate(_WIDE)
-        if found:
+        if found := _measured_at(page, 1024, _CUT):
+            cut[view] = found
+        if found := _measured_at(page, 1440, _WIDE):
             wide[view] = found
+        checked += page.locator('[data-testid="stDataFrame"] .dvn-scroller').count()
+        page.set_viewport_size({"width": 1024, "height": 3000})  # the next view opens at 1024
     assert checked > 10  # the tables were drawn and measured
-    assert wide == {}
+    assert cut == {}, "cut at 1024 px"
+    assert wide == {}, "scrolls sideways at 1440 px"
