@@ -22,7 +22,8 @@ from sfe.config import Settings
 from tests.dashboards.snapshot_fixture import build_snapshot
 from tests.dashboards.test_upload import FLOW_CSV
 
-pytestmark = pytest.mark.xdist_group("browser")  # one Chromium at a time on a small machine
+# one Chromium at a time on a small machine; each test walks every page (~45 s)
+pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]
 
 PASSWORD = "browser test pw 1"
 # every page of the navigation is visited (read from the sidebar, so a new page is included);

@@ -64,6 +64,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]
     return root, load_settings(env={}, data_dir=root / "data")
 
 
+@pytest.mark.slow  # 25 examples, each an ingest: ~20 s
 @hsettings(max_examples=25, deadline=None,
            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(rows=rows_strategy)

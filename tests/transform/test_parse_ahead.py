@@ -42,6 +42,7 @@ def _dbt_ls(settings: Settings) -> None:
     assert result.success, result.exception
 
 
+@pytest.mark.slow  # two real dbt parses and builds of the fixture
 def test_the_build_dbt_takes_the_parse_made_ahead(settings: Settings) -> None:
     """The child's parse is the one dbt reads next: no full parse. Without it, the same
     command on a new data dir parses the whole project (the control)."""
