@@ -2,7 +2,9 @@
 (`run_dbt`, through `dbtRunner`), and the same on the Spark target (`run_dbt_on_spark`).
 
 dbt runs on the working warehouse (`settings.working_db`), with its target/ and logs/ under
-`settings.dbt_target_dir`, so nothing is written into the repo. dbt's own log lines go to that
+`settings.dbt_target_dir`, so nothing is written into the repo. It runs in the warehouse folder,
+with the warehouse named relative to it: the profile dbt hashes into its parse is then the same
+for every data dir, and one parse serves them all (transform/shared_parse.py). dbt's own log lines go to that
 log file only; progress goes to the console (stderr, transform/progress.py). DuckDB allows one
 writer: nothing else opens the warehouse while dbt runs, and dbt-duckdb's in-process instance
 is closed after it (`_release_duckdb`) so the next stage can open the file.
@@ -18,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from sfe.config import PROJECT_ROOT, Settings
@@ -49,7 +52,7 @@ RUN_VARS = ("kpi_changed_months", "rebuild_all_months")  # macros/run_vars.sql
 def dbt_args(settings: Settings, command: str, select: Sequence[str] | None = None) -> list[str]:
     """The dbt command line `build` uses (also handy for `dbt docs generate` by hand). The
     --vars are the settings only, the same on every build, so dbt parses only what changed."""
-    target = settings.dbt_target_dir
+    target = settings.dbt_target_dir.resolve()  # dbt runs in the warehouse folder (`_in_dir`)
     dbt_vars = settings.dbt_vars()
     args = [*command.split(),
             "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
@@ -81,16 +84,38 @@ def dbt_env(settings: Settings, run_vars: dict[str, object] | None = None) -> di
 
     threads = settings.threads or os.cpu_count() or 1
     return {**run_vars_env(run_vars),
-            "SFE_WORKING_DB": str(settings.working_db.resolve()),
+            # relative to the warehouse folder dbt runs in (`_in_dir`): the same profile, so the
+            # same parse, for every data dir (transform/shared_parse.py)
+            "SFE_WORKING_DB": settings.working_db.name,
             "SFE_MEMORY_LIMIT": duckdb_memory_limit(settings),
             "SFE_THREADS": str(threads),
             # two dbt nodes a DuckDB thread: one node's Python (compiling, a unit test's
             # fixtures) runs while another's query has the cores (10 M rows: ~1 s off a build)
             "SFE_DBT_THREADS": str(2 * threads),
-            "DBT_TARGET_PATH": str(settings.dbt_target_dir / "target"),
-            "DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"),
+            "DBT_TARGET_PATH": str(settings.dbt_target_dir.resolve() / "target"),
+            "DBT_LOG_PATH": str(settings.dbt_target_dir.resolve() / "logs"),
             "SFE_LAKE_DIR": str(settings.lake_dir.resolve()),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+@contextmanager
+def _in_dir(folder: Path) -> Iterator[None]:
+    """dbt's working directory for one run: the warehouse folder (see `dbt_env`). Every path
+    dbt is given is absolute; the previous directory is restored, also when dbt fails."""
+    try:
+        previous: str | None = os.getcwd()
+    except FileNotFoundError:  # the caller's directory was removed: nothing to return to
+        previous = None
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            try:
+                os.chdir(previous)
+            except OSError:  # removed while dbt ran
+                pass
 
 
 def import_dbt_meanwhile() -> threading.Thread:
@@ -127,15 +152,25 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
             report: BuildReport, extra_vars: dict[str, object] | None = None) -> None:
     from dbt.cli.main import dbtRunner  # imported lazily: dbt costs seconds to import
 
+    from transform import shared_parse
+    from transform.build_state import code_state
+
     progress = Progress(console)
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
     report.log_path = str(settings.dbt_target_dir / "logs" / "dbt.log")
     started = time.perf_counter()
-    with _env(dbt_env(settings, extra_vars)):
+    code = code_state(settings)  # read before dbt reads the project
+    if not shared_parse.target_parse(settings).is_file():
+        shared_parse.take(settings, code)
+    # DuckDB resolves the relative warehouse path when it opens and when it closes the file:
+    # the instance is released before the directory is restored
+    with _env(dbt_env(settings, extra_vars)), _in_dir(settings.warehouse_dir.resolve()):
         try:
             result = dbtRunner(callbacks=[progress]).invoke(dbt_args(settings, command, select))
         finally:
             _release_duckdb()
+    if result.success:
+        shared_parse.keep(settings, code)
     from dbt_common.invocation import get_invocation_id  # the id dbt wrote into run_results
 
     report.invocation_id = get_invocation_id()

@@ -1,5 +1,7 @@
 """dbt parses the project while `sfe run` loads files: a `dbt parse` child, started before
-ingest, so the build's dbt starts from a fresh partial parse instead of a full one.
+ingest, so the build's dbt starts from a fresh partial parse instead of a full one. Needed only
+where the installation has no parse of this code yet (transform/shared_parse.py): a first run
+of new code, or of a new installation.
 
 A full parse costs the build ~4 s of one core (79 models, 246 data tests, 52 unit tests); it
 happens on a new data dir and after the project, the vars or the engine changed. Ingest leaves
@@ -28,8 +30,8 @@ from pathlib import Path
 
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.console import Console
+from transform.shared_parse import PARTIAL_PARSE
 
-PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's file name (dbt.constants.PARTIAL_PARSE_FILE_NAME)
 WAIT_S = 120.0  # the most the build waits for an unfinished parse before parsing itself
 
 
@@ -91,27 +93,35 @@ class ParseAhead:
 
 
 def start_parse_ahead(settings: Settings, console: Console | None = None) -> ParseAhead | None:
-    """The child, when the next build would parse the whole project on DuckDB (on the Spark
-    target, whose end-to-end run is opt-in, it was not tried: not parsed ahead); else None,
-    also when it cannot start (said: the build then parses as before)."""
-    if settings.engine != "duckdb" or not needs_full_parse(settings):
+    """The child, when the next build would parse the whole project on DuckDB and the
+    installation has no parse of this code to start from (on the Spark target, whose end-to-end
+    run is opt-in, it was not tried: not parsed ahead); else None, also when it cannot start
+    (said: the build then parses as before)."""
+    from transform import shared_parse
+    from transform.build_state import code_state
+
+    if settings.engine != "duckdb" or not needs_full_parse(settings) or \
+            shared_parse.take(settings, code_state(settings)):
         return None
     from transform.dbt_runner import dbt_args, dbt_env
 
-    folder = parse_ahead_dir(settings)
+    folder = parse_ahead_dir(settings).resolve()
     args = dbt_args(settings, "parse")
     # its own target and logs: the build's are not touched until the parse is taken
     args[args.index("--target-path") + 1] = str(folder / "target")
     args[args.index("--log-path") + 1] = str(folder / "logs")
     args.append("--no-write-json")  # only partial_parse.msgpack is taken, not manifest.json
-    env = {**os.environ, **dbt_env(settings),
+    # in the warehouse folder, as the build's dbt (dbt_runner._in_dir): the same profile hash
+    env = {**os.environ, **dbt_env(settings), "PYTHONPATH": str(PROJECT_ROOT),
            "DBT_TARGET_PATH": str(folder / "target"), "DBT_LOG_PATH": str(folder / "logs")}
     try:
         shutil.rmtree(folder, ignore_errors=True)  # a killed run's leftovers
         folder.mkdir(parents=True, exist_ok=True)
+        settings.warehouse_dir.mkdir(parents=True, exist_ok=True)  # the child's directory
         process = subprocess.Popen([sys.executable, "-m", "transform.parse_ahead", *args],
                                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, cwd=str(PROJECT_ROOT))
+                                   stderr=subprocess.DEVNULL,
+                                   cwd=str(settings.warehouse_dir.resolve()))
     except OSError as exc:
         if console is not None:
             console.warn(f"dbt's parse ahead could not start ({exc}); the build parses itself")

@@ -23,8 +23,9 @@ from transform.parse_ahead import PARTIAL_PARSE, ParseAhead, start_parse_ahead
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    # the limit resolved once, as run_pipeline does: the child's and dbt's profiles must agree
-    base = load_settings(env={}, data_dir=tmp_path / "data")
+    # the limit resolved once, as run_pipeline does: the child's and dbt's profiles must agree;
+    # a code cache of its own, holding no parse to start from (transform/shared_parse.py)
+    base = load_settings(env={}, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
     return replace(base, memory_limit=duckdb_memory_limit(base))
 
 
