@@ -160,7 +160,7 @@ def run_dbt(settings: Settings, command: str, select: Sequence[str] | None, cons
     report.log_path = str(settings.dbt_target_dir / "logs" / "dbt.log")
     started = time.perf_counter()
     code = code_state(settings)  # read before dbt reads the project
-    if not shared_parse.target_parse(settings).is_file():
+    if not shared_parse.holds(settings, code):
         shared_parse.take(settings, code)
     # DuckDB resolves the relative warehouse path when it opens and when it closes the file:
     # the instance is released before the directory is restored

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,20 @@ def test_new_and_moved_data_dirs_start_from_a_parse_and_a_damaged_one_costs_only
     assert cached.read_bytes() == shared_parse.target_parse(third).read_bytes() != b"\x00 not a parse"
 
 
+@pytest.mark.slow  # three dbt parses, two of them full
+def test_a_parse_of_other_code_in_the_target_gives_way_to_the_installations_parse_of_this_code(
+        tmp_path: Path) -> None:
+    """Runs of two codes taking turns in one data dir (a Spark build and its DuckDB view run;
+    here two company names, so two --vars): each found the other's parse and parsed everything."""
+    first = _settings(tmp_path, "data")
+    second = replace(first, company_name="另一家药业")
+    assert FULL_PARSE in _parse(first)
+    assert FULL_PARSE in _parse(second), "other vars: dbt parses everything once"
+    assert not shared_parse.holds(second, code_state(first))
+    assert FULL_PARSE not in _parse(first), "the first code's parse comes back from the cache"
+    assert shared_parse.holds(first, code_state(first))
+
+
 def test_a_relative_data_dir_and_the_callers_directory_survive_a_dbt_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -93,4 +108,6 @@ def test_a_cache_that_cannot_be_written_costs_only_the_parse(tmp_path: Path) -> 
     parsed.parent.mkdir(parents=True)
     parsed.write_bytes(b"a parse")
     assert not shared_parse.keep(settings, code_state(settings))
-    assert os.listdir(parsed.parent) == [parsed.name], "no temp file left behind"
+    # no temp file left behind; the target's parse is marked as this code's all the same
+    assert sorted(os.listdir(parsed.parent)) == ["partial_parse.code", parsed.name]
+    assert shared_parse.holds(settings, code_state(settings))
