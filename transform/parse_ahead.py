@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sfe.config import PROJECT_ROOT, Settings
 from sfe.console import Console
-from transform.shared_parse import PARTIAL_PARSE
+from transform.shared_parse import PARTIAL_PARSE, target_parse
 
 WAIT_S = 120.0  # the most the build waits for an unfinished parse before parsing itself
 
@@ -45,7 +45,7 @@ def needs_full_parse(settings: Settings) -> bool:
     build_state.py). Other causes (a dbt upgrade) go unseen: the build parses as before."""
     from transform.build_state import built_on, code_state
 
-    return not (settings.dbt_target_dir / "target" / PARTIAL_PARSE).is_file() or \
+    return not target_parse(settings).is_file() or \
         not built_on(settings, code_state(settings))
 
 
@@ -70,9 +70,9 @@ class ParseAhead:
             console.warn(f"dbt's parse ahead failed (exit {code}; its log: "
                          f"{self.folder / 'logs' / 'dbt.log'}); dbt parses now")
             return False
-        target = settings.dbt_target_dir / "target"
-        target.mkdir(parents=True, exist_ok=True)
-        os.replace(parsed, target / PARTIAL_PARSE)
+        target = target_parse(settings)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(parsed, target)
         shutil.rmtree(self.folder, ignore_errors=True)
         console.step("dbt project parsed while files loaded: dbt reads that parse")
         return True
