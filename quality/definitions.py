@@ -17,6 +17,7 @@ import yaml
 
 from quality.rate_bounds import declared_bounds
 from sfe.config import Settings
+from sfe.yaml_docs import read_yaml
 
 GATES_FILE = Path(__file__).with_name("gates.yml")
 SEVERITIES = ("blocking", "warning")
@@ -109,7 +110,7 @@ def _gate(doc: dict[str, Any], where: str) -> Gate:
 def load_gates(path: Path | None = None) -> GateSet:
     path = path or GATES_FILE
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = read_yaml(path) or {}
     except yaml.YAMLError as exc:
         raise GateDefinitionError(f"{path}: not valid YAML ({exc})") from exc
     gates = []
