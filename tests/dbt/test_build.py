@@ -15,10 +15,9 @@ import pytest
 
 from transform.build import BuildReport, build
 from transform.docs import generate_docs
-from sfe.config import Settings, load_settings
+from sfe.config import Settings
 from sfe.report import UsageError
-from tests.build_once import build_once
-from tests.dbt.fixture_warehouse import create_fixture
+from tests.dbt.built_fixture import copy_built, fixture_settings
 
 pytestmark = pytest.mark.xdist_group("dbt_build")
 
@@ -72,24 +71,6 @@ KPI_COLUMNS: dict[str, list[str]] = {
                          "coverage_rate", "plan_adherence", "flow_completeness_rate",
                          "distributors_over_doi_threshold", "data_status"],
 }
-
-
-def _settings(data_dir: Path) -> Settings:
-    """A data dir with a code cache of its own: whether a build runs the unit tests depends on
-    this warehouse alone here, not on other tests' builds (transform/unit_test_passes.py)."""
-    return load_settings(env={}, data_dir=data_dir, cache_dir=data_dir.parent / "code-cache")
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildReport]:
-    """Built once per run by one xdist worker (tests/build_once.py); tests only read it or
-    copy it (`_copy_built`), as the other worker may be reading it at the same time."""
-    def _build(directory: Path) -> tuple[Settings, BuildReport]:
-        settings = _settings(directory / "data")
-        create_fixture(settings.working_db)
-        return settings, build(settings)
-
-    return build_once(tmp_path_factory, "dbt-fixture-build", _build)
 
 
 @pytest.fixture
@@ -307,7 +288,7 @@ def test_scorecard_has_region_rows_marked_unchecked(con):
 def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path):
     """A corrected February file supersedes the old one: only February changes, once."""
     settings, _ = built
-    copy = _settings(tmp_path / "data")
+    copy = fixture_settings(tmp_path / "data")
     copy.warehouse_dir.mkdir(parents=True)
     shutil.copy(settings.working_db, copy.working_db)
     copy.dbt_target_dir.mkdir(parents=True)  # same matching and master: incremental run
@@ -344,7 +325,7 @@ def test_resent_month_replaces_exactly_that_month_incrementally(built, tmp_path)
 
 @pytest.mark.slow  # dbt docs generate compiles every model
 def test_docs_generate_works_on_the_built_warehouse(built, tmp_path):
-    settings = _copy_built(built, tmp_path)  # dbt opens the warehouse for writing
+    settings = copy_built(built, fixture_settings(tmp_path / "data"))  # dbt opens the warehouse for writing
     target = generate_docs(settings)
     assert (target / "index.html").exists()
     assert (target / "catalog.json").exists()
@@ -352,7 +333,7 @@ def test_docs_generate_works_on_the_built_warehouse(built, tmp_path):
 
 def test_build_without_a_warehouse_says_run_ingest_first(tmp_path):
     with pytest.raises(UsageError, match="sfe ingest"):
-        build(_settings(tmp_path / "data"))
+        build(fixture_settings(tmp_path / "data"))
 
 
 def test_build_report_fails_and_names_each_failure():
@@ -423,7 +404,7 @@ def test_changed_matching_or_master_data_triggers_a_rebuild_of_every_month(built
     from transform.build_state import inputs_fingerprint, needs_full_rebuild
 
     settings, _ = built
-    copy = _settings(tmp_path / "data")
+    copy = fixture_settings(tmp_path / "data")
     copy.warehouse_dir.mkdir(parents=True)
     shutil.copy(settings.working_db, copy.working_db)
     copy.dbt_target_dir.mkdir(parents=True)
@@ -436,16 +417,6 @@ def test_changed_matching_or_master_data_triggers_a_rebuild_of_every_month(built
     finally:
         con.close()
     assert needs_full_rebuild(copy, inputs_fingerprint(copy)) is True
-
-
-def _copy_built(built, tmp_path) -> Settings:
-    """The session's built warehouse and its dbt target folder, in a folder of our own."""
-    settings, _ = built
-    copy = _settings(tmp_path / "data")
-    copy.warehouse_dir.mkdir(parents=True)
-    shutil.copy(settings.working_db, copy.working_db)
-    shutil.copytree(settings.dbt_target_dir, copy.dbt_target_dir)
-    return copy
 
 
 def _record_dbt_runs(monkeypatch, fail: bool = False) -> list[str]:
@@ -463,7 +434,7 @@ def _record_dbt_runs(monkeypatch, fail: bool = False) -> list[str]:
 
 
 def test_a_build_with_nothing_new_does_not_rerun_dbt(built, tmp_path, monkeypatch):
-    copy = _copy_built(built, tmp_path)
+    copy = copy_built(built, fixture_settings(tmp_path / "data"))
     calls = _record_dbt_runs(monkeypatch)
     report = build(copy)
     assert calls == [] and report.up_to_date and report.exit_code == 0
@@ -476,7 +447,7 @@ def test_a_build_with_nothing_new_does_not_rerun_dbt(built, tmp_path, monkeypatc
 def test_a_new_file_or_a_changed_setting_rebuilds(built, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    copy = _copy_built(built, tmp_path)
+    copy = copy_built(built, fixture_settings(tmp_path / "data"))
     calls = _record_dbt_runs(monkeypatch)
     changed = replace(copy, thresholds=replace(copy.thresholds, doi_threshold_days=99))
     assert not build(changed).up_to_date
@@ -491,7 +462,7 @@ def test_a_new_file_or_a_changed_setting_rebuilds(built, tmp_path, monkeypatch):
 
 
 def test_a_failed_build_is_never_taken_as_up_to_date(built, tmp_path, monkeypatch):
-    copy = _copy_built(built, tmp_path)
+    copy = copy_built(built, fixture_settings(tmp_path / "data"))
     calls = _record_dbt_runs(monkeypatch, fail=True)
     assert build(copy, force=True).exit_code != 0
     assert not build(copy).up_to_date  # the same inputs: dbt again
@@ -506,7 +477,7 @@ def test_unit_tests_rerun_on_a_full_build_only_when_the_project_changed(built, t
     as does a warehouse never built (its first build)."""
     import transform.build_state as build_state
 
-    copy = _copy_built(built, tmp_path)
+    copy = copy_built(built, fixture_settings(tmp_path / "data"))
     calls = _record_dbt_runs(monkeypatch)
     build(copy, force=True)
     assert calls == ["build --full-refresh --exclude test_type:unit"]
@@ -522,7 +493,7 @@ def test_unit_tests_rerun_on_a_full_build_only_when_the_project_changed(built, t
 
 def _copy_of_built(built, tmp_path) -> Settings:
     settings, _ = built
-    copy = _settings(tmp_path / "data")
+    copy = fixture_settings(tmp_path / "data")
     copy.warehouse_dir.mkdir(parents=True)
     shutil.copy(settings.working_db, copy.working_db)
     return copy
@@ -658,7 +629,7 @@ def test_a_flow_row_loaded_twice_fails_the_build_and_blocks_publishing(built, tm
     from quality.gates import run_checks
     from quality.publish import publish
 
-    copy = _copy_built(built, tmp_path)
+    copy = copy_built(built, fixture_settings(tmp_path / "data"))
     _plant(copy, f"insert into raw.flow__lines select * {_C1_SALE}")
     failed = _failed(build(copy, select=["fct_sell_out",
                                          "assert_every_flow_row_in_fct_once_or_excluded"],
@@ -671,7 +642,7 @@ def test_a_flow_row_loaded_twice_fails_the_build_and_blocks_publishing(built, tm
 
 def test_a_flow_row_without_a_row_number_fails_the_build(built, tmp_path):
     """No id can be built for it: the fact's not_null test names it."""
-    copy = _copy_built(built, tmp_path)
+    copy = copy_built(built, fixture_settings(tmp_path / "data"))
     _plant(copy, "insert into raw.flow__lines select * replace (null as source_row, 99 as "
                  f"file_id) {_C1_SALE}")
     assert "not_null_fct_sell_out_sell_out_line_id" in _failed(
@@ -688,6 +659,6 @@ def test_a_flow_row_without_a_row_number_fails_the_build(built, tmp_path):
      "assert_no_sale_credited_to_two_territories"),
 ])
 def test_a_double_or_wrong_credit_in_the_fact_fails_its_test(built, tmp_path, planted, test):
-    copy = _copy_built(built, tmp_path)
+    copy = copy_built(built, fixture_settings(tmp_path / "data"))
     _plant(copy, planted)
     assert test in _failed(build(copy, select=[test], force=True))

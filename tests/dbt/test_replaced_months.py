@@ -9,7 +9,6 @@ so after the replacement May has no sell-out at all; April holds file 14 (5 boxe
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -17,6 +16,7 @@ import pytest
 
 from transform.build import build
 from sfe.config import Settings, load_settings
+from tests.dbt.built_fixture import copy_built, copy_warehouse
 from tests.dbt.fixture_warehouse import create_fixture
 
 pytestmark = pytest.mark.xdist_group("dbt_replaced_months")
@@ -62,11 +62,10 @@ def _replace_it_with_a_one_month_file(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def after_first_file(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The fixture built in full, then file 15 loaded and built incrementally."""
-    settings = _settings(tmp_path_factory.mktemp("replaced") / "data")
-    create_fixture(settings.working_db)
-    assert build(settings).exit_code == 0
+def after_first_file(built, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The fixture built in full (the run's shared build), then file 15 loaded and built
+    incrementally."""
+    settings = copy_built(built, _settings(tmp_path_factory.mktemp("replaced") / "data"))
     _send_two_month_file(settings)
     report = build(settings, select=["fct_sell_out"])
     assert report.exit_code == 0 and report.rebuilt_all_months is False, report.summary()
@@ -75,11 +74,7 @@ def after_first_file(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def _copy(settings: Settings, tmp_path: Path) -> Settings:
-    copy = _settings(tmp_path / "data")
-    copy.warehouse_dir.mkdir(parents=True)
-    shutil.copy(settings.working_db, copy.working_db)
-    shutil.copytree(settings.dbt_target_dir, copy.dbt_target_dir)  # same matching: incremental
-    return copy
+    return copy_warehouse(settings, _settings(tmp_path / "data"))  # same matching: incremental
 
 
 def _boxes_by_month_and_file(settings: Settings) -> dict[tuple[str, int], float]:
