@@ -16,8 +16,9 @@ import os
 import duckdb
 import pytest
 
-from sfe.config import Settings, load_settings
+from sfe.config import Settings
 from tests.dbt.test_build import KPI_COLUMNS
+from tests.generated_warehouse import generated_warehouse
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,19 +30,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, object]:
-    from orchestration.build import build_step as build  # matching, then dbt
-
-    generator_core = pytest.importorskip("generator.core")
-    ingestion_pipeline = pytest.importorskip("ingestion.pipeline")
-    root = tmp_path_factory.mktemp("e2e")
-    inbox = root / "inbox"
-    settings = load_settings(env={}, data_dir=root / "data")
-    generator_core.generate(inbox, seed=7, customers=60, months=3,
-                            company=settings.company_name)
-    settings.ensure_dirs()
-    ingestion_pipeline.ingest_inbox(settings, inbox)
-    report = build(settings)
-    return settings, inbox, report
+    """Seed 7, 60 customers, 3 months, built once per run (tests/generated_warehouse.py)."""
+    return generated_warehouse(tmp_path_factory)
 
 
 @pytest.fixture

@@ -2,10 +2,11 @@
 no product of the master. `sfe run` must exit 1, publish nothing new, and the failing gate must
 name the lines; before this, every sale was credited to no territory and every gate passed.
 
-A generated inbox (60 customers, 3 months) is run once as generated (most customers aligned
-ALL, every 8th by the lines CV, 代谢, 消化 of products.csv: it publishes), then a newer
+A generated inbox (60 customers, 3 months; loaded and built once per test run,
+tests/generated_warehouse.py) is run once as generated (most customers aligned ALL, every 8th
+by the lines CV, 代谢, 消化 of products.csv: it publishes), then a newer
 customer_alignment file arrives that aligns every customer by line 心血管 or 糖尿病, which no
-product has. About two minutes.
+product has. About half a minute besides the shared build.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import duckdb
 import pytest
 
 from quality.published import published_status
-from sfe.config import Settings, load_settings
+from sfe.config import Settings
 from orchestration.pipeline import run_pipeline
+from tests.generated_warehouse import copy_generated, generated_warehouse
 
 pytestmark = [
     pytest.mark.slow,
@@ -58,16 +60,14 @@ def _gate(settings: Settings, report, name: str) -> tuple[str, str]:
         con.close()
 
 
-def test_run_with_alignment_lines_naming_no_product_exits_1_and_publishes_nothing(tmp_path):
-    from generator.core import generate
-
-    settings = load_settings(env={}, data_dir=tmp_path / "data")
+def test_run_with_alignment_lines_naming_no_product_exits_1_and_publishes_nothing(
+        tmp_path, tmp_path_factory):
+    # the run's shared generated warehouse: its files loaded and built, not yet checked
+    settings, inbox = copy_generated(generated_warehouse(tmp_path_factory), tmp_path)
     # the generator leaves some distributors' last month unsent on purpose; only the gate
     # under test may stop these runs
     settings = replace(settings, thresholds=replace(settings.thresholds,
                                                     min_flow_completeness=0.0))
-    inbox = tmp_path / "inbox"
-    generate(inbox, seed=7, customers=60, months=3, company=settings.company_name)
 
     first = run_pipeline(settings, inbox)
     assert _gate(settings, first, "territory_credit")[0] == "pass"
