@@ -111,13 +111,16 @@ def _project(root: Path) -> Path:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], Path]:
     root = tmp_path_factory.mktemp("period_partitions")
     project, lake = _project(root), root / "lake"
+    # both runs share the child's one Spark session: a catalog in its memory finds the first
+    # run's tables as Derby would (no metastore to create: ~20 s less)
     env = {**os.environ, "SFE_LAKE_DIR": str(lake), "SFE_SPARK_THREADS": "1",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+           "SFE_SPARK_CATALOG": "in-memory", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(project), str(lake),
                            json.dumps(RUNS), str(ROOT)],
                           capture_output=True, text=True, timeout=1800, env=env, cwd=root)
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
     assert line, done.stdout[-3000:] + done.stderr[-3000:]
+    assert not (lake / "metastore" / "metastore_db").exists()  # the catalog setting took
     return json.loads(line[len("RESULT "):]), lake / "warehouse"
 
 
