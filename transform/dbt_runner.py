@@ -240,6 +240,13 @@ def run_dbt_on_spark(settings: Settings, command: str, select: Sequence[str] | N
         lake.stop_spark()
     if report.error:
         return
+    if failed := [f.name for f in report.failures if f.resource_type not in _TEST_TYPES]:
+        # the nodes after it were skipped: loading what the lake holds would mix this build's
+        # tables with older ones, and the DuckDB views would fail on tables that are missing,
+        # naming a view instead of the model that failed
+        console.warn(f"the Spark build failed ({', '.join(failed[:5])}): the working warehouse "
+                     "keeps its tables, and nothing is published until a build passes")
+        return
     console.step("loading the Spark-built marts into the working warehouse for gates and publish")
     with connect(settings) as con:
         lake.load_marts(settings, con)
