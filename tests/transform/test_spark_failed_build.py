@@ -31,37 +31,40 @@ def spark_calls(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[str
     return calls
 
 
-def _fake_dbt(calls: list[str], failure: BuildFailure | None):
+def _fake_dbt(calls: list[str], failure: BuildFailure):
     def run_dbt(settings, command, select, console, report, extra_vars=None):
         calls.append(command)
         results = settings.dbt_target_dir / "target" / "run_results.json"
         results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(f'{{"command": "{command}"}}', encoding="utf-8")
-        if failure is not None and command == "build":
+        if command == "build":
             report.failures.append(failure)
     return run_dbt
+
+
+def _build(settings: Settings, calls: list[str], failure: BuildFailure,
+           monkeypatch: pytest.MonkeyPatch) -> BuildReport:
+    monkeypatch.setattr(dbt_runner, "run_dbt", _fake_dbt(calls, failure))
+    report = BuildReport()
+    dbt_runner.run_dbt_on_spark(settings, "build", None, Console(quiet=True), report)
+    assert report.failures == [failure]
+    return report
 
 
 def test_a_failed_model_loads_nothing_and_the_report_names_the_model(
         settings: Settings, spark_calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     failure = BuildFailure("fct_sell_out", "model", "error", "Out of space in CodeCache")
-    monkeypatch.setattr(dbt_runner, "run_dbt", _fake_dbt(spark_calls, failure))
-    report = BuildReport()
-    dbt_runner.run_dbt_on_spark(settings, "build", None, Console(quiet=True), report)
+    report = _build(settings, spark_calls, failure, monkeypatch)
     assert spark_calls == ["export", "build", "stop"]  # no load, no DuckDB views
-    assert report.error is None and report.failures == [failure]
-    assert "fct_sell_out" in report.summary()
+    assert report.error is None and "fct_sell_out" in report.summary()
 
 
 def test_a_failed_data_test_still_loads_the_marts_and_runs_the_views(
         settings: Settings, spark_calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Every model was built: the marts are loaded so the gates can show the failing rows."""
     failure = BuildFailure("not_null_fct_sell_out_month", "test", "fail", "Got 2 results")
-    monkeypatch.setattr(dbt_runner, "run_dbt", _fake_dbt(spark_calls, failure))
-    report = BuildReport()
-    dbt_runner.run_dbt_on_spark(settings, "build", None, Console(quiet=True), report)
+    _build(settings, spark_calls, failure, monkeypatch)
     assert spark_calls == ["export", "build", "stop", "load",
                            "run --select config.materialized:view"]
-    assert report.failures == [failure]
     # the build's results stay for the dbt_tests gate, not the views run's
     assert '"build"' in (settings.dbt_target_dir / "target" / "run_results.json").read_text()
